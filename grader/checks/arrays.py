@@ -1,0 +1,79 @@
+"""Validating what a student's function returned, and comparing it with what it should be."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from grader.sandbox.channel import Opaque
+
+
+class CheckFailed(AssertionError):
+    """A check failed; the message is the student's feedback."""
+
+
+def fail(message: str):
+    raise CheckFailed(message)
+
+
+def describe(value) -> str:
+    """How a value looks to a student: 'an array of shape (4, 3)', 'a tuple of 3 items'."""
+    if type(value) is np.ndarray:
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    if isinstance(value, Opaque):
+        return f"an object of type {value.type_name}"
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of {len(value)} items"
+    if value is None:
+        return "None"
+    return f"a {type(value).__name__} ({value!r:.60})"
+
+
+def unpack(value, fn: str, names: tuple[str, ...]):
+    """Check that `fn` returned a tuple with one item per name, e.g. ("out", "cache")."""
+    if not isinstance(value, (tuple, list)) or len(value) != len(names):
+        fail(f"{fn} must return a tuple ({', '.join(names)}); it returned {describe(value)}")
+    return tuple(value)
+
+
+def as_array(value, fn: str, name: str = "out", *, shape=None) -> np.ndarray:
+    """Check that a result is a finite float array of the given shape."""
+    if isinstance(value, np.generic) and shape == ():
+        value = np.asarray(value)
+    if type(value) is not np.ndarray:
+        fail(f"{fn} must return {name} as a numpy array; it returned {describe(value)}")
+    if value.dtype.kind not in "fiub":
+        fail(f"{name} from {fn} has dtype {value.dtype}; expected floating-point numbers")
+    if shape is not None and value.shape != tuple(shape):
+        fail(f"{name} from {fn} has shape {value.shape}; expected {tuple(shape)}")
+    bad = ~np.isfinite(value)
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        fail(f"{name} from {fn} contains NaN or inf (first at index {where}): look for a division "
+             "by zero or a square root of a negative number")
+    return value.astype(np.float64, copy=False)
+
+
+def matches(actual, expected, *, rtol: float = 1e-6, atol: float = 1e-9) -> bool:
+    actual, expected = np.asarray(actual, dtype=float), np.asarray(expected, dtype=float)
+    return actual.shape == expected.shape and bool(np.allclose(actual, expected, rtol=rtol, atol=atol))
+
+
+def assert_close(actual, expected, *, fn: str, name: str = "out", rtol: float = 1e-6,
+                 atol: float = 1e-9, mistakes: dict[str, object] | None = None, hint: str = "") -> None:
+    """Fail unless actual ~ expected. When actual matches a known mistake, name that mistake.
+
+    `mistakes` maps a message that names a common mistake to the value that mistake produces
+    on these inputs; the first match is the feedback.
+    """
+    actual = as_array(actual, fn, name, shape=np.shape(expected))
+    if matches(actual, expected, rtol=rtol, atol=atol):
+        return
+    for message, wrong in (mistakes or {}).items():
+        if matches(actual, wrong, rtol=rtol, atol=atol):
+            fail(f"{fn}: {message}")
+    diff = np.abs(actual - np.asarray(expected, dtype=float))
+    where = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.ndim else ()
+    where_txt = f" at index {tuple(int(i) for i in where)}" if where else ""
+    fail(f"{fn}: {name} is wrong: largest difference {diff.max():.3g}{where_txt} "
+         f"(yours {actual[where]:.6g}, expected {np.asarray(expected, dtype=float)[where]:.6g})"
+         + (f". {hint}" if hint else ""))

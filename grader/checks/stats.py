@@ -1,0 +1,76 @@
+"""Statistical bounds with a false-failure probability of at most ALPHA = 1e-9 each.
+
+The grading path imports no scipy: exact quantiles are written down here, with the
+command that recomputes them (`python -m grader.checks.stats` needs scipy). Bounds that
+hold for every N (Hoeffding, DKW, the uniform maximum) are computed directly.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+ALPHA = 1e-9
+
+# Dropped fraction of N = 250,000 independent Bernoulli(p) draws: the exact two-sided
+# binomial interval, P(outside) <= 1e-9 (scipy.stats.binom.ppf(ALPHA/2 and 1-ALPHA/2) / N,
+# widened outward by one count).
+DROP_N = 250_000
+DROP_INTERVAL = {0.2: (0.19512, 0.20490), 0.7: (0.69439, 0.70559)}
+
+# A normal initializer with N = 200,704 weights (784 x 256): RMS / expected std lies in
+# sqrt(chi2.ppf([ALPHA/2, 1-ALPHA/2], N) / N) with probability 1 - 1e-9; |mean| / std is
+# within the normal quantile z_{1-ALPHA/2} / sqrt(N) = 6.109 / 448.0.
+INIT_N = 784 * 256
+NORMAL_RMS_RATIO = (0.99037, 1.00966)
+NORMAL_MEAN_RATIO = 0.01364
+
+
+def hoeffding(n: int, width: float, alpha: float = ALPHA) -> float:
+    """Half-width t with P(|mean - E mean| > t) <= alpha for n i.i.d. values in an interval of `width`."""
+    return width * math.sqrt(math.log(2 / alpha) / (2 * n))
+
+
+def dkw(n: int, alpha: float = ALPHA) -> float:
+    """Dvoretzky-Kiefer-Wolfowitz: P(sup |F_n - F| > eps) <= 2 exp(-2 n eps^2) = alpha."""
+    return math.sqrt(math.log(2 / alpha) / (2 * n))
+
+
+def uniform_max_fraction(n: int, alpha: float = ALPHA) -> float:
+    """max|w| of n draws of U(-a, a) is below a * (1 - f) with probability (1 - f)^n = alpha."""
+    return 1 - alpha ** (1 / n)
+
+
+def ks_distance(samples: np.ndarray, cdf) -> float:
+    """sup |F_n(x) - F(x)| between the empirical CDF of `samples` and `cdf`."""
+    x = np.sort(np.asarray(samples, dtype=float).ravel())
+    n = x.size
+    f = cdf(x)
+    return float(max(np.max(np.arange(1, n + 1) / n - f), np.max(f - np.arange(n) / n)))
+
+
+_erf = np.frompyfunc(math.erf, 1, 1)
+
+
+def normal_cdf(std: float):
+    return lambda x: 0.5 * (1 + _erf(np.asarray(x) / (std * math.sqrt(2))).astype(float))
+
+
+def uniform_cdf(a: float):
+    return lambda x: np.clip((np.asarray(x) + a) / (2 * a), 0, 1)
+
+
+def _recompute() -> None:  # pragma: no cover - needs scipy, run by hand
+    from scipy import stats
+    for p in DROP_INTERVAL:
+        lo = stats.binom.ppf(ALPHA / 2, DROP_N, p) - 1
+        hi = stats.binom.ppf(1 - ALPHA / 2, DROP_N, p) + 1
+        print(f"drop p={p}: [{lo / DROP_N:.5f}, {hi / DROP_N:.5f}]")
+    lo, hi = stats.chi2.ppf([ALPHA / 2, 1 - ALPHA / 2], INIT_N)
+    print(f"normal rms ratio: [{math.sqrt(lo / INIT_N):.5f}, {math.sqrt(hi / INIT_N):.5f}]")
+    print(f"normal mean ratio: {stats.norm.ppf(1 - ALPHA / 2) / math.sqrt(INIT_N):.5f}")
+
+
+if __name__ == "__main__":
+    _recompute()

@@ -1,0 +1,185 @@
+"""course.yml -> a frozen `Course`. The only reader of course.yml.
+
+Paths follow SPEC.md: the student's copy is `exercises/<id>/<module>`, the reference
+solution and both test files live in `solutions/<id>/`, and the build copies the public
+tests and their recorded expected values into `exercises/<id>/`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.errors import CourseError, UnknownExercise
+
+SCHEMA_VERSION = 1
+COURSE_FILE = "course.yml"
+PUBLIC_TESTS = "test_public.py"
+HIDDEN_TESTS = "test_hidden.py"
+EXPECTED_VALUES = "expected.dat"
+
+
+@dataclass(frozen=True)
+class Limits:
+    call_seconds: float = 10.0
+    submission_seconds: float = 120.0
+    memory_mb: int = 1024
+    output_kb: int = 64
+
+
+@dataclass(frozen=True)
+class Exercise:
+    id: str
+    title: str
+    module: str
+    points: float
+    functions: tuple[str, ...]
+    mutates: dict[str, tuple[str, ...]]
+    limits: Limits
+    root: Path
+
+    @property
+    def module_name(self) -> str:
+        return self.module.removesuffix(".py")
+
+    @property
+    def student_dir(self) -> Path:
+        return self.root / "exercises" / self.id
+
+    @property
+    def solution_dir(self) -> Path:
+        return self.root / "solutions" / self.id
+
+    @property
+    def has_solutions(self) -> bool:
+        """True where the instructor-only material is present (not in a student release)."""
+        return (self.solution_dir / self.module).is_file()
+
+    def test_files(self, *, hidden: bool) -> list[Path]:
+        """The test files to run: public (and hidden) from solutions/ where it exists."""
+        if self.has_solutions:
+            names = [PUBLIC_TESTS, HIDDEN_TESTS] if hidden else [PUBLIC_TESTS]
+            return [self.solution_dir / n for n in names if (self.solution_dir / n).is_file()]
+        return [self.student_dir / PUBLIC_TESTS]
+
+
+@dataclass(frozen=True)
+class Course:
+    title: str
+    root: Path
+    exercises: tuple[Exercise, ...]
+
+    def exercise(self, exercise_id: str) -> Exercise:
+        for ex in self.exercises:
+            if ex.id == exercise_id:
+                return ex
+        raise UnknownExercise(exercise_id, [ex.id for ex in self.exercises])
+
+
+def find_course(start: Path | None = None) -> Path:
+    """Walk up from `start` (default: the current directory) to the first course.yml."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / COURSE_FILE).is_file():
+            return folder
+    raise CourseError(
+        f"no {COURSE_FILE} found in {here} or any folder above it; "
+        "run this inside the course folder or pass --course DIR"
+    )
+
+
+def load_course(root: Path | None = None) -> Course:
+    """Read `<root>/course.yml` (or find it upwards from the current directory)."""
+    import yaml
+
+    root = find_course() if root is None else Path(root).resolve()
+    path = root / COURSE_FILE
+    if not path.is_file():
+        raise CourseError(f"{path} does not exist; pass --course DIR pointing at a course folder")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" (line {where.line + 1})" if where else ""
+        raise CourseError(f"{path} is not valid YAML{line}: {getattr(exc, 'problem', exc)}") from None
+    return _parse_course(data, path)
+
+
+def _parse_course(data, path: Path) -> Course:
+    top = _mapping(data, path, "the top level")
+    _keys(top, path, "the top level", required={"schema_version", "exercises"},
+          optional={"title", "limits"})
+    if top["schema_version"] != SCHEMA_VERSION:
+        raise CourseError(
+            f"{path}: schema_version is {top['schema_version']!r}; this grader reads "
+            f"version {SCHEMA_VERSION}; upgrade the grader or the course file"
+        )
+    limits = _limits(top.get("limits"), Limits(), path, "limits")
+    raw = top["exercises"]
+    if not isinstance(raw, list) or not raw:
+        raise CourseError(f"{path}: 'exercises' must be a non-empty list")
+    exercises = tuple(_exercise(item, i, limits, path) for i, item in enumerate(raw))
+    ids = [ex.id for ex in exercises]
+    for ex_id in ids:
+        if ids.count(ex_id) > 1:
+            raise CourseError(f"{path}: exercise id {ex_id!r} appears twice")
+    return Course(title=str(top.get("title", "")), root=path.parent, exercises=exercises)
+
+
+def _exercise(item, index: int, course_limits: Limits, path: Path) -> Exercise:
+    where = f"exercises[{index}]"
+    item = _mapping(item, path, where)
+    _keys(item, path, where, required={"id", "title", "module", "points", "functions"},
+          optional={"mutates", "limits"})
+    where = f"exercise {item['id']!r}"
+    module = item["module"]
+    if not isinstance(module, str) or not module.endswith(".py") or "/" in module:
+        raise CourseError(f"{path}: {where}: 'module' must be a file name ending in .py")
+    functions = item["functions"]
+    if not isinstance(functions, list) or not all(isinstance(f, str) for f in functions):
+        raise CourseError(f"{path}: {where}: 'functions' must be a list of function names")
+    points = item["points"]
+    if not isinstance(points, (int, float)) or points <= 0:
+        raise CourseError(f"{path}: {where}: 'points' must be a positive number")
+    mutates = _mapping(item.get("mutates", {}), path, f"{where}: 'mutates'")
+    for name, params in mutates.items():
+        if name not in functions:
+            raise CourseError(f"{path}: {where}: 'mutates' names {name!r}, which is not in 'functions'")
+        if not isinstance(params, list):
+            raise CourseError(f"{path}: {where}: 'mutates.{name}' must be a list of parameter names")
+    return Exercise(
+        id=str(item["id"]), title=str(item["title"]), module=module, points=float(points),
+        functions=tuple(functions),
+        mutates={name: tuple(params) for name, params in mutates.items()},
+        limits=_limits(item.get("limits"), course_limits, path, f"{where}: limits"),
+        root=path.parent,
+    )
+
+
+def _limits(raw, base: Limits, path: Path, where: str) -> Limits:
+    if raw is None:
+        return base
+    raw = _mapping(raw, path, where)
+    fields = {f.name for f in dataclasses.fields(Limits)}
+    _keys(raw, path, where, required=set(), optional=fields)
+    for key, value in raw.items():
+        if not isinstance(value, (int, float)) or value <= 0:
+            raise CourseError(f"{path}: {where}: '{key}' must be a positive number")
+    return dataclasses.replace(base, **raw)
+
+
+def _mapping(value, path: Path, where: str) -> dict:
+    if not isinstance(value, dict):
+        raise CourseError(f"{path}: {where} must be a mapping of keys to values")
+    return value
+
+
+def _keys(mapping: dict, path: Path, where: str, *, required: set, optional: set) -> None:
+    for key in mapping:
+        if key not in required | optional:
+            allowed = ", ".join(sorted(required | optional))
+            raise CourseError(f"{path}: unknown key {key!r} in {where} (allowed: {allowed})")
+    for key in sorted(required):
+        if key not in mapping:
+            raise CourseError(f"{path}: missing key {key!r} in {where}")

@@ -1,0 +1,86 @@
+"""grade(exercise, submission) -> GradeReport: the one entry point of grading."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+from grader.course import HIDDEN_TESTS, Course, Exercise
+from grader.errors import CourseTestError
+from grader.report import GradeReport, TestResult
+
+
+def grade(course: Course, exercise_id: str, submission: Path | None = None, *,
+          hidden: bool | None = None, reference=None, zygote=None) -> GradeReport:
+    """Run an exercise's tests against a submission in the sandbox.
+
+    `submission` is a folder, a module file or a notebook (default: the student's
+    working copy in exercises/). Hidden tests run where solutions/ is present unless
+    `hidden=False`. Raises GraderError for usage and configuration mistakes only;
+    everything the student's code does ends up in the report.
+    """
+    from grader.sandbox.proxy import IsolationWarning, Submission, Zygote
+    from grader.submission import NoModule, locate, notebook_source
+
+    exercise = course.exercise(exercise_id)
+    path = exercise.student_dir if submission is None else Path(submission)
+    if zygote is None:
+        zygote = Zygote()  # starts now, in parallel with collecting the tests
+        own_zygote = True
+    else:
+        own_zygote = False
+    with tempfile.TemporaryDirectory(prefix="grader-") as scratch:
+        try:
+            module_file, missing = locate(exercise, path), ""
+            if module_file.suffix == ".ipynb":
+                code = notebook_source(module_file)
+                module_file = Path(scratch) / exercise.module
+                module_file.write_text(code, encoding="utf-8")
+        except NoModule as exc:
+            module_file, missing = None, str(exc)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", IsolationWarning)
+            student = Submission(exercise, module_file, zygote=zygote, missing_reason=missing)
+            try:
+                results = run_tests(exercise, student, reference=reference,
+                                    hidden=exercise.has_solutions if hidden is None else hidden)
+            finally:
+                student.close()
+                if own_zygote:
+                    zygote.close()
+    notes = tuple(str(w.message) for w in caught if issubclass(w.category, IsolationWarning))
+    return GradeReport(exercise=exercise.id, tests=results, output=student.output, warnings=notes)
+
+
+def run_tests(exercise: Exercise, student, *, reference=None, hidden: bool) -> tuple[TestResult, ...]:
+    """Run the exercise's test files under real pytest with the grading plugin."""
+    import pytest
+
+    from grader.plugin import GradingPlugin
+    from grader.reference import Reference
+
+    if reference is None:
+        reference = Reference.for_exercise(exercise)
+    files = exercise.test_files(hidden=hidden)
+    missing = [f for f in files if not f.is_file()]
+    if missing or not files:
+        raise CourseTestError(f"test file {missing[0] if missing else exercise.id} is missing; "
+                              "rebuild the exercises with 'grade build'")
+    plugin = GradingPlugin(exercise, student, reference,
+                           hidden_files=[f for f in files if f.name == HIDDEN_TESTS])
+    args = [*map(str, files), "-q", "--no-header", "-p", "no:cacheprovider", "--assert=plain",
+            "--import-mode=importlib", "-c", os.devnull, "--rootdir", str(files[0].parent),
+            "--confcutdir", str(files[0].parent), "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+    sink = io.StringIO()
+    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        pytest.main(args, plugins=[plugin])
+    if plugin.collection_errors:
+        raise CourseTestError(f"the tests of {exercise.id} are broken: {plugin.collection_errors[0]}")
+    results = plugin.test_results()
+    if not results:
+        raise CourseTestError(f"no tests were collected for {exercise.id}:\n{sink.getvalue()[-2000:]}")
+    return results

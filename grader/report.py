@@ -1,0 +1,54 @@
+"""Grading results as data, and the one function that turns outcomes into points."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SCHEMA_VERSION = 1
+OUTCOMES = ("passed", "failed", "error", "timeout")
+
+
+def points_for(outcome: str, max_points: float) -> float:
+    """Scoring fails closed: only a passed test earns points, anything else earns none."""
+    return float(max_points) if outcome == "passed" else 0.0
+
+
+@dataclass(frozen=True)
+class TestResult:
+    name: str
+    function: str
+    max_points: float
+    outcome: str
+    hidden: bool
+    message: str = ""
+
+    @property
+    def points(self) -> float:
+        return points_for(self.outcome, self.max_points)
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "function": self.function, "points": self.points,
+                "max_points": float(self.max_points), "outcome": self.outcome,
+                "hidden": self.hidden, "message": self.message}
+
+
+@dataclass(frozen=True)
+class GradeReport:
+    exercise: str
+    tests: tuple[TestResult, ...]
+    output: str = ""
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def score(self) -> float:
+        return float(sum(t.points for t in self.tests))
+
+    @property
+    def max_score(self) -> float:
+        return float(sum(t.max_points for t in self.tests))
+
+    def to_dict(self) -> dict:
+        return {"schema_version": SCHEMA_VERSION, "exercise": self.exercise,
+                "score": self.score, "max_score": self.max_score,
+                "tests": [t.to_dict() for t in self.tests],
+                "output": self.output, "warnings": list(self.warnings)}

@@ -1,0 +1,199 @@
+"""Confining the worker: namespaces, Landlock, resource limits, file descriptors.
+
+Everything here runs in the child, between fork and importing student code. Each step
+that the kernel does not offer is skipped and reported, so grading still works (with a
+warning) on a laptop without Landlock or namespaces, such as macOS.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import resource
+import sys
+import sysconfig
+
+# clone(2) flags
+CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x10000000, 0x20000000, 0x40000000
+
+# Landlock (include/uapi/linux/landlock.h); syscall numbers are the same on every arch.
+SYS_CREATE_RULESET, SYS_ADD_RULE, SYS_RESTRICT_SELF = 444, 445, 446
+LANDLOCK_CREATE_RULESET_VERSION = 1
+LANDLOCK_RULE_PATH_BENEATH = 1
+PR_SET_NO_NEW_PRIVS = 38
+PR_SET_CHILD_SUBREAPER = 36
+SCOPE_ABSTRACT_UNIX_SOCKET, SCOPE_SIGNAL = 1, 2
+
+EXECUTE, WRITE_FILE, READ_FILE, READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
+REMOVE_DIR, REMOVE_FILE, MAKE_CHAR, MAKE_DIR, MAKE_REG = 1 << 4, 1 << 5, 1 << 6, 1 << 7, 1 << 8
+MAKE_SOCK, MAKE_FIFO, MAKE_BLOCK, MAKE_SYM = 1 << 9, 1 << 10, 1 << 11, 1 << 12
+REFER, TRUNCATE, IOCTL_DEV = 1 << 13, 1 << 14, 1 << 15
+FILE_ONLY = EXECUTE | WRITE_FILE | READ_FILE | TRUNCATE | IOCTL_DEV
+READ_ONLY = EXECUTE | READ_FILE | READ_DIR
+
+
+class _RulesetAttr(ctypes.Structure):
+    _fields_ = [("handled_access_fs", ctypes.c_uint64),
+                ("handled_access_net", ctypes.c_uint64),
+                ("scoped", ctypes.c_uint64)]
+
+
+class _PathBeneathAttr(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+
+def _libc():
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def landlock_abi() -> int:
+    """The kernel's Landlock ABI version, or 0 where there is none."""
+    if not sys.platform.startswith("linux"):
+        return 0
+    try:
+        abi = _libc().syscall(SYS_CREATE_RULESET, None, ctypes.c_size_t(0),
+                              ctypes.c_uint32(LANDLOCK_CREATE_RULESET_VERSION))
+    except (OSError, AttributeError):
+        return 0
+    return max(abi, 0)
+
+
+def _handled_fs(abi: int) -> int:
+    rights = (1 << 13) - 1
+    if abi >= 2:
+        rights |= REFER
+    if abi >= 3:
+        rights |= TRUNCATE
+    if abi >= 5:
+        rights |= IOCTL_DEV
+    return rights
+
+
+def landlock(readable: list[str], writable: list[str]) -> str | None:
+    """Allow reading `readable` and everything in `writable`; deny all other paths.
+
+    From ABI 6 on, also forbid signalling processes outside this domain and connecting
+    to abstract unix sockets outside it. Returns None, or why Landlock is not in force.
+    """
+    abi = landlock_abi()
+    if abi < 1:
+        return "Landlock is not available on this system"
+    libc = _libc()
+    handled = _handled_fs(abi)
+    attr = _RulesetAttr(handled, 0, (SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL) if abi >= 6 else 0)
+    size = ctypes.sizeof(_RulesetAttr) if abi >= 6 else 8
+    ruleset = libc.syscall(SYS_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
+    if ruleset < 0:
+        return f"landlock_create_ruleset failed (errno {ctypes.get_errno()})"
+    try:
+        for paths, access in ((readable, READ_ONLY), (writable, handled)):
+            for path in paths:
+                _add_rule(libc, ruleset, path, access & handled)
+        if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+            return f"prctl(NO_NEW_PRIVS) failed (errno {ctypes.get_errno()})"
+        if libc.syscall(SYS_RESTRICT_SELF, ctypes.c_int(ruleset), ctypes.c_uint32(0)) != 0:
+            return f"landlock_restrict_self failed (errno {ctypes.get_errno()})"
+    finally:
+        os.close(ruleset)
+    return None
+
+
+def _add_rule(libc, ruleset: int, path: str, access: int) -> None:
+    try:
+        fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+    except OSError:
+        return  # a path this system does not have
+    try:
+        if not os.path.isdir(path):
+            access &= FILE_ONLY
+        rule = _PathBeneathAttr(access, fd)
+        libc.syscall(SYS_ADD_RULE, ctypes.c_int(ruleset), ctypes.c_int(LANDLOCK_RULE_PATH_BENEATH),
+                     ctypes.byref(rule), ctypes.c_uint32(0))
+    finally:
+        os.close(fd)
+
+
+def readable_paths(exclude: list[str]) -> list[str]:
+    """What the worker may read: the Python installation, its packages, system libraries.
+
+    A path that contains one of `exclude` (the course folder) is left out, so a Python
+    installed inside the course cannot open the course to the worker.
+    """
+    paths = {p for key in ("stdlib", "platstdlib", "purelib", "platlib")
+             if (p := sysconfig.get_paths().get(key))}
+    paths |= {os.path.join(sys.base_prefix, "lib"), os.path.join(sys.prefix, "lib"),
+              "/usr/lib", "/usr/lib64", "/lib", "/lib64", "/usr/local/lib",
+              "/etc/ld.so.cache", "/etc/localtime", "/usr/share/zoneinfo", "/dev/null",
+              "/dev/urandom", "/sys/devices/system/cpu"}
+    out = []
+    for p in sorted(paths):
+        real = os.path.realpath(p)
+        if any(os.path.realpath(e).startswith(real.rstrip("/") + "/") or os.path.realpath(e) == real
+               for e in exclude):
+            continue
+        out.append(p)
+    return out
+
+
+def unshare_namespaces() -> str | None:
+    """Enter new user, PID and network namespaces; the next fork is the namespace's init.
+
+    When that init exits, the kernel kills every process left in the namespace, even one
+    that called setsid(). Returns None, or why it could not be done.
+    """
+    if not sys.platform.startswith("linux"):
+        return "process namespaces need Linux"
+    libc = _libc()
+    for flags in (CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET, CLONE_NEWPID | CLONE_NEWNET):
+        if libc.unshare(ctypes.c_int(flags)) == 0:
+            return None
+    return f"unshare() of PID namespaces failed (errno {ctypes.get_errno()})"
+
+
+def become_subreaper() -> None:
+    """Orphaned workers are re-parented to this process, which can then reap them."""
+    if sys.platform.startswith("linux"):
+        _libc().prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def set_limits(*, memory_mb: int, cpu_seconds: float, file_mb: int = 64) -> list[str]:
+    """Address space (on top of what is mapped now), CPU time and file size. Returns problems."""
+    problems = []
+    base = _mapped_bytes()
+    wanted = [
+        (resource.RLIMIT_AS, base + memory_mb * 2**20, "memory"),
+        (resource.RLIMIT_CPU, int(cpu_seconds) + 1, "CPU time"),
+        (resource.RLIMIT_FSIZE, file_mb * 2**20, "file size"),
+        (resource.RLIMIT_CORE, 0, "core dumps"),
+    ]
+    for which, value, what in wanted:
+        try:
+            _, hard = resource.getrlimit(which)
+            if hard != resource.RLIM_INFINITY:
+                value = min(value, hard)
+            resource.setrlimit(which, (value, value if which != resource.RLIMIT_CPU else value + 1))
+        except (ValueError, OSError) as exc:
+            problems.append(f"could not limit {what}: {exc}")
+    return problems
+
+
+def _mapped_bytes() -> int:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def close_other_fds(keep: set[int]) -> None:
+    """Close every inherited descriptor but `keep` (the channel) and 0, 1, 2."""
+    top = os.sysconf("SC_OPEN_MAX") if hasattr(os, "sysconf") else 1024
+    start = 3
+    for fd in sorted(keep | {top}):
+        if fd >= start:
+            os.closerange(start, fd)
+            start = fd + 1

@@ -1,0 +1,347 @@
+"""The trusted side: stand-ins for the student's functions that call into the worker.
+
+`Submission` is the one seam through which the grader touches student code. Tests call
+`student.dropout_forward(x, p, True, rng)` as if it were local; the call runs in a
+sandboxed worker, and the result comes back as plain data (or `Opaque` handles).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from grader.course import Exercise
+from grader.sandbox import channel
+from grader.sandbox.signatures import Parameter, read_signatures
+
+
+class StudentError(Exception):
+    """The student's code raised, could not be imported, or ended its process."""
+
+    def __init__(self, message: str, *, not_implemented: bool = False):
+        super().__init__(message)
+        self.not_implemented = not_implemented
+
+
+class StudentTimeout(StudentError):
+    """The student's code ran past a time limit."""
+
+
+class InputModified(AssertionError):
+    """The student's function changed an argument it must leave alone (a failed check)."""
+
+
+class IsolationWarning(UserWarning):
+    """The sandbox could not isolate the worker as fully as on Linux."""
+
+
+_warned: set[str] = set()
+
+
+class Zygote:
+    """A clean interpreter that forks workers. One per grading process, reused."""
+
+    def __init__(self):
+        ours, theirs = socket.socketpair()
+        grader_parent = str(Path(__file__).resolve().parents[2])
+        bootstrap = ("import sys; sys.path.insert(0, sys.argv[1]); "
+                     "from grader.sandbox.zygote import main; main(int(sys.argv[2]))")
+        env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "SYSTEMROOT")}
+        env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
+                   PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1")
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", "-c", bootstrap, grader_parent, str(theirs.fileno())],
+            pass_fds=[theirs.fileno()], env=env, stdin=subprocess.DEVNULL,
+            start_new_session=True)
+        theirs.close()
+        self.sock = ours
+        self.lock = threading.Lock()
+        self.ready = None
+
+    def _wait_ready(self) -> dict:
+        if self.ready is None:
+            self.ready = channel.decode(channel.recv_frame(self.sock))
+        return self.ready
+
+    def spawn(self, spec: dict) -> tuple[int, socket.socket, int, list[str]]:
+        with self.lock:
+            self._wait_ready()
+            channel.send_request(self.sock, {"op": "spawn", **spec})
+            data, fds, _, _ = socket.recv_fds(self.sock, 1 << 16, 2)
+            if len(fds) != 2:
+                raise RuntimeError("the sandbox's zygote did not start a worker")
+            size = int.from_bytes(data[:8], "big")
+            while len(data) < 8 + size:
+                data += self.sock.recv(8 + size - len(data))
+            reply = channel.decode(data[8:8 + size])
+        return reply["pid"], socket.socket(fileno=fds[0]), fds[1], reply["isolation_problems"]
+
+    def wait(self, pid: int):
+        with self.lock:
+            channel.send_request(self.sock, {"op": "wait", "pid": pid})
+            return channel.decode(channel.recv_frame(self.sock))["status"]
+
+    def close(self) -> None:
+        self.sock.close()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+class _Output:
+    """Drains the worker's stdout and stderr; keeps the first `limit` bytes, drops the rest."""
+
+    def __init__(self, fd: int, limit: int):
+        self.limit = limit
+        self.data = bytearray()
+        self.dropped = 0
+        self.thread = threading.Thread(target=self._drain, args=(fd,), daemon=True)
+        self.thread.start()
+
+    def _drain(self, fd: int) -> None:
+        with os.fdopen(fd, "rb", buffering=0) as pipe:
+            while chunk := pipe.read(65536):
+                room = self.limit - len(self.data)
+                self.data += chunk[:max(room, 0)]
+                self.dropped += max(len(chunk) - max(room, 0), 0)
+
+    def text(self) -> str:
+        self.thread.join(timeout=1)
+        text = self.data.decode("utf-8", errors="replace")
+        if self.dropped:
+            text += f"\n[... {self.dropped} more bytes of output dropped]"
+        return text
+
+
+class Submission:
+    """The student's module, running in a sandboxed worker; attribute access gives proxies."""
+
+    MAX_RESTARTS = 25
+
+    def __init__(self, exercise: Exercise, module_file: Path | None, *, zygote: Zygote | None = None,
+                 missing_reason: str = ""):
+        self.exercise = exercise
+        self.module_file = module_file
+        self.missing_reason = missing_reason
+        self.limits = exercise.limits
+        self.signatures = read_signatures(exercise.student_dir / exercise.module)
+        self._own_zygote = zygote is None
+        self.zygote = zygote if zygote is not None else (Zygote() if module_file else None)
+        self.deadline = None
+        self.private = None
+        self.worker = None          # (pid, sock, output)
+        self.functions: dict = {}
+        self.load_error: StudentError | None = None
+        self.generation = 0
+        self.outputs: list[str] = []
+        self.isolation_problems: list[str] = []
+
+    # ------------------------------------------------------------ lifecycle
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self) -> None:
+        self._stop_worker()
+        if self.private:
+            shutil.rmtree(self.private, ignore_errors=True)
+            self.private = None
+        if self._own_zygote and self.zygote:
+            self.zygote.close()
+
+    @property
+    def output(self) -> str:
+        return "".join(self.outputs)
+
+    def _start(self) -> None:
+        if self.load_error:
+            raise self.load_error
+        if self.module_file is None:
+            self.load_error = StudentError(self.missing_reason)
+            raise self.load_error
+        if self.generation >= self.MAX_RESTARTS:
+            raise StudentError("your code crashed the worker process too many times; grading stopped")
+        if self.deadline is None:
+            self.deadline = time.monotonic() + self.limits.submission_seconds
+        if self.private is None:
+            self.private = tempfile.mkdtemp(prefix="grader-worker-")
+            shutil.copyfile(self.module_file, os.path.join(self.private, self.exercise.module))
+        self.generation += 1
+        spec = {"dir": self.private, "module_file": self.exercise.module,
+                "module_name": self.exercise.module_name, "functions": list(self.exercise.functions),
+                "limits": asdict(self.limits), "generation": self.generation,
+                "exclude": [str(self.exercise.root)]}
+        pid, sock, out_fd, problems = self.zygote.spawn(spec)
+        self.worker = (pid, sock, _Output(out_fd, self.limits.output_kb * 1024))
+        try:
+            load = self._receive("importing your module")
+        except StudentError as exc:
+            self.load_error = exc
+            raise
+        self._warn(problems + load.get("isolation_problems", []))
+        if not load["ok"]:
+            self._stop_worker()
+            kind = "syntax error" if load["kind"] == "syntax" else "error while importing"
+            self.load_error = StudentError(f"{self.exercise.module} could not be imported ({kind}): "
+                                           f"{load['message']}")
+            raise self.load_error
+        self.functions = load["functions"]
+
+    def _warn(self, problems: list[str]) -> None:
+        self.isolation_problems = problems
+        for problem in problems:
+            if problem not in _warned:
+                _warned.add(problem)
+                warnings.warn(f"the sandbox is weaker here: {problem}; student code is limited in "
+                              "time and memory but can read and write your files", IsolationWarning,
+                              stacklevel=2)
+
+    def _stop_worker(self) -> str:
+        """Kill the worker (and with it its PID namespace); describe how it ended."""
+        if self.worker is None:
+            return ""
+        pid, sock, output = self.worker
+        self.worker = None
+        sock.close()
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        status = self.zygote.wait(pid)
+        self.outputs.append(output.text())
+        return _describe_status(status)
+
+    # ------------------------------------------------------------ calls
+
+    def __getattr__(self, name: str):
+        if name.startswith("_") or name not in self.exercise.functions:
+            raise AttributeError(name)
+        return RemoteFunction(self, name)
+
+    def call(self, name: str, args: tuple, kwargs: dict):
+        if self.worker is None:
+            self._start()
+        info = self.functions.get(name)
+        if info is None or not info["callable"]:
+            raise StudentError(f"{self.exercise.module} has no function {name}(); "
+                               f"define it with the signature {self.signatures[name].text}")
+        expected = self.signatures[name]
+        positional = expected.bind(args, kwargs)
+        if not info["varargs"] and len(info["params"]) < len(positional):
+            raise StudentError(f"wrong signature: you wrote {info['signature']}; "
+                               f"expected {expected.text}")
+        channel.send_request(self.worker[1], {"function": name, "args": positional})
+        reply = self._receive(f"{name}()")
+        if not reply["ok"]:
+            if reply["not_implemented"]:
+                raise StudentError(f"{name} is not implemented yet (it raises NotImplementedError)",
+                                   not_implemented=True)
+            raise StudentError(f"{name} raised {reply['message']}")
+        self._apply_args_after(name, expected.params, positional, reply["args_after"])
+        return reply["result"]
+
+    def _receive(self, what: str):
+        pid, sock, _ = self.worker
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            self._stop_worker()
+            self.load_error = StudentTimeout(
+                f"your code used up the whole {self.limits.submission_seconds:g} s time budget "
+                "of this submission; the remaining tests were not run")
+            raise self.load_error
+        limit = min(self.limits.call_seconds, remaining)
+        sock.settimeout(limit)
+        try:
+            return channel.decode(channel.recv_frame(sock))
+        except (socket.timeout, TimeoutError):
+            self._stop_worker()
+            raise StudentTimeout(f"{what} did not finish within {limit:g} s (an endless loop, or "
+                                 "much slower than it needs to be?)") from None
+        except (EOFError, ConnectionError, OSError) as exc:
+            how = self._stop_worker()
+            raise StudentError(f"{what} ended the worker process ({how}); "
+                               "does your code call exit(), or crash?") from exc
+        except channel.ProtocolError as exc:
+            self._stop_worker()
+            raise StudentError(f"{what} sent back something that is not plain data ({exc})") from None
+
+    def _apply_args_after(self, name, params, sent, after) -> None:
+        """Copy back arrays the function may change; report changes to any other argument."""
+        allowed = self.exercise.mutates.get(name, ())
+        for param, before, now in zip(params, sent, after):
+            if isinstance(before, np.random.Generator):
+                if isinstance(now, dict) and "generator_state" in now:
+                    try:
+                        before.bit_generator.state = now["generator_state"]
+                    except (TypeError, ValueError, KeyError):
+                        pass
+                continue
+            if param.name in allowed and type(before) is np.ndarray:
+                if type(now) is not np.ndarray or now.shape != before.shape:
+                    raise InputModified(f"{name} must update {param.name} in place, keeping its shape "
+                                        f"{before.shape}; afterwards it was {_short(now)}")
+                np.copyto(before, now, casting="unsafe")
+            elif not _same(before, now):
+                raise InputModified(
+                    f"{name} changed its argument '{param.name}' in place; it must leave its inputs "
+                    f"unchanged (compute a new array, e.g. out = x * mask rather than x *= mask)")
+
+
+class RemoteFunction:
+    """A stand-in for one of the student's functions."""
+
+    def __init__(self, submission: Submission, name: str):
+        self.submission = submission
+        self.__name__ = name
+
+    def __call__(self, *args, **kwargs):
+        return self.submission.call(self.__name__, args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<student function {self.__name__}>"
+
+
+def _same(before, now) -> bool:
+    if type(before) is np.ndarray:
+        return (type(now) is np.ndarray and now.shape == before.shape and now.dtype == before.dtype
+                and np.array_equal(before, now, equal_nan=True))
+    if type(before) is dict:
+        return (type(now) is dict and now.keys() == before.keys()
+                and all(_same(before[k], now[k]) for k in before))
+    if type(before) is list:
+        return type(now) is list and len(now) == len(before) and all(map(_same, before, now))
+    return True  # scalars and handles cannot be changed in place
+
+
+def _short(value) -> str:
+    return f"an array of shape {value.shape}" if type(value) is np.ndarray else type(value).__name__
+
+
+def _describe_status(status) -> str:
+    if status is None:
+        return "it ended"
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        names = {signal.SIGSEGV: "a segmentation fault", signal.SIGKILL: "killed",
+                 signal.SIGXCPU: "CPU time limit exceeded", signal.SIGABRT: "aborted"}
+        return names.get(sig, f"signal {sig}")
+    if os.WIFEXITED(status):
+        return f"exit status {os.WEXITSTATUS(status)}"
+    return "it ended"

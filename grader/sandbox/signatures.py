@@ -1,0 +1,63 @@
+"""The fixed signatures of the student's functions, read from the exercise's stub file.
+
+The stub (`exercises/<id>/<module>`) is the course's own file; it is parsed, never
+imported. Calls are bound against it in the trusted process and sent positionally, so
+a student who renamed a parameter is still graded on what the function computes.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+
+_NO_DEFAULT = object()
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    default: object = _NO_DEFAULT
+
+    @property
+    def required(self) -> bool:
+        return self.default is _NO_DEFAULT
+
+
+@dataclass(frozen=True)
+class Signature:
+    name: str
+    params: tuple[Parameter, ...]
+    text: str
+
+    def bind(self, args: tuple, kwargs: dict) -> tuple:
+        """Arguments in the order of the contract, defaults filled in where a later one is given."""
+        if len(args) > len(self.params):
+            raise TypeError(f"{self.text} takes {len(self.params)} arguments; the test gave {len(args)}")
+        values = list(args)
+        names = [p.name for p in self.params]
+        unknown = set(kwargs) - set(names)
+        if unknown:
+            raise TypeError(f"{self.text} has no parameter {sorted(unknown)[0]!r}")
+        last = max([len(args) - 1] + [names.index(k) for k in kwargs])
+        for param in self.params[len(args):last + 1]:
+            if param.name in kwargs:
+                values.append(kwargs[param.name])
+            elif not param.required:
+                values.append(param.default)
+            else:
+                raise TypeError(f"{self.text}: missing argument {param.name!r}")
+        return tuple(values)
+
+
+def read_signatures(path: Path) -> dict[str, Signature]:
+    tree = ast.parse(Path(path).read_text(encoding="utf-8"), filename=str(path))
+    out = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            args = node.args
+            defaults = [_NO_DEFAULT] * (len(args.args) - len(args.defaults)) + [
+                ast.literal_eval(d) for d in args.defaults]
+            params = tuple(Parameter(a.arg, d) for a, d in zip(args.args, defaults))
+            out[node.name] = Signature(node.name, params, f"{node.name}({ast.unparse(args)})")
+    return out

@@ -1,0 +1,160 @@
+"""The worker: runs in the sandboxed child, imports the student's module, serves calls.
+
+Nothing in here is trusted by the grader: whatever this process sends back is decoded as
+plain data by `channel.decode`, and only checks in the trusted process decide the score.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import os
+import sys
+import traceback
+
+import numpy as np
+
+from grader.sandbox import channel, isolate
+
+GLOBAL_SEED = 20261122  # np.random is seeded before every call, so misuse is deterministic
+MAX_MESSAGE = 2000
+
+
+def serve(sock, out_fd: int, spec: dict) -> None:
+    """Entry point of the worker process (after fork). Never returns."""
+    try:
+        problems = _confine(sock, out_fd, spec)
+        module, load = _load(spec)
+        load["isolation_problems"] = problems
+        channel.send_frame(sock, channel.encode(load))
+        if module is not None:
+            _loop(sock, module, spec)
+    except BaseException:  # noqa: BLE001 - the worker must never fall back into the zygote
+        pass
+    os._exit(0)
+
+
+def _confine(sock, out_fd: int, spec: dict) -> list[str]:
+    os.dup2(out_fd, 1)
+    os.dup2(out_fd, 2)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    isolate.close_other_fds({sock.fileno()})
+    sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
+    sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
+    problems = list(spec.get("isolation_problems", ()))
+    limits = spec["limits"]
+    problems += isolate.set_limits(memory_mb=limits["memory_mb"], cpu_seconds=limits["submission_seconds"] + 5)
+    private = spec["dir"]
+    os.chdir(private)
+    os.environ.update(TMPDIR=private, HOME=private)
+    problem = isolate.landlock(isolate.readable_paths(spec["exclude"]), [private, "/dev/null"])
+    if problem:
+        problems.append(problem)
+    return problems
+
+
+def _load(spec: dict):
+    """Import the student's module; report which functions exist and their signatures."""
+    path = os.path.join(spec["dir"], spec["module_file"])
+    name = spec["module_name"]
+    sys.path.insert(0, spec["dir"])
+    try:
+        module_spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[name] = module
+        np.random.seed(GLOBAL_SEED)
+        module_spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        return None, {"ok": False, "kind": "syntax", "line": exc.lineno or 0,
+                      "message": f"{exc.msg} (line {exc.lineno}): {(exc.text or '').strip()}"[:MAX_MESSAGE]}
+    except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt included
+        return None, {"ok": False, "kind": "import", "message": _describe(exc, path)}
+    functions = {}
+    for fn in spec["functions"]:
+        obj = module.__dict__.get(fn)
+        if obj is None:
+            continue
+        try:
+            signature = str(inspect.signature(obj))
+            params = inspect.signature(obj).parameters.values()
+            arity = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+            star = any(p.kind == p.VAR_POSITIONAL for p in params)
+        except (TypeError, ValueError):
+            signature, arity, star = "(?)", [], True
+        functions[fn] = {"signature": f"{fn}{signature}"[:300], "params": arity, "varargs": star,
+                         "callable": callable(obj)}
+    return module, {"ok": True, "functions": functions}
+
+
+class _Handles:
+    """Worker-side objects that are not plain data; the grader gets numbered stand-ins."""
+
+    def __init__(self, generation: int):
+        self.generation = generation
+        self.objects: dict[int, object] = {}
+
+    def wrap(self, obj) -> channel.Opaque:
+        handle = len(self.objects) + 1
+        self.objects[handle] = obj
+        return channel.Opaque(handle, type(obj).__name__, self.generation)
+
+    def resolve(self, value):
+        if isinstance(value, channel.Opaque):
+            return self.objects[value.handle]
+        if type(value) in (tuple, list):
+            return type(value)(self.resolve(v) for v in value)
+        if type(value) is dict:
+            return {k: self.resolve(v) for k, v in value.items()}
+        return value
+
+
+def _loop(sock, module, spec: dict) -> None:
+    handles = _Handles(spec["generation"])
+    while True:
+        try:
+            request = channel.recv_request(sock)
+        except EOFError:
+            return
+        args = handles.resolve(request["args"])
+        np.random.seed(GLOBAL_SEED)
+        try:
+            result = getattr(module, request["function"])(*args)
+            reply = {"ok": True, "result": result, "args_after": _args_after(args)}
+        except BaseException as exc:  # noqa: BLE001 - SystemExit too: the student's call failed
+            reply = {"ok": False, "type": type(exc).__name__,
+                     "not_implemented": isinstance(exc, NotImplementedError),
+                     "message": _describe(exc, os.path.join(spec["dir"], spec["module_file"]))}
+        try:
+            payload = channel.encode(reply, handles.wrap)
+        except Exception as exc:  # noqa: BLE001 - e.g. a result nested too deeply
+            payload = channel.encode({"ok": False, "type": "ResultError", "not_implemented": False,
+                                      "message": f"the result could not be sent back: {exc}"})
+        sys.stdout.flush()
+        channel.send_frame(sock, payload)
+
+
+def _args_after(args) -> list:
+    """Arguments after the call, so the grader can see what the function changed.
+
+    Generators come back as their state (plain integers); anything else that is not plain
+    data comes back as None.
+    """
+    out = []
+    for a in args:
+        if isinstance(a, np.random.Generator):
+            out.append({"generator_state": a.bit_generator.state})
+        elif type(a) is np.ndarray or type(a) in (dict, list):
+            out.append(a)
+        else:
+            out.append(None)
+    return out
+
+
+def _describe(exc: BaseException, path: str) -> str:
+    """The exception and the student's own lines in its traceback (not the grader's)."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == path]
+    where = "".join(f"\n  line {f.lineno}, in {f.name}: {(f.line or '').strip()}" for f in frames[-3:])
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return (text[:MAX_MESSAGE - 400] + where)[:MAX_MESSAGE]

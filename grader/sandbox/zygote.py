@@ -1,0 +1,97 @@
+"""The zygote: a clean interpreter that forks one worker per request.
+
+It is started with `python -I` (no current directory, no user site, no PYTHONPATH) and
+imports numpy and the worker code once, so a worker costs a fork instead of an
+interpreter start. It never imports tests, the reference solutions or student code.
+
+Protocol on its control socket (pickle from the trusted side; replies are plain data):
+  {"op": "spawn", ...worker spec} -> {"pid": int, "isolation_problems": [...]} + fds (channel, output)
+  {"op": "wait", "pid": int}      -> {"status": int | None}   (after the grader killed it)
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+
+from grader.sandbox import channel, isolate, worker
+
+
+def main(control_fd: int) -> None:
+    control = socket.socket(fileno=control_fd)
+    isolate.become_subreaper()
+    channel.send_frame(control, channel.encode({"ready": True, "landlock_abi": isolate.landlock_abi()}))
+    while True:
+        try:
+            request = channel.recv_request(control)
+        except (EOFError, OSError):
+            return
+        if request["op"] == "spawn":
+            _spawn(control, request)
+        elif request["op"] == "wait":
+            channel.send_frame(control, channel.encode({"status": _wait(request["pid"])}))
+
+
+def _spawn(control: socket.socket, spec: dict) -> None:
+    ours, theirs = socket.socketpair()
+    out_r, out_w = os.pipe()
+    pid_r, pid_w = os.pipe()
+    middle = os.fork()
+    if middle == 0:  # the intermediate process: enter namespaces, fork the worker, leave
+        try:
+            control.close()
+            ours.close()
+            os.close(out_r)
+            os.close(pid_r)
+            problem = isolate.unshare_namespaces() if spec.get("namespaces", True) else None
+            pid = os.fork()
+            if pid == 0:
+                os.close(pid_w)
+                if problem:
+                    os.setsid()  # at least its own process group and session
+                spec["isolation_problems"] = [problem] if problem else []
+                worker.serve(theirs, out_w, spec)
+            os.write(pid_w, f"{pid}\n{problem or ''}".encode())
+        finally:
+            os._exit(0)
+    theirs.close()
+    os.close(out_w)
+    os.close(pid_w)
+    os.waitpid(middle, 0)
+    with os.fdopen(pid_r, "rb") as f:
+        pid_text, _, problem = f.read().decode().partition("\n")
+    reply = {"pid": int(pid_text), "isolation_problems": [problem] if problem else []}
+    socket.send_fds(control, [_frame(channel.encode(reply))], [ours.fileno(), out_r])
+    ours.close()
+    os.close(out_r)
+    _reap()
+
+
+def _frame(payload: bytes) -> bytes:
+    return len(payload).to_bytes(8, "big") + payload
+
+
+def _wait(pid: int):
+    try:
+        _, status = os.waitpid(pid, 0)
+        return status
+    except ChildProcessError:
+        return None
+
+
+def _reap() -> None:
+    """Collect workers that ended and whose status nobody asked for."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the grader's to handle
+    main(int(sys.argv[1]))
