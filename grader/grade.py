@@ -28,30 +28,25 @@ def grade(course: Course, exercise_id: str, submission: Path | None = None, *,
 
     exercise = course.exercise(exercise_id)
     path = exercise.student_dir if submission is None else Path(submission)
-    if zygote is None:
-        zygote = Zygote()  # starts now, in parallel with collecting the tests
-        own_zygote = True
-    else:
-        own_zygote = False
-    with tempfile.TemporaryDirectory(prefix="grader-") as scratch:
+    with contextlib.ExitStack() as stack:
+        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="grader-")))
         try:
             module_file, missing = locate(exercise, path), ""
             if module_file.suffix == ".ipynb":
                 code = notebook_source(module_file)
-                module_file = Path(scratch) / exercise.module
+                module_file = scratch / exercise.module
                 module_file.write_text(code, encoding="utf-8")
         except NoModule as exc:
             module_file, missing = None, str(exc)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", IsolationWarning)
-            student = Submission(exercise, module_file, zygote=zygote, missing_reason=missing)
-            try:
-                results = run_tests(exercise, student, reference=reference,
-                                    hidden=exercise.has_solutions if hidden is None else hidden)
-            finally:
-                student.close()
-                if own_zygote:
-                    zygote.close()
+        if zygote is None and module_file is not None:
+            zygote = Zygote()  # starts now, in parallel with collecting the tests
+            stack.callback(zygote.close)
+        caught = stack.enter_context(warnings.catch_warnings(record=True))
+        warnings.simplefilter("always", IsolationWarning)
+        student = stack.enter_context(
+            Submission(exercise, module_file, zygote=zygote, missing_reason=missing))
+        results = run_tests(exercise, student, reference=reference,
+                            hidden=exercise.has_solutions if hidden is None else hidden)
     notes = tuple(str(w.message) for w in caught if issubclass(w.category, IsolationWarning))
     return GradeReport(exercise=exercise.id, tests=results, output=student.output, warnings=notes)
 

@@ -138,7 +138,7 @@ class Submission:
         self.module_file = module_file
         self.missing_reason = missing_reason
         self.limits = exercise.limits
-        self.signatures = read_signatures(exercise.student_dir / exercise.module)
+        self.signatures = read_signatures(exercise)
         self._own_zygote = zygote is None
         self.zygote = zygote if zygote is not None else (Zygote() if module_file else None)
         self.deadline = None

@@ -11,6 +11,8 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.errors import CourseError
+
 _NO_DEFAULT = object()
 
 
@@ -50,8 +52,15 @@ class Signature:
         return tuple(values)
 
 
-def read_signatures(path: Path) -> dict[str, Signature]:
-    tree = ast.parse(Path(path).read_text(encoding="utf-8"), filename=str(path))
+def read_signatures(exercise) -> dict[str, Signature]:
+    """The signatures of the exercise's functions, from its stub (or reference solution)."""
+    for path in (exercise.student_dir / exercise.module, exercise.solution_dir / exercise.module):
+        if path.is_file():
+            break
+    else:
+        raise CourseError(f"{exercise.student_dir / exercise.module} is missing; "
+                          "restore it (or run 'grade build' where solutions/ exists)")
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     out = {}
     for node in tree.body:
         if isinstance(node, ast.FunctionDef):
@@ -60,4 +69,7 @@ def read_signatures(path: Path) -> dict[str, Signature]:
                 ast.literal_eval(d) for d in args.defaults]
             params = tuple(Parameter(a.arg, d) for a, d in zip(args.args, defaults))
             out[node.name] = Signature(node.name, params, f"{node.name}({ast.unparse(args)})")
+    missing = [f for f in exercise.functions if f not in out]
+    if missing:
+        raise CourseError(f"{path} does not define {', '.join(missing)} (listed in course.yml)")
     return out

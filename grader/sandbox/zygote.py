@@ -22,16 +22,16 @@ from grader.sandbox import channel, isolate, worker
 def main(control_fd: int) -> None:
     control = socket.socket(fileno=control_fd)
     isolate.become_subreaper()
-    channel.send_frame(control, channel.encode({"ready": True, "landlock_abi": isolate.landlock_abi()}))
-    while True:
-        try:
+    try:
+        channel.send_frame(control, channel.encode({"ready": True, "landlock_abi": isolate.landlock_abi()}))
+        while True:
             request = channel.recv_request(control)
-        except (EOFError, OSError):
-            return
-        if request["op"] == "spawn":
-            _spawn(control, request)
-        elif request["op"] == "wait":
-            channel.send_frame(control, channel.encode({"status": _wait(request["pid"])}))
+            if request["op"] == "spawn":
+                _spawn(control, request)
+            elif request["op"] == "wait":
+                channel.send_frame(control, channel.encode({"status": _wait(request["pid"])}))
+    except (EOFError, OSError):
+        return  # the grader is gone
 
 
 def _spawn(control: socket.socket, spec: dict) -> None:

@@ -1,0 +1,159 @@
+"""The `grade` command line: parse, call one library function, render, pick the exit code."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from grader.errors import GraderError
+
+
+class UsageProblem(click.ClickException):
+    """A usage or configuration mistake: one line on stderr, exit status 2."""
+
+    exit_code = 2
+
+    def show(self, file=None):
+        click.echo(f"Error: {self.format_message()}", err=True)
+
+
+class _ExerciseGroup(click.Group):
+    """`grade exercise3` runs the `exercise` command; other words are subcommands."""
+
+    def resolve_command(self, ctx, args):
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["exercise", *args]
+        return super().resolve_command(ctx, args)
+
+    def format_usage(self, ctx, formatter):
+        formatter.write_usage(ctx.command_path, "EXERCISE [OPTIONS] | COMMAND [ARGS]...")
+
+
+def _course(course_dir):
+    from grader.course import load_course
+    return load_course(Path(course_dir) if course_dir else None)
+
+
+def _run(fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except GraderError as exc:
+        raise UsageProblem(str(exc)) from None
+
+
+course_option = click.option("--course", "course_dir", type=click.Path(file_okay=False),
+                             help="The course folder (default: the nearest folder above with a course.yml).")
+
+
+@click.group(cls=_ExerciseGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="dl-grader")
+def main():
+    """Grade deep-learning exercises in a sandbox, with feedback that names the mistake.
+
+    \b
+    Students:     grade exercise3                  grade your copy in exercises/exercise3
+                  grade exercise3 --submission x   grade another copy (folder, .py or .ipynb)
+                  grade all                        grade every exercise
+    Instructors:  grade validate                   CI: solutions full marks, stubs zero, in sync
+                  grade build                      regenerate exercises/ from solutions/
+    """
+
+
+@main.command("exercise", hidden=True)
+@click.argument("exercise")
+@click.option("--submission", type=click.Path(), help="A folder, module file or notebook to grade.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON report on stdout, nothing else.")
+@click.option("--public-only", is_flag=True, help="Skip the hidden tests even where solutions/ exists.")
+@click.option("--strict", is_flag=True, help="Exit with status 1 when the score is below full marks.")
+@course_option
+def grade_exercise(exercise, submission, as_json, public_only, strict, course_dir):
+    """Grade one EXERCISE (e.g. exercise3).
+
+    Example: grade exercise3 --submission ~/hw/dropout.py --json
+    """
+    from grader.grade import grade
+    from grader import render
+
+    course = _run(_course, course_dir)
+    report = _run(grade, course, exercise, Path(submission) if submission else None,
+                  hidden=False if public_only else None)
+    if as_json:
+        click.echo(render.report_json(report))
+    else:
+        title = course.exercise(exercise).title
+        click.echo(render.table(report, title=title, color=sys.stdout.isatty()))
+    sys.exit(1 if strict and report.score < report.max_score else 0)
+
+
+@main.command("all")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout, nothing else.")
+@click.option("--public-only", is_flag=True, help="Skip the hidden tests even where solutions/ exists.")
+@click.option("--strict", is_flag=True, help="Exit with status 1 when any score is below full marks.")
+@course_option
+def grade_all(as_json, public_only, strict, course_dir):
+    """Grade every exercise of your working copy (exercises/)."""
+    from grader.grade import grade
+    from grader.sandbox.proxy import Zygote
+    from grader import render
+
+    course = _run(_course, course_dir)
+    zygote = Zygote()
+    try:
+        reports = [_run(grade, course, ex.id, hidden=False if public_only else None, zygote=zygote)
+                   for ex in course.exercises]
+    finally:
+        zygote.close()
+    if as_json:
+        click.echo(render.reports_json(reports))
+    else:
+        for ex, report in zip(course.exercises, reports):
+            click.echo(render.table(report, title=ex.title, color=sys.stdout.isatty()) + "\n")
+        click.echo(f"Total: {sum(r.score for r in reports):g} / {sum(r.max_score for r in reports):g}")
+    sys.exit(1 if strict and any(r.score < r.max_score for r in reports) else 0)
+
+
+@main.command("build")
+@click.argument("exercises", nargs=-1)
+@click.option("--check", is_flag=True, help="Change nothing; exit 1 if exercises/ is out of date.")
+@course_option
+def build_cmd(exercises, check, course_dir):
+    """Regenerate exercises/ (stubs, public tests, recorded answers) from solutions/.
+
+    Example: grade build exercise3
+    """
+    from grader import build
+
+    course = _run(_course, course_dir)
+    if check:
+        stale = _run(build.out_of_sync, course, list(exercises))
+        for path in stale:
+            click.echo(f"out of date: {path}")
+        if stale:
+            click.echo("Run 'grade build' to regenerate exercises/ from solutions/.", err=True)
+            sys.exit(1)
+        click.echo("exercises/ is in sync with solutions/")
+        return
+    for path in _run(build.build, course, list(exercises)):
+        click.echo(f"wrote {path.relative_to(course.root)}")
+
+
+@main.command("validate")
+@course_option
+def validate_cmd(course_dir):
+    """CI check of the course: reference solutions get full marks, untouched stubs get
+    zero without crashing, points add up to course.yml, exercises/ is in sync."""
+    from grader.validate import validate
+
+    course = _run(_course, course_dir)
+    problems = _run(validate, course, progress=lambda msg: click.echo(msg, err=True))
+    for problem in problems:
+        click.echo(f"FAIL {problem}")
+    if problems:
+        sys.exit(1)
+    click.echo("course is valid")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""Reports to text: the terminal table and JSON. Pure functions of a GradeReport."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import textwrap
+
+from grader.report import SCHEMA_VERSION, GradeReport
+
+_LABEL = {"passed": ("PASS", "green"), "failed": ("FAIL", "red"),
+          "error": ("ERROR", "red"), "timeout": ("TIME", "yellow")}
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def table(report: GradeReport, *, title: str = "", color: bool = False) -> str:
+    """One line per test, the message under it when it did not pass, then the total."""
+    import click
+
+    width = max(60, min(shutil.get_terminal_size((100, 20)).columns, 120))
+    lines = [f"{report.exercise}" + (f": {title}" if title else "")]
+    for t in report.tests:
+        label, colour = _LABEL[t.outcome]
+        tag = click.style(f"{label:<5}", fg=colour, bold=True) if color else f"{label:<5}"
+        hidden = " (hidden)" if t.hidden else ""
+        lines.append(f"  {tag} {_fmt(t.points):>4}/{_fmt(t.max_points):<4} {t.name}{hidden}")
+        if t.outcome != "passed":
+            for i, para in enumerate(t.message.splitlines()):
+                lead = " " * 14 + ("-> " if i == 0 else "   ")
+                lines.extend(textwrap.wrap(para, width, initial_indent=lead, subsequent_indent=" " * 17)
+                             or [lead])
+    passed = sum(t.outcome == "passed" for t in report.tests)
+    total = f"Score: {_fmt(report.score)} / {_fmt(report.max_score)}  ({passed} of {len(report.tests)} tests passed)"
+    lines.append(click.style(total, bold=True) if color else total)
+    if report.output.strip():
+        shown = report.output.strip().splitlines()
+        lines.append(f"Your code printed ({len(shown)} lines):")
+        lines.extend("  | " + ln for ln in shown[:10])
+        if len(shown) > 10:
+            lines.append(f"  | ... {len(shown) - 10} more lines")
+    for warning in report.warnings:
+        lines.append(f"Warning: {warning}")
+    return "\n".join(lines)
+
+
+def report_json(report: GradeReport) -> str:
+    return json.dumps(report.to_dict(), indent=2)
+
+
+def reports_json(reports: list[GradeReport]) -> str:
+    return json.dumps({"schema_version": SCHEMA_VERSION,
+                       "score": float(sum(r.score for r in reports)),
+                       "max_score": float(sum(r.max_score for r in reports)),
+                       "exercises": [r.to_dict() for r in reports]}, indent=2)
