@@ -155,5 +155,45 @@ def validate_cmd(course_dir):
     click.echo("course is valid")
 
 
+@main.command("mutants")
+@click.argument("exercises", nargs=-1)
+@click.option("--verbose", "-v", is_flag=True, help="Show the messages each mutant got.")
+@course_option
+def mutants_cmd(exercises, verbose, course_dir):
+    """Mutation testing: every catalogued mistake must lose points and be named, every
+    correct variant must get full marks. Prints caught/named figures per exercise;
+    exits 1 if a mutant survives or a correct variant loses points.
+
+    Example: grade mutants exercise3 -v
+    """
+    from grader import mutants
+
+    course = _run(_course, course_dir)
+    results = _run(mutants.summary, course, list(exercises),
+                   progress=lambda m: click.echo(m, err=True) if verbose else None)
+    bad = False
+    for ex_id, (verdicts, variants) in results.items():
+        caught = sum(v.caught for v in verdicts)
+        named = sum(v.named for v in verdicts)
+        full = sum(r.score == r.max_score for _, r in variants)
+        click.echo(f"{ex_id}: mutants caught {caught}/{len(verdicts)}, named {named}/{len(verdicts)}; "
+                   f"correct variants with full marks {full}/{len(variants)}")
+        for v in verdicts:
+            mark = "ok  " if v.caught and v.named else ("UNNAMED" if v.caught else "SURVIVED")
+            bad |= not v.caught
+            click.echo(f"  {mark:<8} {v.mutant.name}: {v.mutant.description}")
+            if verbose or not v.named:
+                for message in v.messages:
+                    click.echo(f"             {message.splitlines()[0][:150]}")
+        for name, report in variants:
+            if report.score != report.max_score:
+                bad = True
+                click.echo(f"  VARIANT LOSES POINTS {name}: {report.score:g}/{report.max_score:g}")
+                for t in report.tests:
+                    if t.outcome != "passed":
+                        click.echo(f"             {t.name}: {t.message.splitlines()[0][:150]}")
+    sys.exit(1 if bad else 0)
+
+
 if __name__ == "__main__":
     main()

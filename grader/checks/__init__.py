@@ -3,11 +3,11 @@ checks and statistical bounds. Every failure raises `CheckFailed` whose text is 
 feedback the student reads, so write it for them: what is wrong and what to do.
 """
 
-from grader.checks.arrays import (CheckFailed, as_array, assert_close, describe, fail, matches,
-                                  unpack)
+from grader.checks.arrays import (CheckFailed, as_array, assert_close, describe,
+                                  expect_value_error, fail, matches, unpack)
 from grader.checks.gradients import (GRAD_TOL, check_backward, numerical_gradient,
                                      relative_error)
 from grader.checks import stats
 
-__all__ = ["CheckFailed", "GRAD_TOL", "as_array", "assert_close", "check_backward", "describe",
+__all__ = ["CheckFailed", "GRAD_TOL", "as_array", "assert_close", "check_backward", "describe", "expect_value_error",
            "fail", "matches", "numerical_gradient", "relative_error", "stats", "unpack"]

@@ -77,3 +77,21 @@ def assert_close(actual, expected, *, fn: str, name: str = "out", rtol: float = 
     fail(f"{fn}: {name} is wrong: largest difference {diff.max():.3g}{where_txt} "
          f"(yours {actual[where]:.6g}, expected {np.asarray(expected, dtype=float)[where]:.6g})"
          + (f". {hint}" if hint else ""))
+
+
+def expect_value_error(call, *, fn: str, why: str) -> None:
+    """Pass when `call()` makes the student's function raise ValueError.
+
+    `why` completes "fn must raise ValueError ...", e.g. "for p = 1 (p must be in [0, 1))".
+    """
+    from grader.sandbox.proxy import StudentError
+
+    try:
+        call()
+    except StudentError as exc:
+        if exc.exc_type == "ValueError":
+            return
+        if exc.exc_type is None or exc.not_implemented:
+            raise
+        fail(f"{fn} must raise ValueError {why}; it raised {exc}")
+    fail(f"{fn} must raise ValueError {why}; it returned normally")

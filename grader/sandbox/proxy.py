@@ -30,9 +30,10 @@ from grader.sandbox.signatures import Parameter, read_signatures
 class StudentError(Exception):
     """The student's code raised, could not be imported, or ended its process."""
 
-    def __init__(self, message: str, *, not_implemented: bool = False):
+    def __init__(self, message: str, *, not_implemented: bool = False, exc_type: str | None = None):
         super().__init__(message)
         self.not_implemented = not_implemented
+        self.exc_type = exc_type  # the student's exception class name, when it raised one
 
 
 class StudentTimeout(StudentError):
@@ -252,8 +253,10 @@ class Submission:
         if not reply["ok"]:
             if reply["not_implemented"]:
                 raise StudentError(f"{name} is not implemented yet (it raises NotImplementedError)",
-                                   not_implemented=True)
-            raise StudentError(f"{name} raised {reply['message']}")
+                                   not_implemented=True, exc_type=reply["type"])
+            hint = (f" (the worker's memory limit is {self.limits.memory_mb} MB)"
+                    if reply["type"] == "MemoryError" else "")
+            raise StudentError(f"{name} raised {reply['message']}{hint}", exc_type=reply["type"])
         self._apply_args_after(name, expected.params, positional, reply["args_after"])
         return reply["result"]
 
