@@ -91,7 +91,7 @@ def init_mlp(layer_sizes, method, rng):
     if method not in initializers:
         raise ValueError(f"unknown method {method!r}; expected one of {sorted(initializers)}")
     if len(layer_sizes) < 2:
-        raise ValueError(f"need at least two layer sizes (input and output), got {list(layer_sizes)}")
+        raise ValueError(f"need at least two layer sizes (input, output), got {list(layer_sizes)}")
     init = initializers[method]
     return [(init(d_in, d_out, rng), np.zeros(d_out))
             for d_in, d_out in zip(layer_sizes[:-1], layer_sizes[1:])]

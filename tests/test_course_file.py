@@ -1,0 +1,98 @@
+"""course.yml is read into a frozen Course; every mistake in it is a clear error."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+
+import pytest
+
+from grader.course import load_course
+from grader.errors import CourseError
+from tests.conftest import ROOT
+
+GOOD = """\
+schema_version: 1
+exercises:
+  - id: exercise3
+    title: Dropout
+    module: dropout.py
+    points: 10
+    functions: [dropout_forward]
+"""
+
+
+def write(tmp_path, text):
+    (tmp_path / "course.yml").write_text(text)
+    return tmp_path
+
+
+def test_the_course_loads_into_frozen_objects(course):
+    assert [ex.id for ex in course.exercises] == ["exercise1", "exercise2", "exercise3", "exercise4"]
+    ex = course.exercise("exercise4")
+    assert ex.module == "normalization.py"
+    assert ex.mutates == {"batchnorm_forward": ("running_mean", "running_var")}
+    assert ex.limits.call_seconds == 10 and ex.limits.memory_mb == 1024
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ex.points = 3
+
+
+def test_a_minimal_course_gets_default_limits(tmp_path):
+    course = load_course(write(tmp_path, GOOD))
+    assert course.exercise("exercise3").limits.submission_seconds == 120
+
+
+@pytest.mark.parametrize("text, words", [
+    (GOOD.replace("points: 10", "points: 10\n    colour: red"), ["unknown key 'colour'", "course.yml"]),
+    (GOOD.replace("    points: 10\n", ""), ["missing key 'points'", "course.yml"]),
+    (GOOD.replace("schema_version: 1", "schema_version: 2"), ["schema_version", "upgrade"]),
+    (GOOD.replace("schema_version: 1\n", "schema_version: 1\nlimits: {call_secs: 3}\n"),
+     ["unknown key 'call_secs'"]),
+    (GOOD.replace("dropout.py", "dropout.txt"), ["'module'", ".py"]),
+    (GOOD + "  - id: exercise3\n    title: again\n    module: d.py\n    points: 1\n    functions: [f]\n",
+     ["appears twice"]),
+    (GOOD.replace("functions: [dropout_forward]", "functions: [dropout_forward]\n    mutates: {other: [x]}"),
+     ["'mutates' names 'other'"]),
+    ("exercises: [\n", ["not valid YAML", "line"]),
+    ("- just a list\n", ["mapping"]),
+])
+def test_course_errors_name_the_key_and_the_file(tmp_path, text, words):
+    with pytest.raises(CourseError) as info:
+        load_course(write(tmp_path, text))
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_course_is_found_by_walking_up(tmp_path, monkeypatch):
+    write(tmp_path, GOOD)
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "a" / "b")
+    assert load_course().root == tmp_path.resolve()
+
+
+def test_no_course_is_a_one_line_error_with_exit_status_2(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "grader", "exercise3"], cwd=tmp_path,
+                         capture_output=True, text=True)
+    assert run.returncode == 2
+    assert run.stderr.startswith("Error: no course.yml found") and run.stderr.count("\n") == 1
+    assert run.stdout == ""
+
+
+def test_a_broken_course_file_is_exit_status_2_without_traceback(tmp_path):
+    write(tmp_path, GOOD.replace("points: 10", "pionts: 10"))
+    run = subprocess.run([sys.executable, "-m", "grader", "exercise3", "--course", str(tmp_path)],
+                         capture_output=True, text=True)
+    assert run.returncode == 2
+    assert "unknown key 'pionts'" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_the_repository_course_points_match_the_tests(course):
+    """Points live on the tests; course.yml's totals must agree (grade validate checks too)."""
+    import re
+    for ex in course.exercises:
+        total = 0.0
+        for name in ("test_public.py", "test_hidden.py"):
+            text = (ROOT / "solutions" / ex.id / name).read_text()
+            total += sum(float(p) for p in re.findall(r"@pytest\.mark\.points\(([\d.]+)\)", text))
+        assert total == ex.points, f"{ex.id}: markers add up to {total}, course.yml says {ex.points}"
