@@ -1,0 +1,65 @@
+"""The course itself: reference solutions get full marks, stubs get exactly zero cleanly,
+exercises/ is in sync with solutions/, and the same submission always gets the same score."""
+
+from __future__ import annotations
+
+import pytest
+
+from grader.build import out_of_sync
+from grader.grade import grade
+
+EXERCISES = ["exercise1", "exercise2", "exercise3", "exercise4"]
+
+
+@pytest.mark.parametrize("exercise_id", EXERCISES)
+def test_reference_solution_gets_full_marks_with_hidden_tests(course, exercise_id):
+    ex = course.exercise(exercise_id)
+    report = grade(course, exercise_id, ex.solution_dir / ex.module)
+    failed = [(t.name, t.message) for t in report.tests if t.outcome != "passed"]
+    assert not failed
+    assert report.score == report.max_score == ex.points
+    assert any(t.hidden for t in report.tests) and any(not t.hidden for t in report.tests)
+
+
+@pytest.mark.parametrize("exercise_id", EXERCISES)
+def test_untouched_stub_gets_zero_with_not_implemented_on_every_test(course, exercise_id):
+    report = grade(course, exercise_id)  # the working copy in exercises/ is the stub
+    assert report.score == 0 and report.max_score == course.exercise(exercise_id).points
+    for t in report.tests:
+        assert t.outcome == "error", t
+        assert "not implemented yet" in t.message, t
+
+
+def test_exercises_folder_is_in_sync_with_solutions(course):
+    assert out_of_sync(course) == [], "run 'grade build' and commit exercises/"
+
+
+def test_stubs_keep_signatures_and_docstrings_but_no_solution(course):
+    import ast
+    for ex in course.exercises:
+        stub = ast.parse((ex.student_dir / ex.module).read_text())
+        functions = {n.name: n for n in stub.body if isinstance(n, ast.FunctionDef)}
+        assert set(ex.functions) <= set(functions)
+        for name in ex.functions:
+            node = functions[name]
+            assert ast.get_docstring(node), f"{ex.id}.{name} has no docstring"
+            assert isinstance(node.body[-1], ast.Raise), f"{ex.id}.{name} should end in raise"
+        assert "### BEGIN SOLUTION" not in (ex.student_dir / ex.module).read_text()
+        assert not (ex.student_dir / "test_hidden.py").exists()
+
+
+@pytest.mark.parametrize("exercise_id", EXERCISES)
+def test_same_submission_same_score_twenty_times(course, exercise_id):
+    """Determinism: fixed seeds everywhere, np.random seeded in the worker before each call.
+    A mutant (a partly wrong submission) is the interesting case: its score must not wobble."""
+    from grader.mutants import mutants
+    from grader.sandbox.proxy import Zygote
+    ex = course.exercise(exercise_id)
+    subject = mutants(ex)[0].path
+    zygote = Zygote()
+    try:
+        runs = [grade(course, exercise_id, subject, zygote=zygote) for _ in range(20)]
+    finally:
+        zygote.close()
+    outcomes = {tuple((t.name, t.outcome, t.message) for t in r.tests) for r in runs}
+    assert len({r.score for r in runs}) == 1 and len(outcomes) == 1
