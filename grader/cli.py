@@ -140,14 +140,18 @@ def build_cmd(exercises, check, course_dir):
 
 
 @main.command("validate")
+@click.argument("exercises", nargs=-1)
 @course_option
-def validate_cmd(course_dir):
+def validate_cmd(exercises, course_dir):
     """CI check of the course: reference solutions get full marks, untouched stubs get
-    zero without crashing, points add up to course.yml, exercises/ is in sync."""
+    zero without crashing, points add up to course.yml, exercises/ is in sync.
+
+    Example: grade validate exercise3
+    """
     from grader.validate import validate
 
     course = _run(_course, course_dir)
-    problems = _run(validate, course, progress=lambda msg: click.echo(msg, err=True))
+    problems = _run(validate, course, list(exercises), progress=lambda msg: click.echo(msg, err=True))
     for problem in problems:
         click.echo(f"FAIL {problem}")
     if problems:
@@ -193,6 +197,125 @@ def mutants_cmd(exercises, verbose, course_dir):
                     if t.outcome != "passed":
                         click.echo(f"             {t.name}: {t.message.splitlines()[0][:150]}")
     sys.exit(1 if bad else 0)
+
+
+@main.group("nbgrader")
+def nbgrader_group():
+    """The bridge to nbgrader: notebooks whose test cells are graded by `grade`.
+
+    \b
+    grade nbgrader build nbgrader_course     write nbgrader_config.py and source/<exercise>/
+    """
+
+
+@nbgrader_group.command("build")
+@click.argument("nbgrader_dir", metavar="COURSE_DIR", type=click.Path(file_okay=False))
+@click.argument("exercises", nargs=-1)
+@course_option
+def nbgrader_build_cmd(nbgrader_dir, exercises, course_dir):
+    """Write an nbgrader course into COURSE_DIR: nbgrader_config.py and, for every exercise
+    (or the EXERCISES named), source/<exercise>/<exercise>.ipynb with one answer cell per
+    function and test cells graded by this grader. The test cells name this course's
+    folder: autograde where it is, and rebuild after moving it.
+
+    Example: grade nbgrader build ~/nbgrader_course && cd ~/nbgrader_course &&
+    nbgrader generate_assignment exercise3
+    """
+    from grader import nbgrader
+
+    course = _run(_course, course_dir)
+    dest = Path(nbgrader_dir)
+    written = _run(nbgrader.build_course, course, dest, list(exercises))
+    for path in written:
+        click.echo(f"wrote {path}")
+    if dest / nbgrader.CONFIG_FILE not in written:
+        click.echo(f"kept your {dest / nbgrader.CONFIG_FILE}: make sure it sets "
+                   f"c.Execute.timeout = {nbgrader.cell_timeout(course)} or more", err=True)
+
+
+@main.command("release")
+@click.argument("dest", type=click.Path(file_okay=False))
+@course_option
+def release_cmd(dest, course_dir):
+    """Write the student release into DEST (a new folder): the stubs, public tests and
+    recorded answers, the grader, course.yml, a pyproject.toml and a README. No solutions,
+    hidden tests, mutants or nbgrader material. Students install it with `pip install -e .`
+    and run `grade exercise3` inside it.
+
+    Example: grade release ../dl-exercises-2025
+    """
+    from grader.release import release
+
+    course = _run(_course, course_dir)
+    files = _run(release, course, Path(dest), progress=lambda m: click.echo(m, err=True))
+    click.echo(f"wrote {len(files)} files to {Path(dest).resolve()}")
+
+
+@main.command("batch")
+@click.argument("exercise")
+@click.argument("submissions", type=click.Path())
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              help="The gradebook to write: a .csv (one row per student) or a .json (a list of reports).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1),
+              help="Students graded in parallel (default: the number of cores).")
+@click.option("--public-only", is_flag=True, help="Skip the hidden tests even where solutions/ exists.")
+@course_option
+def batch_cmd(exercise, submissions, out, jobs, public_only, course_dir):
+    """Grade every student in SUBMISSIONS (one folder per student, named by student id).
+
+    A student's folder holds the module (alice/dropout.py), a folder named after the exercise
+    (alice/exercise3/dropout.py) or a notebook (nbgrader's submitted/ folder works as it is).
+    Interrupted (Ctrl-C, a crash)? Run the same command again: finished students are kept in
+    OUT.partial/ and only the others are graded; the folder is removed once OUT is written.
+
+    Example: grade batch exercise3 submitted/ --out grades.csv --jobs 4
+    """
+    from grader import batch
+
+    course = _run(_course, course_dir)
+    try:
+        summary = _run(batch.run_batch, course, exercise, Path(submissions), Path(out), jobs=jobs,
+                       hidden=False if public_only else None, progress=batch.TerminalProgress())
+    except batch.BatchInterrupted as stop:
+        click.echo(f"Interrupted: {stop.done} of {stop.total} students are graded and kept in "
+                   f"{stop.state_dir}. Run the same command again to grade the others.", err=True)
+        sys.exit(130)
+    click.echo(batch.summary_text(summary), err=True)
+
+
+@main.command("gradescope")
+@click.argument("exercise")
+@click.option("--submission", type=click.Path(), help="A folder, module file or notebook to grade.")
+@click.option("--out", default="results.json", show_default=True, type=click.Path(dir_okay=False, allow_dash=True),
+              help="Where to write Gradescope's results.json ('-': standard output).")
+@click.option("--public-only", is_flag=True, help="Skip the hidden tests even where solutions/ exists.")
+@course_option
+def gradescope_cmd(exercise, submission, out, public_only, course_dir):
+    """Grade one submission and write Gradescope's autograder results.json.
+
+    Public tests are visible to the student at once, hidden tests once grades are published.
+    Example (in run_autograder): grade gradescope exercise3 --submission /autograder/submission
+    --out /autograder/results/results.json
+    """
+    import time
+
+    from grader import gradescope, render
+    from grader.batch import write_atomic
+    from grader.grade import grade
+
+    course = _run(_course, course_dir)
+    if out != "-" and not Path(out).resolve().parent.is_dir():
+        raise UsageProblem(f"--out {out}: the folder {Path(out).resolve().parent} does not exist")
+    started = time.monotonic()
+    report = _run(grade, course, exercise, Path(submission) if submission else None,
+                  hidden=False if public_only else None)
+    text = gradescope.results_json(report, execution_time=time.monotonic() - started)
+    if out == "-":
+        click.echo(text, nl=False)
+        return
+    write_atomic(Path(out), text.encode())
+    click.echo(render.table(report, title=course.exercise(exercise).title))  # the instructor's view
+    click.echo(f"wrote {out}", err=True)
 
 
 if __name__ == "__main__":

@@ -67,7 +67,8 @@ def run_tests(exercise: Exercise, student, *, reference=None, hidden: bool) -> t
                               "rebuild the exercises with 'grade build'")
     plugin = GradingPlugin(exercise, student, reference,
                            hidden_files=[f for f in files if f.name == HIDDEN_TESTS])
-    args = [*map(str, files), "-q", "--no-header", "-p", "no:cacheprovider", "--assert=plain",
+    args = [*map(str, files), "-q", "--no-header", "--disable-plugin-autoload", "-p", "no:cacheprovider",
+            "--assert=plain", "--tb=native",
             "--import-mode=importlib", "-c", os.devnull, "--rootdir", str(files[0].parent),
             "--confcutdir", str(files[0].parent), "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     sink = io.StringIO()

@@ -7,11 +7,12 @@ from grader.course import Course
 from grader.grade import grade
 
 
-def validate(course: Course, *, progress=lambda message: None) -> list[str]:
+def validate(course: Course, exercise_ids: list[str] | None = None, *,
+             progress=lambda message: None) -> list[str]:
     """Problems found (empty when the course is sound)."""
     problems = [f"{path} is out of sync with solutions/ (run 'grade build')"
-                for path in out_of_sync(course)]
-    for ex in course.exercises:
+                for path in out_of_sync(course, exercise_ids)]
+    for ex in [course.exercise(i) for i in exercise_ids] if exercise_ids else course.exercises:
         progress(f"validating {ex.id}")
         ref = grade(course, ex.id, ex.solution_dir / ex.module, hidden=True)
         if ref.max_score != ex.points:

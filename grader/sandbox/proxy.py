@@ -257,7 +257,7 @@ class Submission:
             hint = (f" (the worker's memory limit is {self.limits.memory_mb} MB)"
                     if reply["type"] == "MemoryError" else "")
             raise StudentError(f"{name} raised {reply['message']}{hint}", exc_type=reply["type"])
-        self._apply_args_after(name, expected.params, positional, reply["args_after"])
+        self._apply_changes(name, expected.params, positional, reply["changed"])
         return reply["result"]
 
     def _receive(self, what: str):
@@ -285,18 +285,20 @@ class Submission:
             self._stop_worker()
             raise StudentError(f"{what} sent back something that is not plain data ({exc})") from None
 
-    def _apply_args_after(self, name, params, sent, after) -> None:
+    def _apply_changes(self, name, params, sent, changed: dict) -> None:
         """Copy back arrays the function may change; report changes to any other argument."""
         allowed = self.exercise.mutates.get(name, ())
-        for param, before, now in zip(params, sent, after):
+        for index, now in changed.items() if type(changed) is dict else ():
+            if type(index) is not int or not 0 <= index < len(sent):
+                continue
+            param, before = params[index], sent[index]
             if isinstance(before, np.random.Generator):
                 if isinstance(now, dict) and "generator_state" in now:
                     try:
                         before.bit_generator.state = now["generator_state"]
                     except (TypeError, ValueError, KeyError):
                         pass
-                continue
-            if param.name in allowed and type(before) is np.ndarray:
+            elif param.name in allowed and type(before) is np.ndarray:
                 if type(now) is not np.ndarray or now.shape != before.shape:
                     raise InputModified(f"{name} must update {param.name} in place, keeping its shape "
                                         f"{before.shape}; afterwards it was {_short(now)}")

@@ -25,7 +25,7 @@ MEAN_RATIO = stats.NORMAL_MEAN_RATIO     # |mean| / std, normal quantile at N, 1
 TOP_FRACTION = stats.uniform_max_fraction(N)  # 1.03e-4: max|w| >= a * (1 - this), 1e-9
 H = stats.hoeffding(N, 1.0)              # 0.0073: a mean of N values in an interval of width 1
 KS_BOUND = stats.dkw(N)                  # 0.0073: the DKW bound on a KS distance at N
-SLACK = 1e-12                            # float rounding of rng.uniform(-a, a) near the bound
+SLACK = 2.0 ** -23                       # rounding at the bound (float32 draws too: 6e-8)
 
 NORMAL = ("xavier_normal", "he_normal")
 
@@ -160,21 +160,32 @@ def uniform_mistakes(method, fi, fo):
             "your weights lie in [-1, 1]: scale the bound by the formula": 1.0}
 
 
-def name_normal_mistake(fn, W, fi, fo):
+def name_normal_mistake(fn, W, fi, fo, where=None):
     """Fail with the named mistake whose statistics W fits, if any."""
+    where = where or f"{fn}({fi}, {fo}, rng)"
+    mean, spread = float(np.mean(W)), float(np.std(W))
+    if spread == 0:
+        fail(f"{where}: every weight is {W.flat[0]:.4g}: did you swap the arguments of "
+             "rng.normal(loc, scale)? Draw with rng.normal(0.0, std, size=...); equal weights make "
+             "every neuron learn the same thing")
+    if abs(mean) / spread > MEAN_RATIO:  # the mean is large even next to the spread you drew
+        fail(f"{where}: the weights' mean is {mean:.4g}, but N(0, std^2) is centred on 0: check "
+             "the order of rng.normal(loc, scale) (the first argument is the mean) and that "
+             "nothing is added to the draws")
     rms = float(np.sqrt(np.mean(W ** 2)))
     for message, wrong in normal_mistakes(fn, fi, fo).items():
         if RMS_LO <= rms / wrong <= RMS_HI:
-            fail(f"{fn}({fi}, {fo}, rng): {message}")
+            fail(f"{where}: {message}")
 
 
-def name_uniform_mistake(fn, W, fi, fo):
+def name_uniform_mistake(fn, W, fi, fo, where=None):
+    where = where or f"{fn}({fi}, {fo}, rng)"
     top = float(np.max(np.abs(W)))
     for message, wrong in uniform_mistakes(fn, fi, fo).items():
         if wrong * (1 - TOP_FRACTION) <= top <= wrong * (1 + SLACK):
-            fail(f"{fn}({fi}, {fo}, rng): {message}")
+            fail(f"{where}: {message}")
     if top > std_of(fn, fi, fo) and looks_normal(W):
-        fail(f"{fn}({fi}, {fo}, rng): your weights look normally distributed (a bell curve, with "
+        fail(f"{where}: your weights look normally distributed (a bell curve, with "
              f"values beyond the bound a = {std_of(fn, fi, fo):.4g}); this initializer draws "
              "from the uniform distribution U(-a, a): use rng.uniform(-a, a, size=...)")
 
@@ -187,21 +198,22 @@ def check_std(fn, W, fi, fo):
     mean, rms = float(np.mean(W)), float(np.sqrt(np.mean(W ** 2)))
     # mean(W) ~ N(0, std^2 / N): |mean| / std <= z_{1 - 5e-10} / sqrt(N) = 0.01364
     # (stats.NORMAL_MEAN_RATIO): a false failure has probability 1e-9.
-    if abs(mean) / std > MEAN_RATIO:
-        if np.all(W == W.flat[0]):
-            fail(f"{fn}({fi}, {fo}, rng): every weight is {W.flat[0]:.4g}: did you swap the "
-                 "arguments of rng.normal(loc, scale)? Draw with rng.normal(0.0, std, size=...); "
-                 "equal weights make every neuron learn the same thing")
-        fail(f"{fn}({fi}, {fo}, rng): the weights' mean is {mean:.4g}, but N(0, std^2) is centred "
-             f"on 0 (std = {std:.4g}): check the order of rng.normal(loc, scale) and that nothing "
-             "is added to the draws")
+    mean_bad = abs(mean) / std > MEAN_RATIO
     # sum(W^2) / std^2 ~ chi2(N): RMS / std lies in sqrt(chi2.ppf([5e-10, 1 - 5e-10], N) / N)
     # = [0.99037, 1.00966] (stats.NORMAL_RMS_RATIO) except with probability 1e-9.
-    if not RMS_LO <= rms / std <= RMS_HI:
+    std_bad = not RMS_LO <= rms / std <= RMS_HI
+    # The test fails when either check does; the order below only picks the message
+    # (a mean that is large next to the spread first, then the named spread mistakes).
+    if mean_bad or std_bad:
         name_normal_mistake(fn, W, fi, fo)
+    if std_bad:
         fail(f"{fn}({fi}, {fo}, rng): the weights' standard deviation is {rms:.4g}; expected "
              f"{FORMULA[fn]} = {std:.4g} (the statistics of {W.size} draws allow "
              f"{RMS_LO:.4f} to {RMS_HI:.4f} times that)")
+    if mean_bad:
+        fail(f"{fn}({fi}, {fo}, rng): the weights' mean is {mean:.4g}, but N(0, std^2) is centred "
+             f"on 0 (std = {std:.4g}): check the order of rng.normal(loc, scale) and that nothing "
+             "is added to the draws")
 
 
 def check_bound(fn, W, fi, fo):
@@ -209,7 +221,7 @@ def check_bound(fn, W, fi, fo):
     a = std_of(fn, fi, fo)
     top = float(np.max(np.abs(W)))
     # P(max|w| < a (1 - f)) = (1 - f)^N = 1e-9 at f = stats.uniform_max_fraction(N) = 1.03e-4;
-    # |w| <= a holds always (SLACK covers the rounding of -a + 2a u).
+    # |w| <= a holds always (SLACK covers the rounding of -a + 2a u, even in float32).
     if a * (1 - TOP_FRACTION) <= top <= a * (1 + SLACK):
         return
     name_uniform_mistake(fn, W, fi, fo)
@@ -265,7 +277,7 @@ def check_normal_shape(fn, W, fi, fo):
          f"{FORMULA[fn]} = {std:.4g} (Kolmogorov-Smirnov distance {d:.3g} > {KS_BOUND:.3g})")
 
 
-def check_uses_rng(student, fn, call):
+def check_uses_rng(fn, call):
     """Same seed, same result; another seed, another result (np.random is not rng)."""
     first = as_array(call(np.random.default_rng(7)), fn, "the result")
     again = as_array(call(np.random.default_rng(7)), fn, "the result")
@@ -306,7 +318,7 @@ def test_xavier_normal_distribution(student):
 @pytest.mark.points(1)
 def test_xavier_normal_uses_rng(student):
     """xavier_normal: same seed, same weights; every draw comes from rng"""
-    check_uses_rng(student, "xavier_normal", lambda rng: student.xavier_normal(30, 20, rng))
+    check_uses_rng("xavier_normal", lambda rng: student.xavier_normal(30, 20, rng))
 
 
 # --------------------------------------------------------------------- xavier_uniform
@@ -335,7 +347,7 @@ def test_xavier_uniform_distribution(student):
 @pytest.mark.points(1)
 def test_xavier_uniform_uses_rng(student):
     """xavier_uniform: same seed, same weights; every draw comes from rng"""
-    check_uses_rng(student, "xavier_uniform", lambda rng: student.xavier_uniform(30, 20, rng))
+    check_uses_rng("xavier_uniform", lambda rng: student.xavier_uniform(30, 20, rng))
 
 
 # -------------------------------------------------------------------------- he_normal
@@ -364,7 +376,7 @@ def test_he_normal_distribution(student):
 @pytest.mark.points(1)
 def test_he_normal_uses_rng(student):
     """he_normal: same seed, same weights; every draw comes from rng"""
-    check_uses_rng(student, "he_normal", lambda rng: student.he_normal(30, 20, rng))
+    check_uses_rng("he_normal", lambda rng: student.he_normal(30, 20, rng))
 
 
 # ------------------------------------------------------------------------- he_uniform
@@ -393,7 +405,7 @@ def test_he_uniform_distribution(student):
 @pytest.mark.points(1)
 def test_he_uniform_uses_rng(student):
     """he_uniform: same seed, same weights; every draw comes from rng"""
-    check_uses_rng(student, "he_uniform", lambda rng: student.he_uniform(30, 20, rng))
+    check_uses_rng("he_uniform", lambda rng: student.he_uniform(30, 20, rng))
 
 
 # --------------------------------------------------------------------------- init_mlp
@@ -444,13 +456,20 @@ def matches_method(W, method, fi, fo):
 def check_layer_method(W, method, fi, fo, i):
     if matches_method(W, method, fi, fo):
         return
+    where = f"init_mlp(..., {method!r}, rng), layer {i} ({fi} x {fo})"
     for other in METHODS:
         if other != method and matches_method(W, other, fi, fo):
-            fail(f"init_mlp(..., {method!r}, rng): layer {i} ({fi} x {fo}) looks drawn by {other}, "
-                 f"not by {method}: call the initializer that `method` names")
-    fail(f"init_mlp(..., {method!r}, rng): the weights of layer {i} ({fi} x {fo}) do not have the "
-         f"statistics of {method} ({FORMULA[method]} = {std_of(method, fi, fo):.4g}); each layer "
-         f"must be drawn with {method}(d_in, d_out, rng)")
+            fail(f"{where}: the weights look drawn by {other}, not by {method}: call the "
+                 "initializer that `method` names")
+    if method in NORMAL:
+        if looks_uniform(W):
+            fail(f"{where}: the weights look uniformly distributed; {method} draws from a normal "
+                 "distribution")
+        name_normal_mistake(method, W, fi, fo, where)
+    else:
+        name_uniform_mistake(method, W, fi, fo, where)
+    fail(f"{where}: the weights do not have the statistics of {method} ({FORMULA[method]} = "
+         f"{std_of(method, fi, fo):.4g}); draw each layer with {method}(d_in, d_out, rng)")
 
 
 @pytest.mark.points(1)
@@ -503,4 +522,4 @@ def test_init_mlp_uses_rng(student):
         layers = layers_of(student.init_mlp(sizes, "he_normal", rng), sizes, "he_normal")
         return np.concatenate([W.ravel() for W, _ in layers])
 
-    check_uses_rng(student, "init_mlp", weights_only)
+    check_uses_rng("init_mlp", weights_only)

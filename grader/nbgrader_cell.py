@@ -1,0 +1,149 @@
+"""What an nbgrader test cell runs, inside the notebook's kernel.
+
+Every test cell that `grade nbgrader build` writes ends in
+
+    check("exercise3", "dropout_forward", 5.0, hidden=hidden, course=course)
+
+The first such call in a kernel grades the saved notebook `<exercise>.ipynb` in the
+kernel's working directory (nbgrader runs autograde there) once, with `grade --json` in a
+fresh, isolated Python process, so the student's code runs in the grader's sandbox and the
+score is exactly what `grade EXERCISE --submission NOTEBOOK` gives. Every call then prints
+the feedback of its function's tests and returns its partial credit: a plain float between
+0 and the cell's points, which nbgrader records as the cell's score.
+
+Two rules of nbgrader shape this module: a test cell that writes anything to stderr scores
+0, so nothing here writes to stderr; and a cell whose value does not parse as a float gets
+full marks, so `check` always returns a float (0.0 when anything goes wrong, with the
+reason printed). Stdlib only: importing this must be cheap and import nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+COURSE_ENV = "GRADER_COURSE"          # where to find the course when the cell does not say
+GRADING_SECONDS = 900                 # a safety net; the grader enforces its own limits
+
+_reports: dict[tuple, dict | str] = {}  # one grading per kernel and saved notebook
+
+
+class NotGraded(Exception):
+    """The notebook could not be graded; the message says why and what to do."""
+
+
+def check(exercise: str, function: str, points: float, *, hidden: bool = False,
+          course: str | None = None) -> float:
+    """Print the feedback of `function`'s tests; return the points they earned."""
+    try:
+        report = _report(exercise, hidden=hidden, course=course)
+        tests = [t for t in report.get("tests", []) if t.get("function") == function]
+        if not tests:
+            raise NotGraded(f"the grader ran no tests of {function}; rebuild the nbgrader "
+                            "course with 'grade nbgrader build'")
+        earned = credit(tests, points)
+    except NotGraded as exc:
+        print(f"{function}: not graded, 0 points: {exc}")
+        return 0.0
+    print(feedback(tests, function, earned, points))
+    return earned
+
+
+def credit(tests: list[dict], points: float) -> float:
+    """The points the tests earned, as a plain float in [0, points]; fails closed."""
+    earned = 0.0
+    for test in tests:
+        value = test.get("points")
+        if type(value) not in (int, float) or not math.isfinite(value) or value < 0:
+            raise NotGraded(f"the report has a malformed score for {test.get('name')!r}")
+        earned += value
+    return float(min(earned, float(points)))
+
+
+def feedback(tests: list[dict], function: str, earned: float, points: float) -> str:
+    lines = [f"{function}: {earned:g} / {points:g} points"]
+    for t in tests:
+        label = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "timeout": "TIME"}.get(
+            t.get("outcome"), "ERROR")
+        hidden = " (hidden)" if t.get("hidden") else ""
+        lines.append(f"  {label:<5} {t.get('points', 0):g}/{t.get('max_points', 0):g}  {t.get('name')}{hidden}")
+        if t.get("outcome") != "passed":
+            lines.extend(f"        {'-> ' if i == 0 else '   '}{line}"
+                         for i, line in enumerate(str(t.get("message", "")).splitlines()))
+    return "\n".join(lines)
+
+
+def _report(exercise: str, *, hidden: bool, course: str | None) -> dict:
+    notebook = _notebook(exercise)
+    root = _course_root(course, notebook)
+    stat = notebook.stat()
+    key = (str(notebook), stat.st_mtime_ns, stat.st_size, bool(hidden), str(root))
+    if key not in _reports:
+        try:
+            _reports[key] = _grade(exercise, notebook, root, hidden=hidden)
+        except NotGraded as exc:
+            _reports[key] = str(exc)  # the reason is kept too: one failed grading per kernel
+    if isinstance(_reports[key], str):
+        raise NotGraded(_reports[key])
+    return _reports[key]
+
+
+def _notebook(exercise: str) -> Path:
+    """The notebook being run: `<exercise>.ipynb` in the kernel's working directory."""
+    here = Path.cwd()
+    if (here / f"{exercise}.ipynb").is_file():
+        return here / f"{exercise}.ipynb"
+    session = os.environ.get("JPY_SESSION_NAME", "")  # Jupyter Server 2 sets it to the notebook's path
+    if session.endswith(".ipynb") and Path(session).is_file():
+        return Path(session)
+    found = sorted(p for p in here.glob("*.ipynb") if not p.name.startswith("."))
+    if len(found) == 1:
+        return found[0]
+    raise NotGraded(f"cannot tell which notebook to grade in {here}; name it {exercise}.ipynb")
+
+
+def _course_root(course: str | None, notebook: Path) -> Path:
+    if course or os.environ.get(COURSE_ENV):
+        root = Path(course or os.environ[COURSE_ENV]).expanduser()
+        if not (root / "course.yml").is_file():
+            raise NotGraded(f"the course folder {root} has no course.yml")
+        return root
+    for folder in (notebook.resolve().parent, *notebook.resolve().parents):
+        if (folder / "course.yml").is_file():
+            return folder
+    raise NotGraded(f"no course.yml above {notebook.parent}; set {COURSE_ENV} to the course "
+                    f"folder, or run 'grade EXERCISE --submission {notebook.name}' there")
+
+
+def _grade(exercise: str, notebook: Path, root: Path, *, hidden: bool) -> dict:
+    """`grade EXERCISE --submission NOTEBOOK --json` in an isolated Python process.
+
+    `-I` keeps the kernel's environment variables and working directory (where a student
+    could drop a fake `grader/` package) out of the grading process's imports.
+    """
+    package_parent = str(Path(__file__).resolve().parents[1])
+    bootstrap = ("import sys; sys.path.insert(0, sys.argv.pop(1)); "
+                 "from grader.cli import main; main(prog_name='grade')")
+    args = [exercise, "--submission", str(notebook.resolve()), "--json", "--course", str(root.resolve())]
+    if not hidden:
+        args.append("--public-only")
+    try:
+        proc = subprocess.run([sys.executable, "-I", "-c", bootstrap, package_parent, *args],
+                              capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                              cwd=str(root), timeout=GRADING_SECONDS)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise NotGraded(f"the grader did not run: {exc}") from None
+    if proc.returncode != 0:
+        why = (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
+        raise NotGraded(f"the grader failed: {why}")
+    try:
+        report = json.loads(proc.stdout)
+    except ValueError:
+        raise NotGraded("the grader's report is not valid JSON") from None
+    if not isinstance(report, dict) or not isinstance(report.get("tests"), list):
+        raise NotGraded("the grader's report has no tests")
+    return report

@@ -1,0 +1,139 @@
+"""The student release: the folder students receive, install and run `grade exercise3` in.
+
+    exercises/<id>/   the stub, the public tests and expected.dat (the reference's recorded
+                      answers to the public tests' calls; see grader/reference.py)
+    grader/           this package, as it is installed here
+    course.yml        the course, unchanged
+    pyproject.toml    installs the grader and its runtime dependencies (no extras)
+    README.md         how to install and run it
+
+Nothing from solutions/ is copied: no reference solution, no hidden tests, no mutants or
+variants, no nbgrader course. Without solutions/, `grade` compares against the recorded
+answers (replay mode) and runs the public tests only.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from grader.build import record_expected, student_files
+from grader.course import COURSE_FILE, EXPECTED_VALUES, Course
+from grader.errors import GraderError
+
+PACKAGE = Path(__file__).resolve().parent
+
+
+class ReleaseExists(GraderError):
+    def __init__(self, path):
+        super().__init__(f"{path} exists and is not empty; choose a new folder or delete it first")
+
+
+def release(course: Course, dest: Path, *, progress=lambda message: None) -> list[Path]:
+    """Write the student bundle into `dest` (a new or empty folder). Returns the files written.
+
+    The bundle is assembled next to `dest` and moved into place at the end, so an
+    interrupted release leaves no half-written folder behind.
+    """
+    dest = Path(dest).resolve()
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise ReleaseExists(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
+    try:
+        for exercise in course.exercises:
+            progress(f"recording the reference answers of {exercise.id}")
+            files = student_files(exercise)
+            files[EXPECTED_VALUES] = record_expected(exercise)
+            folder = tmp / "exercises" / exercise.id
+            folder.mkdir(parents=True)
+            for name, data in files.items():
+                (folder / name).write_bytes(data)
+        shutil.copytree(PACKAGE, tmp / "grader", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        shutil.copyfile(course.root / COURSE_FILE, tmp / COURSE_FILE)
+        (tmp / "pyproject.toml").write_text(pyproject(), encoding="utf-8")
+        (tmp / "README.md").write_text(readme(course), encoding="utf-8")
+        if dest.exists():
+            dest.rmdir()
+        tmp.replace(dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return sorted(p for p in dest.rglob("*") if p.is_file())
+
+
+def pyproject() -> str:
+    """The release's pyproject.toml: this grader's name, version and runtime dependencies."""
+    meta = _metadata()
+    deps = "".join(f'    "{d}",\n' for d in meta["dependencies"])
+    return ('[build-system]\nrequires = ["setuptools>=68"]\nbuild-backend = "setuptools.build_meta"\n\n'
+            f'[project]\nname = "{meta["name"]}"\nversion = "{meta["version"]}"\n'
+            f'description = "The grader for this course\'s exercises"\nreadme = "README.md"\n'
+            f'requires-python = "{meta["requires-python"]}"\ndependencies = [\n{deps}]\n\n'
+            '[project.scripts]\ngrade = "grader.cli:main"\n\n'
+            '[tool.setuptools.packages.find]\ninclude = ["grader*"]\n')
+
+
+def _metadata() -> dict:
+    """From the pyproject.toml beside this package (a source checkout), else the installed metadata."""
+    source = PACKAGE.parent / "pyproject.toml"
+    try:
+        import tomllib  # Python 3.11+
+    except ModuleNotFoundError:
+        tomllib = None
+    if source.is_file() and tomllib is not None:
+        project = tomllib.loads(source.read_text(encoding="utf-8"))["project"]
+        return {key: project[key] for key in ("name", "version", "requires-python", "dependencies")}
+    from importlib import metadata
+    dist = metadata.distribution("dl-grader")
+    return {"name": dist.metadata["Name"], "version": dist.version,
+            "requires-python": dist.metadata.get("Requires-Python", ">=3.10"),
+            "dependencies": [r for r in dist.requires or [] if "extra ==" not in r]}
+
+
+def readme(course: Course) -> str:
+    first = course.exercises[0]
+    python = _metadata()["requires-python"]
+    rows = "\n".join(f"| `{ex.id}` | {ex.title} | `exercises/{ex.id}/{ex.module}` | {ex.points:g} |"
+                     for ex in course.exercises)
+    return f"""# {course.title or "Exercises"}
+
+Each exercise is a Python file with functions for you to write. Every function has a
+docstring with the array shapes and the formula, and raises `NotImplementedError` until
+you fill it in. The grader checks your functions and tells you what is wrong.
+
+| exercise | topic | your file | points |
+|---|---|---|---|
+{rows}
+
+## Install (once)
+
+You need Python {python} (`python3 --version`). In this folder:
+
+```bash
+python3 -m venv .venv
+.venv/bin/pip install -e .          # Windows: .venv\\Scripts\\pip install -e .
+source .venv/bin/activate           # Windows: .venv\\Scripts\\activate
+```
+
+## Grade your work
+
+Run these anywhere inside this folder:
+
+```bash
+grade {first.id}                      # grades exercises/{first.id}/{first.module}
+grade all                             # every exercise
+grade {first.id} --submission my.ipynb  # another copy: a .py file, a folder or a notebook
+```
+
+Each test prints `PASS`, `FAIL` (your function ran but the result is wrong), `ERROR` (it
+raised or could not be imported) or `TIME` (it ran too long), its points, and for anything
+but a pass a message that says what is wrong. Your code runs in a separate process with a
+time and memory limit; print statements are shown under the table.
+
+These are the public tests. Your instructor grades your submission with the same tests
+and some more (hidden ones), so full marks here is a good sign, not a guarantee: test
+edge cases of your own too. Use the random generator `rng` that each function receives
+for every random draw, and do not modify the arrays you are given.
+"""

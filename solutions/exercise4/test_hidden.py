@@ -1,0 +1,87 @@
+"""Hidden tests of exercise4: more shapes and edge cases against the reference solution.
+
+The inputs, the formulas and the named mistakes are those of test_public.py, loaded from
+the file next to this one (it is always there where hidden tests run).
+"""
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grader.checks import assert_close
+
+_spec = importlib.util.spec_from_file_location("_exercise4_public_tests",
+                                               Path(__file__).with_name("test_public.py"))
+pub = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(pub)
+
+BN_F, LN_F = pub.BN_F, pub.LN_F
+
+
+@pytest.mark.points(1.5)
+def test_batchnorm_more_shapes(student, reference):
+    """batchnorm_forward: training and test outputs match the reference on more shapes (N = 2, D = 1, large)"""
+    cases = [(200, (2, 3), 0.1, 1e-5), (201, (9, 1), 0.1, 1e-5), (202, (64, 32), 0.1, 1e-5),
+             (203, (3, 10), 0.05, 1e-4), (204, (12, 12), 0.5, 1e-3)]
+    for seed, shape, momentum, eps in cases:
+        x, gamma, beta, rm, rv = pub.make_batch(seed, shape)
+        kw = dict(momentum=momentum, eps=eps)
+        mean_s, var_s, mean_r, var_r = rm.copy(), rv.copy(), rm.copy(), rv.copy()
+        out, _ = pub.bn(student, x, gamma, beta, mean_s, var_s, True, **kw)
+        expected, _ = reference.batchnorm_forward(x, gamma, beta, mean_r, var_r, True, **kw)
+        assert_close(out, expected, fn=BN_F, mistakes=pub.bn_train_mistakes(x, gamma, beta, rm, rv, eps, momentum))
+        pub.check_running_step(x, mean_s, var_s, rm, rv, momentum)
+        assert_close(mean_s, mean_r, fn=BN_F, name="running_mean")
+        assert_close(var_s, var_r, fn=BN_F, name="running_var")
+        for rows in (slice(None), slice(0, 1)):
+            part = x[rows] + 0.5
+            out, _ = pub.bn(student, part, gamma, beta, mean_s, var_s, False, **kw)
+            expected, _ = reference.batchnorm_forward(part, gamma, beta, mean_r, var_r, False, **kw)
+            assert_close(out, expected, fn=BN_F,
+                         mistakes=pub.bn_test_mistakes(part, gamma, beta, mean_r, var_r, eps))
+
+
+@pytest.mark.points(1)
+def test_batchnorm_running_statistics_vary_batch_size(student, reference):
+    """batchnorm_forward: running statistics match the reference over steps with different batch sizes"""
+    rng = np.random.default_rng(210)
+    D = 4
+    mean_s, var_s = np.zeros(D), np.ones(D)
+    mean_r, var_r = np.zeros(D), np.ones(D)
+    gamma, beta = np.ones(D), np.zeros(D)
+    for N in (2, 5, 17, 3):  # the unbiased factor N / (N - 1) changes from step to step
+        x = rng.normal(0.0, 2.0, size=(N, D)) + rng.normal(0.0, 3.0, size=D)
+        old_mean, old_var = mean_s.copy(), var_s.copy()
+        pub.bn(student, x, gamma, beta, mean_s, var_s, True)
+        reference.batchnorm_forward(x, gamma, beta, mean_r, var_r, True)
+        pub.check_running_step(x, mean_s, var_s, old_mean, old_var)
+        assert_close(mean_s, mean_r, fn=BN_F, name="running_mean")
+        assert_close(var_s, var_r, fn=BN_F, name="running_var")
+
+
+@pytest.mark.points(1.5)
+def test_batchnorm_backward_more_shapes(student, reference):
+    """batchnorm_backward: gradients match the reference on more shapes and modes (N = 3, D = 2, N = 1 at test time)"""
+    for seed, shape in [(220, (3, 7)), (221, (12, 2)), (222, (16, 16))]:
+        pub.check_bn_backward(student, reference, seed, shape, train=True)
+    for seed, shape in [(223, (1, 5)), (224, (9, 3))]:
+        pub.check_bn_backward(student, reference, seed, shape, train=False)
+
+
+@pytest.mark.points(1)
+def test_layernorm_more_shapes(student, reference):
+    """layernorm_forward: output matches the reference on more shapes and eps (N = 1, D = 3, large)"""
+    for seed, shape, eps in [(230, (1, 9), 1e-5), (231, (7, 3), 1e-5), (232, (32, 64), 1e-5),
+                             (233, (5, 5), 1e-3)]:
+        x, gamma, beta = pub.make_rows(seed, shape)
+        out, _ = pub.ln(student, x, gamma, beta, eps=eps)
+        expected, _ = reference.layernorm_forward(x, gamma, beta, eps=eps)
+        assert_close(out, expected, fn=LN_F, mistakes=pub.ln_mistakes(x, gamma, beta, eps))
+
+
+@pytest.mark.points(1)
+def test_layernorm_backward_more_shapes(student, reference):
+    """layernorm_backward: gradients match the reference on more shapes and eps"""
+    for seed, shape, eps in [(240, (3, 6), 1e-5), (241, (10, 4), 1e-5), (242, (5, 5), 1e-3)]:
+        pub.check_ln_backward(student, reference, seed, shape, eps=eps)
