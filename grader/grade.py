@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -72,11 +73,24 @@ def run_tests(exercise: Exercise, student, *, reference=None, hidden: bool) -> t
             "--import-mode=importlib", "-c", os.devnull, "--rootdir", str(files[0].parent),
             "--confcutdir", str(files[0].parent), "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     sink = io.StringIO()
-    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-        pytest.main(args, plugins=[plugin])
+    try:
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+            pytest.main(args, plugins=[plugin])
+    finally:
+        _forget_modules(files)
     if plugin.collection_errors:
         raise CourseTestError(f"the tests of {exercise.id} are broken: {plugin.collection_errors[0]}")
     results = plugin.test_results()
     if not results:
         raise CourseTestError(f"no tests were collected for {exercise.id}:\n{sink.getvalue()[-2000:]}")
     return results
+
+
+def _forget_modules(files: list[Path]) -> None:
+    """Drop the test modules pytest imported, so the next grading in this process (another
+    exercise with a file of the same name, or another copy of the course) imports its own."""
+    paths = {str(f.resolve()) for f in files}
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if file and str(Path(file).resolve()) in paths:
+            del sys.modules[name]

@@ -188,7 +188,11 @@ def write_config(course: Course, dest: Path) -> Path | None:
             f"# The first test cell of a notebook grades the whole notebook in the sandbox.\n"
             f"c.Execute.timeout = {cell_timeout(course)}\n\n"
             f"# generate_assignment leaves the same stub in each solution block as 'grade build'.\n"
-            f"c.ClearSolutions.code_stub = {{'python': '# YOUR CODE HERE\\nraise NotImplementedError'}}\n")
+            f"c.ClearSolutions.code_stub = {{'python': '# YOUR CODE HERE\\nraise NotImplementedError'}}\n\n"
+            f"# Feedback shows the test cells without their hidden part (the flag and this path).\n"
+            f"from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402\n"
+            f"from nbgrader.preprocessors import ClearHiddenTests, GetGrades  # noqa: E402\n\n"
+            f"c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]\n")
     _write_text(path, text)
     return path
 
