@@ -96,25 +96,23 @@ def run_batch(course: Course, exercise_id: str, submissions: Path, out: Path, *,
     state = StateDir(out)
     with state.locked():
         entries, todo = {}, []
-        for student in students:
-            digest = submission_digest(exercise, student.path)
-            entry = state.load(student.id)
-            if entry and entry["submission_sha256"] == digest and entry["setup_sha256"] == setup:
-                entries[student.id] = entry
-            else:
-                todo.append((student, digest))
-        reused = len(entries)
-        jobs = max(1, min(jobs or available_cores(), len(todo) or 1))
-        progress.start(len(todo), reused)
         try:
+            for student in students:
+                digest = submission_digest(exercise, student.path)
+                entry = state.load(student.id)
+                if entry and (entry["submission_sha256"], entry["setup_sha256"]) == (digest, setup):
+                    entries[student.id] = entry
+                else:
+                    todo.append((student, digest))
+            reused, jobs = len(entries), max(1, min(jobs or available_cores(), len(todo) or 1))
+            progress.start(len(todo), reused)
             with contextlib.closing(grade_in_parallel(course, exercise.id, todo, hidden=hidden,
                                                       jobs=jobs)) as results:
                 for (student, digest), outcome in results:
-                    entry = _entry(student.id, digest, setup, outcome, exercise)
-                    if "report" in entry:
-                        state.save(entry)  # failed gradings are not kept: a rerun retries them
-                    entries[student.id] = entry
-                    progress.advance(student.id, failed="report" not in entry)
+                    entries[student.id] = _entry(student.id, digest, setup, outcome, exercise)
+                    if "report" in outcome:
+                        state.save(entries[student.id])  # failed gradings are retried by a rerun
+                    progress.advance(student.id, failed="report" not in outcome)
         except KeyboardInterrupt:
             raise BatchInterrupted(len(entries), len(students), state.path) from None
         finally:
@@ -268,33 +266,22 @@ def _num(x: float) -> str:
 
 def render_csv(entries: list[dict]) -> str:
     """student_id,score,max_score,error, then one column per test (points earned)."""
-    columns: list[tuple[str, int]] = []   # (test name, occurrence) keeps repeated names apart
-    for entry in entries:
-        for key in _test_keys(entry):
-            if key not in columns:
-                columns.append(key)
+    names = next(([t["name"] for t in e["report"]["tests"]] for e in entries if "report" in e), [])
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(CSV_FIXED + [name if k == 0 else f"{name} ({k + 1})" for name, k in columns])
+    writer.writerow(CSV_FIXED + names)
     for entry in entries:
-        if "report" in entry:
-            report = entry["report"]
-            points = dict(zip(_test_keys(entry), (_num(t["points"]) for t in report["tests"])))
-            fixed = [entry["student_id"], _num(report["score"]), _num(report["max_score"]), ""]
-        else:
-            points = {}
-            fixed = [entry["student_id"], "0", _num(entry["max_score"]), " ".join(entry["error"].split())]
-        writer.writerow(fixed + [points.get(key, "") for key in columns])
+        if "report" not in entry:
+            writer.writerow([entry["student_id"], "0", _num(entry["max_score"]),
+                             " ".join(entry["error"].split())] + [""] * len(names))
+            continue
+        report = entry["report"]
+        cells = [_num(t["points"]) for t in report["tests"]]
+        if [t["name"] for t in report["tests"]] != names:  # not expected: one setup, one test list
+            by_name = {t["name"]: _num(t["points"]) for t in report["tests"]}
+            cells = [by_name.get(name, "") for name in names]
+        writer.writerow([entry["student_id"], _num(report["score"]), _num(report["max_score"]), ""] + cells)
     return buf.getvalue()
-
-
-def _test_keys(entry: dict) -> list[tuple[str, int]]:
-    seen: collections.Counter = collections.Counter()
-    keys = []
-    for t in entry.get("report", {}).get("tests", []):
-        keys.append((t["name"], seen[t["name"]]))
-        seen[t["name"]] += 1
-    return keys
 
 
 def render_json(entries: list[dict]) -> str:
@@ -339,7 +326,12 @@ def grade_in_parallel(course: Course, exercise_id: str, tasks: list, *, hidden: 
             while pending and pool.idle:
                 worker = pool.idle.pop()
                 task, tries = pending.popleft()
-                worker.conn.send((task[0].id, str(task[0].path)))
+                try:
+                    worker.conn.send((task[0].id, str(task[0].path)))
+                except OSError:  # it died while idle
+                    pending.appendleft((task, tries))
+                    pool.replace(worker)
+                    continue
                 busy[worker.conn] = (worker, task, tries)
             for conn in multiprocessing.connection.wait(list(busy)):
                 worker, task, tries = busy.pop(conn)
@@ -352,6 +344,7 @@ def grade_in_parallel(course: Course, exercise_id: str, tasks: list, *, hidden: 
                         continue
                     outcome = {"error": f"the grading process died ({how}) twice on this submission"}
                 else:
+                    pool.graded += 1
                     pool.idle.append(worker)
                 yield task, outcome
     finally:
@@ -367,6 +360,7 @@ class _Pool:
     def __init__(self, course, exercise_id, hidden, jobs):
         self.ctx = multiprocessing.get_context("spawn")
         self.args = (course, exercise_id, hidden)
+        self.graded = self.deaths = 0
         self.workers = [self._start() for _ in range(jobs)]
         self.idle = list(self.workers)
 
@@ -386,6 +380,10 @@ class _Pool:
         code = worker.process.exitcode
         worker.conn.close()
         self.workers.remove(worker)
+        self.deaths += 1
+        if self.deaths > 3 and not self.graded:
+            raise GraderError(f"the grading processes die before grading anyone (exit status {code}); "
+                              "grade one student with 'grade EXERCISE --submission PATH' to see why")
         fresh = self._start()
         self.workers.append(fresh)
         self.idle.append(fresh)
@@ -407,82 +405,84 @@ class _Pool:
             w.conn.close()
 
 
-class _Stop(KeyboardInterrupt):
-    """SIGTERM from the batch: unwind grade() so the sandbox is torn down."""
-
-
 def _worker_main(conn, course: Course, exercise_id: str, hidden: bool) -> None:
-    """A grading process: one zygote, many students, one at a time. Exits quietly."""
-    stopping = []
+    """A grading process: one zygote, many students, one at a time.
+
+    SIGTERM (the batch was interrupted) kills the zygote's process group, which holds the
+    sandboxed worker of the student being graded, and exits at once: an interrupted
+    grading is never reported.
+    """
+    zygotes = ZygoteKeeper()
 
     def on_term(signum, frame):
-        stopping.append(signum)
-        raise _Stop()
+        zygotes.kill()
+        os._exit(0)
 
     signal.signal(signal.SIGTERM, on_term)
-    zygote = None
     try:
-        while not stopping:
-            task = conn.recv()
-            if task is None:
-                break
-            outcome, zygote = grade_one(course, exercise_id, Path(task[1]), hidden=hidden, zygote=zygote)
-            if stopping:  # an interrupted grading is not a result (pytest swallows the interrupt)
-                break
-            conn.send(outcome)
-    except (_Stop, EOFError, OSError):
-        pass  # stopped, or the batch is gone
+        while (task := conn.recv()) is not None:
+            conn.send(grade_one(course, exercise_id, Path(task[1]), hidden=hidden, zygotes=zygotes))
+    except (EOFError, OSError):
+        pass  # the batch is gone
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        zygotes.discard()
+
+
+class ZygoteKeeper:
+    """The one zygote of a grading process, replaced when it has ended or may be broken."""
+
+    def __init__(self):
+        self.current = None
+
+    def get(self):
+        from grader.sandbox.proxy import Zygote
+
+        if self.current is not None and self.current.process.poll() is not None:
+            self.discard()
+        if self.current is None:
+            self.current = Zygote()
+        return self.current
+
+    def discard(self) -> None:
+        zygote, self.current = self.current, None
         if zygote is not None:
             with contextlib.suppress(Exception):
                 zygote.close()
-        sys.stderr.flush()
+
+    def kill(self) -> None:
+        """From a signal handler: the zygote and the workers it forked, without waiting."""
+        if self.current is not None:
+            with contextlib.suppress(OSError):
+                os.killpg(self.current.process.pid, signal.SIGKILL)
 
 
-def grade_one(course: Course, exercise_id: str, path: Path, *, hidden: bool, zygote, grade=None):
-    """Grade one student with a reused zygote, as a fresh process would.
+def grade_one(course: Course, exercise_id: str, path: Path, *, hidden: bool, zygotes: ZygoteKeeper,
+              grade=None) -> dict:
+    """Grade one student with the process's zygote, as a fresh process would.
 
-    Returns ({"report": dict} or {"error": reason}, the zygote to use next). A grading that
-    raises is retried once with a fresh zygote (the old one may be what broke).
+    Returns {"report": dict} or {"error": reason}. A grading that raises is retried once
+    with a fresh zygote (the old one may be what broke).
     """
     from grader.grade import grade as default_grade
-    from grader.sandbox.proxy import Zygote
 
     grade = grade or default_grade
-    exercise = course.exercise(exercise_id)
     error = ""
     for _ in range(2):
         try:
-            if zygote is None or zygote.process.poll() is not None:
-                if zygote is not None:
-                    zygote.close()
-                zygote = Zygote()
-            _forget_grading_state(exercise)
-            return {"report": grade(course, exercise_id, path, hidden=hidden, zygote=zygote).to_dict()}, zygote
+            zygote = zygotes.get()
+            _forget_grading_state()
+            return {"report": grade(course, exercise_id, path, hidden=hidden, zygote=zygote).to_dict()}
         except Exception as exc:  # noqa: BLE001 - a failure of the grading, not of the student's code
             error = f"grading failed: {type(exc).__name__}: {exc}"
-            if zygote is not None:
-                with contextlib.suppress(Exception):
-                    zygote.close()
-            zygote = None
-    return {"error": error}, zygote
+            zygotes.discard()
+    return {"error": error}
 
 
-def _forget_grading_state(exercise: Exercise) -> None:
-    """What one grading leaves behind in this process that would change the next one.
-
-    pytest (--import-mode=importlib) keeps the test modules in sys.modules, so module-level
-    state in a test file would carry over from one student to the next; and the sandbox
-    warns about weak isolation only once per process, while each report must carry it.
-    """
+def _forget_grading_state() -> None:
+    """The sandbox warns about weak isolation once per process; each report must carry it,
+    as it does when the student is graded alone. (grade() itself forgets its test modules.)"""
     from grader.sandbox import proxy
 
-    folders = tuple(os.path.realpath(d) + os.sep for d in (exercise.solution_dir, exercise.student_dir))
-    for name, module in list(sys.modules.items()):
-        file = getattr(module, "__file__", None)
-        if file and os.path.realpath(file).startswith(folders):
-            del sys.modules[name]
     proxy._warned.clear()
 
 

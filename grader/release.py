@@ -103,7 +103,7 @@ Each exercise is a Python file with functions for you to write. Every function h
 docstring with the array shapes and the formula, and raises `NotImplementedError` until
 you fill it in. The grader checks your functions and tells you what is wrong.
 
-| exercise | topic | your file | points |
+| exercise | topic | your file | points (with hidden tests) |
 |---|---|---|---|
 {rows}
 
@@ -122,15 +122,20 @@ source .venv/bin/activate           # Windows: .venv\\Scripts\\activate
 Run these anywhere inside this folder:
 
 ```bash
-grade {first.id}                      # grades exercises/{first.id}/{first.module}
-grade all                             # every exercise
-grade {first.id} --submission my.ipynb  # another copy: a .py file, a folder or a notebook
+grade {first.id}                         # grades exercises/{first.id}/{first.module}
+grade all                                 # every exercise
+grade {first.id} --submission my.ipynb    # another copy: a .py file, a folder or a notebook
 ```
 
 Each test prints `PASS`, `FAIL` (your function ran but the result is wrong), `ERROR` (it
 raised or could not be imported) or `TIME` (it ran too long), its points, and for anything
 but a pass a message that says what is wrong. Your code runs in a separate process with a
 time and memory limit; print statements are shown under the table.
+
+If your course hands out Jupyter notebooks (nbgrader), their test cells run this grader
+on the saved notebook: install this folder as above in the environment of your Jupyter
+kernel, and set `GRADER_COURSE` to this folder before you start Jupyter (or keep the
+notebook inside this folder).
 
 These are the public tests. Your instructor grades your submission with the same tests
 and some more (hidden ones), so full marks here is a good sign, not a guarantee: test

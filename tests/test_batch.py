@@ -219,18 +219,19 @@ def test_every_score_equals_grading_the_student_alone(gradebooks, course_dir, su
         assert reports[student] == json.loads(stdout), student
 
 
-def test_grading_that_raises_is_retried_once_then_reported(course_dir, submissions):
-    calls = []
+def test_grading_that_raises_is_retried_once_with_a_fresh_zygote_then_reported(course_dir, submissions):
+    zygotes_used = []
 
-    def broken_grade(*args, **kwargs):
-        calls.append(kwargs["zygote"])
+    def broken_grade(*args, zygote, **kwargs):
+        zygotes_used.append(zygote)
         raise RuntimeError("the course is broken")
 
-    outcome, zygote = batch.grade_one(load_course(course_dir), "exercise3", submissions / "alice",
-                                      hidden=True, zygote=None, grade=broken_grade)
+    zygotes = batch.ZygoteKeeper()
+    outcome = batch.grade_one(load_course(course_dir), "exercise3", submissions / "alice",
+                              hidden=True, zygotes=zygotes, grade=broken_grade)
     assert outcome == {"error": "grading failed: RuntimeError: the course is broken"}
-    assert len(calls) == 2 and calls[0] is not calls[1]  # the retry had a fresh zygote
-    assert zygote is None
+    assert len(zygotes_used) == 2 and zygotes_used[0] is not zygotes_used[1]
+    assert zygotes.current is None and all(z.process.poll() is not None for z in zygotes_used)
 
 
 def start_batch(course_dir, submissions, out, jobs):

@@ -159,8 +159,9 @@ def test_test_cells_print_feedback_and_nothing_on_stderr(instructor_path):
                 assert len(value) == 1 and float(value[0].data["text/plain"]) >= 0
                 text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
                 assert text.startswith(grade_id.removeprefix("test_") + ":"), text
-            html = root / "feedback" / student / ex / f"{ex}.html"
-            assert html.is_file()
+            html = (root / "feedback" / student / ex / f"{ex}.html").read_text()
+            assert "PASS" in html or "ERROR" in html
+            assert "BEGIN HIDDEN TESTS" not in html and str(ROOT) not in html
 
 
 def test_the_student_version_has_no_solutions_hidden_tests_or_course_path(instructor_path):

@@ -74,9 +74,11 @@ def build_submission(course_dir: Path, tmp: Path, target: str, code: str) -> Pat
 
 
 def run_grade(course_dir: Path, submission: Path, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "grader", EXERCISE, "--submission", str(submission),
-                           "--course", str(course_dir), "--json", *extra],
-                          capture_output=True, text=True, timeout=300)
+    process = subprocess.Popen([sys.executable, "-m", "grader", EXERCISE, "--submission", str(submission),
+                                "--course", str(course_dir), "--json", *extra],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    stdout, stderr = process.communicate(timeout=300)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr), process.pid
 
 
 def tree_digest(*folders: Path) -> str:
@@ -101,16 +103,18 @@ def solution_lines(course_dir: Path) -> list[str]:
     return out
 
 
-def zygotes() -> list[int]:
-    """Processes started by a grader's sandbox (zygotes and anything forked from them)."""
+def sandbox_processes(grader_pid: int) -> list[int]:
+    """Processes started by one grader's sandbox: its zygote and everything forked from it
+    (they keep the zygote's command line, which ends with the grader's pid)."""
     pids = []
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
             try:
-                if b"grader.sandbox.zygote" in (proc / "cmdline").read_bytes():
-                    pids.append(int(proc.name))
+                argv = (proc / "cmdline").read_bytes().split(b"\0")
             except OSError:
-                pass
+                continue
+            if b"grader.sandbox.zygote" in b" ".join(argv) and str(grader_pid).encode() in argv:
+                pids.append(int(proc.name))
     return pids
 
 
@@ -139,38 +143,46 @@ ATTACKS = [
     ("sys_exit_in_call", "vanilla_dropout_forward", """
         def vanilla_dropout_forward(x, p, train, rng):
             import sys
-            sys.exit(0)""", ("error", "SystemExit")),
+            sys.exit(0)""", ("error|failed", "SystemExit")),
     ("os_exit_in_call", "vanilla_dropout_forward", """
         def vanilla_dropout_forward(x, p, train, rng):
             import os
             os._exit(7)""", ("error", "exit status 7")),
-    ("patch_numpy", "import", """
+    ("patch_numpy", "vanilla_dropout_forward", """
         import numpy as np, numpy.testing
         np.allclose = lambda *a, **k: True
         np.array_equal = lambda *a, **k: True
         np.isfinite = lambda x: np.ones(np.shape(x), dtype=bool)
         numpy.testing.assert_allclose = lambda *a, **k: None
+        def vanilla_dropout_forward(x, p, train, rng):
+            return x + 1.0, None
         """, None),
-    ("patch_builtins", "import", """
+    ("patch_builtins", "vanilla_dropout_forward", """
         import builtins
         builtins.isinstance = lambda *a: True
         builtins.len = lambda x: 2
         builtins.AssertionError = type("Never", (Exception,), {})
+        def vanilla_dropout_forward(x, p, train, rng):
+            return x + 1.0, None
         """, None),
-    ("patch_grader_modules", "import", """
+    ("patch_grader_modules", "vanilla_dropout_forward", """
         import sys
         for name, mod in list(sys.modules.items()):
             if name.startswith("grader"):
                 for attr in ("encode", "decode", "send_frame", "_args_after", "fail", "assert_close"):
                     if hasattr(mod, attr):
                         setattr(mod, attr, lambda *a, **k: None)
+        def vanilla_dropout_forward(x, p, train, rng):
+            return x + 1.0, None
         """, None),
-    ("fake_report_on_stdout", "import", """
+    ("fake_report_on_stdout", "vanilla_dropout_forward", """
         import json, sys
         fake = {"schema_version": 1, "exercise": "exercise3", "score": 1000, "max_score": 1000, "tests": []}
         print(json.dumps(fake))
         sys.stdout.flush()
         print("Score: 1000 / 1000", file=sys.stderr)
+        def vanilla_dropout_forward(x, p, train, rng):
+            return x + 1.0, None
         """, None),
     ("flood_output", "vanilla_dropout_forward", """
         def vanilla_dropout_forward(x, p, train, rng):
@@ -210,7 +222,7 @@ ATTACKS = [
             for obj in gc.get_objects():
                 if isinstance(obj, np.ndarray) and obj.shape == x.shape and obj is not x:
                     return obj, None
-            return x * 0.5, None""", ("failed|error", "")),
+            return x + 1.0, None""", ("failed|error", "")),
     ("read_solution_and_hidden_tests", "vanilla_dropout_forward", """
         def vanilla_dropout_forward(x, p, train, rng):
             found = []
@@ -243,7 +255,7 @@ ATTACKS = [
                         f.write("# owned")
                 except OSError:
                     pass
-            return x, None""", ("failed|error", "")),
+            return x + 1.0, None""", ("failed|error", "")),
     ("kill_the_grader", "vanilla_dropout_forward", """
         def vanilla_dropout_forward(x, p, train, rng):
             import os, signal
@@ -256,7 +268,7 @@ ATTACKS = [
                 os.killpg(0, signal.SIGTERM)
             except OSError:
                 pass
-            return x, None""", ("failed|error", "")),
+            return x + 1.0, None""", ("failed|error", "")),
     ("outliving_processes", "vanilla_dropout_forward", """
         def vanilla_dropout_forward(x, p, train, rng):
             import os, time
@@ -265,7 +277,7 @@ ATTACKS = [
                 if os.fork() == 0:
                     time.sleep(600)
                 os._exit(0)
-            return x, None""", ("failed|error", "")),
+            return x + 1.0, None""", ("failed|error", "")),
     ("unbounded_memory", "vanilla_dropout_forward", """
         def vanilla_dropout_forward(x, p, train, rng):
             import numpy as np
@@ -292,7 +304,7 @@ def test_attack_is_contained(course_dir, honest_scores, tmp_path, name, target, 
     watched = (course_dir, ROOT / "grader")
     before = tree_digest(*watched)
     started = time.monotonic()
-    run = run_grade(course_dir, submission)
+    run, grader_pid = run_grade(course_dir, submission)
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout)  # exactly one JSON object, nothing else
     assert set(report) >= {"schema_version", "exercise", "score", "max_score", "tests"}
@@ -311,9 +323,9 @@ def test_attack_is_contained(course_dir, honest_scores, tmp_path, name, target, 
             [(t["name"], t["outcome"]) for t in hit]
         assert all(re.search(words, t["message"]) for t in hit), [t["message"] for t in hit]
     deadline = time.monotonic() + 5
-    while zygotes() and time.monotonic() < deadline:
+    while sandbox_processes(grader_pid) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not zygotes(), "a process started by the grading outlived it"
+    assert not sandbox_processes(grader_pid), "a process started by the grading outlived it"
     assert time.monotonic() - started < 90
 
 
@@ -341,7 +353,7 @@ def test_honest_mistakes_get_clear_messages(course_dir, honest_scores, tmp_path,
                                             function, words):
     import re
     submission = build_submission(course_dir, tmp_path, target, code)
-    run = run_grade(course_dir, submission)
+    run, _ = run_grade(course_dir, submission)
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout)
     hit = [t for t in report["tests"] if function is None or t["function"] == function]

@@ -63,7 +63,8 @@ class Zygote:
         env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
                    PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1")
         self.process = subprocess.Popen(
-            [sys.executable, "-I", "-c", bootstrap, grader_parent, str(theirs.fileno())],
+            # the grader's pid last: `ps` shows whose zygote (and worker) a process is
+            [sys.executable, "-I", "-c", bootstrap, grader_parent, str(theirs.fileno()), str(os.getpid())],
             pass_fds=[theirs.fileno()], env=env, stdin=subprocess.DEVNULL,
             start_new_session=True)
         theirs.close()

@@ -14,8 +14,8 @@ does; biases are not decayed.
 import numpy as np
 import pytest
 
-from grader.checks import (GRAD_TOL, CheckFailed, as_array, assert_close, check_backward, describe, fail, matches,
-                           numerical_gradient, relative_error)
+from grader.checks import (GRAD_TOL, CheckFailed, as_array, assert_close, check_backward, describe,
+                           fail, matches, numerical_gradient, relative_error)
 from grader.sandbox.proxy import InputModified, StudentError, StudentTimeout
 
 # ------------------------------------------------------------------------------ inputs
@@ -42,7 +42,7 @@ SHAPES = [(6, 4), (4, 3), (3, 2)]  # a small MLP's weights: different, non-squar
 
 
 def as_number(value, fn):
-    """A penalty is one number (a float); arrays of one element are accepted too."""
+    """A penalty is one number: a float (numpy scalars and 0-d arrays are accepted too)."""
     if isinstance(value, (bool, np.bool_)) or not (
             isinstance(value, (int, float, np.integer, np.floating))
             or (type(value) is np.ndarray and value.shape == () and value.dtype.kind in "fiu")):

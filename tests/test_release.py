@@ -1,0 +1,190 @@
+"""The student release: does it hold nothing secret, and does it grade on its own?
+
+`grade release` runs once per session into a temporary folder. "Secret" is every
+substantial line (15 characters or more, not an import) of a solution block, a correct
+variant, a mutant or a hidden test that does not also appear in what students get
+anyway: the stub (whose docstrings give the formulas) and the public tests.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from grader.build import BEGIN, END, strip_solutions
+from grader.cli import main
+from tests.conftest import ROOT
+
+MIN_LENGTH = 15
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory) -> Path:
+    dest = tmp_path_factory.mktemp("release") / "dl-exercises"
+    result = CliRunner().invoke(main, ["release", str(dest), "--course", str(ROOT)])
+    assert result.exit_code == 0, result.output
+    return dest
+
+
+def bundle_text(bundle: Path) -> dict[Path, str]:
+    return {p: p.read_bytes().decode("utf-8", errors="replace") for p in bundle.rglob("*") if p.is_file()}
+
+
+def substantial(lines) -> set[str]:
+    out = set()
+    for line in lines:
+        line = line.strip()
+        if len(line) >= MIN_LENGTH and not line.startswith(("import ", "from ", "#")) and line not in (BEGIN, END):
+            out.add(line)
+    return out
+
+
+def public_text(course) -> str:
+    """Every stub and every public test of the course: students get all of them."""
+    parts = []
+    for ex in course.exercises:
+        module = ex.solution_dir / ex.module
+        parts += [strip_solutions(module.read_text(), module), (ex.solution_dir / "test_public.py").read_text()]
+    return "\n".join(parts)
+
+
+def solution_block_lines(path: Path) -> list[str]:
+    inside, out = False, []
+    for line in path.read_text().splitlines():
+        if line.strip() == BEGIN:
+            inside = True
+        elif line.strip() == END:
+            inside = False
+        elif inside:
+            out.append(line)
+    return out
+
+
+def code_lines(path: Path) -> list[str]:
+    """A module's lines without its docstrings (a mutant's docstring describes the mistake
+    in the words of grader/mutants.py, which ships)."""
+    tree = ast.parse(path.read_text())
+    docs = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
+                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+            docs.update(range(body[0].lineno, body[0].end_lineno + 1))
+    return [line for number, line in enumerate(path.read_text().splitlines(), 1) if number not in docs]
+
+
+def secrets(exercise, public: str) -> dict[str, set[str]]:
+    """What must not reach students, by where it comes from."""
+    found = {"solution": substantial(solution_block_lines(exercise.solution_dir / exercise.module))}
+    for kind in ("variants", "mutants"):
+        for path in sorted((exercise.solution_dir / kind).glob("*.py")):
+            found[f"{kind}/{path.name}"] = substantial(code_lines(path))
+    hidden = exercise.solution_dir / "test_hidden.py"
+    if hidden.is_file():
+        text = hidden.read_text()
+        found["test_hidden.py"] = substantial(text.splitlines()) | set(re.findall(r"def (test_\w+)", text))
+    return {kind: {line for line in lines if line not in public} for kind, lines in found.items()}
+
+
+def run_from_bundle(bundle: Path, *args: str) -> subprocess.CompletedProcess:
+    """`python -m grader ...` with only the bundle's grader importable before site-packages."""
+    env = {**os.environ, "PYTHONPATH": str(bundle)}
+    return subprocess.run([sys.executable, *args], cwd=bundle, env=env, capture_output=True,
+                          text=True, timeout=600)
+
+
+def test_the_bundle_has_the_student_files_and_nothing_instructor_only(bundle, course):
+    names = {p.relative_to(bundle).as_posix() for p in bundle.rglob("*") if p.is_file()}
+    for ex in course.exercises:
+        for name in (ex.module, "test_public.py", "expected.dat"):
+            assert f"exercises/{ex.id}/{name}" in names
+    assert {"course.yml", "pyproject.toml", "README.md", "grader/cli.py"} <= names
+    for name in names:
+        assert not name.startswith("solutions/") and "test_hidden" not in name, name
+        assert "/mutants/" not in name and "/variants/" not in name, name
+        assert not name.endswith((".ipynb", ".db", ".pyc")) and "nbgrader_config" not in name, name
+    pyproject = (bundle / "pyproject.toml").read_text()
+    assert "optional-dependencies" not in pyproject and "torch" not in pyproject
+
+
+def leaks(files: dict[Path, str], exercise, public: str) -> list[str]:
+    found = []
+    for kind, lines in secrets(exercise, public).items():
+        for line in lines:
+            where = [str(p) for p, text in files.items() if line in text]
+            if where:
+                found.append(f"{exercise.id} {kind}: {line!r} is in {where}")
+    return found
+
+
+def test_no_solution_or_hidden_test_text_is_in_the_bundle(bundle, course):
+    files = {p.relative_to(bundle): text for p, text in bundle_text(bundle).items()}
+    public = public_text(course)
+    for ex in course.exercises:
+        found = secrets(ex, public)
+        assert len(found["solution"]) >= 3 and found.get("test_hidden.py"), f"{ex.id}: a vacuous check"
+        assert leaks(files, ex, public) == []
+
+
+def test_the_leak_check_sees_a_planted_solution_and_hidden_test(course):
+    for ex in course.exercises:
+        planted = {Path("grader/oops.py"): (ex.solution_dir / ex.module).read_text(),
+                   Path("exercises/notes.txt"): (ex.solution_dir / "test_hidden.py").read_text()}
+        kinds = {leak.split(":")[0] for leak in leaks(planted, ex, public_text(course))}
+        assert {f"{ex.id} solution", f"{ex.id} test_hidden.py"} <= kinds, kinds
+
+
+def test_the_bundle_imports_its_own_grader(bundle):
+    result = run_from_bundle(bundle, "-c", "import grader; print(grader.__file__)")
+    assert result.returncode == 0, result.stderr
+    assert Path(result.stdout.strip()).is_relative_to(bundle)
+
+
+@pytest.mark.parametrize("exercise_id", ["exercise1", "exercise2", "exercise3", "exercise4"])
+def test_the_bundle_gives_the_reference_full_public_marks(bundle, course, exercise_id, tmp_path):
+    ex = course.exercise(exercise_id)
+    submission = tmp_path / ex.module
+    submission.write_bytes((ex.solution_dir / ex.module).read_bytes())
+    result = run_from_bundle(bundle, "-m", "grader", exercise_id, "--submission", str(submission), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["tests"] and not any(t["hidden"] for t in report["tests"])
+    failed = [(t["name"], t["message"]) for t in report["tests"] if t["outcome"] != "passed"]
+    assert report["score"] == report["max_score"] > 0, failed
+
+
+def test_the_bundle_gives_the_stubs_zero(bundle, course):
+    result = run_from_bundle(bundle, "-m", "grader", "all", "--json")
+    assert result.returncode == 0, result.stderr
+    reports = json.loads(result.stdout)["exercises"]
+    assert [r["exercise"] for r in reports] == [ex.id for ex in course.exercises]
+    for report in reports:
+        assert report["score"] == 0 < report["max_score"], report["exercise"]
+        assert all(t["outcome"] == "error" for t in report["tests"]), report["exercise"]
+
+
+def test_the_bundle_builds_a_wheel_of_the_grader_alone(bundle, tmp_path):
+    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                             "-w", str(tmp_path), str(bundle)], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    (wheel,) = tmp_path.glob("*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "grader/cli.py" in names and not any(n.startswith(("exercises/", "solutions/")) for n in names)
+    entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+    assert "grade = grader.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+
+
+def test_release_refuses_a_folder_that_is_not_empty(tmp_path):
+    (tmp_path / "keep.txt").write_text("mine")
+    result = CliRunner().invoke(main, ["release", str(tmp_path), "--course", str(ROOT)])
+    assert result.exit_code == 2 and "not empty" in result.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
