@@ -313,50 +313,53 @@ def summary_text(s: BatchSummary) -> str:
 def grade_in_parallel(course: Course, exercise_id: str, tasks: list, *, hidden: bool, jobs: int):
     """Yield (task, outcome) as students finish; outcome is {"report": dict} or {"error": str}.
 
-    task is (Student, anything). A worker that dies takes its student with it: that
+    task is (Student, anything). A worker that dies, or is stopped because one grading
+    outlived the submission's time limit by a minute, takes its student with it: that
     student is retried once on a fresh worker, then gets an error row.
     """
     if not tasks:
         return
     pool = _Pool(course, exercise_id, hidden, jobs)
+    limit = course.exercise(exercise_id).limits.submission_seconds + 60
     pending = collections.deque((task, 0) for task in tasks)
-    busy: dict = {}
+    busy: dict = {}  # conn -> (worker, task, tries)
     try:
         while pending or busy:
             while pending and pool.idle:
-                worker = pool.idle.pop()
-                task, tries = pending.popleft()
-                try:
-                    worker.conn.send((task[0].id, str(task[0].path)))
-                except OSError:  # it died while idle
+                worker, (task, tries) = pool.idle.pop(), pending.popleft()
+                if pool.assign(worker, (task[0].id, str(task[0].path))):
+                    busy[worker.conn] = (worker, task, tries)
+                else:
                     pending.appendleft((task, tries))
-                    pool.replace(worker)
-                    continue
-                busy[worker.conn] = (worker, task, tries)
-            for conn in multiprocessing.connection.wait(list(busy)):
+            for conn in multiprocessing.connection.wait(list(busy), timeout=5):
                 worker, task, tries = busy.pop(conn)
                 try:
                     outcome = conn.recv()
+                    pool.graded += 1
+                    pool.idle.append(worker)
                 except (EOFError, OSError):
                     how = pool.replace(worker)
                     if tries == 0:
                         pending.appendleft((task, 1))
                         continue
-                    outcome = {"error": f"the grading process died ({how}) twice on this submission"}
-                else:
-                    pool.graded += 1
-                    pool.idle.append(worker)
+                    outcome = {"error": f"the grading process {how}, twice on this submission"}
                 yield task, outcome
+            pool.stop_stuck(limit)
     finally:
         pool.close(now=bool(pending or busy))
 
 
+@dataclass
 class _Worker:
-    def __init__(self, process, conn):
-        self.process, self.conn = process, conn
+    process: multiprocessing.Process
+    conn: multiprocessing.connection.Connection
+    started: float = 0.0   # when its current student was handed over
+    stuck: bool = False
 
 
 class _Pool:
+    """`jobs` spawned grading processes; a dead or stuck one is replaced."""
+
     def __init__(self, course, exercise_id, hidden, jobs):
         self.ctx = multiprocessing.get_context("spawn")
         self.args = (course, exercise_id, hidden)
@@ -375,7 +378,23 @@ class _Pool:
         theirs.close()
         return _Worker(process, ours)
 
+    def assign(self, worker: _Worker, task) -> bool:
+        try:
+            worker.conn.send(task)
+        except OSError:  # it died while idle
+            self.replace(worker)
+            return False
+        worker.started = time.monotonic()
+        return True
+
+    def stop_stuck(self, limit: float) -> None:
+        for w in self.workers:
+            if w not in self.idle and not w.stuck and time.monotonic() - w.started > limit:
+                w.stuck = True
+                w.process.terminate()  # its connection then reports the end
+
     def replace(self, worker: _Worker) -> str:
+        """Start a new worker in place of one that ended; say how it ended."""
         worker.process.join(5)
         code = worker.process.exitcode
         worker.conn.close()
@@ -387,10 +406,12 @@ class _Pool:
         fresh = self._start()
         self.workers.append(fresh)
         self.idle.append(fresh)
-        return f"signal {-code}" if code is not None and code < 0 else f"exit status {code}"
+        if worker.stuck:
+            return f"was stopped after {time.monotonic() - worker.started:.0f} s"
+        return f"died ({f'signal {-code}' if code is not None and code < 0 else f'exit status {code}'})"
 
     def close(self, *, now: bool) -> None:
-        """Stop the workers: politely when idle; with SIGTERM (they clean up) when interrupted."""
+        """Stop the workers: when they are idle, by asking; when interrupted, with SIGTERM."""
         for w in self.workers:
             with contextlib.suppress(OSError):
                 w.conn.send(None)
@@ -464,26 +485,19 @@ def grade_one(course: Course, exercise_id: str, path: Path, *, hidden: bool, zyg
     with a fresh zygote (the old one may be what broke).
     """
     from grader.grade import grade as default_grade
+    from grader.sandbox import proxy
 
     grade = grade or default_grade
     error = ""
     for _ in range(2):
         try:
             zygote = zygotes.get()
-            _forget_grading_state()
+            proxy._warned.clear()  # it warns once per process; each report must carry the warning
             return {"report": grade(course, exercise_id, path, hidden=hidden, zygote=zygote).to_dict()}
         except Exception as exc:  # noqa: BLE001 - a failure of the grading, not of the student's code
             error = f"grading failed: {type(exc).__name__}: {exc}"
             zygotes.discard()
     return {"error": error}
-
-
-def _forget_grading_state() -> None:
-    """The sandbox warns about weak isolation once per process; each report must carry it,
-    as it does when the student is graded alone. (grade() itself forgets its test modules.)"""
-    from grader.sandbox import proxy
-
-    proxy._warned.clear()
 
 
 class TerminalProgress(Progress):

@@ -43,29 +43,43 @@ def check(exercise: str, function: str, points: float, *, hidden: bool = False,
         report = _report(exercise, hidden=hidden, course=course)
         tests = [t for t in report.get("tests", []) if t.get("function") == function]
         if not tests:
-            raise NotGraded(f"the grader ran no tests of {function}; rebuild the nbgrader "
-                            "course with 'grade nbgrader build'")
-        earned = credit(tests, points)
+            raise NotGraded(f"{function} has hidden tests only; they run when your work is graded"
+                            if not hidden else f"the grader ran no tests of {function}; rebuild "
+                            "the nbgrader course with 'grade nbgrader build'")
+        earned = credit(tests, points, public_only=not hidden)
     except NotGraded as exc:
         print(f"{function}: not graded, 0 points: {exc}")
         return 0.0
-    print(feedback(tests, function, earned, points))
+    print(feedback(tests, function, earned, points, public_only=not hidden))
     return earned
 
 
-def credit(tests: list[dict], points: float) -> float:
-    """The points the tests earned, as a plain float in [0, points]; fails closed."""
-    earned = 0.0
+def credit(tests: list[dict], points: float, *, public_only: bool = False) -> float:
+    """The points the tests earned, as a plain float in [0, points]; fails closed.
+
+    With the public tests only (the student's version of the notebook, which has no
+    hidden tests) the cell's points are shared out over the public tests, so a student
+    whose visible tests all pass sees full marks, as with any nbgrader test cell.
+    """
+    earned = possible = 0.0
     for test in tests:
-        value = test.get("points")
-        if type(value) not in (int, float) or not math.isfinite(value) or value < 0:
+        value, most = test.get("points"), test.get("max_points")
+        if not (_number(value) and _number(most) and 0 <= value <= most):
             raise NotGraded(f"the report has a malformed score for {test.get('name')!r}")
-        earned += value
+        earned, possible = earned + value, possible + most
+    if public_only:
+        earned = earned / possible * float(points) if possible > 0 else 0.0
     return float(min(earned, float(points)))
 
 
-def feedback(tests: list[dict], function: str, earned: float, points: float) -> str:
-    lines = [f"{function}: {earned:g} / {points:g} points"]
+def _number(x) -> bool:
+    return type(x) in (int, float) and math.isfinite(x)
+
+
+def feedback(tests: list[dict], function: str, earned: float, points: float, *,
+             public_only: bool = False) -> str:
+    scope = " (public tests only; the hidden tests count when your work is graded)" if public_only else ""
+    lines = [f"{function}: {earned:g} / {points:g} points{scope}"]
     for t in tests:
         label = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "timeout": "TIME"}.get(
             t.get("outcome"), "ERROR")

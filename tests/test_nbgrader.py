@@ -117,6 +117,23 @@ def test_exported_grades_equal_grade_scores(instructor_path):
         assert float(row["max_score"]) == pytest.approx(report["max_score"], abs=1e-9), (ex, student)
 
 
+def test_grade_batch_on_nbgraders_submitted_folder_gives_the_same_scores(instructor_path, tmp_path):
+    """The documented authoritative path reads the same notebooks without a kernel."""
+    for ex in instructor_path["exercises"]:
+        out = tmp_path / f"{ex}.csv"
+        proc = subprocess.run([sys.executable, "-m", "grader", "batch", ex,
+                               str(instructor_path["root"] / "submitted"), "--out", str(out),
+                               "--course", str(ROOT)], capture_output=True, text=True, timeout=900)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        with open(out, newline="") as f:
+            rows = {row["student_id"]: row for row in csv.DictReader(f)}
+        assert sorted(rows) == sorted(STUDENTS)
+        for student, row in rows.items():
+            assert row["error"] == ""
+            exported = instructor_path["exported"][(ex, student)]
+            assert float(row["score"]) == pytest.approx(float(exported["score"]), abs=1e-9), (ex, student)
+
+
 def test_the_three_students_span_full_partial_and_zero(instructor_path):
     for ex in instructor_path["exercises"]:
         scores = {s: instructor_path["reports"][(ex, s)]["score"] for s in STUDENTS}
@@ -175,15 +192,30 @@ def test_the_student_version_has_no_solutions_hidden_tests_or_course_path(instru
         assert "hidden, course = True" in source and str(ROOT) in source
 
 
+def test_a_student_validating_a_correct_notebook_sees_success(instructor_path):
+    """The released test cells run the public tests only, found through $GRADER_COURSE."""
+    ex = instructor_path["exercises"][0]
+    notebook = instructor_path["root"] / "submitted" / "alice" / ex / f"{ex}.ipynb"
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", "validate", str(notebook)],
+                          cwd=notebook.parent, capture_output=True, text=True, timeout=900,
+                          env={**os.environ, "GRADER_COURSE": str(ROOT)})
+    assert "Success! Your notebook passes all the tests." in proc.stdout, proc.stdout + proc.stderr[-2000:]
+
+
 def test_a_cell_never_reports_more_than_its_points_nor_a_malformed_score():
     from grader.nbgrader_cell import NotGraded, credit
 
-    passed = {"name": "f: x", "points": 3.0}
-    assert type(credit([passed, {"name": "f: y", "points": 2}], 4)) is float
+    passed = {"name": "f: x", "points": 3.0, "max_points": 3.0}
+    failed = {"name": "f: y", "points": 0.0, "max_points": 2}
+    assert type(credit([passed, {"name": "f: y", "points": 2, "max_points": 2}], 6)) is float
+    assert credit([passed, failed], 6) == 3.0
     assert credit([passed, passed], 4) == 4.0
-    for bad in ("3", None, float("nan"), -1.0, True):
+    # the student's version runs the public tests only: they share out the cell's points
+    assert credit([passed, failed], 10, public_only=True) == 6.0
+    assert credit([passed], 10, public_only=True) == 10.0
+    for bad in ("3", None, float("nan"), -1.0, True, 4.0):
         with pytest.raises(NotGraded):
-            credit([{"name": "f: z", "points": bad}], 4)
+            credit([{"name": "f: z", "points": bad, "max_points": 3.0}], 4)
 
 
 def test_check_in_a_folder_without_a_course_scores_zero_and_says_why(tmp_path, monkeypatch, capsys):

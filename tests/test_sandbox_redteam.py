@@ -35,13 +35,23 @@ LIMITS = """limits:
 """
 
 
+SECRET = "SECRET-7f3a9c1e-only-in-instructor-files"
+
+
 @pytest.fixture(scope="module")
 def course_dir(tmp_path_factory):
-    return copy_course(tmp_path_factory.mktemp("course"), limits=LIMITS)
+    """A copy of the course with tighter limits, and a secret planted in every instructor
+    file (reference solution, hidden tests, course.yml) to detect any leak."""
+    course = copy_course(tmp_path_factory.mktemp("course"), limits=LIMITS)
+    for path in (course / "solutions" / EXERCISE / MODULE, course / "solutions" / EXERCISE / "test_hidden.py",
+                 course / "course.yml"):
+        path.write_text(path.read_text() + f"\n# {SECRET}\n")
+    return course
 
 
 def reference_source(course_dir: Path) -> str:
-    return (course_dir / "solutions" / EXERCISE / MODULE).read_text()
+    """The reference module without the planted secret: the student's starting point."""
+    return (course_dir / "solutions" / EXERCISE / MODULE).read_text().split(f"\n# {SECRET}")[0]
 
 
 def replace_function(source: str, name: str, code: str) -> str:
@@ -90,19 +100,6 @@ def tree_digest(*folders: Path) -> str:
     return h.hexdigest()
 
 
-def solution_lines(course_dir: Path) -> list[str]:
-    """The lines students must write themselves (inside solution blocks), minus trivial ones."""
-    out, inside = [], False
-    for line in reference_source(course_dir).splitlines():
-        if "### BEGIN SOLUTION" in line:
-            inside = True
-        elif "### END SOLUTION" in line:
-            inside = False
-        elif inside and len(line.strip()) >= 20 and not line.strip().startswith(("#", "raise", "if ")):
-            out.append(line.strip())
-    return out
-
-
 def sandbox_processes(grader_pid: int) -> list[int]:
     """Processes started by one grader's sandbox: its zygote and everything forked from it
     (they keep the zygote's command line, which ends with the grader's pid)."""
@@ -118,9 +115,14 @@ def sandbox_processes(grader_pid: int) -> list[int]:
     return pids
 
 
+WRONG = "def vanilla_dropout_forward(x, p, train, rng):\n    return x + 1.0, None\n"
+
+
 @pytest.fixture(scope="module")
 def honest_scores(course_dir):
-    """Score of the reference with one function left as a stub (what the honest part earns)."""
+    """What the honest part of an attack earns: the reference with the attacked function
+    left as a stub, or replaced by the plainly wrong code an attack falls back to
+    (whichever scores more). An attack at import leaves no honest part."""
     from grader.course import load_course
     from grader.grade import grade
     course = load_course(course_dir)
@@ -128,15 +130,19 @@ def honest_scores(course_dir):
     for name, params in SIGNATURES.items():
         tmp = course_dir / f"honest_{name}"
         tmp.mkdir(exist_ok=True)
-        path = build_submission(course_dir, tmp, name, stub(name, params))
-        out[name] = grade(course, EXERCISE, path).score
+        honest = [stub(name, params)] + ([WRONG] if name == "vanilla_dropout_forward" else [])
+        scores = [grade(course, EXERCISE, build_submission(course_dir, tmp, name, code)).score
+                  for code in honest]
+        out[name], out["stub", name] = max(scores), scores[0]
     full = grade(course, EXERCISE, course_dir / "solutions" / EXERCISE / MODULE)
     assert full.score == full.max_score, "the reference must get full marks in the sandbox"
     out["full"] = full.score
     return out
 
 
-# (id, target, code, (an outcome the target's tests must have, words its messages contain))
+# (id, target, code, expectation): the expectation, where given, is an outcome every test of
+# the target must have and words one of their messages must contain. Attacks that fall back
+# to plainly wrong code (x + 1) are held to the score bound alone.
 ATTACKS = [
     ("sys_exit_at_import", "import", "import sys\nsys.exit(0)", ("error", "sys.exit|SystemExit")),
     ("os_exit_at_import", "import", "import os\nos._exit(3)", ("error", "exit status 3")),
@@ -222,7 +228,7 @@ ATTACKS = [
             for obj in gc.get_objects():
                 if isinstance(obj, np.ndarray) and obj.shape == x.shape and obj is not x:
                     return obj, None
-            return x + 1.0, None""", ("failed|error", "")),
+            return x + 1.0, None""", None),
     ("read_solution_and_hidden_tests", "vanilla_dropout_forward", """
         def vanilla_dropout_forward(x, p, train, rng):
             found = []
@@ -236,7 +242,7 @@ ATTACKS = [
                 namespace = {}
                 exec(found[0], namespace)
                 return namespace["vanilla_dropout_forward"](x, p, train, rng)
-            raise RuntimeError("could not read the solution")""", ("error", "could not read")),
+            raise RuntimeError("could not read the solution")""", ("error|failed", "could not read")),
     ("leak_solution_in_exception", "vanilla_dropout_forward", """
         def vanilla_dropout_forward(x, p, train, rng):
             text = ""
@@ -245,7 +251,7 @@ ATTACKS = [
                     text += open(path).read()
                 except OSError as exc:
                     text += str(exc)
-            raise ValueError(text)""", ("error", "Permission denied|No such file")),
+            raise ValueError(text)""", ("error|failed", "Permission denied|No such file")),
     ("write_into_course_and_grader", "vanilla_dropout_forward", """
         def vanilla_dropout_forward(x, p, train, rng):
             for path in ("COURSE/solutions/exercise3/dropout.py", "COURSE/exercises/exercise3/test_public.py",
@@ -255,7 +261,7 @@ ATTACKS = [
                         f.write("# owned")
                 except OSError:
                     pass
-            return x + 1.0, None""", ("failed|error", "")),
+            return x + 1.0, None""", None),
     ("kill_the_grader", "vanilla_dropout_forward", """
         def vanilla_dropout_forward(x, p, train, rng):
             import os, signal
@@ -268,7 +274,7 @@ ATTACKS = [
                 os.killpg(0, signal.SIGTERM)
             except OSError:
                 pass
-            return x + 1.0, None""", ("failed|error", "")),
+            return x + 1.0, None""", None),
     ("outliving_processes", "vanilla_dropout_forward", """
         def vanilla_dropout_forward(x, p, train, rng):
             import os, time
@@ -277,13 +283,13 @@ ATTACKS = [
                 if os.fork() == 0:
                     time.sleep(600)
                 os._exit(0)
-            return x + 1.0, None""", ("failed|error", "")),
+            return x + 1.0, None""", None),
     ("unbounded_memory", "vanilla_dropout_forward", """
         def vanilla_dropout_forward(x, p, train, rng):
             import numpy as np
             hoard = []
             while True:
-                hoard.append(np.ones(10**7))""", ("error", "MemoryError")),
+                hoard.append(np.ones(10**7))""", ("error|failed", "MemoryError")),
     ("spin_at_import", "import", "while True:\n    pass", ("timeout", "did not finish|time budget")),
     ("spin_in_call", "vanilla_dropout_forward", """
         def vanilla_dropout_forward(x, p, train, rng):
@@ -301,8 +307,9 @@ ATTACKS = [
 def test_attack_is_contained(course_dir, honest_scores, tmp_path, name, target, code, expect):
     import re
     submission = build_submission(course_dir, tmp_path, target, code)
-    watched = (course_dir, ROOT / "grader")
+    watched = (course_dir, ROOT / "solutions", ROOT / "exercises")
     before = tree_digest(*watched)
+    grader_files = {p: p.read_bytes() for p in (ROOT / "grader").rglob("*.py")}
     started = time.monotonic()
     run, grader_pid = run_grade(course_dir, submission)
     assert run.returncode == 0, run.stderr
@@ -314,14 +321,14 @@ def test_attack_is_contained(course_dir, honest_scores, tmp_path, name, target, 
         assert test["outcome"] == "passed" or test["message"], test
     assert tree_digest(*watched) == before, f"{name} changed files outside its sandbox"
     assert not (course_dir / "evil.txt").exists()
-    leaked = [line for line in solution_lines(course_dir) if line in run.stdout + run.stderr]
-    assert not leaked, f"solution text reached the report: {leaked[:2]}"
+    assert all(b"# owned" not in p.read_bytes() for p in grader_files), "the grader package was written"
+    assert SECRET not in run.stdout + run.stderr, "instructor-only text reached the report"
     if expect is not None:
         outcomes, words = expect
         hit = [t for t in report["tests"] if target == "import" or t["function"] == target]
         assert hit and all(re.fullmatch(outcomes, t["outcome"]) for t in hit), \
             [(t["name"], t["outcome"]) for t in hit]
-        assert all(re.search(words, t["message"]) for t in hit), [t["message"] for t in hit]
+        assert any(re.search(words, t["message"]) for t in hit), [t["message"] for t in hit]
     deadline = time.monotonic() + 5
     while sandbox_processes(grader_pid) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -358,7 +365,7 @@ def test_honest_mistakes_get_clear_messages(course_dir, honest_scores, tmp_path,
     report = json.loads(run.stdout)
     hit = [t for t in report["tests"] if function is None or t["function"] == function]
     assert hit and all(t["outcome"] != "passed" for t in hit)
-    assert all(re.search(words, t["message"]) for t in hit), [t["message"] for t in hit]
+    assert any(re.search(words, t["message"]) for t in hit), [t["message"] for t in hit]
     if function is not None and target != "import":
         # the other functions are still graded: the rest of the honest work keeps its points
-        assert report["score"] == honest_scores[target], [t for t in report["tests"] if t["outcome"] != "passed"]
+        assert report["score"] == honest_scores["stub", target], [t for t in report["tests"] if t["outcome"] != "passed"]
