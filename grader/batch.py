@@ -298,13 +298,15 @@ def render_json(entries: list[dict]) -> str:
 
 
 def summary_text(s: BatchSummary) -> str:
-    graded = s.students - s.failed
-    text = (f"Graded {s.students} students in {s.seconds:.1f} s with {s.jobs} worker"
-            f"{'s' if s.jobs != 1 else ''}: {graded} graded, {s.failed} gradings failed"
+    def n(count, word):
+        return f"{count} {word}{'s' if count != 1 else ''}"
+
+    text = (f"Graded {n(s.students, 'student')} in {s.seconds:.1f} s with {n(s.jobs, 'worker')}: "
+            f"{s.students - s.failed} graded, {n(s.failed, 'grading')} failed"
             f"{' (the error column says why)' if s.failed else ''}, "
             f"mean score {s.mean_score:.2f} / {s.max_score:g}.")
     if s.reused:
-        text += f" {s.reused} results came from an interrupted earlier run."
+        text += f" {n(s.reused, 'result')} came from an interrupted earlier run."
     return text + f" Wrote {s.out}."
 
 

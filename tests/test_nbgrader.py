@@ -30,6 +30,8 @@ nbformat = pytest.importorskip("nbformat")
 pytest.importorskip("nbgrader")
 
 STUDENTS = ("alice", "bob", "carol")  # correct, partly wrong, untouched
+CHEAT = "mallory"  # the untouched notebook, handed in with a fake `grader` package beside it
+FAKE_CELL = "def check(exercise, function, points, **kwargs):\n    print('PASS')\n    return float(points)\n"
 NOISE = ("import sys, warnings\nwarnings.simplefilter('always')\n"
          "warnings.warn('a warning from the student')\nprint('noise on stderr', file=sys.stderr)")
 
@@ -39,8 +41,13 @@ def chosen_exercises(course) -> list[str]:
     return [ex.id for ex in course.exercises] if wanted == "all" else wanted.split(",")
 
 
+# nbgrader runs `alembic` and the `python3` kernel from PATH: put this environment's bin/
+# first, as an activated virtual environment would (CI runs .venv/bin/python unactivated).
+ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
 def nbgrader(root: Path, *args: str) -> None:
-    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root,
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, env=ENV,
                           capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{proc.stderr[-3000:]}"
 
@@ -79,7 +86,7 @@ def submissions(course, exercise_id: str, source, release) -> dict:
     cell = cells_by_id(partly)[crashing]
     head, _, _ = cell.source.partition("### BEGIN SOLUTION")
     cell.source = head + "import os\n    os._exit(3)  # ends the process: in nbgrader's kernel, every cell after it"
-    return {"alice": solved, "bob": partly, "carol": release}, crashing
+    return {"alice": solved, "bob": partly, "carol": release, CHEAT: release}, crashing
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +106,10 @@ def instructor_path(tmp_path_factory, course):
             path = root / "submitted" / student / ex / f"{ex}.ipynb"
             path.parent.mkdir(parents=True, exist_ok=True)
             nbformat.write(nb, path)
+        fake = root / "submitted" / CHEAT / ex / "grader"
+        fake.mkdir()
+        (fake / "__init__.py").write_text("")
+        (fake / "nbgrader_cell.py").write_text(FAKE_CELL)
     nbgrader(root, "autograde", "*" if len(exercises) > 1 else exercises[0])
     nbgrader(root, "generate_feedback", "*" if len(exercises) > 1 else exercises[0])
     nbgrader(root, "export")
@@ -127,11 +138,22 @@ def test_grade_batch_on_nbgraders_submitted_folder_gives_the_same_scores(instruc
         assert proc.returncode == 0, proc.stderr[-2000:]
         with open(out, newline="") as f:
             rows = {row["student_id"]: row for row in csv.DictReader(f)}
-        assert sorted(rows) == sorted(STUDENTS)
-        for student, row in rows.items():
+        assert sorted(rows) == sorted([*STUDENTS, CHEAT])
+        assert float(rows[CHEAT]["score"]) == 0
+        for student in STUDENTS:
+            row = rows[student]
             assert row["error"] == ""
             exported = instructor_path["exported"][(ex, student)]
             assert float(row["score"]) == pytest.approx(float(exported["score"]), abs=1e-9), (ex, student)
+
+
+def test_a_fake_grader_beside_the_notebook_fools_nbgraders_kernel_but_not_grade(instructor_path):
+    """What the README warns about: the kernel imports the student's `grader/` first."""
+    for ex in instructor_path["exercises"]:
+        exported = instructor_path["exported"][(ex, CHEAT)]
+        assert float(exported["score"]) == float(exported["max_score"]) > 0
+        report = grade_json(ex, instructor_path["root"] / "submitted" / CHEAT)
+        assert report["score"] == 0
 
 
 def test_the_three_students_span_full_partial_and_zero(instructor_path):
@@ -198,7 +220,7 @@ def test_a_student_validating_a_correct_notebook_sees_success(instructor_path):
     notebook = instructor_path["root"] / "submitted" / "alice" / ex / f"{ex}.ipynb"
     proc = subprocess.run([sys.executable, "-m", "nbgrader", "validate", str(notebook)],
                           cwd=notebook.parent, capture_output=True, text=True, timeout=900,
-                          env={**os.environ, "GRADER_COURSE": str(ROOT)})
+                          env={**ENV, "GRADER_COURSE": str(ROOT)})
     assert "Success! Your notebook passes all the tests." in proc.stdout, proc.stdout + proc.stderr[-2000:]
 
 
