@@ -41,18 +41,27 @@ class Opaque:
 
 # ---------------------------------------------------------------- framing
 
-def send_frame(sock: socket.socket, payload: bytes) -> None:
-    sock.sendall(struct.pack("!Q", len(payload)) + payload)
+def send_frame(sock: socket.socket, payload: bytes | list) -> None:
+    """Send one frame: its length, then the payload (bytes, or a list of buffers sent
+    without joining them first, so large arrays are not copied again)."""
+    parts = payload if isinstance(payload, list) else [payload]
+    size = sum(memoryview(p).nbytes for p in parts)
+    if size < 1 << 16:
+        sock.sendall(b"".join([struct.pack("!Q", size), *parts]))
+        return
+    sock.sendall(struct.pack("!Q", size))
+    for part in parts:
+        sock.sendall(part)
 
 
-def recv_frame(sock: socket.socket) -> bytes:
+def recv_frame(sock: socket.socket) -> bytearray:
     (size,) = struct.unpack("!Q", _recv_exact(sock, 8))
     if size > MAX_FRAME:
         raise ProtocolError(f"frame of {size} bytes is too large")
     return _recv_exact(sock, size)
 
 
-def _recv_exact(sock: socket.socket, size: int) -> bytes:
+def _recv_exact(sock: socket.socket, size: int) -> bytearray:
     buf = bytearray(size)
     view = memoryview(buf)
     got = 0
@@ -61,7 +70,7 @@ def _recv_exact(sock: socket.socket, size: int) -> bytes:
         if n == 0:
             raise EOFError("the other side closed the connection")
         got += n
-    return bytes(buf)
+    return buf
 
 
 def send_request(sock: socket.socket, request: dict) -> None:
@@ -77,14 +86,19 @@ def recv_request(sock: socket.socket) -> dict:
 
 def encode(value, opaque=None) -> bytes:
     """Encode plain data; `opaque(obj) -> Opaque` handles everything else (worker side)."""
-    buffers: list[bytes] = []
+    return b"".join(encode_parts(value, opaque))
+
+
+def encode_parts(value, opaque=None) -> list:
+    """`encode` as a list of buffers (arrays are not copied into one bytes object)."""
+    buffers: list = []
     header = _encode(value, buffers, opaque, 0)
     head = json.dumps(header, allow_nan=True).encode()
     parts = [struct.pack("!II", len(head), len(buffers)), head]
     for b in buffers:
-        parts.append(struct.pack("!Q", len(b)))
+        parts.append(struct.pack("!Q", b.nbytes))
         parts.append(b)
-    return b"".join(parts)
+    return parts
 
 
 def _encode(value, buffers, opaque, depth):
@@ -100,10 +114,10 @@ def _encode(value, buffers, opaque, depth):
     if t is complex:
         return {"t": "complex", "v": [value.real.hex(), value.imag.hex()]}
     if t is np.ndarray and value.dtype.kind in NUMERIC_KINDS:
-        buffers.append(np.ascontiguousarray(value).tobytes())
+        buffers.append(memoryview(np.ascontiguousarray(value).reshape(-1).view(np.uint8)))
         return {"t": "nd", "dtype": value.dtype.str, "shape": list(value.shape), "b": len(buffers) - 1}
     if isinstance(value, np.generic) and t.__module__ == "numpy" and value.dtype.kind in NUMERIC_KINDS:
-        buffers.append(value.tobytes())
+        buffers.append(memoryview(value.tobytes()))
         return {"t": "np", "dtype": value.dtype.str, "b": len(buffers) - 1}
     if t is tuple or t is list:
         return {"t": t.__name__, "v": [_encode(v, buffers, opaque, depth + 1) for v in value]}
@@ -116,12 +130,13 @@ def _encode(value, buffers, opaque, depth):
     return {"t": "opaque", "h": o.handle, "n": o.type_name, "g": o.generation}
 
 
-def decode(data: bytes):
+def decode(data: bytes | bytearray):
     """Decode a frame from the worker. Raises ProtocolError on anything unexpected."""
+    data = memoryview(data)
     try:
         n_head, n_buf = struct.unpack_from("!II", data, 0)
         pos = 8
-        header = json.loads(data[pos:pos + n_head])
+        header = json.loads(bytes(data[pos:pos + n_head]))
         pos += n_head
         buffers = []
         for _ in range(n_buf):
