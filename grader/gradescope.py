@@ -5,8 +5,9 @@ Format (https://gradescope-autograders.readthedocs.io/en/latest/specs/): a top-l
 "output" and "visibility". Public tests are "visible"; hidden tests are "after_published",
 so students see them once the instructor publishes the grades. What a student's code
 printed is shown at once only when no hidden test ran (it could echo a hidden test's
-inputs); the instructor always sees it in the autograder's stdout (`grade gradescope`
-prints the terminal report there, and "stdout_visibility" keeps that from students).
+inputs). The instructor sees everything, printed output and sandbox warnings included, in
+the autograder's stdout: `grade gradescope` prints the terminal report there, and
+"stdout_visibility" keeps it from students.
 """
 
 from __future__ import annotations
@@ -51,8 +52,8 @@ def _summary(report: GradeReport) -> str:
              f"{sum(t.max_points for t in public):g} points "
              f"({sum(t.outcome == 'passed' for t in public)} of {len(public)} passed)."]
     if hidden:
-        lines.append(f"{len(hidden)} hidden test{'s' if len(hidden) != 1 else ''} worth {sum(t.max_points for t in hidden):g} points "
-                     "are shown once grades are published.")
+        lines.append(f"Hidden tests: {len(hidden)}, worth {sum(t.max_points for t in hidden):g} points; "
+                     "their results are shown once grades are published.")
     printed = report.output.strip().splitlines()
     if printed and not hidden:
         lines.append(f"Your code printed ({len(printed)} lines):")
@@ -61,5 +62,4 @@ def _summary(report: GradeReport) -> str:
             lines.append(f"  | ... {len(printed) - 50} more lines")
     elif printed:
         lines.append(f"Your code printed {len(printed)} lines; they are shown to your instructor.")
-    lines.extend(f"Warning: {w}" for w in report.warnings)
-    return "\n".join(lines)
+    return "\n".join(lines)  # sandbox warnings are for the instructor only: they are in stdout

@@ -42,17 +42,17 @@ def test_every_test_has_gradescope_fields_and_hidden_ones_wait_for_publication()
 def test_what_students_see_at_once_reveals_nothing_hidden():
     overall = gradescope.results(REPORT)["output"]
     assert "public tests 2 / 5 points (1 of 2 passed)" in overall
-    assert "2 hidden tests worth 5.5 points" in overall
+    assert "Hidden tests: 2, worth 5.5 points" in overall
     assert "p = 0.5" not in overall  # printed output could echo a hidden test's inputs
     assert gradescope.results(REPORT)["stdout_visibility"] == "hidden"
 
 
-def test_printed_output_is_shown_when_no_test_is_hidden():
+def test_printed_output_is_shown_when_no_test_is_hidden_but_sandbox_warnings_are_not():
     public = GradeReport(exercise="exercise3", tests=REPORT.tests[:2], output="debug: p = 0.5\n",
                          warnings=("the sandbox is weaker here",))
     overall = gradescope.results(public, execution_time=2.4)
     assert "  | debug: p = 0.5" in overall["output"]
-    assert "Warning: the sandbox is weaker here" in overall["output"]
+    assert "sandbox" not in overall["output"]  # the instructor's business: it is in stdout
     assert overall["execution_time"] == 2
 
 
