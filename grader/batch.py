@@ -280,7 +280,8 @@ def render_csv(entries: list[dict]) -> str:
         if [t["name"] for t in report["tests"]] != names:  # not expected: one setup, one test list
             by_name = {t["name"]: _num(t["points"]) for t in report["tests"]}
             cells = [by_name.get(name, "") for name in names]
-        writer.writerow([entry["student_id"], _num(report["score"]), _num(report["max_score"]), ""] + cells)
+        fixed = [entry["student_id"], _num(report["score"]), _num(report["max_score"]), ""]
+        writer.writerow(fixed + cells)
     return buf.getvalue()
 
 
@@ -494,7 +495,7 @@ def grade_one(course: Course, exercise_id: str, path: Path, *, hidden: bool, zyg
     for _ in range(2):
         try:
             zygote = zygotes.get()
-            proxy._warned.clear()  # it warns once per process; each report must carry the warning
+            proxy.reset_warnings()  # it warns once per process; each report must carry the warning
             return {"report": grade(course, exercise_id, path, hidden=hidden, zygote=zygote).to_dict()}
         except Exception as exc:  # noqa: BLE001 - a failure of the grading, not of the student's code
             error = f"grading failed: {type(exc).__name__}: {exc}"
@@ -513,7 +514,8 @@ class TerminalProgress(Progress):
         import click
 
         if to_grade:
-            label = f"Grading {to_grade} students" + (f" ({reused} kept from an earlier run)" if reused else "")
+            kept = f" ({reused} kept from an earlier run)" if reused else ""
+            label = f"Grading {to_grade} student{'s' if to_grade != 1 else ''}{kept}"
             self.bar = click.progressbar(length=to_grade, label=label, file=sys.stderr, show_eta=True,
                                          show_pos=True, item_show_func=lambda text: text)
             self.bar.__enter__()

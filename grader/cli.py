@@ -286,7 +286,8 @@ def batch_cmd(exercise, submissions, out, jobs, public_only, course_dir):
 @main.command("gradescope")
 @click.argument("exercise")
 @click.option("--submission", type=click.Path(), help="A folder, module file or notebook to grade.")
-@click.option("--out", default="results.json", show_default=True, type=click.Path(dir_okay=False, allow_dash=True),
+@click.option("--out", default="results.json", show_default=True,
+              type=click.Path(dir_okay=False, allow_dash=True),
               help="Where to write Gradescope's results.json ('-': standard output).")
 @click.option("--public-only", is_flag=True, help="Skip the hidden tests even where solutions/ exists.")
 @course_option

@@ -36,7 +36,7 @@ def grade(course: Course, exercise_id: str, submission: Path | None = None, *,
             if module_file.suffix == ".ipynb":
                 code = notebook_source(module_file)
                 module_file = scratch / exercise.module
-                module_file.write_text(code, encoding="utf-8")
+                module_file.write_text(code, encoding="utf-8", errors="replace")
         except NoModule as exc:
             module_file, missing = None, str(exc)
         if zygote is None and module_file is not None:
@@ -75,11 +75,13 @@ def run_tests(exercise: Exercise, student, *, reference=None, hidden: bool) -> t
     sink = io.StringIO()
     try:
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-            pytest.main(args, plugins=[plugin])
+            status = pytest.main(args, plugins=[plugin])
     finally:
         _forget_modules(files)
     if plugin.collection_errors:
         raise CourseTestError(f"the tests of {exercise.id} are broken: {plugin.collection_errors[0]}")
+    if status == pytest.ExitCode.INTERRUPTED:
+        raise KeyboardInterrupt  # pytest swallowed Ctrl-C; a half-run grading is no grading
     results = plugin.test_results()
     if not results:
         raise CourseTestError(f"no tests were collected for {exercise.id}:\n{sink.getvalue()[-2000:]}")

@@ -38,10 +38,11 @@ def results_json(report: GradeReport, *, execution_time: float | None = None) ->
 
 
 def _test(t: TestResult) -> dict:
+    passed = t.outcome == "passed"
     return {"name": t.name + (" (hidden)" if t.hidden else ""),
             "score": t.points, "max_score": t.max_points,
-            "status": "passed" if t.outcome == "passed" else "failed",
-            "output": "" if t.outcome == "passed" else f"{_LABEL.get(t.outcome, t.outcome.upper())}: {t.message}",
+            "status": "passed" if passed else "failed",
+            "output": "" if passed else f"{_LABEL.get(t.outcome, t.outcome.upper())}: {t.message}",
             "visibility": AFTER_PUBLISHED if t.hidden else VISIBLE}
 
 

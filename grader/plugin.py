@@ -26,6 +26,7 @@ class GradingPlugin:
         self.results: dict[str, dict] = {}
         self.order: list[str] = []
         self.collection_errors: list[str] = []
+        self.verdicts: dict[str, list[tuple[str, str]]] = {}  # per test, per phase that ran
 
     @pytest.fixture
     def student(self):
@@ -59,21 +60,36 @@ class GradingPlugin:
             self.order.append(item.nodeid)
             self.results[item.nodeid] = {
                 "name": doc[0].strip(), "function": function, "max_points": float(marker.args[0]),
-                "hidden": str(item.path) in self.hidden_files, "outcome": "passed", "message": ""}
+                "hidden": str(item.path) in self.hidden_files}
+            self.verdicts[item.nodeid] = []
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
         outcome = yield
         report = outcome.get_result()
-        entry = self.results.get(item.nodeid)
-        if entry is None or report.passed or report.skipped and call.excinfo is None:
+        verdicts = self.verdicts.get(item.nodeid)
+        if verdicts is None:
             return
-        verdict, message = _classify(call.excinfo, item)
-        if _RANK[verdict] > _RANK[entry["outcome"]]:
-            entry["outcome"], entry["message"] = verdict, message
+        if report.passed:
+            verdicts.append(("passed" if report.when == "call" else "setup", ""))
+        else:
+            verdicts.append(_classify(call.excinfo, item))
 
     def test_results(self) -> tuple[TestResult, ...]:
-        return tuple(TestResult(**self.results[nodeid]) for nodeid in self.order)
+        """Scoring fails closed: a test passed only if its call passed and no phase failed;
+        a test that never ran (an interrupted session) is an error, never a pass."""
+        out = []
+        for nodeid in self.order:
+            verdicts = [v for v in self.verdicts[nodeid] if v[0] != "setup"]
+            failures = [v for v in verdicts if v[0] != "passed"]
+            if failures:
+                outcome, message = max(failures, key=lambda v: _RANK[v[0]])
+            elif verdicts:
+                outcome, message = "passed", ""
+            else:
+                outcome, message = "error", "this test did not run (grading was interrupted)"
+            out.append(TestResult(**self.results[nodeid], outcome=outcome, message=message))
+        return tuple(out)
 
 
 def _classify(excinfo, item) -> tuple[str, str]:
@@ -88,7 +104,8 @@ def _classify(excinfo, item) -> tuple[str, str]:
     if isinstance(exc, CourseTestError):
         return "error", f"the course is out of date: {exc}"
     if isinstance(exc, (CheckFailed, InputModified, AssertionError)):
-        message = str(exc).strip()
+        # drop pytest's assertion explanation where an outer pytest rewrote the test module
+        message = str(exc).split("\nassert ")[0].strip()
         return "failed", message or f"check failed: {item.function.__doc__.strip().splitlines()[0]}"
     if isinstance(exc, pytest.skip.Exception):
         return "error", f"the test was skipped: {exc}"

@@ -82,10 +82,12 @@ def test_out_dash_prints_only_the_json(tmp_path):
                                        "--out", "-", "--course", str(REPO)])
     assert result.exit_code == 0
     results = json.loads(result.stdout)
-    assert results["score"] == results["extra_data"]["max_score"] == sum(t["max_score"] for t in results["tests"])
+    total = sum(t["max_score"] for t in results["tests"])
+    assert results["score"] == results["extra_data"]["max_score"] == total
 
 
 def test_a_missing_output_folder_is_a_usage_error(tmp_path):
+    out = tmp_path / "nowhere" / "results.json"
     result = CliRunner().invoke(main, ["gradescope", "exercise3", "--submission", str(REFERENCE),
-                                       "--out", str(tmp_path / "nowhere" / "results.json"), "--course", str(REPO)])
+                                       "--out", str(out), "--course", str(REPO)])
     assert result.exit_code == 2 and result.stderr.startswith("Error:")

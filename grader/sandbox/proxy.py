@@ -51,6 +51,11 @@ class IsolationWarning(UserWarning):
 _warned: set[str] = set()
 
 
+def reset_warnings() -> None:
+    """Warn again about a weaker sandbox (each grading of a batch must carry the warning)."""
+    _warned.clear()
+
+
 class Zygote:
     """A clean interpreter that forks workers. One per grading process, reused."""
 

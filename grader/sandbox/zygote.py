@@ -22,19 +22,26 @@ from grader.sandbox import channel, isolate, worker
 def main(control_fd: int) -> None:
     control = socket.socket(fileno=control_fd)
     isolate.become_subreaper()
+    workers: set[int] = set()
     try:
         channel.send_frame(control, channel.encode({"ready": True, "landlock_abi": isolate.landlock_abi()}))
         while True:
             request = channel.recv_request(control)
             if request["op"] == "spawn":
-                _spawn(control, request)
+                workers.add(_spawn(control, request))
             elif request["op"] == "wait":
+                workers.discard(request["pid"])
                 channel.send_frame(control, channel.encode({"status": _wait(request["pid"])}))
     except (EOFError, OSError):
-        return  # the grader is gone
+        pass  # the grader is gone (closed its end, or was killed)
+    for pid in workers:  # a worker still running dies with its PID namespace
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
-def _spawn(control: socket.socket, spec: dict) -> None:
+def _spawn(control: socket.socket, spec: dict) -> int:
     ours, theirs = socket.socketpair()
     out_r, out_w = os.pipe()
     pid_r, pid_w = os.pipe()
@@ -67,6 +74,7 @@ def _spawn(control: socket.socket, spec: dict) -> None:
     ours.close()
     os.close(out_r)
     _reap()
+    return reply["pid"]
 
 
 def _frame(payload: bytes) -> bytes:

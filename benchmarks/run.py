@@ -1,0 +1,695 @@
+"""Benchmark: the grader against `python -c "import numpy, pytest"` and real nbgrader.
+
+How to run (from the repository root, in the environment the grader is installed in,
+with nbgrader and ipykernel for part 3, i.e. `pip install -e ".[dev]"`; the script
+installs nothing):
+
+    .venv/bin/python benchmarks/run.py                      # the full run, about 5-8 minutes
+    .venv/bin/python benchmarks/run.py --quick              # a smaller run, about 1-2 minutes
+    .venv/bin/python benchmarks/run.py --out results.json   # also write the figures as JSON
+
+It prints the machine's description and a table, and measures side by side in one run:
+
+1. cold start: `grade exercise3 --submission solutions/exercise3` as a whole process
+   (median of --runs), its peak memory (the largest RSS of any process in its tree, from
+   wait4), next to `python -c "import numpy, pytest"` (target: at most 2x); and the peak
+   RSS of the sandboxed worker that runs the student's code, which a special submission
+   (the reference solution, wrapped) prints after each call (target: at most 300 MB);
+2. `grade batch exercise3` on --count generated submissions (default 100: correct ones,
+   the catalogued mutants, and broken ones: a syntax error, a missing module, os._exit at
+   import, an endless loop on 3-D input), with `--jobs 1` and `--jobs 2`;
+3. the same submissions as notebooks, graded by real `nbgrader autograde` on the course
+   that `grade nbgrader build` writes, and the ratio batch(--jobs 2) / nbgrader throughput
+   (target: at least 20x); --nbgrader-count N autogrades the first N only (the order is
+   stratified, so every prefix holds the same mix) and extrapolates per-submission time;
+4. the sandbox's overhead per proxied call (grader.sandbox.proxy.Submission against a
+   direct call), for small arrays and for a 250k-element float64 array.
+
+Submissions are generated deterministically (--seed). Other processes on the machine
+skew every figure: the load average is printed before and after each part.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import importlib.util
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+EXERCISE = "exercise3"
+FUNCTIONS = ("dropout_forward", "dropout_backward", "vanilla_dropout_forward", "vanilla_dropout_backward")
+# How many of every 100 generated submissions are of each kind (the rest of a smaller
+# --count is scaled down, keeping at least one of each).
+MIX = {"correct": 30, "mistaken": 50, "syntax error": 6, "missing module": 6,
+       "os._exit at import": 6, "endless loop (3-D input)": 2}
+CORRECT_WEIGHTS = {"reference": 12, "binomial": 8, "uniform_where": 8, "loops": 2}
+
+
+# ================================================================ processes and machine
+
+def venv_env() -> dict:
+    """nbgrader runs `alembic` and the python3 kernel from PATH: this environment's bin first."""
+    return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+def grade_cmd() -> list[str]:
+    script = Path(sys.executable).with_name("grade")
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "grader"]
+
+
+def run_timed(cmd: list[str], *, cwd: Path = ROOT, env: dict | None = None, timeout: float = 3600):
+    """Run a command; return (wall seconds, peak RSS in MB of any process in its tree, the
+    CompletedProcess-like result). The peak comes from wait4(): the child's own maximum and
+    that of every descendant it waited for (the grader's zygote waits for its workers)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        deadline = start + timeout
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() > deadline:
+                proc.kill()
+                pid, status, usage = os.wait4(proc.pid, 0)
+                break
+            time.sleep(0.002)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        result = subprocess.CompletedProcess(cmd, proc.returncode, out.read().decode(errors="replace"),
+                                             err.read().decode(errors="replace"))
+    return wall, usage.ru_maxrss / 1024, result
+
+
+def check(result, what: str) -> None:
+    if result.returncode != 0:
+        raise SystemExit(f"{what} failed with exit status {result.returncode}:\n{result.stderr[-3000:]}")
+
+
+def loadavg() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def machine() -> dict:
+    cpu = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem_gb = None
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_gb = round(int(line.split()[1]) / 2**20, 1)
+    versions = {}
+    for name in ("numpy", "pytest", "nbgrader", "nbclient", "ipykernel"):
+        with contextlib.suppress(Exception):
+            from importlib.metadata import version
+            versions[name] = version(name)
+    return {"cpu": cpu, "cores": os.cpu_count(), "usable_cores": len(os.sched_getaffinity(0)),
+            "memory_gb": mem_gb, "python": platform.python_version(), "kernel": platform.release(),
+            "platform": platform.platform(), "versions": versions, "loadavg_start": loadavg()}
+
+
+def median(xs):
+    return statistics.median(xs) if xs else None
+
+
+# ================================================================ 1. cold start and memory
+
+PEAK_WRAPPER = '''
+
+# ---- benchmark only: report this worker's peak memory after every call (stdout) ----
+import functools as _bench_functools
+import resource as _bench_resource
+
+_bench_peak = [0]
+
+
+def _bench_report(fn):
+    @_bench_functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            hwm = None
+            try:
+                with open("/proc/self/status") as status:
+                    hwm = next(int(l.split()[1]) for l in status if l.startswith("VmHWM:"))
+            except (OSError, StopIteration, ValueError):
+                pass  # the sandbox does not let the worker read /proc: ru_maxrss then
+            peak = max(hwm or 0, _bench_resource.getrusage(_bench_resource.RUSAGE_SELF).ru_maxrss)
+            if peak > _bench_peak[0]:
+                _bench_peak[0] = peak
+                print(f"BENCH_PEAK_KB {peak} {'VmHWM' if hwm else 'ru_maxrss'}", flush=True)
+    return wrapper
+
+
+for _bench_name in FUNCTIONS:
+    globals()[_bench_name] = _bench_report(globals()[_bench_name])
+'''
+
+
+def bench_cold(runs: int, work: Path) -> dict:
+    reference = ROOT / "solutions" / EXERCISE
+    baseline_cmd = [sys.executable, "-c", "import numpy, pytest"]
+    cmd = [*grade_cmd(), EXERCISE, "--submission", str(reference)]
+    baseline, cold, base_rss, cold_rss = [], [], [], []
+    load_before = loadavg()
+    for i in range(runs + 1):  # the first pair warms the page cache and is not counted
+        wall, rss, result = run_timed(baseline_cmd)
+        check(result, "python -c 'import numpy, pytest'")
+        if i:
+            baseline.append(wall)
+            base_rss.append(rss)
+        wall, rss, result = run_timed(cmd)
+        check(result, " ".join(cmd))
+        if i:
+            cold.append(wall)
+            cold_rss.append(rss)
+    score = re.search(r"Score: ([\d.]+) / ([\d.]+)", result.stdout)
+
+    # The worker's own peak: the reference solution, wrapped to print its peak after each call.
+    peak_dir = work / "peak_submission"
+    peak_dir.mkdir(parents=True, exist_ok=True)
+    source = (reference / "dropout.py").read_text()
+    (peak_dir / "dropout.py").write_text(source + PEAK_WRAPPER.replace(
+        "FUNCTIONS", repr(FUNCTIONS)))
+    wall, rss, result = run_timed([*grade_cmd(), EXERCISE, "--submission", str(peak_dir), "--json"])
+    check(result, "grade of the memory-reporting submission")
+    report = json.loads(result.stdout)
+    peaks = [(int(kb), how) for kb, how in re.findall(r"BENCH_PEAK_KB (\d+) (\w+)", report["output"])]
+    worker_kb, how = max(peaks) if peaks else (None, None)
+    return {
+        "grade_cmd": " ".join(cmd), "runs": runs,
+        "grade_seconds": {"median": median(cold), "min": min(cold), "max": max(cold), "all": cold},
+        "baseline_cmd": " ".join(baseline_cmd),
+        "baseline_seconds": {"median": median(baseline), "min": min(baseline), "max": max(baseline),
+                             "all": baseline},
+        "ratio": median(cold) / median(baseline), "ratio_target": 2.0,
+        "grade_score": f"{score.group(1)} / {score.group(2)}" if score else None,
+        "grade_peak_rss_mb": max(cold_rss), "baseline_peak_rss_mb": max(base_rss),
+        "worker_peak_rss_mb": worker_kb / 1024 if worker_kb else None, "worker_peak_source": how,
+        "worker_peak_target_mb": 300, "worker_report_score": report["score"],
+        "loadavg_before": load_before, "loadavg_after": loadavg(),
+    }
+
+
+# ================================================================ 2. generated submissions
+
+def split(source: str, path: Path) -> tuple[str, dict]:
+    from grader.course import load_course
+    from grader.nbgrader import split_module
+
+    exercise = load_course(ROOT).exercise(EXERCISE)
+    return split_module(source, exercise, path)
+
+
+def parts_of(path: Path) -> tuple[str, dict]:
+    return split(path.read_text(encoding="utf-8"), path)
+
+
+def insert_after_def(function_source: str, lines: str) -> str:
+    head, _, body = function_source.partition("\n")
+    return f"{head}\n{lines}\n{body}"
+
+
+def kind_counts(count: int) -> dict:
+    counts = {k: max(1, round(v * count / 100)) for k, v in MIX.items()}
+    counts["mistaken"] += count - sum(counts.values())
+    return counts
+
+
+def generate(count: int, seed: int) -> list[dict]:
+    """`count` submissions: {"id", "kind", "label", "setup", "functions"}, in an order where
+    every prefix holds about the same mix (so a prefix can stand for the whole)."""
+    rng = random.Random(seed)
+    solutions = ROOT / "solutions" / EXERCISE
+    reference = parts_of(solutions / "dropout.py")
+    correct = {"reference": reference, **{p.stem: parts_of(p) for p in sorted((solutions / "variants").glob("*.py"))}}
+    mutants = {p.stem: parts_of(p) for p in sorted((solutions / "mutants").glob("*.py"))}
+    setup, functions = reference
+    counts = kind_counts(count)
+    by_kind: dict[str, list] = {}
+
+    pool = [name for name, w in CORRECT_WEIGHTS.items() if name in correct for _ in range(w)]
+    by_kind["correct"] = [(name, *correct[name]) for name in rng.sample(pool * 3, counts["correct"])]
+    names = sorted(mutants)
+    chosen = (names * (counts["mistaken"] // len(names) + 1))[:counts["mistaken"]]
+    rng.shuffle(chosen)
+    by_kind["mistaken"] = [(name, *mutants[name]) for name in chosen]
+
+    def broken(label, setup_extra="", fn=None, change=None):
+        fns = dict(functions)
+        if fn:
+            fns[fn] = change(fns[fn])
+        return (label, setup + setup_extra, fns)
+
+    by_kind["syntax error"] = [broken("print statement (Python 2) in dropout_backward", fn="dropout_backward",
+                                      change=lambda s: insert_after_def(s, '    print "dout", dout.shape'))]
+    by_kind["missing module"] = [broken("import of a helper module not handed in",
+                                        "\nimport dropout_helpers  # the student's own file, not handed in")]
+    by_kind["os._exit at import"] = [broken("os._exit(3) at import", "\nimport os\nos._exit(3)")]
+    by_kind["endless loop (3-D input)"] = [broken(
+        "vanilla_dropout_backward loops forever on 3-D input", fn="vanilla_dropout_backward",
+        change=lambda s: insert_after_def(s, "    while dout.ndim == 3:  # meant: an if\n        pass"))]
+    for kind in ("syntax error", "missing module", "os._exit at import", "endless loop (3-D input)"):
+        by_kind[kind] = by_kind[kind] * counts[kind]
+
+    keyed = []
+    for k_index, (kind, items) in enumerate(by_kind.items()):
+        for j, item in enumerate(items):
+            keyed.append(((j + 0.5) / len(items), k_index, kind, item))
+    keyed.sort(key=lambda t: (t[0], t[1]))
+    return [{"id": f"student{i:03d}", "kind": kind, "label": label, "setup": s, "functions": f}
+            for i, (_, _, kind, (label, s, f)) in enumerate(keyed)]
+
+
+def module_source(sub: dict) -> str:
+    return "\n\n\n".join([sub["setup"].strip(), *(sub["functions"][f].strip() for f in FUNCTIONS)]) + "\n"
+
+
+def write_submissions(subs: list[dict], dest: Path) -> None:
+    for sub in subs:
+        folder = dest / sub["id"]
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "dropout.py").write_text(module_source(sub), encoding="utf-8")
+
+
+def read_csv(path: Path) -> dict:
+    with open(path, newline="") as f:
+        return {row["student_id"]: row for row in csv.DictReader(f)}
+
+
+def bench_batch(subs: list[dict], folder: Path, work: Path, jobs: int, tag: str) -> dict:
+    out = work / f"batch_{tag}_jobs{jobs}.csv"
+    load_before = loadavg()
+    cmd = [*grade_cmd(), "batch", EXERCISE, str(folder), "--out", str(out), "--jobs", str(jobs),
+           "--course", str(ROOT)]
+    wall, rss, result = run_timed(cmd)
+    check(result, " ".join(cmd))
+    rows = read_csv(out)
+    per_kind: dict = {}
+    for sub in subs:
+        row = rows.get(sub["id"])
+        k = per_kind.setdefault(sub["kind"], {"n": 0, "scores": [], "errors": 0})
+        k["n"] += 1
+        if row is None or row["error"]:
+            k["errors"] += 1
+        else:
+            k["scores"].append(float(row["score"]))
+    for k in per_kind.values():
+        scores = k.pop("scores")
+        k["mean_score"] = round(sum(scores) / len(scores), 2) if scores else None
+    return {"cmd": " ".join(cmd), "jobs": jobs, "students": len(subs), "rows": len(rows),
+            "seconds": wall, "per_student_ms": 1000 * wall / len(subs),
+            "throughput_per_s": len(subs) / wall, "peak_rss_mb": rss, "per_kind": per_kind,
+            "scores": {sid: float(r["score"]) for sid, r in rows.items() if not r["error"]},
+            "errors": {sid: r["error"] for sid, r in rows.items() if r["error"]},
+            "summary": result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "",
+            "loadavg_before": load_before, "loadavg_after": loadavg()}
+
+
+# ================================================================ 3. nbgrader
+
+def nbgrader_available() -> str | None:
+    for module in ("nbgrader", "nbformat", "ipykernel"):
+        if importlib.util.find_spec(module) is None:
+            return f"{module} is not installed (pip install -e '.[nbgrader]')"
+    return None
+
+
+def nbgrader(root: Path, *args: str, must_succeed: bool = True) -> tuple[float, subprocess.CompletedProcess]:
+    wall, _, result = run_timed([sys.executable, "-m", "nbgrader", *args], cwd=root, env=venv_env())
+    if must_succeed:
+        check(result, f"nbgrader {' '.join(args)}")
+    return wall, result
+
+
+def notebook_for(sub: dict, release) -> object:
+    """The release notebook with the submission's code in its answer cells; module-level
+    code (imports, helpers, the broken lines) goes at the top of the first answer cell."""
+    import copy
+
+    nb = copy.deepcopy(release)
+    cells = {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells if "nbgrader" in c.metadata}
+    setup_cell = cells.get("setup")
+    extra = sub["setup"].strip()
+    if setup_cell is not None and extra == setup_cell.source.strip():
+        extra = ""
+    for i, name in enumerate(FUNCTIONS):
+        code = sub["functions"][name].strip()
+        cells[name].source = f"{extra}\n\n\n{code}" if i == 0 and extra else code
+    return nb
+
+
+def bench_nbgrader(subs: list[dict], work: Path, n: int) -> dict:
+    import nbformat
+
+    root = work / "nbgrader_course"
+    load_before = loadavg()
+    wall_build, _, result = run_timed([*grade_cmd(), "nbgrader", "build", str(root), EXERCISE, "--course", str(ROOT)])
+    check(result, "grade nbgrader build")
+    wall_generate, _ = nbgrader(root, "generate_assignment", EXERCISE)
+    release = nbformat.read(root / "release" / EXERCISE / f"{EXERCISE}.ipynb", as_version=4)
+    chosen = subs[:n]
+    for sub in chosen:
+        path = root / "submitted" / sub["id"] / EXERCISE / f"{EXERCISE}.ipynb"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook_for(sub, release), path)
+    # autograde exits 1 when a notebook could not be graded (its kernel died: os._exit);
+    # it goes on with the others, and the failed ones get no score.
+    wall, result = nbgrader(root, "autograde", EXERCISE, must_succeed=False)
+    failed = sorted(set(re.findall(r"error processing assignment '[^']*' for student '([^']+)'", result.stderr)))
+    if result.returncode != 0 and not failed:
+        check(result, "nbgrader autograde")
+    scores = {}
+    with contextlib.suppress(Exception):
+        from nbgrader.api import Gradebook
+
+        with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+            for sub in chosen:
+                with contextlib.suppress(Exception):
+                    scores[sub["id"]] = float(gb.find_submission(EXERCISE, sub["id"]).score)
+    mix: dict = {}
+    for sub in chosen:
+        mix[sub["kind"]] = mix.get(sub["kind"], 0) + 1
+    per = wall / n
+    return {"graded": n, "of": len(subs), "extrapolated": n < len(subs), "mix": mix,
+            "exit_status": result.returncode, "failed": {sid: next(s["kind"] for s in chosen if s["id"] == sid)
+                                                         for sid in failed},
+            "seconds": wall, "per_student_ms": 1000 * per, "throughput_per_s": 1 / per,
+            "seconds_for_all_estimated": per * len(subs), "scores": scores,
+            "build_seconds": wall_build, "generate_assignment_seconds": wall_generate,
+            "submitted_dir": str(root / "submitted"),
+            "loadavg_before": load_before, "loadavg_after": loadavg()}
+
+
+# ================================================================ 4. proxied calls
+
+TRIVIAL = '''
+def dropout_forward(x, p, train, rng):
+    return x, None
+
+
+def dropout_backward(dout, cache):
+    return dout
+
+
+def vanilla_dropout_forward(x, p, train, rng):
+    return x, None
+
+
+def vanilla_dropout_backward(dout, cache):
+    return dout
+'''
+
+
+def per_call_us(fn, calls: int, warmup: int = 20) -> dict:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(calls):
+        t = time.perf_counter_ns()
+        fn()
+        times.append(time.perf_counter_ns() - t)
+    times.sort()
+    return {"median_us": times[len(times) // 2] / 1000, "p90_us": times[int(len(times) * 0.9)] / 1000,
+            "calls": calls}
+
+
+def bench_proxy(calls_small: int, calls_big: int, work: Path) -> dict:
+    import pickle
+
+    import numpy as np
+
+    from grader.course import load_course
+    from grader.sandbox import channel, worker
+    from grader.sandbox.proxy import Submission
+
+    exercise = load_course(ROOT).exercise(EXERCISE)
+    folder = work / "trivial"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "dropout.py").write_text(TRIVIAL)
+    spec = importlib.util.spec_from_file_location("bench_trivial_dropout", folder / "dropout.py")
+    direct = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(direct)
+
+    data = np.random.default_rng(0)
+    small = data.standard_normal((4, 5))
+    big = data.standard_normal((500, 500))  # 250,000 float64 = 2 MB
+    rng = np.random.default_rng(1)
+    cases = [
+        ("small: dropout_forward(x 4x5, 0.5, True, rng)", "dropout_forward", (small, 0.5, True, rng), calls_small),
+        ("small: dropout_backward(dout 4x5, None)", "dropout_backward", (small, None), calls_small),
+        ("250k float64: dropout_backward(dout 500x500, None)", "dropout_backward", (big, None), calls_big),
+        ("250k float64 + rng: dropout_forward(x 500x500, 0.5, True, rng)", "dropout_forward",
+         (big, 0.5, True, rng), calls_big),
+    ]
+    load_before = loadavg()
+    out = {}
+    with Submission(exercise, folder / "dropout.py") as student:
+        for label, name, args, calls in cases:
+            proxied = per_call_us(lambda: getattr(student, name)(*args), calls)
+            local = per_call_us(lambda: getattr(direct, name)(*args), calls)
+            out[label] = {"proxied": proxied, "direct": local,
+                          "overhead_us": proxied["median_us"] - local["median_us"]}
+
+    # What one call costs besides the round trip, part by part (median µs; the worker's
+    # parts are the same functions timed here).
+    def reply(x):
+        return {"ok": True, "result": (x, None), "changed": {}}
+
+    request_big = {"function": "dropout_backward", "args": [big, None]}
+    request_small = {"function": "dropout_forward", "args": [small, 0.5, True, rng]}
+    encoded_small, encoded_big = channel.encode(reply(small)), channel.encode(reply(big))
+    def argument_check(a):
+        """How the worker tells whether a call changed an argument (whichever this version has)."""
+        if hasattr(worker, "_snapshot"):
+            return lambda: worker._same(worker._snapshot(a), a)
+        return lambda: [worker._digest(a), worker._digest(a)]
+
+    encode = getattr(channel, "encode_parts", channel.encode)
+    parts = {
+        "pickle request (small + Generator)": lambda: pickle.dumps(request_small, protocol=5),
+        "unpickle request (small + Generator)": lambda b=pickle.dumps(request_small, protocol=5): pickle.loads(b),
+        "pickle request (250k)": lambda: pickle.dumps(request_big, protocol=5),
+        "worker: np.random.seed before each call": lambda: np.random.seed(worker.GLOBAL_SEED),
+        "worker: Generator state to send back": lambda: rng.bit_generator.state,
+        "worker: did the call change its argument? (small)": argument_check(small),
+        "worker: did the call change its argument? (250k)": argument_check(big),
+        "encode reply (small)": lambda: encode(reply(small)),
+        "encode reply (250k)": lambda: encode(reply(big)),
+        "decode reply (small)": lambda: channel.decode(encoded_small),
+        "decode reply (250k)": lambda: channel.decode(encoded_big),
+        "trusted: set the Generator state": lambda s=rng.bit_generator.state: setattr(rng.bit_generator, "state", s),
+    }
+    timed = {}
+    for label, fn in parts.items():
+        try:
+            timed[label] = per_call_us(fn, 100 if "250k" in label else 500)["median_us"]
+        except Exception as exc:  # noqa: BLE001 - a part this version of the grader does not have
+            timed[label] = f"n/a ({type(exc).__name__}: {exc})"
+    return {"cases": out, "parts_us": timed,
+            "loadavg_before": load_before, "loadavg_after": loadavg()}
+
+
+# ================================================================ report
+
+def table(rows: list[tuple]) -> str:
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    lines = []
+    for n, r in enumerate(rows):
+        lines.append("  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def print_report(res: dict) -> None:
+    m = res["machine"]
+    print(f"Machine: {m['cpu']}, {m['cores']} cores ({m['usable_cores']} usable), {m['memory_gb']} GB, "
+          f"Linux {m['kernel']}, Python {m['python']}, "
+          + ", ".join(f"{k} {v}" for k, v in m["versions"].items()))
+    print(f"Load average (1, 5, 15 min): {m['loadavg_start']} at the start, {res['loadavg_end']} at the end "
+          f"({m['usable_cores']} cores: above {m['usable_cores']} means other work competed for the CPU)")
+    print(f"Run: {res['args']}, {res['seconds']:.0f} s in all\n")
+
+    c = res.get("cold")
+    if c:
+        print(f"1. Cold start, median of {c['runs']} runs (load {c['loadavg_before']} -> {c['loadavg_after']})")
+        print(table([
+            ("", "median s", "min s", "max s", "peak RSS MB"),
+            (c["baseline_cmd"], f"{c['baseline_seconds']['median']:.3f}", f"{c['baseline_seconds']['min']:.3f}",
+             f"{c['baseline_seconds']['max']:.3f}", f"{c['baseline_peak_rss_mb']:.0f}"),
+            (f"grade {EXERCISE} --submission solutions/{EXERCISE}", f"{c['grade_seconds']['median']:.3f}",
+             f"{c['grade_seconds']['min']:.3f}", f"{c['grade_seconds']['max']:.3f}", f"{c['grade_peak_rss_mb']:.0f}"),
+        ]))
+        print(f"   ratio grade / baseline: {c['ratio']:.2f}x (target <= 2x: {verdict(c['ratio'] <= 2)}); "
+              f"score {c['grade_score']}")
+        w = c["worker_peak_rss_mb"]
+        print(f"   sandboxed worker's peak RSS: {w:.0f} MB ({c['worker_peak_source']}, printed by the "
+              f"submission after each call; target <= 300 MB: {verdict(w is not None and w <= 300)})\n"
+              if w else "   sandboxed worker's peak RSS: not reported\n")
+
+    batches = [res[k] for k in ("batch_jobs1", "batch_jobs2") if k in res]
+    if batches:
+        b = batches[0]
+        print(f"2. grade batch {EXERCISE} on {b['students']} generated submissions (seed {res['args']['seed']}): "
+              + ", ".join(f"{v['n']} {k} (mean {v['mean_score']})" for k, v in b["per_kind"].items()))
+        rows = [("", "seconds", "ms / student", "students / s", "peak RSS MB", "rows", "failed", "load before -> after")]
+        for b in batches:
+            rows.append((f"--jobs {b['jobs']}", f"{b['seconds']:.1f}", f"{b['per_student_ms']:.0f}",
+                         f"{b['throughput_per_s']:.2f}", f"{b['peak_rss_mb']:.0f}", b["rows"], len(b["errors"]),
+                         f"{b['loadavg_before'][0]} -> {b['loadavg_after'][0]}"))
+        print(table(rows))
+        if len(batches) == 2:
+            print(f"   speed-up of --jobs 2 over --jobs 1: {batches[0]['seconds'] / batches[1]['seconds']:.2f}x")
+        print()
+
+    n = res.get("nbgrader")
+    if isinstance(n, dict):
+        how = (f"the first {n['graded']} of {n['of']} (mix {n['mix']}), per-submission time extrapolated"
+               if n["extrapolated"] else f"all {n['graded']}")
+        print(f"3. nbgrader autograde {EXERCISE}: {how} (load {n['loadavg_before']} -> {n['loadavg_after']})")
+        rows = [("", "seconds", "ms / student", "students / s")]
+        rows.append((f"nbgrader autograde ({n['graded']} notebooks)", f"{n['seconds']:.1f}",
+                     f"{n['per_student_ms']:.0f}", f"{n['throughput_per_s']:.3f}"))
+        if "batch_jobs2" in res:
+            b = res["batch_jobs2"]
+            rows.append((f"grade batch --jobs 2 ({b['students']} .py)", f"{b['seconds']:.1f}",
+                         f"{b['per_student_ms']:.0f}", f"{b['throughput_per_s']:.2f}"))
+        nb = res.get("batch_notebooks")
+        if nb:
+            rows.append((f"grade batch --jobs 2 on nbgrader's submitted/ ({nb['students']} .ipynb)",
+                         f"{nb['seconds']:.1f}", f"{nb['per_student_ms']:.0f}", f"{nb['throughput_per_s']:.2f}"))
+        print(table(rows))
+        if "ratio" in n:
+            print(f"   throughput ratio grade batch --jobs 2 / nbgrader: {n['ratio']:.1f}x "
+                  f"(target >= 20x: {verdict(n['ratio'] >= 20)})"
+                  + (" [nbgrader extrapolated]" if n["extrapolated"] else ""))
+        if n["failed"]:
+            print(f"   nbgrader could not grade {len(n['failed'])} notebooks (the kernel died; exit status "
+                  f"{n['exit_status']}): {n['failed']}")
+        if "agreement" in n:
+            a = n["agreement"]
+            print(f"   scores: nbgrader and grade batch agree on {a['same']} of {a['compared']} notebooks"
+                  + (f"; differ: {a['differ']}" if a["differ"] else ""))
+        print(f"   (not timed: grade nbgrader build {n['build_seconds']:.1f} s, "
+              f"nbgrader generate_assignment {n['generate_assignment_seconds']:.1f} s)\n")
+    elif n:
+        print(f"3. nbgrader: skipped ({n})\n")
+
+    p = res.get("proxy")
+    if p:
+        print(f"4. Sandbox overhead per proxied call (median; load {p['loadavg_before']} -> {p['loadavg_after']})")
+        rows = [("call", "proxied us", "direct us", "overhead us", "p90 proxied us", "calls")]
+        for label, v in p["cases"].items():
+            rows.append((label, f"{v['proxied']['median_us']:.0f}", f"{v['direct']['median_us']:.1f}",
+                         f"{v['overhead_us']:.0f}", f"{v['proxied']['p90_us']:.0f}", v["proxied"]["calls"]))
+        print(table(rows))
+        print("   parts of a call, timed alone (median us):")
+        for k, v in p["parts_us"].items():
+            print(f"     {v:9.1f}  {k}" if isinstance(v, float) else f"     {v}  {k}")
+        print()
+
+
+# ================================================================ main
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true",
+                        help="a smaller run: 3 cold runs, 30 submissions, 10 for nbgrader, fewer calls")
+    parser.add_argument("--out", type=Path, help="write the figures as JSON to this file")
+    parser.add_argument("--runs", type=int, help="cold runs to take the median of (default 7; quick 3)")
+    parser.add_argument("--count", type=int, help="generated submissions for grade batch (default 100; quick 30)")
+    parser.add_argument("--nbgrader-count", type=int,
+                        help="autograde the first N of them with nbgrader and extrapolate "
+                             "(default: all; quick 10); 0 skips nbgrader")
+    parser.add_argument("--seed", type=int, default=2026, help="seed of the generated submissions")
+    parser.add_argument("--only", nargs="+", choices=["cold", "batch", "nbgrader", "proxy"],
+                        help="run only these parts (nbgrader needs batch for the ratio)")
+    parser.add_argument("--keep", type=Path, help="keep the generated files in this (new) folder")
+    args = parser.parse_args()
+    runs = args.runs or (3 if args.quick else 7)
+    count = args.count or (30 if args.quick else 100)
+    nb_count = args.nbgrader_count if args.nbgrader_count is not None else (10 if args.quick else count)
+    nb_count = min(nb_count, count)
+    parts = set(args.only or ["cold", "batch", "nbgrader", "proxy"])
+
+    started = time.perf_counter()
+    res: dict = {"machine": machine(),
+                 "args": {"quick": args.quick, "runs": runs, "count": count, "nbgrader_count": nb_count,
+                          "seed": args.seed, "parts": sorted(parts)}}
+    if args.keep:
+        args.keep.mkdir(parents=True)
+        work_cm = contextlib.nullcontext(str(args.keep.resolve()))
+    else:
+        work_cm = tempfile.TemporaryDirectory(prefix="grader-bench-")
+    with work_cm as work_name:
+        work = Path(work_name)
+        if "cold" in parts:
+            print(f"[1/4] cold start: {runs} runs ...", file=sys.stderr, flush=True)
+            res["cold"] = bench_cold(runs, work)
+        subs = generate(count, args.seed)
+        res["submissions"] = [{"id": s["id"], "kind": s["kind"], "label": s["label"]} for s in subs]
+        if "batch" in parts:
+            folder = work / "submissions"
+            write_submissions(subs, folder)
+            for jobs in (1, 2):
+                print(f"[2/4] grade batch --jobs {jobs} on {count} submissions ...", file=sys.stderr, flush=True)
+                res[f"batch_jobs{jobs}"] = bench_batch(subs, folder, work, jobs, "py")
+        if "nbgrader" in parts and nb_count:
+            missing = nbgrader_available()
+            if missing:
+                res["nbgrader"] = missing
+            else:
+                print(f"[3/4] nbgrader autograde on {nb_count} notebooks ...", file=sys.stderr, flush=True)
+                n = res["nbgrader"] = bench_nbgrader(subs, work, nb_count)
+                if "batch_jobs2" in res:
+                    n["ratio"] = res["batch_jobs2"]["throughput_per_s"] / n["throughput_per_s"]
+                    print("[3/4] grade batch --jobs 2 on nbgrader's submitted/ notebooks ...",
+                          file=sys.stderr, flush=True)
+                    chosen = subs[:nb_count]
+                    nbb = res["batch_notebooks"] = bench_batch(chosen, Path(n["submitted_dir"]), work, 2, "ipynb")
+                    compared = [s["id"] for s in chosen if s["id"] in n["scores"] and s["id"] in nbb["scores"]]
+                    differ = {sid: {"nbgrader": n["scores"][sid], "grade": nbb["scores"][sid],
+                                    "kind": next(s["kind"] for s in chosen if s["id"] == sid)}
+                              for sid in compared if abs(n["scores"][sid] - nbb["scores"][sid]) > 1e-9}
+                    n["agreement"] = {"compared": len(compared), "same": len(compared) - len(differ),
+                                      "differ": differ}
+        if "proxy" in parts:
+            calls_small, calls_big = (300, 30) if args.quick else (2000, 200)
+            print(f"[4/4] proxied calls: {calls_small} small, {calls_big} large ...", file=sys.stderr, flush=True)
+            res["proxy"] = bench_proxy(calls_small, calls_big, work)
+    res["loadavg_end"] = loadavg()
+    res["seconds"] = time.perf_counter() - started
+    print_report(res)
+    if args.out:
+        args.out.write_text(json.dumps(res, indent=2) + "\n")
+        print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

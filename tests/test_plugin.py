@@ -1,0 +1,95 @@
+"""The pytest plugin: points markers, names, outcomes and scoring that fails closed.
+
+Each test builds a tiny course in a temporary folder and grades it for real (sandboxed
+worker, real pytest)."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from grader.course import load_course
+from grader.errors import CourseTestError
+from grader.grade import grade
+from grader.plugin import GradingPlugin
+
+COURSE = """\
+schema_version: 1
+exercises:
+  - id: ex
+    title: Tiny
+    module: m.py
+    points: 3
+    functions: [f]
+"""
+MODULE = "def f(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION\n"
+
+
+def make_course(tmp_path, tests: str):
+    (tmp_path / "course.yml").write_text(COURSE)
+    for folder in ("exercises/ex", "solutions/ex"):
+        (tmp_path / folder).mkdir(parents=True)
+    (tmp_path / "solutions/ex/m.py").write_text(MODULE)
+    (tmp_path / "exercises/ex/m.py").write_text("def f(x):\n    raise NotImplementedError\n")
+    (tmp_path / "solutions/ex/test_public.py").write_text(textwrap.dedent(tests))
+    return load_course(tmp_path)
+
+
+def test_outcomes_names_and_points(tmp_path):
+    course = make_course(tmp_path, '''
+        import pytest
+
+        @pytest.fixture
+        def broken_teardown():
+            yield
+            raise RuntimeError("teardown failed")
+
+        @pytest.mark.points(1)
+        def test_ok(student):
+            """f: doubles its input"""
+            assert student.f(2) == 4, "f(2) should be 4"
+
+        @pytest.mark.points(1)
+        def test_wrong(student):
+            """f: a check that fails"""
+            assert student.f(2) == 5, "f(2) should be 5 here"
+
+        @pytest.mark.points(1)
+        def test_teardown(student, broken_teardown):
+            """f: passes, but its teardown fails"""
+            assert student.f(1) == 2
+    ''')
+    report = grade(course, "ex", tmp_path / "solutions/ex/m.py")
+    by_name = {t.name: t for t in report.tests}
+    assert by_name["f: doubles its input"].outcome == "passed"
+    assert by_name["f: a check that fails"].outcome == "failed"
+    assert by_name["f: a check that fails"].message == "f(2) should be 5 here"
+    # a phase that fails after a passing call still costs the points: fail closed
+    assert by_name["f: passes, but its teardown fails"].outcome == "error"
+    assert report.score == 1.0 and report.max_score == 3.0
+
+
+@pytest.mark.parametrize("test, words", [
+    ('def test_x(student):\n    """f: no marker"""\n', "needs a marker @pytest.mark.points"),
+    ('@pytest.mark.points(1)\ndef test_x(student):\n    """doubles"""\n', "docstring's first line"),
+    ('@pytest.mark.points(1)\ndef test_x(student):\n    """g: unknown function"""\n', "docstring's first line"),
+    ('@pytest.mark.points(-1)\ndef test_x(student):\n    """f: negative"""\n', "n > 0"),
+    ("import nonexistent_module_xyz\n", "broken"),
+])
+def test_malformed_course_tests_are_configuration_errors(tmp_path, test, words):
+    course = make_course(tmp_path, "import pytest\n\n" + test)
+    with pytest.raises(CourseTestError) as info:
+        grade(course, "ex", tmp_path / "solutions/ex/m.py")
+    assert words in str(info.value)
+
+
+def test_a_test_that_never_ran_scores_nothing(tmp_path):
+    """An interrupted session leaves tests without a verdict: they are errors, not passes."""
+    course = make_course(tmp_path, "")
+    plugin = GradingPlugin(course.exercise("ex"), None, None)
+    plugin.order.append("t")
+    plugin.results["t"] = {"name": "f: x", "function": "f", "max_points": 2.0, "hidden": False}
+    plugin.verdicts["t"] = []
+    (result,) = plugin.test_results()
+    assert result.outcome == "error" and result.points == 0 and "did not run" in result.message
