@@ -52,6 +52,13 @@ def grade(course: Course, exercise_id: str, submission: Path | None = None, *,
     return GradeReport(exercise=exercise.id, tests=results, output=student.output, warnings=notes)
 
 
+# pytest's built-in plugins that grading has no use for; each costs start-up time, and
+# unraisableexception/threadexception run gc.collect() twice per session.
+_UNUSED_PLUGINS = ("cacheprovider", "unraisableexception", "threadexception", "doctest", "junitxml",
+                   "pastebin", "stepwise", "faulthandler", "legacypath", "logging", "warnings",
+                   "setuponly", "setupplan")
+
+
 def run_tests(exercise: Exercise, student, *, reference=None, hidden: bool) -> tuple[TestResult, ...]:
     """Run the exercise's test files under real pytest with the grading plugin."""
     import pytest
@@ -68,7 +75,8 @@ def run_tests(exercise: Exercise, student, *, reference=None, hidden: bool) -> t
                               "rebuild the exercises with 'grade build'")
     plugin = GradingPlugin(exercise, student, reference,
                            hidden_files=[f for f in files if f.name == HIDDEN_TESTS])
-    args = [*map(str, files), "-q", "--no-header", "--disable-plugin-autoload", "-p", "no:cacheprovider",
+    args = [*map(str, files), "-q", "--no-header", "--disable-plugin-autoload",
+            *(arg for name in _UNUSED_PLUGINS for arg in ("-p", f"no:{name}")),
             "--assert=plain", "--tb=native",
             "--import-mode=importlib", "-c", os.devnull, "--rootdir", str(files[0].parent),
             "--confcutdir", str(files[0].parent), "-W", "ignore::pytest.PytestAssertRewriteWarning"]
@@ -91,8 +99,7 @@ def run_tests(exercise: Exercise, student, *, reference=None, hidden: bool) -> t
 def _forget_modules(files: list[Path]) -> None:
     """Drop the test modules pytest imported, so the next grading in this process (another
     exercise with a file of the same name, or another copy of the course) imports its own."""
-    paths = {str(f.resolve()) for f in files}
+    paths = {str(f) for f in files} | {str(f.resolve()) for f in files}
     for name, module in list(sys.modules.items()):
-        file = getattr(module, "__file__", None)
-        if file and str(Path(file).resolve()) in paths:
+        if getattr(module, "__file__", None) in paths:
             del sys.modules[name]
