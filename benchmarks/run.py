@@ -124,7 +124,14 @@ def machine() -> dict:
         with contextlib.suppress(Exception):
             from importlib.metadata import version
             versions[name] = version(name)
-    return {"cpu": cpu, "cores": os.cpu_count(), "usable_cores": len(os.sched_getaffinity(0)),
+    git = {}
+    with contextlib.suppress(Exception):
+        head = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h %s"], capture_output=True,
+                              text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "grader", "solutions",
+                                "exercises", "course.yml"], capture_output=True, text=True, timeout=10).stdout
+        git = {"head": head, "uncommitted": [line[3:] for line in dirty.splitlines()]}
+    return {"cpu": cpu, "cores": os.cpu_count(), "git": git, "usable_cores": len(os.sched_getaffinity(0)),
             "memory_gb": mem_gb, "python": platform.python_version(), "kernel": platform.release(),
             "platform": platform.platform(), "versions": versions, "loadavg_start": loadavg()}
 
@@ -483,11 +490,19 @@ def bench_proxy(calls_small: int, calls_big: int, work: Path) -> dict:
             local = per_call_us(lambda: getattr(direct, name)(*args), calls)
             out[label] = {"proxied": proxied, "direct": local,
                           "overhead_us": proxied["median_us"] - local["median_us"]}
+        if hasattr(student, "call_many"):  # several calls in one round trip (numerical gradients)
+            many = 100
+            label = f"small, {many} per round trip: call_many(dropout_backward, 4x5)"
+            batched = per_call_us(lambda: student.call_many("dropout_backward", [((small, None), {})] * many),
+                                  max(10, calls_small // many))
+            per = {k: (v / many if k != "calls" else v * many) for k, v in batched.items()}
+            local = per_call_us(lambda: direct.dropout_backward(small, None), calls_small)
+            out[label] = {"proxied": per, "direct": local, "overhead_us": per["median_us"] - local["median_us"]}
 
     # What one call costs besides the round trip, part by part (median µs; the worker's
     # parts are the same functions timed here).
-    def reply(x):
-        return {"ok": True, "result": (x, None), "changed": {}}
+    def reply(x):  # what the worker sends back for one call
+        return {"ok": True, "results": [(x, None)], "changed": [{}]}
 
     request_big = {"function": "dropout_backward", "args": [big, None]}
     request_small = {"function": "dropout_forward", "args": [small, 0.5, True, rng]}
@@ -546,6 +561,9 @@ def print_report(res: dict) -> None:
           + ", ".join(f"{k} {v}" for k, v in m["versions"].items()))
     print(f"Load average (1, 5, 15 min): {m['loadavg_start']} at the start, {res['loadavg_end']} at the end "
           f"({m['usable_cores']} cores: above {m['usable_cores']} means other work competed for the CPU)")
+    if m.get("git"):
+        print(f"Grader: commit {m['git']['head']}"
+              + (f"; uncommitted changes in {', '.join(m['git']['uncommitted'])}" if m["git"]["uncommitted"] else ""))
     print(f"Run: {res['args']}, {res['seconds']:.0f} s in all\n")
 
     c = res.get("cold")

@@ -243,6 +243,11 @@ class Submission:
         return RemoteFunction(self, name)
 
     def call(self, name: str, args: tuple, kwargs: dict):
+        return self.call_many(name, [(args, kwargs)])[0]
+
+    def call_many(self, name: str, calls: list[tuple[tuple, dict]]) -> list:
+        """Several calls of one function in one round trip to the worker (numerical gradients
+        make hundreds). Each call is checked as if it were made alone."""
         if self.worker is None:
             self._start()
         info = self.functions.get(name)
@@ -250,12 +255,12 @@ class Submission:
             raise StudentError(f"{self.exercise.module} has no function {name}(); "
                                f"define it with the signature {self.signatures[name].text}")
         expected = self.signatures[name]
-        positional = expected.bind(args, kwargs)
-        if not info["varargs"] and len(info["params"]) < len(positional):
+        positional = [expected.bind(args, kwargs) for args, kwargs in calls]
+        if not info["varargs"] and any(len(info["params"]) < len(p) for p in positional):
             raise StudentError(f"wrong signature: you wrote {info['signature']}; "
                                f"expected {expected.text}")
-        channel.send_request(self.worker[1], {"function": name, "args": positional})
-        reply = self._receive(f"{name}()")
+        channel.send_request(self.worker[1], {"function": name, "calls": positional})
+        reply = self._receive(f"{name}()", calls=len(calls))
         if not reply["ok"]:
             if reply["not_implemented"]:
                 raise StudentError(f"{name} is not implemented yet (it raises NotImplementedError)",
@@ -263,10 +268,16 @@ class Submission:
             hint = (f" (the worker's memory limit is {self.limits.memory_mb} MB)"
                     if reply["type"] == "MemoryError" else "")
             raise StudentError(f"{name} raised {reply['message']}{hint}", exc_type=reply["type"])
-        self._apply_changes(name, expected.params, positional, reply["changed"])
-        return reply["result"]
+        results, changes = reply.get("results"), reply.get("changed")
+        if type(results) is not list or type(changes) is not list or \
+                not len(results) == len(changes) == len(calls):
+            self._stop_worker()
+            raise StudentError(f"{name}() sent back a malformed reply")
+        for sent, changed in zip(positional, changes):
+            self._apply_changes(name, expected.params, sent, changed)
+        return results
 
-    def _receive(self, what: str):
+    def _receive(self, what: str, *, calls: int = 1):
         pid, sock, _ = self.worker
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
@@ -275,7 +286,7 @@ class Submission:
                 f"your code used up the whole {self.limits.submission_seconds:g} s time budget "
                 "of this submission; the remaining tests were not run")
             raise self.load_error
-        limit = min(self.limits.call_seconds, remaining)
+        limit = min(self.limits.call_seconds * calls, remaining)
         sock.settimeout(limit)
         try:
             return channel.decode(channel.recv_frame(sock))
@@ -324,6 +335,10 @@ class RemoteFunction:
 
     def __call__(self, *args, **kwargs):
         return self.submission.call(self.__name__, args, kwargs)
+
+    def many(self, arg_tuples) -> list:
+        """`[f(*args) for args in arg_tuples]` in one round trip to the worker."""
+        return self.submission.call_many(self.__name__, [(tuple(a), {}) for a in arg_tuples])
 
     def __repr__(self) -> str:
         return f"<student function {self.__name__}>"

@@ -117,16 +117,8 @@ def _loop(sock, module, spec: dict) -> None:
             request = channel.recv_request(sock)
         except EOFError:
             return
-        args = handles.resolve(request["args"])
-        before = [_snapshot(a) for a in args]
-        np.random.seed(GLOBAL_SEED)
-        try:
-            result = getattr(module, request["function"])(*args)
-            reply = {"ok": True, "result": result, "changed": _changed(args, before)}
-        except BaseException as exc:  # noqa: BLE001 - SystemExit too: the student's call failed
-            reply = {"ok": False, "type": type(exc).__name__,
-                     "not_implemented": isinstance(exc, NotImplementedError),
-                     "message": _describe(exc, os.path.join(spec["dir"], spec["module_file"]))}
+        reply = _run_calls(getattr(module, request["function"], None), request["calls"], handles,
+                           os.path.join(spec["dir"], spec["module_file"]))
         try:
             payload = channel.encode_parts(reply, handles.wrap)
         except Exception as exc:  # noqa: BLE001 - e.g. a result nested too deeply
@@ -134,6 +126,24 @@ def _loop(sock, module, spec: dict) -> None:
                                       "message": f"the result could not be sent back: {exc}"})
         sys.stdout.flush()
         channel.send_frame(sock, payload)
+
+
+def _run_calls(fn, calls: list, handles: _Handles, path: str) -> dict:
+    """Run one or more calls of `fn` (one request, to save round trips); stop at the first
+    that raises. np.random is seeded before each call, so each is independent."""
+    results, changed = [], []
+    for args in calls:
+        args = handles.resolve(args)
+        before = [_snapshot(a) for a in args]
+        np.random.seed(GLOBAL_SEED)
+        try:
+            results.append(fn(*args))
+        except BaseException as exc:  # noqa: BLE001 - SystemExit too: the student's call failed
+            return {"ok": False, "type": type(exc).__name__,
+                    "not_implemented": isinstance(exc, NotImplementedError),
+                    "message": _describe(exc, path)}
+        changed.append(_changed(args, before))
+    return {"ok": True, "results": results, "changed": changed}
 
 
 def _snapshot(value):

@@ -36,6 +36,18 @@ def forward(student, fn, x, p, train, rng):
     return as_array(out, fn, "out", shape=x.shape), cache
 
 
+def forward_outputs(student, fn, xs, p, train, seed):
+    """`forward` on many inputs in one round trip, each with a fresh generator of `seed`
+    (so every call replays the same mask): the numerical gradient's evaluation points."""
+    results = getattr(student, fn).many([(x, p, train, np.random.default_rng(seed)) for x in xs])
+    return [forward_check(r, fn, x) for r, x in zip(results, xs)]
+
+
+def forward_check(result, fn, x):
+    out, _ = unpack(result, fn, ("out", "cache"))
+    return as_array(out, fn, "out", shape=x.shape)
+
+
 def mask_structure_hint(dropped):
     """Name a mask drawn with the wrong shape (one mask for all rows, or for whole rows)."""
     if dropped.ndim >= 2 and dropped.any() and not dropped.all():
@@ -304,8 +316,8 @@ def check_train_backward(student, fn_f, fn_b, inverted):
     dx = student_call(student, fn_b, dout, cache)
     kept = out != 0
     true_dx = dout * kept * (1 / (1 - p) if inverted else 1.0)
-    num = numerical_gradient(lambda z: forward(student, fn_f, z, p, True,
-                                               np.random.default_rng(115))[0], x, dout)
+    num = numerical_gradient(None, x, dout,
+                             many=lambda zs: forward_outputs(student, fn_f, zs, p, True, 115))
     check_backward(dx, expected=true_dx, own_numeric=num, fn=fn_b, wrt="dx", forward=fn_f)
 
 
@@ -328,8 +340,8 @@ def check_test_backward(student, reference, fn_f, fn_b, mistakes_of):
         assert_close(dx, expected, fn=fn_b, name="dx", mistakes=mistakes_of(dout, p))
         if x.size > 12:
             continue  # the numerical gradient costs 2 calls per element: one small case
-        num = numerical_gradient(lambda z: forward(student, fn_f, z, p, False,
-                                                   np.random.default_rng(100 + seed))[0], x, dout)
+        num = numerical_gradient(None, x, dout,
+                                 many=lambda zs: forward_outputs(student, fn_f, zs, p, False, 100 + seed))
         check_backward(dx, expected=expected, own_numeric=num, fn=fn_b, wrt="dx", forward=fn_f)
 
 
