@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from grader import batch
+from grader import batch, pool
 from grader.build import build
 from grader.cli import main
 from grader.course import load_course
@@ -238,8 +238,8 @@ def test_grading_that_raises_is_retried_once_with_a_fresh_zygote_then_reported(c
         zygotes_used.append(zygote)
         raise RuntimeError("the course is broken")
 
-    zygotes = batch.ZygoteKeeper()
-    outcome = batch.grade_one(load_course(course_dir), "exercise3", submissions / "alice",
+    zygotes = pool.ZygoteKeeper()
+    outcome = pool.grade_one(load_course(course_dir), "exercise3", submissions / "alice",
                               hidden=True, zygotes=zygotes, grade=broken_grade)
     assert outcome == {"error": "grading failed: RuntimeError: the course is broken"}
     assert len(zygotes_used) == 2 and zygotes_used[0] is not zygotes_used[1]

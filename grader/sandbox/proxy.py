@@ -24,7 +24,7 @@ import numpy as np
 
 from grader.course import Exercise
 from grader.sandbox import channel
-from grader.sandbox.signatures import Parameter, read_signatures
+from grader.sandbox.signatures import read_signatures
 
 
 class StudentError(Exception):

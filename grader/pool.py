@@ -1,0 +1,212 @@
+"""The worker pool of `grade batch`: `jobs` clean grading processes, one zygote each.
+
+Workers are spawned (not forked) with SIGINT ignored, so Ctrl-C is the batch's to handle;
+each grades one student at a time with `grade()` and its own sandbox zygote. A worker that
+dies, or whose grading outlives the submission's limit by a minute, is replaced.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.course import Course
+from grader.errors import GraderError
+
+def grade_in_parallel(course: Course, exercise_id: str, tasks: list, *, hidden: bool, jobs: int):
+    """Yield (task, outcome) as students finish; outcome is {"report": dict} or {"error": str}.
+
+    task is (Student, anything). A worker that dies, or is stopped because one grading
+    outlived the submission's time limit by a minute, takes its student with it: that
+    student is retried once on a fresh worker, then gets an error row.
+    """
+    if not tasks:
+        return
+    pool = _Pool(course, exercise_id, hidden, jobs)
+    limit = course.exercise(exercise_id).limits.submission_seconds + 60
+    pending = collections.deque((task, 0) for task in tasks)
+    busy: dict = {}  # conn -> (worker, task, tries)
+    try:
+        while pending or busy:
+            while pending and pool.idle:
+                worker, (task, tries) = pool.idle.pop(), pending.popleft()
+                if pool.assign(worker, (task[0].id, str(task[0].path))):
+                    busy[worker.conn] = (worker, task, tries)
+                else:
+                    pending.appendleft((task, tries))
+            for conn in multiprocessing.connection.wait(list(busy), timeout=5):
+                worker, task, tries = busy.pop(conn)
+                try:
+                    outcome = conn.recv()
+                    pool.graded += 1
+                    pool.idle.append(worker)
+                except (EOFError, OSError):
+                    how = pool.replace(worker)
+                    if tries == 0:
+                        pending.appendleft((task, 1))
+                        continue
+                    outcome = {"error": f"the grading process {how}, twice on this submission"}
+                yield task, outcome
+            pool.stop_stuck(limit)
+    finally:
+        pool.close(now=bool(pending or busy))
+
+
+@dataclass
+class _Worker:
+    process: multiprocessing.Process
+    conn: multiprocessing.connection.Connection
+    started: float = 0.0   # when its current student was handed over
+    stuck: bool = False
+
+
+class _Pool:
+    """`jobs` spawned grading processes; a dead or stuck one is replaced."""
+
+    def __init__(self, course, exercise_id, hidden, jobs):
+        self.ctx = multiprocessing.get_context("spawn")
+        self.args = (course, exercise_id, hidden)
+        self.graded = self.deaths = 0
+        self.workers = [self._start() for _ in range(jobs)]
+        self.idle = list(self.workers)
+
+    def _start(self) -> _Worker:
+        ours, theirs = self.ctx.Pipe()
+        process = self.ctx.Process(target=_worker_main, args=(theirs, *self.args), daemon=True)
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # inherited: Ctrl-C is ours to handle
+        try:
+            process.start()
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        theirs.close()
+        return _Worker(process, ours)
+
+    def assign(self, worker: _Worker, task) -> bool:
+        try:
+            worker.conn.send(task)
+        except OSError:  # it died while idle
+            self.replace(worker)
+            return False
+        worker.started = time.monotonic()
+        return True
+
+    def stop_stuck(self, limit: float) -> None:
+        for w in self.workers:
+            if w not in self.idle and not w.stuck and time.monotonic() - w.started > limit:
+                w.stuck = True
+                w.process.terminate()  # its connection then reports the end
+
+    def replace(self, worker: _Worker) -> str:
+        """Start a new worker in place of one that ended; say how it ended."""
+        worker.process.join(5)
+        code = worker.process.exitcode
+        worker.conn.close()
+        self.workers.remove(worker)
+        self.deaths += 1
+        if self.deaths > 3 and not self.graded:
+            raise GraderError(f"the grading processes die before grading anyone (exit status {code}); "
+                              "grade one student with 'grade EXERCISE --submission PATH' to see why")
+        fresh = self._start()
+        self.workers.append(fresh)
+        self.idle.append(fresh)
+        if worker.stuck:
+            return f"was stopped after {time.monotonic() - worker.started:.0f} s"
+        return f"died ({f'signal {-code}' if code is not None and code < 0 else f'exit status {code}'})"
+
+    def close(self, *, now: bool) -> None:
+        """Stop the workers: when they are idle, by asking; when interrupted, with SIGTERM."""
+        for w in self.workers:
+            with contextlib.suppress(OSError):
+                w.conn.send(None)
+            if now and w.process.is_alive():
+                w.process.terminate()
+        deadline = time.monotonic() + 10
+        for w in self.workers:
+            w.process.join(max(0.1, deadline - time.monotonic()))
+            if w.process.is_alive():
+                w.process.kill()
+                w.process.join()
+            w.conn.close()
+
+
+def _worker_main(conn, course: Course, exercise_id: str, hidden: bool) -> None:
+    """A grading process: one zygote, many students, one at a time.
+
+    SIGTERM (the batch was interrupted) kills the zygote's process group, which holds the
+    sandboxed worker of the student being graded, and exits at once: an interrupted
+    grading is never reported.
+    """
+    zygotes = ZygoteKeeper()
+
+    def on_term(signum, frame):
+        zygotes.kill()
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        while (task := conn.recv()) is not None:
+            conn.send(grade_one(course, exercise_id, Path(task[1]), hidden=hidden, zygotes=zygotes))
+    except (EOFError, OSError):
+        pass  # the batch is gone
+    finally:
+        zygotes.discard()
+
+
+class ZygoteKeeper:
+    """The one zygote of a grading process, replaced when it has ended or may be broken."""
+
+    def __init__(self):
+        self.current = None
+
+    def get(self):
+        from grader.sandbox.proxy import Zygote
+
+        if self.current is not None and self.current.process.poll() is not None:
+            self.discard()
+        if self.current is None:
+            self.current = Zygote()
+        return self.current
+
+    def discard(self) -> None:
+        zygote, self.current = self.current, None
+        if zygote is not None:
+            with contextlib.suppress(Exception):
+                zygote.close()
+
+    def kill(self) -> None:
+        """From a signal handler: the zygote and the workers it forked, without waiting."""
+        if self.current is not None:
+            with contextlib.suppress(OSError):
+                os.killpg(self.current.process.pid, signal.SIGKILL)
+
+
+def grade_one(course: Course, exercise_id: str, path: Path, *, hidden: bool, zygotes: ZygoteKeeper,
+              grade=None) -> dict:
+    """Grade one student with the process's zygote, as a fresh process would.
+
+    Returns {"report": dict} or {"error": reason}. A grading that raises is retried once
+    with a fresh zygote (the old one may be what broke).
+    """
+    from grader.grade import grade as default_grade
+    from grader.sandbox import proxy
+
+    grade = grade or default_grade
+    error = ""
+    for _ in range(2):
+        try:
+            zygote = zygotes.get()
+            proxy.reset_warnings()  # it warns once per process; each report must carry the warning
+            return {"report": grade(course, exercise_id, path, hidden=hidden, zygote=zygote).to_dict()}
+        except Exception as exc:  # noqa: BLE001 - a failure of the grading, not of the student's code
+            error = f"grading failed: {type(exc).__name__}: {exc}"
+            zygotes.discard()
+    return {"error": error}
+
+
