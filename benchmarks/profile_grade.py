@@ -160,6 +160,21 @@ CATEGORIES = [
 ]
 
 
+KEY_STEPS = [
+    ("pytest.main (the whole session)", "_pytest/config/__init__.py", "main"),
+    ("pytest configuration (options, plugins)", "_pytest/config/__init__.py", "_prepareconfig"),
+    ("pytest collection (imports the test modules)", "_pytest/main.py", "perform_collect"),
+    ("pytest failure reports (traceback formatting)", "_pytest/reports.py", "_format_failed_longrepr"),
+    ("proxied calls (grader.sandbox.proxy.Submission.call_many)", "grader/sandbox/proxy.py", "call_many"),
+    ("proxied calls (grader.sandbox.proxy.Submission.call)", "grader/sandbox/proxy.py", "call"),
+    ("worker start (Submission._start: spawn, import the module)", "grader/sandbox/proxy.py", "_start"),
+    ("reply decoding (channel.decode)", "grader/sandbox/channel.py", "decode"),
+    ("request pickling and sending (channel.send_request)", "grader/sandbox/channel.py", "send_request"),
+    ("Submission.close (stop the worker)", "grader/sandbox/proxy.py", "close"),
+    ("_forget_modules", "grader/grade.py", "_forget_modules"),
+]
+
+
 def cprofile(submissions: list[Path], repeats: int, top: int) -> None:
     from grader.course import load_course
     from grader.grade import grade
@@ -193,6 +208,11 @@ def cprofile(submissions: list[Path], repeats: int, top: int) -> None:
                   f"under cProfile {total / repeats * 1000:.0f} ms, split:")
             for label, own in sorted(cats.items(), key=lambda kv: -kv[1]):
                 print(f"  {own / repeats * 1000:7.1f} ms  {100 * own / total:4.1f}%  {label}")
+            print("  cumulative time of some steps (per grading):")
+            for label, file_part, func in KEY_STEPS:
+                hits = [v[3] for (file, _, name), v in stats.stats.items() if file_part in file and name == func]
+                if hits:
+                    print(f"  {max(hits) / repeats * 1000:7.1f} ms  {label}")
             text = io.StringIO()
             stats.stream = text
             stats.sort_stats("tottime").print_stats(top)

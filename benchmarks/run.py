@@ -4,8 +4,8 @@ How to run (from the repository root, in the environment the grader is installed
 with nbgrader and ipykernel for part 3, i.e. `pip install -e ".[dev]"`; the script
 installs nothing):
 
-    .venv/bin/python benchmarks/run.py                      # the full run, about 5-8 minutes
-    .venv/bin/python benchmarks/run.py --quick              # a smaller run, about 1-2 minutes
+    .venv/bin/python benchmarks/run.py                      # the full run, about 10 minutes (nbgrader takes most of it)
+    .venv/bin/python benchmarks/run.py --quick              # a smaller run, about 2 minutes
     .venv/bin/python benchmarks/run.py --out results.json   # also write the figures as JSON
 
 It prints the machine's description and a table, and measures side by side in one run:
@@ -40,7 +40,6 @@ import os
 import platform
 import random
 import re
-import shutil
 import statistics
 import subprocess
 import sys
