@@ -50,14 +50,19 @@ def frame(header, buffers=()):
 
 
 @pytest.mark.parametrize("data", [
-    frame({"t": "nd", "dtype": "|O", "shape": [1], "b": 0}, [b"\0" * 8]),            # object dtype
-    frame({"t": "nd", "dtype": "<U1", "shape": [1], "b": 0}, [b"\0" * 4]),           # strings
-    frame({"t": "nd", "dtype": "<f8", "shape": [3], "b": 0}, [b"\0" * 8]),           # wrong size
-    frame({"t": "nd", "dtype": [["a", "<f8"]], "shape": [1], "b": 0}, [b"\0" * 8]),  # structured
-    frame({"t": "pickle", "v": "x"}),                                                # unknown tag
-    frame({"t": "v", "v": [1, 2]}),                                                  # not a scalar
-    frame({"t": "dict", "v": [[{"t": "float", "v": "0x1p0"}, {"t": "v", "v": None}]]}),
-    pickle.dumps([1, 2, 3]),                                                         # a pickle
+    frame(["a", "|O", [1], 0], [b"\0" * 8]),              # object dtype
+    frame(["a", "<U1", [1], 0], [b"\0" * 4]),             # strings
+    frame(["a", "<f8", [3], 0], [b"\0" * 8]),             # wrong size
+    frame(["a", [["a", "<f8"]], [1], 0], [b"\0" * 8]),    # structured
+    frame(["a", "<f8", [-1], 0], [b"\0" * 8]),            # negative shape
+    frame(["a", "<f8", [1], 1], [b"\0" * 8]),             # no such buffer
+    frame(["pickle", "x"]),                                 # unknown tag
+    frame({"t": "v", "v": 1}),                              # an object is no value
+    frame(["d", [1, 2], None]),                             # a key that is not plain
+    frame(["d", "a"]),                                      # a key without a value
+    frame(["o", "1", "x", 0]),                              # a handle that is not a number
+    frame([]),
+    pickle.dumps([1, 2, 3]),                                # a pickle
     b"\0\0",
 ])
 def test_malformed_or_unsafe_frames_are_rejected(data):

@@ -205,7 +205,9 @@ class Submission:
         if not info["varargs"] and any(len(info["params"]) < len(p) for p in positional):
             raise StudentError(f"wrong signature: you wrote {info['signature']}; "
                                f"expected {expected.text}")
-        channel.send_request(self.worker[1], {"function": name, "calls": positional})
+        wire = [tuple(channel.GeneratorState.of(a) if isinstance(a, np.random.Generator) else a
+                      for a in args) for args in positional]
+        channel.send_request(self.worker[1], {"function": name, "calls": wire})
         reply = self._receive(f"{name}()", calls=len(calls))
         if not reply["ok"]:
             if reply["not_implemented"]:

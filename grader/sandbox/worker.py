@@ -94,6 +94,7 @@ class _Handles:
     def __init__(self, generation: int):
         self.generation = generation
         self.objects: dict[int, object] = {}
+        self.generators: dict[str, np.random.Generator] = {}
 
     def wrap(self, obj) -> channel.Opaque:
         handle = len(self.objects) + 1
@@ -103,11 +104,23 @@ class _Handles:
     def resolve(self, value):
         if isinstance(value, channel.Opaque):
             return self.objects[value.handle]
+        if isinstance(value, channel.GeneratorState):
+            return self._generator(value)
         if type(value) in (tuple, list):
             return type(value)(self.resolve(v) for v in value)
         if type(value) is dict:
             return {k: self.resolve(v) for k, v in value.items()}
         return value
+
+
+    def _generator(self, wanted: channel.GeneratorState) -> np.random.Generator:
+        """A generator in the given state: one object per bit generator type, reused."""
+        generator = self.generators.get(wanted.bit_generator)
+        if generator is None:
+            bit_generator = getattr(np.random, wanted.bit_generator)()
+            generator = self.generators[wanted.bit_generator] = np.random.Generator(bit_generator)
+        generator.bit_generator.state = wanted.state
+        return generator
 
 
 def _loop(sock, module, spec: dict) -> None:
