@@ -75,7 +75,7 @@ def grade_exercise(exercise, submission, as_json, public_only, strict, course_di
     """
     from grader.sandbox.spawn import Zygote
 
-    zygote = Zygote()  # first: its start-up overlaps with the imports below
+    zygote = _run(Zygote)  # first: its start-up overlaps with the imports below
     try:
         from grader.grade import grade
 
@@ -103,7 +103,7 @@ def grade_all(as_json, public_only, strict, course_dir):
     """Grade every exercise of your working copy (exercises/)."""
     from grader.sandbox.spawn import Zygote
 
-    zygote = Zygote()
+    zygote = _run(Zygote)
     try:
         from grader.grade import grade
         from grader import render

@@ -19,6 +19,10 @@ class Zygote:
     """A clean interpreter that forks workers. One per grading process, reused."""
 
     def __init__(self):
+        if not hasattr(os, "fork"):
+            from grader.errors import GraderError
+            raise GraderError("grading runs student code in a forked sandbox, which needs Linux or "
+                              "macOS; on Windows, run the grader inside WSL")
         ours, theirs = socket.socketpair()
         grader_parent = str(Path(__file__).resolve().parents[2])
         bootstrap = ("import sys; sys.path.insert(0, sys.argv[1]); "
