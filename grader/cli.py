@@ -58,6 +58,10 @@ def main():
                   grade all                        grade every exercise
     Instructors:  grade validate                   CI: solutions full marks, stubs zero, in sync
                   grade build                      regenerate exercises/ from solutions/
+                  grade mutants -v                 every catalogued mistake caught and named
+                  grade batch exercise3 subs/ --out grades.csv     a whole class, resumable
+                  grade nbgrader build DIR         an nbgrader course graded by this grader
+                  grade release DIR                the bundle students receive
     """
 
 
