@@ -99,6 +99,8 @@ def load_course(root: Path | None = None) -> Course:
         raise CourseError(f"{path} does not exist; pass --course DIR pointing at a course folder")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise CourseError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         line = f" (line {where.line + 1})" if where else ""
@@ -164,8 +166,10 @@ def _limits(raw, base: Limits, path: Path, where: str) -> Limits:
     fields = {f.name for f in dataclasses.fields(Limits)}
     _keys(raw, path, where, required=set(), optional=fields)
     for key, value in raw.items():
-        if not isinstance(value, (int, float)) or value <= 0:
-            raise CourseError(f"{path}: {where}: '{key}' must be a positive number")
+        whole = key in ("memory_mb", "output_kb")
+        if type(value) not in ((int,) if whole else (int, float)) or value <= 0:
+            kind = "a positive whole number" if whole else "a positive number"
+            raise CourseError(f"{path}: {where}: '{key}' must be {kind}")
     return dataclasses.replace(base, **raw)
 
 

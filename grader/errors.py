@@ -24,3 +24,7 @@ class SubmissionNotFound(GraderError):
 
 class CourseTestError(GraderError):
     """An exercise's test file is malformed (a missing points marker, for example)."""
+
+
+class SandboxFailure(GraderError):
+    """The sandbox itself failed (could not start a worker): not the student's doing."""

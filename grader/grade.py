@@ -24,7 +24,7 @@ def grade(course: Course, exercise_id: str, submission: Path | None = None, *,
     `hidden=False`. Raises GraderError for usage and configuration mistakes only;
     everything the student's code does ends up in the report.
     """
-    from grader.sandbox.proxy import IsolationWarning, Submission, Zygote
+    from grader.sandbox.proxy import IsolationWarning, Submission, Zygote, reset_warnings
     from grader.submission import NoModule, locate, notebook_source
 
     exercise = course.exercise(exercise_id)
@@ -42,6 +42,7 @@ def grade(course: Course, exercise_id: str, submission: Path | None = None, *,
         if zygote is None and module_file is not None:
             zygote = Zygote()  # starts now, in parallel with collecting the tests
             stack.callback(zygote.close)
+        reset_warnings()  # every report carries the sandbox's warnings, not only the first
         caught = stack.enter_context(warnings.catch_warnings(record=True))
         warnings.simplefilter("always", IsolationWarning)
         student = stack.enter_context(
@@ -86,6 +87,8 @@ def run_tests(exercise: Exercise, student, *, reference=None, hidden: bool) -> t
             status = pytest.main(args, plugins=[plugin])
     finally:
         _forget_modules(files)
+    if plugin.sandbox_failures:
+        raise plugin.sandbox_failures[0]  # not the student's doing: no report, so a batch retries
     if plugin.collection_errors:
         raise CourseTestError(f"the tests of {exercise.id} are broken: {plugin.collection_errors[0]}")
     if status == pytest.ExitCode.INTERRUPTED:

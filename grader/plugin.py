@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from grader.checks import CheckFailed
-from grader.errors import CourseTestError
+from grader.errors import CourseTestError, SandboxFailure
 from grader.report import TestResult
 from grader.sandbox.proxy import InputModified, StudentError, StudentTimeout
 
@@ -26,6 +26,7 @@ class GradingPlugin:
         self.results: dict[str, dict] = {}
         self.order: list[str] = []
         self.collection_errors: list[str] = []
+        self.sandbox_failures: list[SandboxFailure] = []
         self.verdicts: dict[str, list[tuple[str, str]]] = {}  # per test, per phase that ran
 
     @pytest.fixture
@@ -73,6 +74,8 @@ class GradingPlugin:
         if report.passed:
             verdicts.append(("passed" if report.when == "call" else "setup", ""))
         else:
+            if call.excinfo is not None and isinstance(call.excinfo.value, SandboxFailure):
+                self.sandbox_failures.append(call.excinfo.value)
             verdicts.append(_classify(call.excinfo, item))
 
     def test_results(self) -> tuple[TestResult, ...]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import textwrap
 
@@ -10,6 +11,14 @@ from grader.report import SCHEMA_VERSION, GradeReport
 
 _LABEL = {"passed": ("PASS", "green"), "failed": ("FAIL", "red"),
           "error": ("ERROR", "red"), "timeout": ("TIME", "yellow")}
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _clean(text: str) -> str:
+    """Student text without terminal control characters (no escape sequences reach a terminal)."""
+    return _CONTROL.sub("?", text)
 
 
 def _fmt(x: float) -> str:
@@ -28,7 +37,7 @@ def table(report: GradeReport, *, title: str = "", color: bool = False) -> str:
         hidden = " (hidden)" if t.hidden else ""
         lines.append(f"  {tag} {_fmt(t.points):>4}/{_fmt(t.max_points):<4} {t.name}{hidden}")
         if t.outcome != "passed":
-            for i, para in enumerate(t.message.splitlines()):
+            for i, para in enumerate(_clean(t.message).splitlines()):
                 lead = " " * 14 + ("-> " if i == 0 else "   ")
                 lines.extend(textwrap.wrap(para, width, initial_indent=lead, subsequent_indent=" " * 17)
                              or [lead])
@@ -36,7 +45,7 @@ def table(report: GradeReport, *, title: str = "", color: bool = False) -> str:
     total = f"Score: {_fmt(report.score)} / {_fmt(report.max_score)}  ({passed} of {len(report.tests)} tests passed)"
     lines.append(click.style(total, bold=True) if color else total)
     if report.output.strip():
-        shown = report.output.strip().splitlines()
+        shown = _clean(report.output).strip().splitlines()
         lines.append(f"Your code printed ({len(shown)} lines):")
         lines.extend("  | " + ln for ln in shown[:10])
         if len(shown) > 10:

@@ -14,6 +14,7 @@ import json
 import pickle
 import socket
 import struct
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,18 +69,27 @@ def send_frame(sock: socket.socket, payload: bytes | list) -> None:
         sock.sendall(part)
 
 
-def recv_frame(sock: socket.socket) -> bytearray:
-    (size,) = struct.unpack("!Q", _recv_exact(sock, 8))
-    if size > MAX_FRAME:
-        raise ProtocolError(f"frame of {size} bytes is too large")
-    return _recv_exact(sock, size)
+def recv_frame(sock: socket.socket, *, deadline: float | None = None,
+               max_size: int = MAX_FRAME) -> bytearray:
+    """One frame. `deadline` (time.monotonic()) bounds the whole frame, not each read, so a
+    sender cannot stretch a time limit by trickling bytes; `max_size` bounds the memory a
+    sender can make us allocate."""
+    (size,) = struct.unpack("!Q", _recv_exact(sock, 8, deadline))
+    if size > max_size:
+        raise ProtocolError(f"a reply of {size} bytes is larger than the limit of {max_size} bytes")
+    return _recv_exact(sock, size, deadline)
 
 
-def _recv_exact(sock: socket.socket, size: int) -> bytearray:
+def _recv_exact(sock: socket.socket, size: int, deadline: float | None = None) -> bytearray:
     buf = bytearray(size)
     view = memoryview(buf)
     got = 0
     while got < size:
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("no complete reply before the deadline")
+            sock.settimeout(left)
         n = sock.recv_into(view[got:], size - got)
         if n == 0:
             raise EOFError("the other side closed the connection")

@@ -112,12 +112,14 @@ class Submission:
         self.close()
 
     def close(self) -> None:
-        self._stop_worker()
-        if self.private:
-            shutil.rmtree(self.private, ignore_errors=True)
-            self.private = None
-        if self._own_zygote and self.zygote:
-            self.zygote.close()
+        try:
+            self._stop_worker()
+        finally:
+            if self.private:
+                shutil.rmtree(self.private, onerror=_force_remove)
+                self.private = None
+            if self._own_zygote and self.zygote:
+                self.zygote.close()
 
     @property
     def output(self) -> str:
@@ -133,29 +135,41 @@ class Submission:
             raise StudentError("your code crashed the worker process too many times; grading stopped")
         if self.deadline is None:
             self.deadline = time.monotonic() + self.limits.submission_seconds
+        elif time.monotonic() >= self.deadline:
+            self.load_error = StudentTimeout(
+                f"your code used up the whole {self.limits.submission_seconds:g} s time budget "
+                "of this submission; the remaining tests were not run")
+            raise self.load_error.with_traceback(None)
         if self.private is None:
             self.private = tempfile.mkdtemp(prefix="grader-worker-")
             shutil.copyfile(self.module_file, os.path.join(self.private, self.exercise.module))
-        self.generation += 1
         spec = {"dir": self.private, "module_file": self.exercise.module,
                 "module_name": self.exercise.module_name, "functions": list(self.exercise.functions),
-                "limits": asdict(self.limits), "generation": self.generation,
+                "limits": asdict(self.limits), "generation": self.generation + 1,
                 "exclude": [str(self.exercise.root)]}
         pid, sock, out_fd, problems = self.zygote.spawn(spec)
+        self.generation += 1
         self.worker = (pid, sock, _Output(out_fd, self.limits.output_kb * 1024))
         try:
             load = self._receive("importing your module")
         except StudentError as exc:
             self.load_error = exc
             raise
-        self._warn(problems + load.get("isolation_problems", []))
+        if type(load) is not dict or type(load.get("functions", {})) is not dict:
+            self._stop_worker()
+            self.load_error = StudentError(f"importing {self.exercise.module} sent back a malformed reply")
+            raise self.load_error.with_traceback(None)
+        reported = load.get("isolation_problems")
+        self._warn(problems + [str(p)[:300] for p in reported] if type(reported) is list else problems)
         if not load["ok"]:
             self._stop_worker()
             kind = "syntax error" if load["kind"] == "syntax" else "error while importing"
             self.load_error = StudentError(f"{self.exercise.module} could not be imported ({kind}): "
                                            f"{load['message']}")
             raise self.load_error.with_traceback(None)
-        self.functions = load["functions"]
+        self.functions = {name: info for name, info in load["functions"].items()
+                          if type(info) is dict and type(info.get("params")) is list
+                          and type(info.get("signature")) is str}
 
     def _warn(self, problems: list[str]) -> None:
         self.isolation_problems = problems
@@ -177,7 +191,10 @@ class Submission:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-        status = self.zygote.wait(pid)
+        try:
+            status = self.zygote.wait(pid)
+        except (OSError, EOFError, channel.ProtocolError):
+            status = None  # the zygote is gone too; the worker died with it
         self.outputs.append(output.text())
         return _describe_status(status)
 
@@ -202,6 +219,9 @@ class Submission:
                                f"define it with the signature {self.signatures[name].text}")
         expected = self.signatures[name]
         positional = [expected.bind(args, kwargs) for args, kwargs in calls]
+        if any(_stale_handles(args, self.generation) for args in positional):
+            raise StudentError(f"{name}() was given a value that an earlier call returned before "
+                               "your code crashed and the worker restarted; it no longer exists")
         if not info["varargs"] and any(len(info["params"]) < len(p) for p in positional):
             raise StudentError(f"wrong signature: you wrote {info['signature']}; "
                                f"expected {expected.text}")
@@ -210,12 +230,14 @@ class Submission:
         channel.send_request(self.worker[1], {"function": name, "calls": wire})
         reply = self._receive(f"{name}()", calls=len(calls))
         if not reply["ok"]:
-            if reply["not_implemented"]:
+            exc_type = str(reply.get("type", "Exception"))[:100]
+            if reply.get("not_implemented") is True:
                 raise StudentError(f"{name} is not implemented yet (it raises NotImplementedError)",
-                                   not_implemented=True, exc_type=reply["type"])
+                                   not_implemented=True, exc_type=exc_type)
             hint = (f" (the worker's memory limit is {self.limits.memory_mb} MB)"
-                    if reply["type"] == "MemoryError" else "")
-            raise StudentError(f"{name} raised {reply['message']}{hint}", exc_type=reply["type"])
+                    if exc_type == "MemoryError" else "")
+            raise StudentError(f"{name} raised {str(reply.get('message', ''))[:2000]}{hint}",
+                               exc_type=exc_type)
         results, changes = reply.get("results"), reply.get("changed")
         if type(results) is not list or type(changes) is not list or \
                 not len(results) == len(changes) == len(calls):
@@ -235,9 +257,10 @@ class Submission:
                 "of this submission; the remaining tests were not run")
             raise self.load_error.with_traceback(None)
         limit = min(self.limits.call_seconds * calls, remaining)
-        sock.settimeout(limit)
         try:
-            return channel.decode(channel.recv_frame(sock))
+            reply = channel.decode(channel.recv_frame(
+                sock, deadline=time.monotonic() + limit,
+                max_size=(self.limits.memory_mb + 64) * 2**20))
         except (socket.timeout, TimeoutError):
             self._stop_worker()
             raise StudentTimeout(f"{what} did not finish within {limit:g} s (an endless loop, or "
@@ -246,9 +269,13 @@ class Submission:
             how = self._stop_worker()
             raise StudentError(f"{what} ended the worker process ({how}); "
                                "does your code call exit(), or crash?") from exc
-        except channel.ProtocolError as exc:
+        except (channel.ProtocolError, MemoryError) as exc:
             self._stop_worker()
             raise StudentError(f"{what} sent back something that is not plain data ({exc})") from None
+        if type(reply) is not dict or type(reply.get("ok")) is not bool:
+            self._stop_worker()
+            raise StudentError(f"{what} sent back a malformed reply")
+        return reply
 
     def _apply_changes(self, name, params, sent, changed: dict) -> None:
         """Copy back arrays the function may change; report changes to any other argument."""
@@ -261,7 +288,7 @@ class Submission:
                 if isinstance(now, dict) and "generator_state" in now:
                     try:
                         before.bit_generator.state = now["generator_state"]
-                    except (TypeError, ValueError, KeyError):
+                    except Exception:  # noqa: BLE001 - a forged state: leave the caller's as it is
                         pass
             elif param.name in allowed and type(before) is np.ndarray:
                 if type(now) is not np.ndarray or now.shape != before.shape:
@@ -292,6 +319,16 @@ class RemoteFunction:
         return f"<student function {self.__name__}>"
 
 
+def _stale_handles(value, generation: int) -> bool:
+    if isinstance(value, channel.Opaque):
+        return value.generation != generation
+    if type(value) in (tuple, list):
+        return any(_stale_handles(v, generation) for v in value)
+    if type(value) is dict:
+        return any(_stale_handles(v, generation) for v in value.values())
+    return False
+
+
 def _same(before, now) -> bool:
     if type(before) is np.ndarray:
         return (type(now) is np.ndarray and now.shape == before.shape and now.dtype == before.dtype
@@ -306,6 +343,16 @@ def _same(before, now) -> bool:
 
 def _short(value) -> str:
     return f"an array of shape {value.shape}" if type(value) is np.ndarray else type(value).__name__
+
+
+def _force_remove(function, path, _exc) -> None:
+    """rmtree's error handler: a student's chmod 000 must not leave its folder behind."""
+    try:
+        os.chmod(os.path.dirname(path), 0o700)
+        os.chmod(path, 0o700)
+        function(path)
+    except OSError:
+        pass
 
 
 def _describe_status(status) -> str:

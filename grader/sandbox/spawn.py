@@ -52,14 +52,24 @@ class Zygote:
 
         with self.lock:
             self._wait_ready()
-            channel.send_request(self.sock, {"op": "spawn", **spec})
-            data, fds, _, _ = socket.recv_fds(self.sock, 1 << 16, 2)
-            if len(fds) != 2:
-                raise RuntimeError("the sandbox's zygote did not start a worker")
-            size = int.from_bytes(data[:8], "big")
-            while len(data) < 8 + size:
-                data += self.sock.recv(8 + size - len(data))
-            reply = channel.decode(data[8:8 + size])
+            fds = []
+            try:
+                channel.send_request(self.sock, {"op": "spawn", **spec})
+                data, fds, _, _ = socket.recv_fds(self.sock, 1 << 16, 2)
+                size = int.from_bytes(data[:8], "big")
+                while len(data) < 8 + size:
+                    more = self.sock.recv(8 + size - len(data))
+                    if not more:
+                        raise EOFError("the zygote closed its channel")
+                    data += more
+                reply = channel.decode(data[8:8 + size])
+                if len(fds) != 2:
+                    raise RuntimeError(reply.get("error", "no worker") if type(reply) is dict else "no worker")
+            except (OSError, EOFError, RuntimeError, channel.ProtocolError) as exc:
+                for fd in fds:
+                    os.close(fd)
+                from grader.errors import SandboxFailure
+                raise SandboxFailure(f"the sandbox could not start a worker process ({exc})") from None
         return reply["pid"], socket.socket(fileno=fds[0]), fds[1], reply["isolation_problems"]
 
     def wait(self, pid: int):

@@ -95,6 +95,7 @@ class _Handles:
         self.generation = generation
         self.objects: dict[int, object] = {}
         self.generators: dict[str, np.random.Generator] = {}
+        self.in_use: list = []  # generators handed to the current call
 
     def wrap(self, obj) -> channel.Opaque:
         handle = len(self.objects) + 1
@@ -114,11 +115,13 @@ class _Handles:
 
 
     def _generator(self, wanted: channel.GeneratorState) -> np.random.Generator:
-        """A generator in the given state: one object per bit generator type, reused."""
+        """A generator in the given state: one object per bit generator type, reused
+        across calls (a second generator argument in the same call gets its own)."""
         generator = self.generators.get(wanted.bit_generator)
-        if generator is None:
-            bit_generator = getattr(np.random, wanted.bit_generator)()
-            generator = self.generators[wanted.bit_generator] = np.random.Generator(bit_generator)
+        if generator is None or generator in self.in_use:
+            generator = np.random.Generator(getattr(np.random, wanted.bit_generator)())
+            self.generators.setdefault(wanted.bit_generator, generator)
+        self.in_use.append(generator)
         generator.bit_generator.state = wanted.state
         return generator
 
@@ -146,7 +149,12 @@ def _run_calls(fn, calls: list, handles: _Handles, path: str) -> dict:
     that raises. np.random is seeded before each call, so each is independent."""
     results, changed = [], []
     for args in calls:
-        args = handles.resolve(args)
+        handles.in_use.clear()
+        try:
+            args = handles.resolve(args)
+        except (KeyError, AttributeError):
+            return {"ok": False, "type": "ValueError", "not_implemented": False,
+                    "message": "an object your code returned earlier no longer exists"}
         before = [_snapshot(a) for a in args]
         np.random.seed(GLOBAL_SEED)
         try:

@@ -28,7 +28,10 @@ def main(control_fd: int) -> None:
         while True:
             request = channel.recv_request(control)
             if request["op"] == "spawn":
-                workers.add(_spawn(control, request))
+                try:
+                    workers.add(_spawn(control, request))
+                except (OSError, ValueError) as exc:  # fork or pipe failed: say so, keep serving
+                    channel.send_frame(control, channel.encode({"error": f"{type(exc).__name__}: {exc}"}))
             elif request["op"] == "wait":
                 workers.discard(request["pid"])
                 channel.send_frame(control, channel.encode({"status": _wait(request["pid"])}))
