@@ -299,6 +299,29 @@ ATTACKS = [
         def vanilla_dropout_forward(x, p, train, rng):
             import ctypes
             ctypes.string_at(0)""", ("error", "segmentation fault")),
+    ("oversized_reply", "vanilla_dropout_forward", """
+        def vanilla_dropout_forward(x, p, train, rng):
+            import socket, struct
+            for fd in range(3, 64):
+                try:
+                    sock = socket.socket(fileno=fd)
+                    sock.sendall(struct.pack("!Q", 1 << 40))  # claims a 1 TiB reply
+                except OSError:
+                    pass
+            return x + 1.0, None""", ("error|failed", "larger than the limit|not plain data|ended the worker")),
+    ("trickled_reply", "vanilla_dropout_forward", """
+        def vanilla_dropout_forward(x, p, train, rng):
+            import socket, struct, time
+            for fd in range(3, 64):
+                try:
+                    sock = socket.socket(fileno=fd)
+                    sock.sendall(struct.pack("!Q", 1 << 20))
+                    while True:  # one byte at a time: no single read ever waits long
+                        sock.sendall(b"x")
+                        time.sleep(0.2)
+                except OSError:
+                    pass
+            return x + 1.0, None""", ("timeout|error|failed", "did not finish|time budget|ended the worker")),
     ("hang_at_import", "import", "import time\ntime.sleep(10**6)", ("timeout", "did not finish|time budget")),
 ]
 
