@@ -195,14 +195,12 @@ def grade_one(course: Course, exercise_id: str, path: Path, *, hidden: bool, zyg
     with a fresh zygote (the old one may be what broke).
     """
     from grader.grade import grade as default_grade
-    from grader.sandbox import proxy
 
     grade = grade or default_grade
     error = ""
     for _ in range(2):
         try:
             zygote = zygotes.get()
-            proxy.reset_warnings()  # it warns once per process; each report must carry the warning
             return {"report": grade(course, exercise_id, path, hidden=hidden, zygote=zygote).to_dict()}
         except Exception as exc:  # noqa: BLE001 - a failure of the grading, not of the student's code
             error = f"grading failed: {type(exc).__name__}: {exc}"
