@@ -4,7 +4,8 @@
 (the module file, a folder named after the exercise, or a notebook).
 
 Parallel: `jobs` grading processes (spawned clean, SIGINT ignored); each keeps ONE sandbox
-zygote for all its students and calls `grade()` for one student at a time.
+zygote and one pytest session for all its students (`grade_each`): the tests are collected
+once per process, not once per student.
 
 Resumable: each finished student's report is written atomically to
 `<out>.partial/<student_id>.json` together with a hash of the submission and one of the

@@ -1,4 +1,11 @@
-"""grade(exercise, submission) -> GradeReport: the one entry point of grading."""
+"""grade(exercise, submission) -> GradeReport: the one entry point of grading.
+
+`grade_each` is the same for many submissions in one pytest session: the session is
+configured and the tests are collected once, then every test item runs against one
+submission after another (what a `grade batch` process does; a pytest session costs
+about as much as grading a small exercise, so paying it once per student would double
+the cost of a class).
+"""
 
 from __future__ import annotations
 
@@ -9,10 +16,11 @@ import sys
 import tempfile
 import warnings
 from pathlib import Path
+from typing import Callable, Iterable
 
 from grader.course import HIDDEN_TESTS, Course, Exercise
 from grader.errors import CourseTestError
-from grader.report import GradeReport, TestResult
+from grader.report import GradeReport
 
 
 def grade(course: Course, exercise_id: str, submission: Path | None = None, *,
@@ -24,10 +32,72 @@ def grade(course: Course, exercise_id: str, submission: Path | None = None, *,
     `hidden=False`. Raises GraderError for usage and configuration mistakes only;
     everything the student's code does ends up in the report.
     """
-    from grader.sandbox.proxy import IsolationWarning, Submission, Zygote, reset_warnings
-    from grader.submission import NoModule, locate, notebook_source
+    outcome: list = []
+    grade_each(course, exercise_id, [submission], lambda _, result: outcome.append(result),
+               hidden=hidden, reference=reference, zygotes=ZygoteKeeper(zygote))
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
+
+
+def grade_each(course: Course, exercise_id: str, submissions: Iterable,
+               on_graded: Callable[[object, GradeReport | Exception], None], *,
+               hidden: bool | None = None, reference=None, zygotes: "ZygoteKeeper | None" = None,
+               retries: int = 0) -> None:
+    """Grade each submission (as `grade` would, `None` meaning the working copy) in ONE
+    pytest session; call `on_graded(submission, report)` as each finishes.
+
+    `submissions` may be a lazy iterator (a batch process reads its next student only when
+    it is free). A grading that raises (a sandbox failure, an unreadable notebook) is
+    retried `retries` times with a fresh zygote, then passed to `on_graded` as the
+    exception. Errors of the course itself (broken tests) raise.
+    """
+    from grader.plugin import GradingPlugin
+    from grader.reference import Reference
 
     exercise = course.exercise(exercise_id)
+    hidden = exercise.has_solutions if hidden is None else hidden
+    zygotes = zygotes or ZygoteKeeper()
+    zygotes.get()  # starts now, in parallel with collecting the tests
+    files = exercise.test_files(hidden=hidden)
+    missing = [f for f in files if not f.is_file()]
+    if missing or not files:
+        raise CourseTestError(f"test file {missing[0] if missing else exercise.id} is missing; "
+                              "rebuild the exercises with 'grade build'")
+
+    def each(run_tests: Callable) -> None:
+        for submission in submissions:
+            for attempt in range(retries + 1):
+                try:
+                    report = _grade_one(exercise, submission, run_tests, zygotes)
+                    break
+                except Exception as exc:  # noqa: BLE001 - the grading failed, not the student's code
+                    report = exc
+                    zygotes.discard()  # the zygote may be what broke
+            on_graded(submission, report)
+
+    plugin = GradingPlugin(exercise, reference or Reference.for_exercise(exercise), each,
+                           hidden_files=[f for f in files if f.name == HIDDEN_TESTS])
+    try:
+        status, output = _pytest_session(files, plugin)
+    finally:
+        if zygotes.owned:
+            zygotes.discard()
+    if plugin.loop_error is not None:
+        raise plugin.loop_error  # KeyboardInterrupt, or a bug of ours: never swallowed by pytest
+    if plugin.collection_errors:
+        raise CourseTestError(f"the tests of {exercise.id} are broken: {plugin.collection_errors[0]}")
+    if not plugin.order:
+        raise CourseTestError(f"no tests were collected for {exercise.id}:\n{output[-2000:]}")
+    if not plugin.looped:
+        raise CourseTestError(f"the tests of {exercise.id} did not run (pytest exit status {status}):\n"
+                              f"{output[-2000:]}")
+
+
+def _grade_one(exercise: Exercise, submission, run_tests: Callable, zygotes) -> GradeReport:
+    from grader.sandbox.proxy import IsolationWarning, Submission, reset_warnings
+    from grader.submission import NoModule, locate, notebook_source
+
     path = exercise.student_dir if submission is None else Path(submission)
     with contextlib.ExitStack() as stack:
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="grader-")))
@@ -39,18 +109,48 @@ def grade(course: Course, exercise_id: str, submission: Path | None = None, *,
                 module_file.write_text(code, encoding="utf-8", errors="replace")
         except NoModule as exc:
             module_file, missing = None, str(exc)
-        if zygote is None and module_file is not None:
-            zygote = Zygote()  # starts now, in parallel with collecting the tests
-            stack.callback(zygote.close)
         reset_warnings()  # every report carries the sandbox's warnings, not only the first
         caught = stack.enter_context(warnings.catch_warnings(record=True))
         warnings.simplefilter("always", IsolationWarning)
-        student = stack.enter_context(
-            Submission(exercise, module_file, zygote=zygote, missing_reason=missing))
-        results = run_tests(exercise, student, reference=reference,
-                            hidden=exercise.has_solutions if hidden is None else hidden)
+        student = stack.enter_context(Submission(
+            exercise, module_file, zygote=zygotes.get() if module_file else None, missing_reason=missing))
+        results = run_tests(student)
     notes = tuple(str(w.message) for w in caught if issubclass(w.category, IsolationWarning))
     return GradeReport(exercise=exercise.id, tests=results, output=student.output, warnings=notes)
+
+
+class ZygoteKeeper:
+    """The zygote a grading uses: one given by the caller (never closed here), or one of
+    its own, started on first use and replaced when it has ended or may be broken."""
+
+    def __init__(self, zygote=None):
+        self.current = zygote
+        self.owned = zygote is None
+
+    def get(self):
+        from grader.sandbox.spawn import Zygote
+
+        if self.owned and self.current is not None and self.current.process.poll() is not None:
+            self.discard()
+        if self.current is None:
+            self.current = Zygote()
+        return self.current
+
+    def discard(self) -> None:
+        if not self.owned:
+            return
+        zygote, self.current = self.current, None
+        if zygote is not None:
+            with contextlib.suppress(Exception):
+                zygote.close()
+
+    def kill(self) -> None:
+        """From a signal handler: the zygote and the workers it forked, without waiting."""
+        import signal
+
+        if self.current is not None:
+            with contextlib.suppress(OSError):
+                os.killpg(self.current.process.pid, signal.SIGKILL)
 
 
 # pytest's built-in plugins that grading has no use for; each costs start-up time, and
@@ -60,25 +160,13 @@ _UNUSED_PLUGINS = ("cacheprovider", "unraisableexception", "threadexception", "d
                    "setuponly", "setupplan")
 
 
-def run_tests(exercise: Exercise, student, *, reference=None, hidden: bool) -> tuple[TestResult, ...]:
-    """Run the exercise's test files under real pytest with the grading plugin."""
+def _pytest_session(files: list[Path], plugin) -> tuple[int, str]:
+    """Run real pytest on the test files with the grading plugin; (exit status, output)."""
     import pytest
 
-    from grader.plugin import GradingPlugin
-    from grader.reference import Reference
-
-    if reference is None:
-        reference = Reference.for_exercise(exercise)
-    files = exercise.test_files(hidden=hidden)
-    missing = [f for f in files if not f.is_file()]
-    if missing or not files:
-        raise CourseTestError(f"test file {missing[0] if missing else exercise.id} is missing; "
-                              "rebuild the exercises with 'grade build'")
-    plugin = GradingPlugin(exercise, student, reference,
-                           hidden_files=[f for f in files if f.name == HIDDEN_TESTS])
     args = [*map(str, files), "-q", "--no-header", "--disable-plugin-autoload",
             *(arg for name in _UNUSED_PLUGINS for arg in ("-p", f"no:{name}")),
-            "--assert=plain", "--tb=no",
+            "--assert=plain", "--tb=no", "--capture=no",  # tests print nothing; students print in the worker
             "--import-mode=importlib", "-c", os.devnull, "--rootdir", str(files[0].parent),
             "--confcutdir", str(files[0].parent), "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     sink = io.StringIO()
@@ -87,16 +175,7 @@ def run_tests(exercise: Exercise, student, *, reference=None, hidden: bool) -> t
             status = pytest.main(args, plugins=[plugin])
     finally:
         _forget_modules(files)
-    if plugin.sandbox_failures:
-        raise plugin.sandbox_failures[0]  # not the student's doing: no report, so a batch retries
-    if plugin.collection_errors:
-        raise CourseTestError(f"the tests of {exercise.id} are broken: {plugin.collection_errors[0]}")
-    if status == pytest.ExitCode.INTERRUPTED:
-        raise KeyboardInterrupt  # pytest swallowed Ctrl-C; a half-run grading is no grading
-    results = plugin.test_results()
-    if not results:
-        raise CourseTestError(f"no tests were collected for {exercise.id}:\n{sink.getvalue()[-2000:]}")
-    return results
+    return int(status), sink.getvalue()
 
 
 def _forget_modules(files: list[Path]) -> None:

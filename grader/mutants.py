@@ -62,7 +62,10 @@ def variants(exercise: Exercise) -> list[Path]:
 def judge(course: Course, mutant: Mutant, *, zygote=None) -> MutantVerdict:
     from grader.grade import grade
 
-    report = grade(course, mutant.exercise, mutant.path, hidden=True, zygote=zygote)
+    return verdict(mutant, grade(course, mutant.exercise, mutant.path, hidden=True, zygote=zygote))
+
+
+def verdict(mutant: Mutant, report) -> MutantVerdict:
     lost = [t for t in report.tests if t.outcome != "passed"]
     caught = any(t.function == mutant.function for t in lost)
     named = any(mutant.diagnosis.lower() in t.message.lower() for t in lost)
@@ -70,23 +73,32 @@ def judge(course: Course, mutant: Mutant, *, zygote=None) -> MutantVerdict:
 
 
 def summary(course: Course, exercise_ids: list[str] | None = None, *, progress=lambda m: None):
-    """Per exercise: (verdicts of every mutant, reports of every variant)."""
-    from grader.grade import grade
+    """Per exercise: (verdicts of every mutant, reports of every variant), graded in one
+    pytest session per exercise."""
+    from grader.grade import ZygoteKeeper, grade_each
     from grader.sandbox.proxy import Zygote
 
     zygote = Zygote()
     try:
         out = {}
         for ex in (course.exercise(i) for i in exercise_ids) if exercise_ids else course.exercises:
-            verdicts = []
-            for m in mutants(ex):
-                progress(f"{ex.id}: mutant {m.name}")
-                verdicts.append(judge(course, m, zygote=zygote))
-            reports = []
-            for v in variants(ex):
-                progress(f"{ex.id}: variant {v.stem}")
-                reports.append((v.stem, grade(course, ex.id, v, hidden=True, zygote=zygote)))
-            out[ex.id] = (verdicts, reports)
+            subjects = [(f"mutant {m.name}", m.path) for m in mutants(ex)] + \
+                       [(f"variant {v.stem}", v) for v in variants(ex)]
+            reports = {}
+
+            def each():
+                for what, path in subjects:
+                    progress(f"{ex.id}: {what}")
+                    yield path
+
+            def graded(path, report):
+                if isinstance(report, BaseException):
+                    raise report
+                reports[path] = report
+
+            grade_each(course, ex.id, each(), graded, hidden=True, zygotes=ZygoteKeeper(zygote))
+            out[ex.id] = ([verdict(m, reports[m.path]) for m in mutants(ex)],
+                          [(v.stem, reports[v]) for v in variants(ex)])
         return out
     finally:
         zygote.close()

@@ -1,8 +1,16 @@
-"""The pytest plugin that runs an exercise's tests against a sandboxed submission.
+"""The pytest plugin that runs an exercise's tests against sandboxed submissions.
 
 Each test carries `@pytest.mark.points(n)` and a docstring whose first line is
 "<function>: <what it checks>"; that line is the test's name in the report. Tests get two
 fixtures: `student` (the submission, through the sandbox proxy) and `reference`.
+
+The plugin replaces pytest's run loop: the items are collected once, then `each` is given
+a function that runs every item against one submission and returns its results, and
+calls it once per submission. Each item goes through pytest's own
+`pytest_runtest_protocol` (setup, call, teardown, fixtures torn down after the last item),
+so a submission sees exactly what a fresh session would show it; before every submission
+but the first, each test module's code runs again in its namespace, so no state of a test
+module (a list a test appends to, a cache) carries over from one submission to the next.
 """
 
 from __future__ import annotations
@@ -18,10 +26,14 @@ _RANK = {"passed": 0, "failed": 1, "error": 2, "timeout": 3}
 
 
 class GradingPlugin:
-    def __init__(self, exercise, submission, reference, *, hidden_files=()):
+    def __init__(self, exercise, reference, each, *, hidden_files=()):
         self.exercise = exercise
-        self.submission = submission
+        self.submission = None
         self.ref = reference
+        self.each = each
+        self.looped = False
+        self.modules: dict = {}  # test module -> (its code, its namespace's initial dunders)
+        self.loop_error: BaseException | None = None
         self.hidden_files = {str(p) for p in hidden_files}
         self.results: dict[str, dict] = {}
         self.order: list[str] = []
@@ -63,6 +75,51 @@ class GradingPlugin:
                 "name": doc[0].strip(), "function": function, "max_points": float(marker.args[0]),
                 "hidden": str(item.path) in self.hidden_files}
             self.verdicts[item.nodeid] = []
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session):
+        self.looped = not self.collection_errors and not session.testsfailed
+        if self.looped:
+            try:
+                self.each(lambda submission: self._run_items(session, submission))
+            except BaseException as exc:  # noqa: BLE001 - re-raised once pytest has returned
+                self.loop_error = exc
+        return True
+
+    def _run_items(self, session, submission) -> tuple[TestResult, ...]:
+        items = session.items
+        self._fresh_modules(items)
+        self.submission = submission
+        self.verdicts = {nodeid: [] for nodeid in self.order}
+        self.sandbox_failures = []
+        try:
+            for item, nextitem in zip(items, [*items[1:], None]):
+                item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+        finally:
+            self.submission = None
+            reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+            if reporter is not None:
+                reporter.stats.clear()  # it keeps every report: memory would grow per student
+        if self.sandbox_failures:
+            raise self.sandbox_failures[0]  # not the student's doing: no report (a batch retries)
+        return self.test_results()
+
+    def _fresh_modules(self, items) -> None:
+        """Re-run each test module's code in its own (emptied) namespace; the collected test
+        functions and fixtures look their globals up there, so they see the fresh state."""
+        first = not self.modules
+        for module in {item.module for item in items if getattr(item, "module", None)}:
+            if first:
+                with open(module.__file__, "rb") as f:
+                    code = compile(f.read(), module.__file__, "exec", dont_inherit=True)
+                dunders = {k: v for k, v in vars(module).items() if k.startswith("__")}
+                self.modules[module] = (code, dunders)
+                continue
+            code, dunders = self.modules[module]
+            namespace = vars(module)
+            namespace.clear()
+            namespace.update(dunders)
+            exec(code, namespace)
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):

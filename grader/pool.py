@@ -1,8 +1,9 @@
 """The worker pool of `grade batch`: `jobs` clean grading processes, one zygote each.
 
 Workers are spawned (not forked) with SIGINT ignored, so Ctrl-C is the batch's to handle;
-each grades one student at a time with `grade()` and its own sandbox zygote. A worker that
-dies, or whose grading outlives the submission's limit by a minute, is replaced.
+each runs one pytest session and grades one student after another in it (`grade_each`),
+with its own sandbox zygote. A worker that dies, or whose grading outlives the
+submission's limit by a minute, is replaced.
 """
 
 from __future__ import annotations
@@ -137,12 +138,14 @@ class _Pool:
 
 
 def _worker_main(conn, course: Course, exercise_id: str, hidden: bool) -> None:
-    """A grading process: one zygote, many students, one at a time.
+    """A grading process: one zygote, one pytest session, many students, one at a time.
 
     SIGTERM (the batch was interrupted) kills the zygote's process group, which holds the
     sandboxed worker of the student being graded, and exits at once: an interrupted
     grading is never reported.
     """
+    from grader.grade import ZygoteKeeper, grade_each
+
     zygotes = ZygoteKeeper()
 
     def on_term(signum, frame):
@@ -150,61 +153,42 @@ def _worker_main(conn, course: Course, exercise_id: str, hidden: bool) -> None:
         os._exit(0)
 
     signal.signal(signal.SIGTERM, on_term)
+    tasks = _Tasks(conn)
     try:
-        while (task := conn.recv()) is not None:
-            conn.send(grade_one(course, exercise_id, Path(task[1]), hidden=hidden, zygotes=zygotes))
+        grade_each(course, exercise_id, tasks, tasks.answer, hidden=hidden, zygotes=zygotes, retries=1)
     except (EOFError, OSError):
         pass  # the batch is gone
+    except Exception as exc:  # noqa: BLE001 - the course's tests are broken: every student says so
+        with contextlib.suppress(EOFError, OSError):
+            if tasks.waiting:
+                tasks.answer(None, exc)
+            for path in tasks:
+                tasks.answer(path, exc)
     finally:
         zygotes.discard()
 
 
-class ZygoteKeeper:
-    """The one zygote of a grading process, replaced when it has ended or may be broken."""
+class _Tasks:
+    """The paths the batch hands this process, until it says stop (None) or goes away;
+    `waiting` while a student has been read but not answered."""
 
-    def __init__(self):
-        self.current = None
+    def __init__(self, conn):
+        self.conn = conn
+        self.waiting = False
 
-    def get(self):
-        from grader.sandbox.proxy import Zygote
+    def __iter__(self):
+        with contextlib.suppress(EOFError, OSError):
+            while (task := self.conn.recv()) is not None:
+                self.waiting = True
+                yield Path(task[1])
 
-        if self.current is not None and self.current.process.poll() is not None:
-            self.discard()
-        if self.current is None:
-            self.current = Zygote()
-        return self.current
-
-    def discard(self) -> None:
-        zygote, self.current = self.current, None
-        if zygote is not None:
-            with contextlib.suppress(Exception):
-                zygote.close()
-
-    def kill(self) -> None:
-        """From a signal handler: the zygote and the workers it forked, without waiting."""
-        if self.current is not None:
-            with contextlib.suppress(OSError):
-                os.killpg(self.current.process.pid, signal.SIGKILL)
+    def answer(self, _path, result) -> None:
+        self.conn.send(outcome_of(result))
+        self.waiting = False
 
 
-def grade_one(course: Course, exercise_id: str, path: Path, *, hidden: bool, zygotes: ZygoteKeeper,
-              grade=None) -> dict:
-    """Grade one student with the process's zygote, as a fresh process would.
-
-    Returns {"report": dict} or {"error": reason}. A grading that raises is retried once
-    with a fresh zygote (the old one may be what broke).
-    """
-    from grader.grade import grade as default_grade
-
-    grade = grade or default_grade
-    error = ""
-    for _ in range(2):
-        try:
-            zygote = zygotes.get()
-            return {"report": grade(course, exercise_id, path, hidden=hidden, zygote=zygote).to_dict()}
-        except Exception as exc:  # noqa: BLE001 - a failure of the grading, not of the student's code
-            error = f"grading failed: {type(exc).__name__}: {exc}"
-            zygotes.discard()
-    return {"error": error}
-
-
+def outcome_of(result) -> dict:
+    """What a grading process sends back: {"report": dict} or {"error": reason}."""
+    if isinstance(result, Exception):
+        return {"error": f"grading failed: {type(result).__name__}: {result}"}
+    return {"report": result.to_dict()}

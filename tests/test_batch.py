@@ -26,7 +26,8 @@ from grader import batch, pool
 from grader.build import build
 from grader.cli import main
 from grader.course import load_course
-from grader.grade import grade
+from grader.errors import SubmissionNotFound
+from grader.grade import ZygoteKeeper, grade, grade_each
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE = REPO / "solutions" / "exercise3" / "dropout.py"
@@ -232,18 +233,27 @@ def test_every_score_equals_grading_the_student_alone(gradebooks, course_dir, su
 
 
 def test_grading_that_raises_is_retried_once_with_a_fresh_zygote_then_reported(course_dir, submissions):
-    zygotes_used = []
+    class Recording(ZygoteKeeper):
+        used = []
 
-    def broken_grade(*args, zygote, **kwargs):
-        zygotes_used.append(zygote)
-        raise RuntimeError("the course is broken")
+        def get(self):
+            zygote = super().get()
+            self.used.append(zygote)
+            return zygote
 
-    zygotes = pool.ZygoteKeeper()
-    outcome = pool.grade_one(load_course(course_dir), "exercise3", submissions / "alice",
-                              hidden=True, zygotes=zygotes, grade=broken_grade)
-    assert outcome == {"error": "grading failed: RuntimeError: the course is broken"}
-    assert len(zygotes_used) == 2 and zygotes_used[0] is not zygotes_used[1]
-    assert zygotes.current is None and all(z.process.poll() is not None for z in zygotes_used)
+    zygotes, results = Recording(), []
+    gone = submissions / "deleted_during_the_batch"  # the first grading raises SubmissionNotFound
+    grade_each(load_course(course_dir), "exercise3", [gone, submissions / "alice"],
+               lambda path, result: results.append((path, result)), zygotes=zygotes, retries=1)
+    assert [path for path, _ in results] == [gone, submissions / "alice"]
+    assert isinstance(results[0][1], SubmissionNotFound)
+    assert pool.outcome_of(results[0][1])["error"].startswith("grading failed: SubmissionNotFound")
+    # the session goes on: the next student in the same session is graded as if alone
+    assert results[1][1].to_dict() == grade(load_course(course_dir), "exercise3", submissions / "alice").to_dict()
+    first_session_zygote, *retry = zygotes.used
+    assert retry and all(z is not first_session_zygote for z in retry)
+    assert first_session_zygote.process.poll() is not None  # discarded (closed) for the retry
+    assert zygotes.current is None or zygotes.current.process.poll() is not None
 
 
 def start_batch(course_dir, submissions, out, jobs):
