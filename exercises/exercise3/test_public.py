@@ -7,14 +7,16 @@ dropout) or x (vanilla dropout). The dropped fraction, the average output and th
 independence of the masks are checked statistically: every bound below is derived in a
 comment and fails a correct solution with probability at most 1e-9 (the seeds are fixed,
 so the same code always gets the same score). Backward passes are checked against the
-gradient through your own forward pass (the same mask), and numerically.
+gradient through your own forward pass (the same mask); where dx is wrong, a numerical
+gradient of your forward pass tells whether the mistake is in the forward or the backward pass.
 """
 import numpy as np
 import pytest
 
-from grader.checks import (as_array, assert_close, check_backward, expect_value_error, fail,
-                           matches, numerical_gradient, stats, unpack)
-from grader.sandbox.proxy import StudentError
+from grader.checks import (GRAD_TOL, CheckFailed, as_array, assert_close, check_backward,
+                           expect_value_error, fail, matches, numerical_gradient, relative_error,
+                           stats, unpack)
+from grader.sandbox.proxy import InputModified, StudentError
 
 INV, VAN = "dropout_forward", "vanilla_dropout_forward"
 INV_B, VAN_B = "dropout_backward", "vanilla_dropout_backward"
@@ -32,8 +34,74 @@ def big_input(shape, seed):
 
 def forward(student, fn, x, p, train, rng):
     """Call the student's forward pass; check it returned (out, cache) with out like x."""
-    out, cache = unpack(getattr(student, fn)(x, p, train, rng), fn, ("out", "cache"))
+    return forward_result(getattr(student, fn)(x, p, train, rng), fn, x)
+
+
+def forward_result(result, fn, x):
+    """Check that a forward call on x returned (out, cache) with out like x."""
+    out, cache = unpack(result, fn, ("out", "cache"))
     return as_array(out, fn, "out", shape=x.shape), cache
+
+
+def calls(student, fn, arg_tuples):
+    """`getattr(student, fn)(*args)` for every args: all in ONE round trip to the sandbox
+    (`.many`), as a list in order. If one of them raises or changes its input, the batch is
+    dropped and the calls are made again one at a time (a generator), each when the test
+    asks for its result: the checks of the earlier results still run first, so the feedback
+    is exactly that of separate calls. A worker that died or ran out of time is not asked
+    again (that would cost another restart or time-out): its error is the test's."""
+    f = getattr(student, fn)
+    arg_tuples = [tuple(args) for args in arg_tuples]
+    generators = [(g, g.bit_generator.state) for args in arg_tuples for g in args
+                  if isinstance(g, np.random.Generator)]
+    try:
+        return f.many(arg_tuples)
+    except StudentError as exc:
+        if exc.exc_type is None:
+            raise
+    except InputModified:
+        pass
+    for g, state in generators:  # the calls before the one that failed advanced them
+        g.bit_generator.state = state
+    return (f(*args) for args in arg_tuples)
+
+
+def forwards(student, fn, arg_tuples):
+    """`forward` on every (x, p, train, rng), in one round trip (`calls`): (out, cache) in
+    order, each checked when the test takes it."""
+    arg_tuples = [tuple(args) for args in arg_tuples]
+    return (forward_result(r, fn, args[0])
+            for r, args in zip(calls(student, fn, arg_tuples), arg_tuples))
+
+
+def forward_backward(student, fn_f, fn_b, cases):
+    """(out, cache, dx) for every case (x, p, train, rng, dout): the forward pass, then the
+    backward pass on its cache. All forward calls share one round trip, all backward calls a
+    second. When a forward call fails or returns something malformed, the cases go one at a
+    time (forward, then backward), so each failure reads as with separate calls."""
+    f_args = [tuple(case[:4]) for case in cases]
+    raw = calls(student, fn_f, f_args)
+    try:
+        fwd = [forward_result(r, fn_f, args[0]) for r, args in zip(raw, f_args)] \
+            if type(raw) is list else None
+    except CheckFailed:
+        fwd = None
+    if fwd is None:
+        for r, args, case in zip(raw, f_args, cases):
+            out, cache = forward_result(r, fn_f, args[0])
+            yield out, cache, student_call(student, fn_b, case[4], cache)
+        return
+    dxs = calls(student, fn_b, [(case[4], cache) for case, (_, cache) in zip(cases, fwd)])
+    for (out, cache), dx in zip(fwd, dxs):
+        yield out, cache, dx
+
+
+def check_gradient(dx, expected, numeric, fn_b, fn_f):
+    """`check_backward`, the numerical gradient `numeric()` (many forward calls) computed only
+    when dx is wrong: it then tells a wrong backward pass from a wrong forward pass."""
+    dx = as_array(dx, fn_b, "dx", shape=np.shape(expected))
+    num = numeric() if numeric is not None and relative_error(dx, expected) > GRAD_TOL else None
+    check_backward(dx, expected=expected, own_numeric=num, fn=fn_b, wrt="dx", forward=fn_f)
 
 
 def forward_outputs(student, fn, xs, p, train, seed):
@@ -87,18 +155,22 @@ def check_dropped_fraction(out, p, fn):
 @pytest.mark.points(2)
 def test_dropout_drops_fraction_p(student):
     """dropout_forward: training drops a fraction p of the units"""
-    for p, shape, seed in ((0.2, (400, 625), 1), (0.7, (625, 400), 2)):
-        x = big_input(shape, seed)
-        out, _ = forward(student, INV, x, p, True, np.random.default_rng(100 + seed))
+    cases = [(p, big_input(shape, seed), seed) for p, shape, seed in ((0.2, (400, 625), 1),
+                                                                      (0.7, (625, 400), 2))]
+    results = forwards(student, INV, [(x, p, True, np.random.default_rng(100 + seed))
+                                      for p, x, seed in cases])
+    for (p, x, _), (out, _) in zip(cases, results):
         check_dropped_fraction(out, p, INV)
 
 
 @pytest.mark.points(2)
 def test_dropout_outputs_zero_or_rescaled(student):
     """dropout_forward: each training output is 0 or x/(1-p)"""
-    for p, shape, seed in ((0.2, (30, 17), 3), (0.7, (17, 30), 4)):
-        x = big_input(shape, seed)
-        out, _ = forward(student, INV, x, p, True, np.random.default_rng(100 + seed))
+    cases = [(p, big_input(shape, seed), seed) for p, shape, seed in ((0.2, (30, 17), 3),
+                                                                      (0.7, (17, 30), 4))]
+    results = forwards(student, INV, [(x, p, True, np.random.default_rng(100 + seed))
+                                      for p, x, seed in cases])
+    for (p, x, _), (out, _) in zip(cases, results):
         kept = out != 0
         # a correct mask keeps all 510 units with probability 0.8^510 < 1e-49
         if kept.all():
@@ -120,9 +192,11 @@ def test_dropout_outputs_zero_or_rescaled(student):
 @pytest.mark.points(1)
 def test_dropout_expected_training_output_is_x(student):
     """dropout_forward: the average training output equals the input (E[out] = x)"""
-    for p, shape, seed in ((0.2, (300, 200), 5), (0.7, (200, 300), 6)):
-        x = big_input(shape, seed)
-        out, _ = forward(student, INV, x, p, True, np.random.default_rng(100 + seed))
+    cases = [(p, big_input(shape, seed), seed) for p, shape, seed in ((0.2, (300, 200), 5),
+                                                                      (0.7, (200, 300), 6))]
+    results = forwards(student, INV, [(x, p, True, np.random.default_rng(100 + seed))
+                                      for p, x, seed in cases])
+    for (p, x, _), (out, _) in zip(cases, results):
         # out_i = x_i * m_i / (1 - p) with independent m_i ~ Bernoulli(1 - p), so
         # E[mean(out)] = mean(x), and out_i lies in [0, c_i] with c_i = x_i / (1 - p).
         # Hoeffding for independent terms of ranges c_i:
@@ -145,10 +219,12 @@ def test_dropout_expected_training_output_is_x(student):
 @pytest.mark.points(2)
 def test_dropout_test_mode_is_identity(student, reference_forward_test_mode):
     """dropout_forward: test mode is the identity"""
-    for p, shape, seed in ((0.2, (13, 7), 7), (0.7, (7, 13), 8)):
-        x = np.random.default_rng(seed).standard_normal(shape)
+    cases = [(p, np.random.default_rng(seed).standard_normal(shape), seed)
+             for p, shape, seed in ((0.2, (13, 7), 7), (0.7, (7, 13), 8))]
+    results = forwards(student, INV, [(x, p, False, np.random.default_rng(100 + seed))
+                                      for p, x, seed in cases])
+    for (p, x, _), (out, _) in zip(cases, results):
         expected, _ = reference_forward_test_mode(INV, x, p)
-        out, _ = forward(student, INV, x, p, False, np.random.default_rng(100 + seed))
         if (out == 0).any():
             fail(f"{INV}: at test time (train=False) your output has zeros, so units were dropped: "
                  "at test time every unit is active (lecture 000: all nodes take part in the "
@@ -177,11 +253,28 @@ def agreement(a, b):
     return float(np.mean(a == b))
 
 
-def check_independent_masks(student, fn):
-    """Masks must be drawn independently for every element: across rows and across columns."""
+def check_masks(student, fn, *, independent, draws):
+    """`check_independent_masks` and/or `check_random_draws_from_rng`: their forward calls
+    share one round trip (but the last call of the second, which needs the generator state
+    that the one before it left behind)."""
     p = 0.3
-    x = big_input((300, 200), 9)
-    out, _ = forward(student, fn, x, p, True, np.random.default_rng(109))
+    args = []
+    if independent:
+        args.append((big_input((300, 200), 9), p, True, np.random.default_rng(109)))
+    if draws:
+        x, rng = big_input((50, 40), 10), np.random.default_rng(11)
+        args += [(x, p, True, np.random.default_rng(7)), (x, p, True, np.random.default_rng(7)),
+                 (x, p, True, np.random.default_rng(8)), (x, p, True, rng)]
+    results = forwards(student, fn, args)
+    if independent:
+        check_independent_masks(fn, next(results)[0], p)
+    if draws:
+        check_random_draws_from_rng(student, fn, results, x, p, rng)
+
+
+def check_independent_masks(fn, out, p):
+    """Masks must be drawn independently for every element: across rows and across columns.
+    `out`: the training output for x = big_input((300, 200), 9) and np.random.default_rng(109)."""
     dropped = out == 0
     # independent masks make 300 identical rows (or 200 identical columns) impossible in
     # practice: probability below q^(299*200) with q = p^2 + (1-p)^2 = 0.58
@@ -205,28 +298,26 @@ def check_independent_masks(student, fn):
                  "number per element: rng.random(x.shape)")
 
 
-def check_random_draws_from_rng(student, fn):
-    """Same seed, same output; different seeds or successive calls, different masks."""
-    p = 0.3
-    x = big_input((50, 40), 10)
+def check_random_draws_from_rng(student, fn, results, x, p, rng):
+    """Same seed, same output; different seeds or successive calls, different masks.
+    `results`: the forward passes on x with np.random.default_rng(7) twice, (8), then rng."""
     # For a correct solution two independent masks of 2000 units are equal with probability
     # q^2000 = 0.58^2000 < 1e-400 (q = p^2 + (1-p)^2), so "different" never fails falsely.
-    a, _ = forward(student, fn, x, p, True, np.random.default_rng(7))
-    b, _ = forward(student, fn, x, p, True, np.random.default_rng(7))
+    a, _ = next(results)
+    b, _ = next(results)
     if not np.array_equal(a, b):
         fail(f"{fn}: two calls with generators seeded the same way (np.random.default_rng(7)) gave "
              "different outputs, but the same seed must give the same result: draw every random "
              "number from the rng argument, not from a generator of your own "
              "(np.random.default_rng() without a seed) or from the clock")
-    c, _ = forward(student, fn, x, p, True, np.random.default_rng(8))
+    c, _ = next(results)
     if np.array_equal(a, c):
         fail(f"{fn}: different seeds (np.random.default_rng(7) and (8)) gave exactly the same mask, "
              "so your mask does not come from the rng argument. Draw it from rng, e.g. "
              "rng.random(x.shape), not from np.random (np.random.rand, np.random.binomial, "
              "np.random.random) or a generator with a fixed seed")
-    rng = np.random.default_rng(11)
-    d, _ = forward(student, fn, x, p, True, rng)
-    e, _ = forward(student, fn, x, p, True, rng)
+    d, _ = next(results)
+    e, _ = forward(student, fn, x, p, True, rng)  # rng as the call of d left it
     if np.array_equal(d, e):
         fail(f"{fn}: two successive calls with the same generator gave the same mask: every call "
              "(every mini-batch) must draw a new mask from rng, which then advances; do not copy "
@@ -236,13 +327,13 @@ def check_random_draws_from_rng(student, fn):
 @pytest.mark.points(1)
 def test_dropout_masks_independent(student):
     """dropout_forward: every unit of every sample is dropped independently"""
-    check_independent_masks(student, INV)
+    check_masks(student, INV, independent=True, draws=False)
 
 
 @pytest.mark.points(1)
 def test_dropout_random_draws_from_rng(student):
     """dropout_forward: every random draw comes from rng (same seed, same output)"""
-    check_random_draws_from_rng(student, INV)
+    check_masks(student, INV, independent=False, draws=True)
 
 
 def check_p_range(student, fn):
@@ -272,12 +363,14 @@ def test_dropout_p_range(student):
 # ================================================================ dropout_backward
 
 def check_train_backward(student, fn_f, fn_b, inverted):
-    """dx through the student's own training mask, then a numerical gradient check."""
-    for p, shape, seed in ((0.2, (30, 17), 13), (0.7, (17, 30), 14)):
-        x = big_input(shape, seed)
-        dout = np.random.default_rng(200 + seed).standard_normal(shape)
-        out, cache = forward(student, fn_f, x, p, True, np.random.default_rng(100 + seed))
-        dx = as_array(student_call(student, fn_b, dout, cache), fn_b, "dx", shape=shape)
+    """dx through the student's own training mask, then a gradient check (numerical where dx is wrong)."""
+    # the last case is the numerical gradient's (below)
+    cases = [(p, big_input(shape, seed), np.random.default_rng(200 + seed).standard_normal(shape), seed)
+             for p, shape, seed in ((0.2, (30, 17), 13), (0.7, (17, 30), 14), (0.3, (6, 4), 15))]
+    results = forward_backward(student, fn_f, fn_b, [
+        (x, p, True, np.random.default_rng(100 + seed), dout) for p, x, dout, seed in cases])
+    for (p, x, dout, _), (out, _, dx) in zip(cases[:2], results):
+        dx = as_array(dx, fn_b, "dx", shape=x.shape)
         kept = out != 0
         scale = 1 / (1 - p) if inverted else 1.0
         true_dx = dout * kept * scale
@@ -309,16 +402,13 @@ def check_train_backward(student, fn_f, fn_b, inverted):
                               f"dout * mask{' / (1 - p)' if inverted else ''}")
     # Numerical gradient through the student's forward pass: a fresh generator with the same
     # seed on every call replays the same mask (NUMERICS.md).
-    p, shape = 0.3, (6, 4)
-    x = big_input(shape, 15)
-    dout = np.random.default_rng(215).standard_normal(shape)
-    out, cache = forward(student, fn_f, x, p, True, np.random.default_rng(115))
-    dx = student_call(student, fn_b, dout, cache)
+    p, x, dout, seed = cases[2]
+    out, _, dx = next(results)
     kept = out != 0
     true_dx = dout * kept * (1 / (1 - p) if inverted else 1.0)
-    num = numerical_gradient(None, x, dout,
-                             many=lambda zs: forward_outputs(student, fn_f, zs, p, True, 115))
-    check_backward(dx, expected=true_dx, own_numeric=num, fn=fn_b, wrt="dx", forward=fn_f)
+    check_gradient(dx, true_dx, lambda: numerical_gradient(
+        None, x, dout, many=lambda zs: forward_outputs(student, fn_f, zs, p, True, 100 + seed)),
+        fn_b, fn_f)
 
 
 def student_call(student, fn, *args):
@@ -326,23 +416,25 @@ def student_call(student, fn, *args):
 
 
 def check_test_backward(student, reference, fn_f, fn_b, mistakes_of):
-    """Test mode: dx against the reference (inputs made here) and a numerical gradient."""
-    for p, shape, seed in ((0.2, (4, 3), 16), (0.7, (3, 7), 17)):
-        x = np.random.default_rng(seed).standard_normal(shape)
-        dout = np.random.default_rng(200 + seed).standard_normal(shape)
+    """Test mode: dx against the reference (inputs made here), then a gradient check."""
+    cases = [(p, np.random.default_rng(seed).standard_normal(shape),
+              np.random.default_rng(200 + seed).standard_normal(shape), seed)
+             for p, shape, seed in ((0.2, (4, 3), 16), (0.7, (3, 7), 17))]
+    results = forward_backward(student, fn_f, fn_b, [
+        (x, p, False, np.random.default_rng(100 + seed), dout) for p, x, dout, seed in cases])
+    for (p, x, dout, seed), (_, _, dx) in zip(cases, results):
         _, ref_cache = getattr(reference, fn_f)(x, p, False, np.random.default_rng(0))
         expected = getattr(reference, fn_b)(dout, ref_cache)
-        _, cache = forward(student, fn_f, x, p, False, np.random.default_rng(100 + seed))
-        dx = as_array(student_call(student, fn_b, dout, cache), fn_b, "dx", shape=shape)
+        dx = as_array(dx, fn_b, "dx", shape=x.shape)
         if (dx == 0).any():
             fail(f"{fn_b}: at test time dx has zeros, as if a mask were applied: at test time "
                  "every unit is active and passes its gradient")
         assert_close(dx, expected, fn=fn_b, name="dx", mistakes=mistakes_of(dout, p))
         if x.size > 12:
             continue  # the numerical gradient costs 2 calls per element: one small case
-        num = numerical_gradient(None, x, dout,
-                                 many=lambda zs: forward_outputs(student, fn_f, zs, p, False, 100 + seed))
-        check_backward(dx, expected=expected, own_numeric=num, fn=fn_b, wrt="dx", forward=fn_f)
+        check_gradient(dx, expected, lambda: numerical_gradient(
+            None, x, dout, many=lambda zs: forward_outputs(student, fn_f, zs, p, False, 100 + seed)),
+            fn_b, fn_f)
 
 
 @pytest.mark.points(2)
@@ -367,9 +459,11 @@ def test_dropout_backward_test_mode(student, reference):
 @pytest.mark.points(2)
 def test_vanilla_drops_fraction_p_without_scaling(student):
     """vanilla_dropout_forward: training drops a fraction p and leaves kept units unscaled"""
-    for p, shape, seed in ((0.2, (625, 400), 18), (0.7, (400, 625), 19)):
-        x = big_input(shape, seed)
-        out, _ = forward(student, VAN, x, p, True, np.random.default_rng(100 + seed))
+    cases = [(p, big_input(shape, seed), seed) for p, shape, seed in ((0.2, (625, 400), 18),
+                                                                      (0.7, (400, 625), 19))]
+    results = forwards(student, VAN, [(x, p, True, np.random.default_rng(100 + seed))
+                                      for p, x, seed in cases])
+    for (p, x, _), (out, _) in zip(cases, results):
         check_dropped_fraction(out, p, VAN)
         kept = out != 0
         assert_close(out, np.where(kept, x, 0.0), fn=VAN, mistakes={
@@ -384,10 +478,12 @@ def test_vanilla_drops_fraction_p_without_scaling(student):
 @pytest.mark.points(1)
 def test_vanilla_test_mode_scales(student, reference_forward_test_mode):
     """vanilla_dropout_forward: test-time output is x*(1-p)"""
-    for p, shape, seed in ((0.2, (13, 7), 20), (0.7, (7, 13), 21)):
-        x = np.random.default_rng(seed).standard_normal(shape)
+    cases = [(p, np.random.default_rng(seed).standard_normal(shape), seed)
+             for p, shape, seed in ((0.2, (13, 7), 20), (0.7, (7, 13), 21))]
+    results = forwards(student, VAN, [(x, p, False, np.random.default_rng(100 + seed))
+                                      for p, x, seed in cases])
+    for (p, x, _), (out, _) in zip(cases, results):
         expected, _ = reference_forward_test_mode(VAN, x, p)
-        out, _ = forward(student, VAN, x, p, False, np.random.default_rng(100 + seed))
         if (out == 0).any():
             fail(f"{VAN}: at test time (train=False) your output has zeros, so units were dropped: "
                  "at test time every unit is active (lecture 000); apply no mask and scale by 1 - p")
@@ -406,11 +502,16 @@ def test_vanilla_test_mode_scales(student, reference_forward_test_mode):
 def test_vanilla_test_output_is_training_average(student):
     """vanilla_dropout_forward: test-time output equals the average training output"""
     K, D = 2000, 30
-    for p, seed in ((0.2, 22), (0.7, 23)):
-        row = big_input(D, seed)
+    cases = [(p, big_input(D, seed), seed) for p, seed in ((0.2, 22), (0.7, 23))]
+    args = []
+    for p, row, seed in cases:
         X = np.tile(row, (K, 1))  # one call on K identical rows gives K independent masks
-        train_out, _ = forward(student, VAN, X, p, True, np.random.default_rng(100 + seed))
-        test_out, _ = forward(student, VAN, X[:3], p, False, np.random.default_rng(200 + seed))
+        args += [(X, p, True, np.random.default_rng(100 + seed)),
+                 (X[:3], p, False, np.random.default_rng(200 + seed))]
+    results = forwards(student, VAN, args)  # per p: training on X, then test mode on X[:3]
+    for p, row, seed in cases:
+        train_out, _ = next(results)
+        test_out, _ = next(results)
         mc = train_out.mean(axis=0)
         # Column j of train_out holds K independent values in [0, x_j] with mean (1-p) x_j.
         # Hoeffding with alpha/D per column and a union bound over the D columns: every
@@ -433,8 +534,7 @@ def test_vanilla_test_output_is_training_average(student):
 @pytest.mark.points(1)
 def test_vanilla_masks_independent_and_from_rng(student):
     """vanilla_dropout_forward: independent masks, every random draw from rng"""
-    check_independent_masks(student, VAN)
-    check_random_draws_from_rng(student, VAN)
+    check_masks(student, VAN, independent=True, draws=True)
 
 
 @pytest.mark.points(1)

@@ -3,12 +3,21 @@ orientations), more drop probabilities, and the test-mode edge cases. Instructor
 
 Same method as the public tests: x = randn + 10 so the zeros of the output are the
 dropped units; statistical bounds fail a correct solution with probability <= 1e-9 each.
+The calls of a loop share one round trip to the sandbox, with the helpers of test_public.py
+next to this file (`forwards`, `forward_backward`: the feedback is that of separate calls).
 """
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from grader.checks import (as_array, assert_close, check_backward, expect_value_error, fail,
-                           numerical_gradient, stats, unpack)
+from grader.checks import assert_close, expect_value_error, fail, numerical_gradient, stats, unpack
+
+_spec = importlib.util.spec_from_file_location("_exercise3_public_checks",
+                                               Path(__file__).with_name("test_public.py"))
+public = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(public)
 
 INV, VAN = "dropout_forward", "vanilla_dropout_forward"
 INV_B, VAN_B = "dropout_backward", "vanilla_dropout_backward"
@@ -20,11 +29,6 @@ TRAIN_CASES = ((0.5, (30, 40, 50), 1), (0.1, (60_000,), 2), (0.9, (40, 1500), 3)
 
 def big_input(shape, seed):
     return np.random.default_rng(seed).standard_normal(shape) + 10.0
-
-
-def forward(student, fn, x, p, train, rng):
-    out, cache = unpack(getattr(student, fn)(x, p, train, rng), fn, ("out", "cache"))
-    return as_array(out, fn, "out", shape=x.shape), cache
 
 
 def check_fraction(out, p, fn):
@@ -43,9 +47,10 @@ def check_fraction(out, p, fn):
 @pytest.mark.points(1)
 def test_dropout_other_shapes_and_p(student):
     """dropout_forward: training on 1-D, 3-D and non-square inputs, other values of p"""
-    for p, shape, seed in TRAIN_CASES:
-        x = big_input(shape, seed)
-        out, _ = forward(student, INV, x, p, True, np.random.default_rng(100 + seed))
+    xs = [big_input(shape, seed) for _, shape, seed in TRAIN_CASES]
+    results = public.forwards(student, INV, [(x, p, True, np.random.default_rng(100 + seed))
+                                             for x, (p, _, seed) in zip(xs, TRAIN_CASES)])
+    for x, (p, shape, _), (out, _) in zip(xs, TRAIN_CASES, results):
         check_fraction(out, p, INV)
         kept = out != 0
         assert_close(out, np.where(kept, x / (1 - p), 0.0), fn=INV, mistakes={
@@ -56,10 +61,13 @@ def test_dropout_other_shapes_and_p(student):
 @pytest.mark.points(1)
 def test_dropout_test_mode_other_shapes(student, reference):
     """dropout_forward: test mode is the identity for every shape; p is checked there too"""
-    for p, shape, seed in ((0.5, (4, 5, 6), 5), (0.1, (11,), 6), (0.9, (3, 17), 7), (0.0, (6, 2), 8)):
-        x = np.random.default_rng(seed).standard_normal(shape)
+    cases = [(p, shape, np.random.default_rng(seed).standard_normal(shape), seed)
+             for p, shape, seed in ((0.5, (4, 5, 6), 5), (0.1, (11,), 6), (0.9, (3, 17), 7),
+                                    (0.0, (6, 2), 8))]
+    results = public.forwards(student, INV, [(x, p, False, np.random.default_rng(100 + seed))
+                                             for p, _, x, seed in cases])
+    for (p, shape, x, _), (out, _) in zip(cases, results):
         expected, _ = reference.dropout_forward(x, p, False, np.random.default_rng(0))
-        out, _ = forward(student, INV, x, p, False, np.random.default_rng(100 + seed))
         if (out == 0).any():
             fail(f"{INV}: at test time (train=False) your output has zeros for x of shape {shape}: "
                  "at test time every unit is active; apply no mask")
@@ -75,14 +83,16 @@ def test_dropout_test_mode_other_shapes(student, reference):
 
 def check_gradients(student, fn_f, fn_b, inverted):
     """dx against the gradient through the student's own mask, on several shapes and both
-    modes; a numerical gradient on the smallest case (it costs two calls per element)."""
-    for p, shape, seed, train in ((0.5, (8, 5), 9, True), (0.3, (5, 8), 10, True),
-                                  (0.6, (2, 3, 2), 11, True), (0.25, (7,), 12, True),
-                                  (0.4, (3, 4, 2), 13, False), (0.9, (9,), 14, False)):
-        x = big_input(shape, seed)
-        dout = np.random.default_rng(200 + seed).standard_normal(shape)
-        out, cache = forward(student, fn_f, x, p, train, np.random.default_rng(100 + seed))
-        dx = getattr(student, fn_b)(dout, cache)
+    modes; a numerical gradient on the smallest cases (it costs two calls per element), made
+    only where dx is wrong: it tells a wrong backward pass from a wrong forward pass."""
+    cases = [(p, big_input(shape, seed), np.random.default_rng(200 + seed).standard_normal(shape),
+              seed, train)
+             for p, shape, seed, train in ((0.5, (8, 5), 9, True), (0.3, (5, 8), 10, True),
+                                           (0.6, (2, 3, 2), 11, True), (0.25, (7,), 12, True),
+                                           (0.4, (3, 4, 2), 13, False), (0.9, (9,), 14, False))]
+    results = public.forward_backward(student, fn_f, fn_b, [
+        (x, p, train, np.random.default_rng(100 + seed), dout) for p, x, dout, seed, train in cases])
+    for (p, x, dout, seed, train), (out, _, dx) in zip(cases, results):
         if train:
             kept = out != 0
             expected = dout * kept / (1 - p) if inverted else dout * kept
@@ -91,8 +101,8 @@ def check_gradients(student, fn_f, fn_b, inverted):
         # all evaluation points in one round trip; the same seed on every call replays the mask
         calls = lambda zs: [unpack(r, fn_f, ("out", "cache"))[0] for r in getattr(student, fn_f).many(
             [(z, p, train, np.random.default_rng(100 + seed)) for z in zs])]
-        num = numerical_gradient(None, x, dout, many=calls) if x.size <= 24 else None
-        check_backward(dx, expected=expected, own_numeric=num, fn=fn_b, wrt="dx", forward=fn_f)
+        public.check_gradient(dx, expected, (lambda: numerical_gradient(None, x, dout, many=calls))
+                              if x.size <= 24 else None, fn_b, fn_f)
 
 
 @pytest.mark.points(1)
@@ -104,18 +114,22 @@ def test_dropout_backward_other_shapes(student):
 @pytest.mark.points(1)
 def test_vanilla_other_shapes_and_modes(student, reference):
     """vanilla_dropout_forward: other shapes and p in training and at test time; p checks"""
-    for p, shape, seed in TRAIN_CASES:
-        x = big_input(shape, seed)
-        out, _ = forward(student, VAN, x, p, True, np.random.default_rng(300 + seed))
+    xs = [big_input(shape, seed) for _, shape, seed in TRAIN_CASES]
+    test_cases = [(p, shape, np.random.default_rng(seed).standard_normal(shape), seed)
+                  for p, shape, seed in ((0.5, (4, 5, 6), 13), (0.1, (11,), 14), (0.9, (3, 17), 15),
+                                         (0.0, (6, 2), 16))]
+    # training, then test mode: one round trip
+    results = public.forwards(student, VAN, [
+        *((x, p, True, np.random.default_rng(300 + seed)) for x, (p, _, seed) in zip(xs, TRAIN_CASES)),
+        *((x, p, False, np.random.default_rng(100 + seed)) for p, _, x, seed in test_cases)])
+    for x, (p, shape, _), (out, _) in zip(xs, TRAIN_CASES, results):
         check_fraction(out, p, VAN)
         kept = out != 0
         assert_close(out, np.where(kept, x, 0.0), fn=VAN, mistakes={
             "the kept units are divided by (1-p): that is inverted dropout": np.where(kept, x / (1 - p), 0.0)},
             hint=f"For x of shape {shape}, each output must be 0 or x (p = {p})")
-    for p, shape, seed in ((0.5, (4, 5, 6), 13), (0.1, (11,), 14), (0.9, (3, 17), 15), (0.0, (6, 2), 16)):
-        x = np.random.default_rng(seed).standard_normal(shape)
+    for (p, shape, x, _), (out, _) in zip(test_cases, results):
         expected, _ = reference.vanilla_dropout_forward(x, p, False, np.random.default_rng(0))
-        out, _ = forward(student, VAN, x, p, False, np.random.default_rng(100 + seed))
         assert_close(out, expected, fn=VAN, mistakes={
             "test-time output equals x*p: scale by the keep probability 1 - p": x * p},
             hint=f"x of shape {shape}, p = {p}: test mode returns x * (1 - p)")
