@@ -21,6 +21,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.conftest import ROOT, copy_course
@@ -392,3 +393,27 @@ def test_honest_mistakes_get_clear_messages(course_dir, honest_scores, tmp_path,
     if function is not None and target != "import":
         # the other functions are still graded: the rest of the honest work keeps its points
         assert report["score"] == honest_scores["stub", target], [t for t in report["tests"] if t["outcome"] != "passed"]
+
+
+def test_a_call_that_hangs_inside_a_batch_times_out_alone(course_dir, tmp_path):
+    """`.many` sends several calls in one request; the one that hangs ends at the per-call
+    limit (2 s here), not after the batch's pooled 2 s per call, and the worker restarts."""
+    from grader.course import load_course
+    from grader.sandbox.proxy import StudentTimeout, Submission
+
+    path = build_submission(course_dir, tmp_path, "dropout_backward", """
+        def dropout_backward(dout, cache):
+            while dout.ndim == 3:  # meant: an if
+                pass
+            return dout
+    """)
+    exercise = load_course(course_dir).exercise(EXERCISE)
+    with Submission(exercise, path) as student:
+        calls = [(np.ones((2, 3)), None)] * 2 + [(np.ones((2, 3, 2)), None)] + [(np.ones(4), None)] * 7
+        start = time.monotonic()
+        with pytest.raises(StudentTimeout, match=r"dropout_backward\(\) did not finish within 2 s"):
+            student.dropout_backward.many(calls)
+        elapsed = time.monotonic() - start
+        assert elapsed < 8, f"the batch took {elapsed:.1f} s: the hanging call was not stopped at 2 s"
+        assert student.dropout_backward(np.ones(3), None).tolist() == [1.0, 1.0, 1.0]
+        assert student.generation == 2  # a fresh worker after the timeout

@@ -1,6 +1,8 @@
 """The wire between the trusted grader and the worker.
 
-Trusted -> worker: pickle (the trusted side only sends what it created itself).
+Trusted -> worker: pickle (the trusted side only sends what it created itself), protocol 5
+with large arrays out of band: their bytes go to the socket straight from the caller's
+array and land in a buffer of their own in the worker, never copied into or out of a pickle.
 Worker -> trusted: a safe codec that accepts plain data only. A frame is a JSON header
 describing the value plus raw byte buffers for arrays. Decoding never executes code and
 only ever builds exact `numpy.ndarray`s of numeric dtype, numpy scalars, Python numbers,
@@ -11,6 +13,7 @@ stays there and crosses as an `Opaque` handle.
 from __future__ import annotations
 
 import json
+import math
 import pickle
 import socket
 import struct
@@ -22,6 +25,8 @@ import numpy as np
 NUMERIC_KINDS = "biufc"  # bool, signed, unsigned, float, complex
 MAX_FRAME = 1 << 31      # 2 GiB: anything larger is a protocol violation
 MAX_DEPTH = 32
+READ_AHEAD = 1 << 16     # small reads are served from one read of up to this many bytes
+OUT_OF_BAND = 1 << 14    # arrays of this many bytes or more travel beside the pickle (break-even)
 
 
 class ProtocolError(Exception):
@@ -69,41 +74,110 @@ def send_frame(sock: socket.socket, payload: bytes | list) -> None:
         sock.sendall(part)
 
 
-def recv_frame(sock: socket.socket, *, deadline: float | None = None,
-               max_size: int = MAX_FRAME) -> bytearray:
-    """One frame. `deadline` (time.monotonic()) bounds the whole frame, not each read, so a
-    sender cannot stretch a time limit by trickling bytes; `max_size` bounds the memory a
-    sender can make us allocate."""
-    (size,) = struct.unpack("!Q", _recv_exact(sock, 8, deadline))
-    if size > max_size:
-        raise ProtocolError(f"a reply of {size} bytes is larger than the limit of {max_size} bytes")
-    return _recv_exact(sock, size, deadline)
-
-
-def _recv_exact(sock: socket.socket, size: int, deadline: float | None = None) -> bytearray:
-    buf = bytearray(size)
-    view = memoryview(buf)
+def _recv_exact(sock: socket.socket, view: memoryview, deadline: float | None) -> None:
     got = 0
-    while got < size:
+    while got < len(view):
         if deadline is not None:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError("no complete reply before the deadline")
             sock.settimeout(left)
-        n = sock.recv_into(view[got:], size - got)
+        n = sock.recv_into(view[got:])
         if n == 0:
             raise EOFError("the other side closed the connection")
         got += n
-    return buf
+
+
+class _Frame:
+    """One incoming frame. One deadline (time.monotonic()) bounds the whole frame, so a
+    sender cannot stretch a time limit by trickling bytes. Small reads are served from a
+    read-ahead buffer (two system calls for a small frame); a large buffer is received
+    straight into the memory that keeps it. Nothing past the frame's end is read."""
+
+    def __init__(self, data, sock: socket.socket | None = None, left: int = 0,
+                 deadline: float | None = None):
+        self.ahead = memoryview(data)  # received, not yet consumed
+        self.sock = sock
+        self.left = left               # bytes of the frame still in the socket
+        self.deadline = deadline
+
+    @classmethod
+    def open(cls, sock: socket.socket, deadline: float | None = None, max_size: int = MAX_FRAME) -> "_Frame":
+        """The next frame on `sock`; `max_size` bounds the memory a sender can make us allocate."""
+        head = bytearray(8)
+        _recv_exact(sock, memoryview(head), deadline)
+        (size,) = struct.unpack("!Q", head)
+        if size > max_size:
+            raise ProtocolError(f"a reply of {size} bytes is larger than the limit of {max_size} bytes")
+        first = bytearray(min(size, READ_AHEAD))
+        _recv_exact(sock, memoryview(first), deadline)
+        return cls(first, sock, size - len(first), deadline)
+
+    @property
+    def remaining(self) -> int:
+        return len(self.ahead) + self.left
+
+    def read(self, n: int) -> memoryview:
+        if n > len(self.ahead):
+            if n > self.remaining:
+                raise ProtocolError("a value runs past the end of its frame")
+            buf = bytearray(max(n, min(self.remaining, READ_AHEAD)))
+            have = len(self.ahead)
+            buf[:have] = self.ahead
+            self._fill(memoryview(buf)[have:])
+            self.ahead = memoryview(buf)
+        out, self.ahead = self.ahead[:n], self.ahead[n:]
+        return out
+
+    def read_into(self, target) -> None:
+        """Fill `target` (a writable buffer) with the frame's next bytes."""
+        target = memoryview(target).cast("B")
+        if len(target) - len(self.ahead) < READ_AHEAD:
+            target[:] = self.read(len(target))
+            return
+        if len(target) > self.remaining:
+            raise ProtocolError("a value runs past the end of its frame")
+        have = len(self.ahead)
+        target[:have] = self.ahead
+        self.ahead = memoryview(b"")
+        self._fill(target[have:])
+
+    def end(self) -> None:
+        if self.remaining:
+            raise ProtocolError("unexpected bytes after the end of a value")
+
+    def _fill(self, view: memoryview) -> None:
+        self.left -= len(view)
+        _recv_exact(self.sock, view, self.deadline)
 
 
 def send_request(sock: socket.socket, request: dict) -> None:
-    """Trusted side -> worker (pickle is fine in this direction)."""
-    send_frame(sock, pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL))
+    """Trusted side -> worker (pickle is fine in this direction). Frame: the number and
+    sizes of the out-of-band buffers, the pickle, then the buffers themselves."""
+    buffers = []
+
+    def in_band(buffer: pickle.PickleBuffer) -> bool:
+        raw = buffer.raw()
+        if raw.nbytes < OUT_OF_BAND or raw.readonly:
+            return True  # a small array costs less inside the pickle; a read-only one stays so
+        buffers.append(raw)
+        return False
+
+    data = pickle.dumps(request, protocol=5, buffer_callback=in_band)
+    sizes = struct.pack(f"!I{len(buffers)}Q", len(buffers), *(b.nbytes for b in buffers))
+    send_frame(sock, [sizes, data, *buffers])
 
 
 def recv_request(sock: socket.socket) -> dict:
-    return pickle.loads(recv_frame(sock))
+    """Arrays sent out of band are writable and each has its own (aligned) memory."""
+    frame = _Frame.open(sock)
+    (n,) = struct.unpack("!I", frame.read(4))
+    sizes = struct.unpack(f"!{n}Q", frame.read(8 * n))
+    data = frame.read(frame.remaining - sum(sizes))
+    buffers = [bytearray(size) for size in sizes]
+    for buffer in buffers:
+        frame.read_into(buffer)
+    return pickle.loads(data, buffers=buffers)
 
 
 # ---------------------------------------------------------------- plain-data codec
@@ -139,19 +213,22 @@ def _encode(value, buffers, opaque, depth):
     t = type(value)
     if t in _SCALARS:
         return value
+    # items that are scalars are written inline: most of a reply's values are (no call each)
     if t is tuple or t is list:
-        return ["t" if t is tuple else "l", *(_encode(v, buffers, opaque, depth + 1) for v in value)]
+        out = ["t" if t is tuple else "l"]
+        out += [v if type(v) in _SCALARS else _encode(v, buffers, opaque, depth + 1) for v in value]
+        return out
+    if t is dict and all(type(k) is str or type(k) is int for k in value):
+        out = ["d"]
+        for k, v in value.items():
+            out += [k, v if type(v) in _SCALARS else _encode(v, buffers, opaque, depth + 1)]
+        return out
     if t is np.ndarray and value.dtype.kind in NUMERIC_KINDS:
         buffers.append(memoryview(np.ascontiguousarray(value).reshape(-1).view(np.uint8)))
         return ["a", value.dtype.str, list(value.shape), len(buffers) - 1]
     if isinstance(value, np.generic) and t.__module__ == "numpy" and value.dtype.kind in NUMERIC_KINDS:
         buffers.append(memoryview(value.tobytes()))
         return ["s", value.dtype.str, len(buffers) - 1]
-    if t is dict and all(type(k) in (str, int) for k in value):
-        out = ["d"]
-        for k, v in value.items():
-            out += [k, _encode(v, buffers, opaque, depth + 1)]
-        return out
     if t is complex:
         return ["c", value.real, value.imag]
     if opaque is None:
@@ -161,29 +238,40 @@ def _encode(value, buffers, opaque, depth):
 
 
 def decode(data: bytes | bytearray):
-    """Decode a frame from the worker. Raises ProtocolError on anything unexpected."""
-    data = memoryview(data)
+    """Decode a frame already in memory. Raises ProtocolError on anything unexpected."""
+    return _decode_frame(_Frame(data))
+
+
+def recv_reply(sock: socket.socket, *, deadline: float | None = None, max_size: int = MAX_FRAME):
+    """Receive and decode one frame from the worker, all of it before `deadline`. Each
+    array's bytes are received straight into memory of its own, which the decoded array
+    then uses: one copy from the kernel, none after."""
+    return _decode_frame(_Frame.open(sock, deadline, max_size))
+
+
+def _decode_frame(frame: _Frame):
     try:
-        n_head, n_buf = struct.unpack_from("!II", data, 0)
-        pos = 8
-        header = json.loads(bytes(data[pos:pos + n_head]))
-        pos += n_head
+        n_head, n_buf = struct.unpack("!II", frame.read(8))
+        if n_buf > n_head:  # every buffer needs a value in the header that uses it
+            raise ProtocolError("more buffers than values")
+        header = json.loads(bytes(frame.read(n_head)))
         buffers = []
         for _ in range(n_buf):
-            (size,) = struct.unpack_from("!Q", data, pos)
-            pos += 8
-            if pos + size > len(data):
+            (size,) = struct.unpack("!Q", frame.read(8))
+            if size > frame.remaining:
                 raise ProtocolError("truncated buffer")
-            buffers.append(data[pos:pos + size])
-            pos += size
-        return _decode(header, buffers, 0)
-    except ProtocolError:
+            buffer = np.empty(size, dtype=np.uint8)
+            frame.read_into(buffer)
+            buffers.append(buffer)
+        frame.end()
+        return _decode(header, buffers, set(), 0)
+    except (ProtocolError, EOFError, OSError):  # OSError: the socket's, timeouts included
         raise
     except Exception as exc:  # malformed JSON, bad struct, wrong types: all the worker's fault
         raise ProtocolError(f"malformed reply: {type(exc).__name__}: {exc}") from None
 
 
-def _decode(h, buffers, depth):
+def _decode(h, buffers, used, depth):
     t = type(h)
     if t in _SCALARS:
         return h
@@ -191,22 +279,28 @@ def _decode(h, buffers, depth):
         raise ProtocolError("malformed value")
     tag = h[0]
     if tag == "t" or tag == "l":
-        items = [_decode(v, buffers, depth + 1) for v in h[1:]]
+        items = [v if type(v) in _SCALARS else _decode(v, buffers, used, depth + 1) for v in h[1:]]
         return tuple(items) if tag == "t" else items
     if tag == "a" or tag == "s":
         dtype = np.dtype(_str(h[1]))
         if dtype.kind not in NUMERIC_KINDS or dtype.hasobject or dtype.fields:
             raise ProtocolError(f"dtype {dtype} is not numeric")
-        raw = buffers[_int(h[-1])]
+        index = _int(h[-1])
+        if not 0 <= index < len(buffers):
+            raise ProtocolError("no such buffer")
+        raw = buffers[index]
         if tag == "s":
             if len(h) != 3 or len(raw) != dtype.itemsize:
                 raise ProtocolError("scalar size mismatch")
-            return np.frombuffer(raw, dtype=dtype)[0]
+            return raw.view(dtype)[0]
         shape = tuple(_int(n) for n in h[2])
-        if len(h) != 4 or any(n < 0 for n in shape) or \
-                int(np.prod(shape, dtype=np.int64)) * dtype.itemsize != len(raw):
+        if len(h) != 4 or any(n < 0 for n in shape) or math.prod(shape) * dtype.itemsize != len(raw):
             raise ProtocolError("array size does not match its shape")
-        return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+        array = raw.view(dtype).reshape(shape)
+        if index in used:  # a buffer named twice: decoded arrays never share memory
+            return array.copy()
+        used.add(index)
+        return array
     if tag == "d":
         if len(h) % 2 != 1:
             raise ProtocolError("malformed dict")
@@ -214,7 +308,7 @@ def _decode(h, buffers, depth):
         for k, v in zip(h[1::2], h[2::2]):
             if type(k) not in (str, int):
                 raise ProtocolError("dict key is not a string or integer")
-            out[k] = _decode(v, buffers, depth + 1)
+            out[k] = v if type(v) in _SCALARS else _decode(v, buffers, used, depth + 1)
         return out
     if tag == "c" and len(h) == 3 and all(type(x) in (int, float) for x in h[1:]):
         return complex(h[1], h[2])

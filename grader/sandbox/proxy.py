@@ -231,6 +231,9 @@ class Submission:
         reply = self._receive(f"{name}()", calls=len(calls))
         if not reply["ok"]:
             exc_type = str(reply.get("type", "Exception"))[:100]
+            if reply.get("timeout") is True:  # the worker's own per-call limit
+                self._stop_worker()  # as after any timeout: the next call gets a fresh import
+                raise StudentTimeout(_timeout_message(f"{name}()", self.limits.call_seconds))
             if reply.get("not_implemented") is True:
                 raise StudentError(f"{name} is not implemented yet (it raises NotImplementedError)",
                                    not_implemented=True, exc_type=exc_type)
@@ -258,13 +261,11 @@ class Submission:
             raise self.load_error.with_traceback(None)
         limit = min(self.limits.call_seconds * calls, remaining)
         try:
-            reply = channel.decode(channel.recv_frame(
-                sock, deadline=time.monotonic() + limit,
-                max_size=(self.limits.memory_mb + 64) * 2**20))
+            reply = channel.recv_reply(sock, deadline=time.monotonic() + limit,
+                                       max_size=(self.limits.memory_mb + 64) * 2**20)
         except (socket.timeout, TimeoutError):
             self._stop_worker()
-            raise StudentTimeout(f"{what} did not finish within {limit:g} s (an endless loop, or "
-                                 "much slower than it needs to be?)") from None
+            raise StudentTimeout(_timeout_message(what, limit)) from None
         except (EOFError, ConnectionError, OSError) as exc:
             how = self._stop_worker()
             raise StudentError(f"{what} ended the worker process ({how}); "
@@ -317,6 +318,10 @@ class RemoteFunction:
 
     def __repr__(self) -> str:
         return f"<student function {self.__name__}>"
+
+
+def _timeout_message(what: str, seconds: float) -> str:
+    return f"{what} did not finish within {seconds:g} s (an endless loop, or much slower than it needs to be?)"
 
 
 def _stale_handles(value, generation: int) -> bool:

@@ -39,12 +39,14 @@ class Zygote:
         self.sock = ours
         self.lock = threading.Lock()
         self.ready = None
+        from grader.sandbox import isolate
+        isolate.reuse_freed_memory()  # this process too: every reply's arrays are new memory
 
     def _wait_ready(self) -> dict:
         from grader.sandbox import channel
 
         if self.ready is None:
-            self.ready = channel.decode(channel.recv_frame(self.sock))
+            self.ready = channel.recv_reply(self.sock)
         return self.ready
 
     def spawn(self, spec: dict) -> tuple[int, socket.socket, int, list[str]]:
@@ -77,7 +79,7 @@ class Zygote:
 
         with self.lock:
             channel.send_request(self.sock, {"op": "wait", "pid": pid})
-            return channel.decode(channel.recv_frame(self.sock))["status"]
+            return channel.recv_reply(self.sock)["status"]
 
     def close(self) -> None:
         """Close the channel: the zygote kills any worker still running and exits at once."""

@@ -1,7 +1,7 @@
 """The worker: runs in the sandboxed child, imports the student's module, serves calls.
 
 Nothing in here is trusted by the grader: whatever this process sends back is decoded as
-plain data by `channel.decode`, and only checks in the trusted process decide the score.
+plain data by `channel.recv_reply`, and only checks in the trusted process decide the score.
 """
 
 from __future__ import annotations
@@ -9,15 +9,18 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import os
+import signal
 import sys
 import traceback
 
 import numpy as np
+import numpy.random  # noqa: F401 - numpy loads it lazily: once in the zygote, not ~30 ms in every worker
 
 from grader.sandbox import channel, isolate
 
 GLOBAL_SEED = 20261122  # np.random is seeded before every call, so misuse is deterministic
 MAX_MESSAGE = 2000
+SMALL = 1 << 16  # arrays up to this many bytes are compared byte by byte first
 
 
 def serve(sock, out_fd: int, spec: dict) -> None:
@@ -49,7 +52,7 @@ def _confine(sock, out_fd: int, spec: dict) -> list[str]:
     private = spec["dir"]
     os.chdir(private)
     os.environ.update(TMPDIR=private, HOME=private)
-    problem = isolate.landlock(isolate.readable_paths(spec["exclude"]), [private, "/dev/null"])
+    problem = isolate.landlock(spec["readable"], [private, "/dev/null"])
     if problem:
         problems.append(problem)
     return problems
@@ -77,8 +80,9 @@ def _load(spec: dict):
         if obj is None:
             continue
         try:
-            signature = str(inspect.signature(obj))
-            params = inspect.signature(obj).parameters.values()
+            parsed = inspect.signature(obj)
+            signature = str(parsed)
+            params = parsed.parameters.values()
             arity = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
             star = any(p.kind == p.VAR_POSITIONAL for p in params)
         except (TypeError, ValueError):
@@ -126,15 +130,26 @@ class _Handles:
         return generator
 
 
+class _CallTimeout(BaseException):
+    """A call ran past the per-call limit (a BaseException: `except Exception` in student
+    code does not swallow it)."""
+
+
+def _on_alarm(signum, frame):
+    raise _CallTimeout
+
+
 def _loop(sock, module, spec: dict) -> None:
     handles = _Handles(spec["generation"])
+    signal.signal(signal.SIGALRM, _on_alarm)
+    call_seconds = float(spec["limits"]["call_seconds"])
     while True:
         try:
             request = channel.recv_request(sock)
         except EOFError:
             return
         reply = _run_calls(getattr(module, request["function"], None), request["calls"], handles,
-                           os.path.join(spec["dir"], spec["module_file"]))
+                           os.path.join(spec["dir"], spec["module_file"]), call_seconds)
         try:
             payload = channel.encode_parts(reply, handles.wrap)
         except Exception as exc:  # noqa: BLE001 - e.g. a result nested too deeply
@@ -144,9 +159,13 @@ def _loop(sock, module, spec: dict) -> None:
         channel.send_frame(sock, payload)
 
 
-def _run_calls(fn, calls: list, handles: _Handles, path: str) -> dict:
+def _run_calls(fn, calls: list, handles: _Handles, path: str, call_seconds: float = 0) -> dict:
     """Run one or more calls of `fn` (one request, to save round trips); stop at the first
-    that raises. np.random is seeded before each call, so each is independent."""
+    that raises. np.random is seeded before each call, so each is independent.
+
+    Each call has its own time limit, enforced here with SIGALRM, so a batch stops at the
+    first call that hangs rather than after the whole batch's time. (Code that blocks the
+    signal or swallows the exception runs into the grader's limit for the whole request.)"""
     results, changed = [], []
     for args in calls:
         handles.in_use.clear()
@@ -158,7 +177,14 @@ def _run_calls(fn, calls: list, handles: _Handles, path: str) -> dict:
         before = [_snapshot(a) for a in args]
         np.random.seed(GLOBAL_SEED)
         try:
-            results.append(fn(*args))
+            signal.setitimer(signal.ITIMER_REAL, call_seconds)
+            try:
+                results.append(fn(*args))
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+        except _CallTimeout:
+            return {"ok": False, "type": "Timeout", "not_implemented": False, "timeout": True,
+                    "message": f"did not finish within {call_seconds:g} s"}
         except BaseException as exc:  # noqa: BLE001 - SystemExit too: the student's call failed
             return {"ok": False, "type": type(exc).__name__,
                     "not_implemented": isinstance(exc, NotImplementedError),
@@ -180,9 +206,13 @@ def _snapshot(value):
 
 def _same(before, now) -> bool:
     if type(before) is np.ndarray:
-        return (type(now) is np.ndarray and before.shape == now.shape and before.dtype == now.dtype
-                and (np.array_equal(before, now)  # fast; NaN != NaN, so look again only then
-                     or before.dtype.kind in "fc" and np.array_equal(before, now, equal_nan=True)))
+        if type(now) is not np.ndarray or before.shape != now.shape or before.dtype != now.dtype:
+            return False
+        if before.nbytes <= SMALL and before.dtype.kind in channel.NUMERIC_KINDS \
+                and before.tobytes() == now.tobytes():
+            return True  # the same bits are the same numbers; for small arrays this is quicker
+        return (np.array_equal(before, now)  # fast; NaN != NaN, so look again only then
+                or before.dtype.kind in "fc" and np.array_equal(before, now, equal_nan=True))
     if type(before) is dict:
         return type(now) is dict and before.keys() == now.keys() and all(_same(before[k], now[k]) for k in before)
     if type(before) is list:

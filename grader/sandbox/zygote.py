@@ -22,6 +22,7 @@ from grader.sandbox import channel, isolate, worker
 def main(control_fd: int) -> None:
     control = socket.socket(fileno=control_fd)
     isolate.become_subreaper()
+    isolate.reuse_freed_memory()  # inherited by every worker
     workers: set[int] = set()
     try:
         channel.send_frame(control, channel.encode({"ready": True, "landlock_abi": isolate.landlock_abi()}))
@@ -46,6 +47,7 @@ def main(control_fd: int) -> None:
 
 
 def _spawn(control: socket.socket, spec: dict) -> int:
+    spec["readable"] = isolate.readable_paths(tuple(spec["exclude"]))  # here: cached across workers
     ours, theirs = socket.socketpair()
     out_r, out_w = os.pipe()
     pid_r, pid_w = os.pipe()
@@ -70,13 +72,17 @@ def _spawn(control: socket.socket, spec: dict) -> int:
     theirs.close()
     os.close(out_w)
     os.close(pid_w)
-    os.waitpid(middle, 0)
-    with os.fdopen(pid_r, "rb") as f:
-        pid_text, _, problem = f.read().decode().partition("\n")
-    reply = {"pid": int(pid_text), "isolation_problems": [problem] if problem else []}
-    socket.send_fds(control, [_frame(channel.encode(reply))], [ours.fileno(), out_r])
-    ours.close()
-    os.close(out_r)
+    try:
+        # one write of a few bytes, read as soon as it is made: the grader gets its reply
+        # while the middle process is still exiting (EOF would wait for that)
+        pid_text, _, problem = os.read(pid_r, 4096).decode().partition("\n")
+        reply = {"pid": int(pid_text), "isolation_problems": [problem] if problem else []}
+        socket.send_fds(control, [_frame(channel.encode(reply))], [ours.fileno(), out_r])
+    finally:
+        os.close(pid_r)
+        ours.close()
+        os.close(out_r)
+        os.waitpid(middle, 0)
     _reap()
     return reply["pid"]
 
