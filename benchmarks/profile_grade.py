@@ -168,7 +168,7 @@ KEY_STEPS = [
     ("proxied calls (grader.sandbox.proxy.Submission.call_many)", "grader/sandbox/proxy.py", "call_many"),
     ("proxied calls (grader.sandbox.proxy.Submission.call)", "grader/sandbox/proxy.py", "call"),
     ("worker start (Submission._start: spawn, import the module)", "grader/sandbox/proxy.py", "_start"),
-    ("reply decoding (channel.decode)", "grader/sandbox/channel.py", "decode"),
+    ("reply receiving and decoding (channel.recv_reply)", "grader/sandbox/channel.py", "recv_reply"),
     ("request pickling and sending (channel.send_request)", "grader/sandbox/channel.py", "send_request"),
     ("Submission.close (stop the worker)", "grader/sandbox/proxy.py", "close"),
     ("_forget_modules", "grader/grade.py", "_forget_modules"),
@@ -177,24 +177,34 @@ KEY_STEPS = [
 
 def cprofile(submissions: list[Path], repeats: int, top: int) -> None:
     from grader.course import load_course
-    from grader.grade import grade
+    from grader.grade import ZygoteKeeper, grade_each
     from grader.sandbox.proxy import Zygote
 
     course = load_course(ROOT)
     zygote = Zygote()
+
+    def session(paths):
+        """Grade `paths` in one pytest session (as a batch process does); per-grading wall
+        and CPU times, measured from one report to the next, and the last report."""
+        marks, reports = [(time.perf_counter(), time.process_time())], []
+
+        def graded(_, report):
+            if isinstance(report, BaseException):
+                raise report
+            marks.append((time.perf_counter(), time.process_time()))
+            reports.append(report)
+        grade_each(course, EXERCISE, paths, graded, zygotes=ZygoteKeeper(zygote))
+        steps = list(zip(marks, marks[1:]))
+        return [b[0] - a[0] for a, b in steps], [b[1] - a[1] for a, b in steps], reports[-1]
+
     try:
         for path in submissions:
-            grade(course, EXERCISE, path, zygote=zygote)  # warm: the test modules, the reference
-            walls, cpus = [], []
-            for _ in range(repeats):
-                w, c = time.perf_counter(), time.process_time()
-                report = grade(course, EXERCISE, path, zygote=zygote)
-                walls.append(time.perf_counter() - w)
-                cpus.append(time.process_time() - c)
+            # the first grading of a session also pays for its collection: not counted
+            walls, cpus, report = session([path] * (repeats + 1))
+            walls, cpus = walls[1:], cpus[1:]
             profile = cProfile.Profile()
             profile.enable()
-            for _ in range(repeats):
-                grade(course, EXERCISE, path, zygote=zygote)
+            session([path] * repeats)
             profile.disable()
             stats = pstats.Stats(profile)
             cats: dict[str, float] = {}
@@ -202,7 +212,8 @@ def cprofile(submissions: list[Path], repeats: int, top: int) -> None:
                 label = next((c for c, test in CATEGORIES if test(file, name)), "other")
                 cats[label] = cats.get(label, 0.0) + own
             total = sum(cats.values())
-            print(f"Warm grading of {path.name} (score {report.score:g}/{report.max_score:g}), one zygote: "
+            print(f"Warm grading of {path.name} (score {report.score:g}/{report.max_score:g}) in a running "
+                  f"pytest session, one zygote (a batch process): "
                   f"median {statistics.median(walls) * 1000:.0f} ms wall, "
                   f"{statistics.median(cpus) * 1000:.0f} ms CPU in the grading process; "
                   f"under cProfile {total / repeats * 1000:.0f} ms, split:")

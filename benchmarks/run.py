@@ -10,9 +10,12 @@ installs nothing):
 
 It prints the machine's description and a table, and measures side by side in one run:
 
-1. cold start: `grade exercise3 --submission solutions/exercise3` as a whole process
-   (median of --runs), its peak memory (the largest RSS of any process in its tree, from
-   wait4), next to `python -c "import numpy, pytest"` (target: at most 2x); and the peak
+1. cold start: a student's `grade exercise3 --submission solutions/exercise3` as a whole
+   process, run in the bundle students get (`grade release`: public tests, recorded
+   reference answers), median of --runs, next to `python -c "import numpy, pytest"`
+   (target: at most 2x); the same command in this repository (an instructor's: public and
+   hidden tests, live reference), with its peak memory (the largest RSS of any process in
+   its tree, from wait4); and the peak
    RSS of the sandboxed worker that runs the student's code, which a special submission
    (the reference solution, wrapped) prints after each call (target: at most 300 MB);
 2. `grade batch exercise3` on --count generated submissions (default 100: correct ones,
@@ -175,18 +178,32 @@ for _bench_name in FUNCTIONS:
 
 
 def bench_cold(runs: int, work: Path) -> dict:
+    """A student's cold `grade` (in the release bundle students get: public tests, recorded
+    reference answers) and an instructor's (this repository: public and hidden tests, live
+    reference), each a whole process, interleaved with the baseline so load hits all alike."""
     reference = ROOT / "solutions" / EXERCISE
+    release = work / "student_release"
+    _, _, result = run_timed([*grade_cmd(), "release", str(release), "--course", str(ROOT)])
+    check(result, "grade release")
     baseline_cmd = [sys.executable, "-c", "import numpy, pytest"]
-    cmd = [*grade_cmd(), EXERCISE, "--submission", str(reference)]
+    student_cmd = [*grade_cmd(), EXERCISE, "--submission", str(reference)]
+    cmd = [*student_cmd, "--course", str(ROOT)]
     baseline, cold, base_rss, cold_rss, base_cpu, cold_cpu = [], [], [], [], [], []
+    student, student_cpu = [], []
     load_before = loadavg()
-    for i in range(runs + 1):  # the first pair warms the page cache and is not counted
+    for i in range(runs + 1):  # the first round warms the page cache and is not counted
         wall, rss, result = run_timed(baseline_cmd)
         check(result, "python -c 'import numpy, pytest'")
         if i:
             baseline.append(wall)
             base_rss.append(rss)
             base_cpu.append(result.cpu_seconds)
+        wall, _, result = run_timed(student_cmd, cwd=release)
+        check(result, " ".join(student_cmd) + " (in the student release)")
+        if i:
+            student.append(wall)
+            student_cpu.append(result.cpu_seconds)
+        student_score = re.search(r"Score: ([\d.]+) / ([\d.]+)", result.stdout)
         wall, rss, result = run_timed(cmd)
         check(result, " ".join(cmd))
         if i:
@@ -209,6 +226,12 @@ def bench_cold(runs: int, work: Path) -> dict:
     return {
         "grade_cmd": " ".join(cmd), "runs": runs,
         "grade_seconds": {"median": median(cold), "min": min(cold), "max": max(cold), "all": cold},
+        "student_cmd": " ".join(student_cmd) + "   (cwd: a release bundle from `grade release`)",
+        "student_seconds": {"median": median(student), "min": min(student), "max": max(student),
+                            "all": student},
+        "student_cpu_seconds_median": median(student_cpu),
+        "student_score": f"{student_score.group(1)} / {student_score.group(2)}" if student_score else None,
+        "student_ratio": median(student) / median(baseline),
         "baseline_cmd": " ".join(baseline_cmd),
         "baseline_seconds": {"median": median(baseline), "min": min(baseline), "max": max(baseline),
                              "all": baseline},
@@ -573,12 +596,17 @@ def print_report(res: dict) -> None:
             (c["baseline_cmd"], f"{c['baseline_seconds']['median']:.3f}", f"{c['baseline_seconds']['min']:.3f}",
              f"{c['baseline_seconds']['max']:.3f}", f"{c['baseline_cpu_seconds_median']:.3f}",
              f"{c['baseline_peak_rss_mb']:.0f}"),
-            (f"grade {EXERCISE} --submission solutions/{EXERCISE}", f"{c['grade_seconds']['median']:.3f}",
+            (f"student: grade {EXERCISE} --submission ... (release)", f"{c['student_seconds']['median']:.3f}",
+             f"{c['student_seconds']['min']:.3f}", f"{c['student_seconds']['max']:.3f}",
+             f"{c['student_cpu_seconds_median']:.3f}", ""),
+            (f"instructor: grade {EXERCISE} --submission ... (repo)", f"{c['grade_seconds']['median']:.3f}",
              f"{c['grade_seconds']['min']:.3f}", f"{c['grade_seconds']['max']:.3f}",
              f"{c['grade_cpu_seconds_median']:.3f}", f"{c['grade_peak_rss_mb']:.0f}"),
         ]))
-        print(f"   ratio grade / baseline: {c['ratio']:.2f}x (target <= 2x: {verdict(c['ratio'] <= 2)}); "
-              f"score {c['grade_score']}")
+        print(f"   ratio student's grade / baseline: {c['student_ratio']:.2f}x (target <= 2x: "
+              f"{verdict(c['student_ratio'] <= 2)}); score {c['student_score']} (public tests)")
+        print(f"   ratio instructor's grade / baseline: {c['ratio']:.2f}x (public + hidden tests, live "
+              f"reference; score {c['grade_score']})")
         w = c["worker_peak_rss_mb"]
         print(f"   sandboxed worker's peak RSS: {w:.0f} MB ({c['worker_peak_source']}, printed by the "
               f"submission after each call; target <= 300 MB: {verdict(w is not None and w <= 300)})\n"

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from grader.checks import (GRAD_TOL, CheckFailed, as_array, assert_close, check_backward,
-                           expect_value_error, fail, matches, numerical_gradient, relative_error,
-                           stats, unpack)
+                           expect_value_error, fail, matches, normal_input, numerical_gradient,
+                           relative_error, stats, unpack)
 from grader.sandbox.proxy import InputModified, StudentError
 
 INV, VAN = "dropout_forward", "vanilla_dropout_forward"
@@ -29,7 +29,7 @@ KEEP_PROB = ("you used p as the keep probability. Here p is the probability of D
 
 def big_input(shape, seed):
     """x = randn + 10: never zero, so a zero in the output marks a dropped unit."""
-    return np.random.default_rng(seed).standard_normal(shape) + 10.0
+    return normal_input(shape, seed, loc=10.0)
 
 
 def forward(student, fn, x, p, train, rng):
@@ -219,7 +219,7 @@ def test_dropout_expected_training_output_is_x(student):
 @pytest.mark.points(2)
 def test_dropout_test_mode_is_identity(student, reference_forward_test_mode):
     """dropout_forward: test mode is the identity"""
-    cases = [(p, np.random.default_rng(seed).standard_normal(shape), seed)
+    cases = [(p, normal_input(shape, seed), seed)
              for p, shape, seed in ((0.2, (13, 7), 7), (0.7, (7, 13), 8))]
     results = forwards(student, INV, [(x, p, False, np.random.default_rng(100 + seed))
                                       for p, x, seed in cases])
@@ -365,7 +365,7 @@ def test_dropout_p_range(student):
 def check_train_backward(student, fn_f, fn_b, inverted):
     """dx through the student's own training mask, then a gradient check (numerical where dx is wrong)."""
     # the last case is the numerical gradient's (below)
-    cases = [(p, big_input(shape, seed), np.random.default_rng(200 + seed).standard_normal(shape), seed)
+    cases = [(p, big_input(shape, seed), normal_input(shape, 200 + seed), seed)
              for p, shape, seed in ((0.2, (30, 17), 13), (0.7, (17, 30), 14), (0.3, (6, 4), 15))]
     results = forward_backward(student, fn_f, fn_b, [
         (x, p, True, np.random.default_rng(100 + seed), dout) for p, x, dout, seed in cases])
@@ -417,8 +417,8 @@ def student_call(student, fn, *args):
 
 def check_test_backward(student, reference, fn_f, fn_b, mistakes_of):
     """Test mode: dx against the reference (inputs made here), then a gradient check."""
-    cases = [(p, np.random.default_rng(seed).standard_normal(shape),
-              np.random.default_rng(200 + seed).standard_normal(shape), seed)
+    cases = [(p, normal_input(shape, seed),
+              normal_input(shape, 200 + seed), seed)
              for p, shape, seed in ((0.2, (4, 3), 16), (0.7, (3, 7), 17))]
     results = forward_backward(student, fn_f, fn_b, [
         (x, p, False, np.random.default_rng(100 + seed), dout) for p, x, dout, seed in cases])
@@ -478,7 +478,7 @@ def test_vanilla_drops_fraction_p_without_scaling(student):
 @pytest.mark.points(1)
 def test_vanilla_test_mode_scales(student, reference_forward_test_mode):
     """vanilla_dropout_forward: test-time output is x*(1-p)"""
-    cases = [(p, np.random.default_rng(seed).standard_normal(shape), seed)
+    cases = [(p, normal_input(shape, seed), seed)
              for p, shape, seed in ((0.2, (13, 7), 20), (0.7, (7, 13), 21))]
     results = forwards(student, VAN, [(x, p, False, np.random.default_rng(100 + seed))
                                       for p, x, seed in cases])

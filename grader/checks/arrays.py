@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from grader.sandbox.channel import Opaque
@@ -53,9 +55,30 @@ def as_array(value, fn: str, name: str = "out", *, shape=None) -> np.ndarray:
     return value.astype(np.float64, copy=False)
 
 
+def normal_input(shape, seed: int, loc: float = 0.0) -> np.ndarray:
+    """`np.random.default_rng(seed).standard_normal(shape) + loc`, as a new array.
+
+    Tests make the same inputs for every student, and drawing 250,000 normals costs
+    several times more than copying them, so the draws are kept per process (they are a
+    pure function of the arguments) and each caller gets its own copy."""
+    return _normal_draws((shape,) if isinstance(shape, int) else tuple(shape), seed, loc).copy()
+
+
+@functools.lru_cache(maxsize=256)
+def _normal_draws(shape: tuple, seed: int, loc: float) -> np.ndarray:
+    draws = np.random.default_rng(seed).standard_normal(shape)
+    if loc:
+        draws += loc
+    draws.flags.writeable = False
+    return draws
+
+
 def matches(actual, expected, *, rtol: float = 1e-6, atol: float = 1e-9) -> bool:
     actual, expected = np.asarray(actual, dtype=float), np.asarray(expected, dtype=float)
-    return actual.shape == expected.shape and bool(np.allclose(actual, expected, rtol=rtol, atol=atol))
+    if actual.shape != expected.shape:
+        return False
+    return bool(np.array_equal(actual, expected)  # the common case, several times cheaper
+                or np.allclose(actual, expected, rtol=rtol, atol=atol))
 
 
 def assert_close(actual, expected, *, fn: str, name: str = "out", rtol: float = 1e-6,

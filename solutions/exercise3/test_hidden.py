@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.checks import assert_close, expect_value_error, fail, numerical_gradient, stats, unpack
+from grader.checks import (assert_close, expect_value_error, fail, normal_input, numerical_gradient,
+                           stats, unpack)
 
 _spec = importlib.util.spec_from_file_location("_exercise3_public_checks",
                                                Path(__file__).with_name("test_public.py"))
@@ -28,7 +29,7 @@ TRAIN_CASES = ((0.5, (30, 40, 50), 1), (0.1, (60_000,), 2), (0.9, (40, 1500), 3)
 
 
 def big_input(shape, seed):
-    return np.random.default_rng(seed).standard_normal(shape) + 10.0
+    return normal_input(shape, seed, loc=10.0)
 
 
 def check_fraction(out, p, fn):
@@ -61,7 +62,7 @@ def test_dropout_other_shapes_and_p(student):
 @pytest.mark.points(1)
 def test_dropout_test_mode_other_shapes(student, reference):
     """dropout_forward: test mode is the identity for every shape; p is checked there too"""
-    cases = [(p, shape, np.random.default_rng(seed).standard_normal(shape), seed)
+    cases = [(p, shape, normal_input(shape, seed), seed)
              for p, shape, seed in ((0.5, (4, 5, 6), 5), (0.1, (11,), 6), (0.9, (3, 17), 7),
                                     (0.0, (6, 2), 8))]
     results = public.forwards(student, INV, [(x, p, False, np.random.default_rng(100 + seed))
@@ -85,7 +86,7 @@ def check_gradients(student, fn_f, fn_b, inverted):
     """dx against the gradient through the student's own mask, on several shapes and both
     modes; a numerical gradient on the smallest cases (it costs two calls per element), made
     only where dx is wrong: it tells a wrong backward pass from a wrong forward pass."""
-    cases = [(p, big_input(shape, seed), np.random.default_rng(200 + seed).standard_normal(shape),
+    cases = [(p, big_input(shape, seed), normal_input(shape, 200 + seed),
               seed, train)
              for p, shape, seed, train in ((0.5, (8, 5), 9, True), (0.3, (5, 8), 10, True),
                                            (0.6, (2, 3, 2), 11, True), (0.25, (7,), 12, True),
@@ -115,7 +116,7 @@ def test_dropout_backward_other_shapes(student):
 def test_vanilla_other_shapes_and_modes(student, reference):
     """vanilla_dropout_forward: other shapes and p in training and at test time; p checks"""
     xs = [big_input(shape, seed) for _, shape, seed in TRAIN_CASES]
-    test_cases = [(p, shape, np.random.default_rng(seed).standard_normal(shape), seed)
+    test_cases = [(p, shape, normal_input(shape, seed), seed)
                   for p, shape, seed in ((0.5, (4, 5, 6), 13), (0.1, (11,), 14), (0.9, (3, 17), 15),
                                          (0.0, (6, 2), 16))]
     # training, then test mode: one round trip
