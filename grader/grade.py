@@ -157,7 +157,7 @@ class ZygoteKeeper:
 # unraisableexception/threadexception run gc.collect() twice per session.
 _UNUSED_PLUGINS = ("cacheprovider", "unraisableexception", "threadexception", "doctest", "junitxml",
                    "pastebin", "stepwise", "faulthandler", "legacypath", "logging", "warnings",
-                   "setuponly", "setupplan")
+                   "setuponly", "setupplan", "unittest", "debugging")
 
 
 def _pytest_session(files: list[Path], plugin) -> tuple[int, str]:

@@ -71,7 +71,7 @@ def pyproject() -> str:
             f'[project]\nname = "{meta["name"]}"\nversion = "{meta["version"]}"\n'
             f'description = "The grader for this course\'s exercises"\nreadme = "README.md"\n'
             f'requires-python = "{meta["requires-python"]}"\ndependencies = [\n{deps}]\n\n'
-            '[project.scripts]\ngrade = "grader.cli:main"\n\n'
+            '[project.scripts]\ngrade = "grader.cli:entry"\n\n'
             '[tool.setuptools.packages.find]\ninclude = ["grader*"]\n')
 
 

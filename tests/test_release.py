@@ -180,7 +180,7 @@ def test_the_bundle_builds_a_wheel_of_the_grader_alone(bundle, tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "grader/cli.py" in names and not any(n.startswith(("exercises/", "solutions/")) for n in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "grade = grader.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "grade = grader.cli:entry" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
 def test_release_refuses_a_folder_that_is_not_empty(tmp_path):
