@@ -20,7 +20,9 @@ It prints the machine's description and a table, and measures side by side in on
    (the reference solution, wrapped) prints after each call (target: at most 300 MB);
 2. `grade batch exercise3` on --count generated submissions (default 100: correct ones,
    the catalogued mutants, and broken ones: a syntax error, a missing module, os._exit at
-   import, an endless loop on 3-D input), with `--jobs 1` and `--jobs 2`;
+   import, an endless loop on 3-D input), with `--jobs 1` and `--jobs 2`, and the same
+   students one after another in one session in this process, timed by kind of submission
+   (where the time goes);
 3. the same submissions as notebooks, graded by real `nbgrader autograde` on the course
    that `grade nbgrader build` writes, and the ratio batch(--jobs 2) / nbgrader throughput
    (target: at least 20x); --nbgrader-count N autogrades the first N only (the order is
@@ -360,6 +362,34 @@ def bench_batch(subs: list[dict], folder: Path, work: Path, jobs: int, tag: str)
             "loadavg_before": load_before, "loadavg_after": loadavg()}
 
 
+def bench_by_kind(subs: list[dict], folder: Path) -> dict:
+    """Where the batch's time goes: the students graded one after another in one pytest
+    session in this process (what one batch process does), each timed from one report to
+    the next, summed by kind of submission."""
+    from grader.course import load_course
+    from grader.grade import grade_each
+
+    kinds = {folder / s["id"]: s["kind"] for s in subs}
+    labels = {folder / s["id"]: s["label"] for s in subs}
+    times: dict = {}
+    last = [time.perf_counter()]
+
+    def graded(path, report):
+        now = time.perf_counter()
+        times.setdefault(kinds[path], []).append((now - last[0], labels[path]))
+        last[0] = now
+
+    start = time.perf_counter()
+    grade_each(load_course(ROOT), EXERCISE, list(kinds), graded)
+    out = {"seconds": time.perf_counter() - start, "kinds": {}}
+    for kind, rows in times.items():
+        seconds = [t for t, _ in rows]
+        slowest = max(rows)
+        out["kinds"][kind] = {"n": len(rows), "sum": sum(seconds), "median_ms": 1000 * median(seconds),
+                              "max_ms": 1000 * slowest[0], "slowest": slowest[1]}
+    return out
+
+
 # ================================================================ 3. nbgrader
 
 def nbgrader_available() -> str | None:
@@ -625,6 +655,15 @@ def print_report(res: dict) -> None:
         print(table(rows))
         if len(batches) == 2:
             print(f"   speed-up of --jobs 2 over --jobs 1: {batches[0]['seconds'] / batches[1]['seconds']:.2f}x")
+        k = res.get("batch_by_kind")
+        if k:
+            print(f"   where the time goes: the same students one after another in one session "
+                  f"({k['seconds']:.1f} s), by kind:")
+            rows = [("", "students", "seconds", "median ms", "slowest ms", "slowest")]
+            for kind, v in sorted(k["kinds"].items(), key=lambda kv: -kv[1]["sum"]):
+                rows.append((kind, v["n"], f"{v['sum']:.1f}", f"{v['median_ms']:.0f}", f"{v['max_ms']:.0f}",
+                             v["slowest"][:60]))
+            print(table(rows))
         print()
 
     n = res.get("nbgrader")
@@ -727,6 +766,9 @@ def main() -> None:
             for jobs in (1, 2):
                 print(f"[2/4] grade batch --jobs {jobs} on {count} submissions ...", file=sys.stderr, flush=True)
                 res[f"batch_jobs{jobs}"] = bench_batch(subs, folder, work, jobs, "py")
+            print(f"[2/4] the same {count}, one after another in one session, timed by kind ...",
+                  file=sys.stderr, flush=True)
+            res["batch_by_kind"] = bench_by_kind(subs, folder)
         if "nbgrader" in parts and nb_count:
             missing = nbgrader_available()
             if missing:
