@@ -44,29 +44,32 @@ def grade_each(course: Course, exercise_id: str, submissions: Iterable,
                on_graded: Callable[[object, GradeReport | Exception], None], *,
                hidden: bool | None = None, reference=None, zygotes: "ZygoteKeeper | None" = None,
                retries: int = 0) -> None:
-    """Grade each submission (as `grade` would, `None` meaning the working copy) in ONE
-    pytest session; call `on_graded(submission, report)` as each finishes.
+    """Grade each submission (as `grade` would, `None` meaning the working copy) in one
+    pytest session (or one per submission, for tests that cannot run twice: see
+    grader.plugin); call `on_graded(submission, report)` as each finishes.
 
     `submissions` may be a lazy iterator (a batch process reads its next student only when
     it is free). A grading that raises (a sandbox failure, an unreadable notebook) is
     retried `retries` times with a fresh zygote, then passed to `on_graded` as the
     exception. Errors of the course itself (broken tests) raise.
     """
-    from grader.plugin import GradingPlugin
     from grader.reference import Reference
 
     exercise = course.exercise(exercise_id)
     hidden = exercise.has_solutions if hidden is None else hidden
-    zygotes = zygotes or ZygoteKeeper()
-    zygotes.get()  # starts now, in parallel with collecting the tests
     files = exercise.test_files(hidden=hidden)
     missing = [f for f in files if not f.is_file()]
     if missing or not files:
         raise CourseTestError(f"test file {missing[0] if missing else exercise.id} is missing; "
                               "rebuild the exercises with 'grade build'")
+    reference = reference or Reference.for_exercise(exercise)
+    zygotes = zygotes or ZygoteKeeper()
+    queue = iter(submissions)
+    upcoming = [next(queue, _END)]  # one ahead: a session is started only for a submission
 
-    def each(run_tests: Callable) -> None:
-        for submission in submissions:
+    def each(run_tests: Callable, rerunnable: bool) -> None:
+        while upcoming[0] is not _END:
+            submission = upcoming[0]
             for attempt in range(retries + 1):
                 try:
                     report = _grade_one(exercise, submission, run_tests, zygotes)
@@ -75,16 +78,36 @@ def grade_each(course: Course, exercise_id: str, submissions: Iterable,
                     report = exc
                     zygotes.discard()  # the zygote may be what broke
             on_graded(submission, report)
+            upcoming[0] = next(queue, _END)
+            if not rerunnable:
+                return  # the next submission gets a session of its own
 
-    plugin = GradingPlugin(exercise, reference or Reference.for_exercise(exercise), each,
-                           hidden_files=[f for f in files if f.name == HIDDEN_TESTS])
     try:
-        status, output = _pytest_session(files, plugin)
+        if upcoming[0] is not _END:
+            zygotes.get()  # starts now, in parallel with collecting the tests
+        while upcoming[0] is not _END:
+            _session(exercise, files, reference, each)
     finally:
         if zygotes.owned:
             zygotes.discard()
+
+
+_END = object()
+
+
+def _session(exercise: Exercise, files: list[Path], reference, each: Callable) -> None:
+    """One pytest session that calls `each`; raises what went wrong around the tests."""
+    import pytest
+
+    from grader.plugin import GradingPlugin
+
+    plugin = GradingPlugin(exercise, reference, each,
+                           hidden_files=[f for f in files if f.name == HIDDEN_TESTS])
+    status, output = _pytest_session(files, plugin)
     if plugin.loop_error is not None:
         raise plugin.loop_error  # KeyboardInterrupt, or a bug of ours: never swallowed by pytest
+    if status == pytest.ExitCode.INTERRUPTED:
+        raise KeyboardInterrupt  # pytest swallowed Ctrl-C; a half-run grading is no grading
     if plugin.collection_errors:
         raise CourseTestError(f"the tests of {exercise.id} are broken: {plugin.collection_errors[0]}")
     if not plugin.order:

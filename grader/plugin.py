@@ -11,9 +11,14 @@ calls it once per submission. Each item goes through pytest's own
 so a submission sees exactly what a fresh session would show it; before every submission
 but the first, each test module's code runs again in its namespace, so no state of a test
 module (a list a test appends to, a cache) carries over from one submission to the next.
+Tests whose collected objects could carry state (parametrized tests, fixtures with params,
+test classes, default arguments) are not re-run: `each` is told, and grades one
+submission per session.
 """
 
 from __future__ import annotations
+
+import contextlib
 
 import pytest
 
@@ -78,25 +83,31 @@ class GradingPlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session):
-        self.looped = not self.collection_errors and not session.testsfailed
+        self.looped = bool(session.items) and not self.collection_errors and not session.testsfailed
         if self.looped:
             try:
-                self.each(lambda submission: self._run_items(session, submission))
+                self.each(lambda submission: self._run_items(session, submission), _rerunnable(session.items))
             except BaseException as exc:  # noqa: BLE001 - re-raised once pytest has returned
                 self.loop_error = exc
         return True
 
     def _run_items(self, session, submission) -> tuple[TestResult, ...]:
-        items = session.items
-        self._fresh_modules(items)
+        items, item, finished = session.items, None, False
         self.submission = submission
         self.verdicts = {nodeid: [] for nodeid in self.order}
         self.sandbox_failures = []
         try:
+            self._fresh_modules(items)
             for item, nextitem in zip(items, [*items[1:], None]):
                 item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+            finished = True
         finally:
             self.submission = None
+            if not finished and item is not None:
+                # something escaped an item's protocol (pytest.exit, an error in a hook): tear
+                # down what it set up, so the next grading in this session starts clean
+                with contextlib.suppress(Exception):
+                    item.ihook.pytest_runtest_teardown(item=item, nextitem=None)
             reporter = session.config.pluginmanager.get_plugin("terminalreporter")
             if reporter is not None:
                 reporter.stats.clear()  # it keeps every report: memory would grow per student
@@ -150,6 +161,20 @@ class GradingPlugin:
                 outcome, message = "error", "this test did not run (grading was interrupted)"
             out.append(TestResult(**self.results[nodeid], outcome=outcome, message=message))
         return tuple(out)
+
+
+def _rerunnable(items) -> bool:
+    """Whether the collected items can run for one submission after another as if collected
+    afresh: plain test functions of a module, without default arguments. pytest keeps what it
+    made at collection (parametrize and fixture-param values, test-class instances), and a
+    test could change those; tests that use them get a fresh session per submission."""
+    for item in items:
+        function = getattr(item, "function", None)
+        if function is None or getattr(item, "cls", None) is not None \
+                or getattr(item, "callspec", None) is not None \
+                or function.__defaults__ or function.__kwdefaults__:
+            return False
+    return True
 
 
 def _classify(excinfo, item) -> tuple[str, str]:

@@ -100,9 +100,14 @@ class _Pool:
 
     def stop_stuck(self, limit: float) -> None:
         for w in self.workers:
-            if w not in self.idle and not w.stuck and time.monotonic() - w.started > limit:
+            overdue = time.monotonic() - w.started - limit
+            if w in self.idle or overdue <= 0:
+                continue
+            if not w.stuck:
                 w.stuck = True
                 w.process.terminate()  # its connection then reports the end
+            elif overdue > 30 and w.process.is_alive():
+                w.process.kill()  # SIGTERM did not end it (stuck in C code)
 
     def replace(self, worker: _Worker) -> str:
         """Start a new worker in place of one that ended; say how it ended."""
@@ -158,29 +163,32 @@ def _worker_main(conn, course: Course, exercise_id: str, hidden: bool) -> None:
         grade_each(course, exercise_id, tasks, tasks.answer, hidden=hidden, zygotes=zygotes, retries=1)
     except (EOFError, OSError):
         pass  # the batch is gone
-    except Exception as exc:  # noqa: BLE001 - the course's tests are broken: every student says so
+    except GraderError as exc:  # the course's tests are broken: every student says so
         with contextlib.suppress(EOFError, OSError):
             if tasks.waiting:
                 tasks.answer(None, exc)
-            for path in tasks:
-                tasks.answer(path, exc)
+            if not tasks.done:
+                for path in tasks:
+                    tasks.answer(path, exc)
     finally:
         zygotes.discard()
 
 
 class _Tasks:
     """The paths the batch hands this process, until it says stop (None) or goes away;
-    `waiting` while a student has been read but not answered."""
+    `waiting` while a student has been read but not answered, `done` once it said stop."""
 
     def __init__(self, conn):
         self.conn = conn
         self.waiting = False
+        self.done = False  # the batch said stop, or went away
 
     def __iter__(self):
         with contextlib.suppress(EOFError, OSError):
             while (task := self.conn.recv()) is not None:
                 self.waiting = True
                 yield Path(task[1])
+        self.done = True
 
     def answer(self, _path, result) -> None:
         self.conn.send(outcome_of(result))

@@ -9,6 +9,7 @@ so a test must call the reference only with inputs it made itself.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import importlib.util
 from pathlib import Path
@@ -66,6 +67,7 @@ class Reference:
                 raise CourseTestError(f"no recorded reference value for this call of {name}; "
                                       "rebuild the exercises with 'grade build'")
             result, after = self.records[key]
+            result = copy.deepcopy(result)  # a test that changes it must not change it for the next
         else:
             before = {i: a.copy() for i, a in enumerate(args) if type(a) is np.ndarray}
             result = getattr(self.module, name)(*args, **kwargs)

@@ -99,10 +99,24 @@ def test_frames_must_be_exact(data):
         decode(data)
 
 
-def test_a_buffer_named_twice_gives_arrays_that_do_not_share_memory():
-    x, y = decode(frame(["t", ["a", "<f8", [1], 0], ["a", "<f8", [1], 0]], [np.float64(1.0).tobytes()]))
+def test_a_buffer_named_twice_is_refused():
+    """Copies of one buffer would let a worker multiply the grader's memory (10 MB sent, 1 GB
+    decoded); the encoder never names a buffer twice."""
+    one = [np.float64(1.0).tobytes()]
+    for header in (["t", ["a", "<f8", [1], 0], ["a", "<f8", [1], 0]], ["t", ["s", "<f8", 0], ["a", "<f8", [1], 0]]):
+        with pytest.raises(ProtocolError, match="used twice"):
+            decode(frame(header, one))
+    x, y = decode(encode((np.ones(3), np.ones(3))))
     x[0] = 5.0
-    assert y[0] == 1.0
+    assert y[0] == 1.0  # two arrays of a real reply never share memory
+
+
+def test_an_oversized_header_is_refused_before_it_is_parsed():
+    from grader.sandbox.channel import MAX_HEADER
+    head = b"[" + b"[]," * (MAX_HEADER // 3) + b"[]]"
+    data = struct.pack("!II", len(head), 0) + head
+    with pytest.raises(ProtocolError, match="larger than the limit"):
+        decode(data)
 
 
 def replied(value, **kwargs):

@@ -11,7 +11,7 @@ import pytest
 
 from grader.course import load_course
 from grader.errors import CourseTestError
-from grader.grade import grade
+from grader.grade import grade, grade_each
 from grader.plugin import GradingPlugin
 
 COURSE = """\
@@ -93,3 +93,80 @@ def test_a_test_that_never_ran_scores_nothing(tmp_path):
     plugin.verdicts["t"] = []
     (result,) = plugin.test_results()
     assert result.outcome == "error" and result.points == 0 and "did not run" in result.message
+
+
+def test_an_exercise_without_tests_is_a_configuration_error(tmp_path):
+    course = make_course(tmp_path, "import pytest\n")
+    with pytest.raises(CourseTestError, match="no tests were collected"):
+        grade(course, "ex", tmp_path / "solutions/ex/m.py")
+
+
+STATEFUL_TESTS = '''
+    import pytest
+
+    SEEN = {}
+
+    @pytest.mark.points(1)
+    def test_module_state(student):
+        """f: module-level state is fresh for every submission"""
+        SEEN[len(SEEN)] = student.f(1)
+        assert len(SEEN) == 1, "state leaked from an earlier submission"
+
+    @pytest.mark.points(1)
+    @pytest.mark.parametrize("box", [[]])
+    def test_parameter_state(student, box):
+        """f: a parametrize value is fresh for every submission"""
+        box.append(student.f(1))
+        assert len(box) == 1, "parameter leaked from an earlier submission"
+
+    class TestInClass:
+        seen = []
+
+        @pytest.mark.points(1)
+        def test_class_state(self, student):
+            """f: class state is fresh for every submission"""
+            self.seen.append(student.f(1))
+            assert len(self.seen) == 1, "class state leaked from an earlier submission"
+'''
+
+
+@pytest.mark.parametrize("tests", [STATEFUL_TESTS, STATEFUL_TESTS.split("    @pytest.mark.points(1)\n"
+                                                                      "    @pytest.mark.parametrize")[0]])
+def test_no_state_of_the_tests_carries_over_between_submissions_in_one_session(tmp_path, tests):
+    """Plain test functions run again in one session (their module's code re-run first);
+    parametrized tests and test classes, whose objects pytest keeps from collection, get a
+    session per submission. Either way every submission is graded as if alone."""
+    if tests is not STATEFUL_TESTS:
+        (tmp_path / "x").mkdir()
+        tmp_path = tmp_path / "x"
+    course = make_course(tmp_path, tests)
+    alone = grade(course, "ex", tmp_path / "solutions/ex/m.py").to_dict()
+    reports = []
+    grade_each(course, "ex", [tmp_path / "solutions/ex/m.py"] * 3, lambda _, r: reports.append(r))
+    assert alone["score"] == alone["max_score"]
+    assert [r.to_dict() for r in reports] == [alone] * 3
+
+
+def test_a_test_that_stops_pytest_costs_one_submission_not_the_next(tmp_path):
+    course = make_course(tmp_path, '''
+        import pytest
+
+        @pytest.mark.points(1)
+        def test_a(student):
+            """f: doubles 1"""
+            assert student.f(1) == 2, "f(1) should be 2"
+
+        @pytest.mark.points(1)
+        def test_b(student):
+            """f: doubles 2"""
+            if student.module_file.name == "halt.py":
+                pytest.exit("a course bug that ends pytest")
+            assert student.f(2) == 4, "f(2) should be 4"
+    ''')
+    good, stop = tmp_path / "solutions/ex/m.py", tmp_path / "halt.py"
+    stop.write_text(good.read_text())
+    results = []
+    grade_each(course, "ex", [stop, good], lambda path, r: results.append((path, r)), retries=1)
+    assert isinstance(results[0][1], Exception) and results[0][0] == stop
+    assert results[1][1].to_dict() == grade(course, "ex", good).to_dict()
+    assert results[1][1].score == 2.0

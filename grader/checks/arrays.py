@@ -61,7 +61,8 @@ def normal_input(shape, seed: int, loc: float = 0.0) -> np.ndarray:
     Tests make the same inputs for every student, and drawing 250,000 normals costs
     several times more than copying them, so the draws are kept per process (they are a
     pure function of the arguments) and each caller gets its own copy."""
-    return _normal_draws((shape,) if isinstance(shape, int) else tuple(shape), seed, loc).copy()
+    shape = (int(shape),) if np.ndim(shape) == 0 else tuple(int(n) for n in shape)
+    return _normal_draws(shape, int(seed), float(loc)).copy()
 
 
 @functools.lru_cache(maxsize=256)

@@ -25,6 +25,7 @@ import numpy as np
 NUMERIC_KINDS = "biufc"  # bool, signed, unsigned, float, complex
 MAX_FRAME = 1 << 31      # 2 GiB: anything larger is a protocol violation
 MAX_DEPTH = 32
+MAX_HEADER = 16 << 20    # bytes of JSON describing one reply (its arrays travel beside it)
 READ_AHEAD = 1 << 16     # small reads are served from one read of up to this many bytes
 OUT_OF_BAND = 1 << 14    # arrays of this many bytes or more travel beside the pickle (break-even)
 
@@ -246,7 +247,11 @@ def recv_reply(sock: socket.socket, *, deadline: float | None = None, max_size: 
     """Receive and decode one frame from the worker, all of it before `deadline`. Each
     array's bytes are received straight into memory of its own, which the decoded array
     then uses: one copy from the kernel, none after."""
-    return _decode_frame(_Frame.open(sock, deadline, max_size))
+    try:
+        return _decode_frame(_Frame.open(sock, deadline, max_size))
+    finally:
+        if deadline is not None:
+            sock.settimeout(None)  # the next request is sent blocking, not with what was left
 
 
 def _decode_frame(frame: _Frame):
@@ -254,6 +259,9 @@ def _decode_frame(frame: _Frame):
         n_head, n_buf = struct.unpack("!II", frame.read(8))
         if n_buf > n_head:  # every buffer needs a value in the header that uses it
             raise ProtocolError("more buffers than values")
+        if n_head > MAX_HEADER:  # json.loads can need many times its input's size
+            raise ProtocolError(f"a reply's description of {n_head} bytes is larger than the limit "
+                                f"of {MAX_HEADER} bytes (return arrays, not long lists)")
         header = json.loads(bytes(frame.read(n_head)))
         buffers = []
         for _ in range(n_buf):
@@ -288,19 +296,19 @@ def _decode(h, buffers, used, depth):
         index = _int(h[-1])
         if not 0 <= index < len(buffers):
             raise ProtocolError("no such buffer")
+        if index in used:  # the encoder never does this; copies of one buffer would multiply memory
+            raise ProtocolError("a buffer is used twice")
         raw = buffers[index]
         if tag == "s":
             if len(h) != 3 or len(raw) != dtype.itemsize:
                 raise ProtocolError("scalar size mismatch")
+            used.add(index)
             return raw.view(dtype)[0]
         shape = tuple(_int(n) for n in h[2])
         if len(h) != 4 or any(n < 0 for n in shape) or math.prod(shape) * dtype.itemsize != len(raw):
             raise ProtocolError("array size does not match its shape")
-        array = raw.view(dtype).reshape(shape)
-        if index in used:  # a buffer named twice: decoded arrays never share memory
-            return array.copy()
         used.add(index)
-        return array
+        return raw.view(dtype).reshape(shape)
     if tag == "d":
         if len(h) % 2 != 1:
             raise ProtocolError("malformed dict")
