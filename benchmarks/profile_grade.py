@@ -69,6 +69,9 @@ def timeline_child(submission: str) -> None:
 
     import click  # noqa: F401 - the CLI imports it first
     mark("import click")
+    from grader.sandbox.spawn import Zygote
+    zygote = Zygote()  # as the CLI does: first, so its start-up overlaps the imports below
+    mark("zygote started (Popen returned)")
     from grader.course import load_course
     course = load_course(ROOT)
     mark("course.yml loaded (yaml)")
@@ -99,15 +102,15 @@ def timeline_child(submission: str) -> None:
             return result
         setattr(owner, name, wrapper)
 
-    wrap(proxy.Zygote, "__init__", after="zygote started (Popen returned)")
-    wrap(grade_module, "run_tests", before="pytest.main called", after="pytest.main returned")
+    wrap(grade_module, "_pytest_session", before="pytest.main called", after="pytest.main returned")
     wrap(_pytest.main.Session, "perform_collect", before="pytest set-up done, collection starts",
          after="collection done")
     wrap(_pytest.runner, "runtestprotocol", before="first test starts")
     wrap(proxy.Zygote, "spawn", before="worker requested from the zygote", after="worker forked")
     wrap(proxy.Submission, "_start", after="student module imported in the worker")
-    report = grade_module.grade(course, EXERCISE, Path(submission))
+    report = grade_module.grade(course, EXERCISE, Path(submission), zygote=zygote)
     mark("grade() returned")
+    zygote.close()
     os.write(out, (" ".join(f"{k.replace(' ', '_')}={v:.1f}" for k, v in marks.items())
                    + f" score={report.score} missing={','.join(missing)}\n").encode())
 
