@@ -70,7 +70,7 @@ def grade_each(course: Course, exercise_id: str, submissions: Iterable,
     def each(run_tests: Callable, rerunnable: bool) -> None:
         while upcoming[0] is not _END:
             submission = upcoming[0]
-            for attempt in range(retries + 1):
+            for _ in range(retries + 1):
                 try:
                     report = _grade_one(exercise, submission, run_tests, zygotes)
                     break

@@ -82,8 +82,9 @@ def summary(course: Course, exercise_ids: list[str] | None = None, *, progress=l
     try:
         out = {}
         for ex in (course.exercise(i) for i in exercise_ids) if exercise_ids else course.exercises:
-            subjects = [(f"mutant {m.name}", m.path) for m in mutants(ex)] + \
-                       [(f"variant {v.stem}", v) for v in variants(ex)]
+            ex_mutants, ex_variants = mutants(ex), variants(ex)
+            subjects = [(f"mutant {m.name}", m.path) for m in ex_mutants] + \
+                       [(f"variant {v.stem}", v) for v in ex_variants]
             reports = {}
 
             def each():
@@ -97,8 +98,8 @@ def summary(course: Course, exercise_ids: list[str] | None = None, *, progress=l
                 reports[path] = report
 
             grade_each(course, ex.id, each(), graded, hidden=True, zygotes=ZygoteKeeper(zygote))
-            out[ex.id] = ([verdict(m, reports[m.path]) for m in mutants(ex)],
-                          [(v.stem, reports[v]) for v in variants(ex)])
+            out[ex.id] = ([verdict(m, reports[m.path]) for m in ex_mutants],
+                          [(v.stem, reports[v]) for v in ex_variants])
         return out
     finally:
         zygote.close()

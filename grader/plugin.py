@@ -37,7 +37,7 @@ class GradingPlugin:
         self.ref = reference
         self.each = each
         self.looped = False
-        self.modules: dict = {}  # test module -> (its code, its namespace's initial dunders)
+        self.modules: dict = {}  # test module -> (its code once compiled, its initial dunders)
         self.loop_error: BaseException | None = None
         self.hidden_files = {str(p) for p in hidden_files}
         self.results: dict[str, dict] = {}
@@ -116,17 +116,18 @@ class GradingPlugin:
         return self.test_results()
 
     def _fresh_modules(self, items) -> None:
-        """Re-run each test module's code in its own (emptied) namespace; the collected test
-        functions and fixtures look their globals up there, so they see the fresh state."""
-        first = not self.modules
+        """Before every run but the first, re-run each test module's code in its own (emptied)
+        namespace; the collected test functions and fixtures look their globals up there, so
+        they see the fresh state. (Compiled at the second run: a single grading never pays.)"""
         for module in {item.module for item in items if getattr(item, "module", None)}:
-            if first:
-                with open(module.__file__, "rb") as f:
-                    code = compile(f.read(), module.__file__, "exec", dont_inherit=True)
-                dunders = {k: v for k, v in vars(module).items() if k.startswith("__")}
-                self.modules[module] = (code, dunders)
+            if module not in self.modules:  # as collected: fresh; keep what the re-runs restore
+                self.modules[module] = (None, {k: v for k, v in vars(module).items() if k.startswith("__")})
                 continue
             code, dunders = self.modules[module]
+            if code is None:
+                with open(module.__file__, "rb") as f:
+                    code = compile(f.read(), module.__file__, "exec", dont_inherit=True)
+                self.modules[module] = (code, dunders)
             namespace = vars(module)
             namespace.clear()
             namespace.update(dunders)

@@ -234,26 +234,33 @@ def test_every_score_equals_grading_the_student_alone(gradebooks, course_dir, su
 
 def test_grading_that_raises_is_retried_once_with_a_fresh_zygote_then_reported(course_dir, submissions):
     class Recording(ZygoteKeeper):
-        used = []
+        def __init__(self):
+            super().__init__()
+            self.started, self.discards = [], 0
 
         def get(self):
-            zygote = super().get()
-            self.used.append(zygote)
-            return zygote
+            if self.current is None:
+                self.started.append(super().get())
+            return super().get()
+
+        def discard(self):
+            self.discards += 1
+            super().discard()
 
     zygotes, results = Recording(), []
-    gone = submissions / "deleted_during_the_batch"  # the first grading raises SubmissionNotFound
+    gone = submissions / "deleted_during_the_batch"  # both attempts raise SubmissionNotFound
     grade_each(load_course(course_dir), "exercise3", [gone, submissions / "alice"],
                lambda path, result: results.append((path, result)), zygotes=zygotes, retries=1)
     assert [path for path, _ in results] == [gone, submissions / "alice"]
     assert isinstance(results[0][1], SubmissionNotFound)
     assert pool.outcome_of(results[0][1])["error"].startswith("grading failed: SubmissionNotFound")
+    # each failed attempt (two: one retry) discarded the zygote, the end of grade_each once
+    # more; alice was graded with a fresh zygote, started after the session's first
+    assert zygotes.discards == 3 and zygotes.current is None
+    assert len(zygotes.started) == 2 and zygotes.started[0] is not zygotes.started[1]
+    assert all(z.process.poll() is not None for z in zygotes.started)
     # the session goes on: the next student in the same session is graded as if alone
     assert results[1][1].to_dict() == grade(load_course(course_dir), "exercise3", submissions / "alice").to_dict()
-    first_session_zygote, *retry = zygotes.used
-    assert retry and all(z is not first_session_zygote for z in retry)
-    assert first_session_zygote.process.poll() is not None  # discarded (closed) for the retry
-    assert zygotes.current is None or zygotes.current.process.poll() is not None
 
 
 def start_batch(course_dir, submissions, out, jobs):

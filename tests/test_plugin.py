@@ -101,7 +101,7 @@ def test_an_exercise_without_tests_is_a_configuration_error(tmp_path):
         grade(course, "ex", tmp_path / "solutions/ex/m.py")
 
 
-STATEFUL_TESTS = '''
+MODULE_STATE = '''
     import pytest
 
     SEEN = {}
@@ -111,7 +111,9 @@ STATEFUL_TESTS = '''
         """f: module-level state is fresh for every submission"""
         SEEN[len(SEEN)] = student.f(1)
         assert len(SEEN) == 1, "state leaked from an earlier submission"
+'''
 
+COLLECTED_STATE = MODULE_STATE + '''
     @pytest.mark.points(1)
     @pytest.mark.parametrize("box", [[]])
     def test_parameter_state(student, box):
@@ -130,15 +132,11 @@ STATEFUL_TESTS = '''
 '''
 
 
-@pytest.mark.parametrize("tests", [STATEFUL_TESTS, STATEFUL_TESTS.split("    @pytest.mark.points(1)\n"
-                                                                      "    @pytest.mark.parametrize")[0]])
+@pytest.mark.parametrize("tests", [MODULE_STATE, COLLECTED_STATE], ids=["module", "collected"])
 def test_no_state_of_the_tests_carries_over_between_submissions_in_one_session(tmp_path, tests):
     """Plain test functions run again in one session (their module's code re-run first);
     parametrized tests and test classes, whose objects pytest keeps from collection, get a
     session per submission. Either way every submission is graded as if alone."""
-    if tests is not STATEFUL_TESTS:
-        (tmp_path / "x").mkdir()
-        tmp_path = tmp_path / "x"
     course = make_course(tmp_path, tests)
     alone = grade(course, "ex", tmp_path / "solutions/ex/m.py").to_dict()
     reports = []

@@ -159,7 +159,7 @@ def _loop(sock, module, spec: dict) -> None:
         channel.send_frame(sock, payload)
 
 
-def _run_calls(fn, calls: list, handles: _Handles, path: str, call_seconds: float = 0) -> dict:
+def _run_calls(fn, calls: list, handles: _Handles, path: str, call_seconds: float) -> dict:
     """Run one or more calls of `fn` (one request, to save round trips); stop at the first
     that raises. np.random is seeded before each call, so each is independent.
 

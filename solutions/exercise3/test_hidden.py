@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from grader.checks import (assert_close, expect_value_error, fail, normal_input, numerical_gradient,
-                           stats, unpack)
+                           stats)
 
 _spec = importlib.util.spec_from_file_location("_exercise3_public_checks",
                                                Path(__file__).with_name("test_public.py"))
@@ -26,10 +26,6 @@ INV_B, VAN_B = "dropout_backward", "vanilla_dropout_backward"
 # (p, shape, seed): every shape holds N = 60,000 units, for the dropped-fraction bound
 TRAIN_CASES = ((0.5, (30, 40, 50), 1), (0.1, (60_000,), 2), (0.9, (40, 1500), 3),
                (0.35, (1500, 40), 4))
-
-
-def big_input(shape, seed):
-    return normal_input(shape, seed, loc=10.0)
 
 
 def check_fraction(out, p, fn):
@@ -48,7 +44,7 @@ def check_fraction(out, p, fn):
 @pytest.mark.points(1)
 def test_dropout_other_shapes_and_p(student):
     """dropout_forward: training on 1-D, 3-D and non-square inputs, other values of p"""
-    xs = [big_input(shape, seed) for _, shape, seed in TRAIN_CASES]
+    xs = [public.big_input(shape, seed) for _, shape, seed in TRAIN_CASES]
     results = public.forwards(student, INV, [(x, p, True, np.random.default_rng(100 + seed))
                                              for x, (p, _, seed) in zip(xs, TRAIN_CASES)])
     for x, (p, shape, _), (out, _) in zip(xs, TRAIN_CASES, results):
@@ -86,7 +82,7 @@ def check_gradients(student, fn_f, fn_b, inverted):
     """dx against the gradient through the student's own mask, on several shapes and both
     modes; a numerical gradient on the smallest cases (it costs two calls per element), made
     only where dx is wrong: it tells a wrong backward pass from a wrong forward pass."""
-    cases = [(p, big_input(shape, seed), normal_input(shape, 200 + seed),
+    cases = [(p, public.big_input(shape, seed), normal_input(shape, 200 + seed),
               seed, train)
              for p, shape, seed, train in ((0.5, (8, 5), 9, True), (0.3, (5, 8), 10, True),
                                            (0.6, (2, 3, 2), 11, True), (0.25, (7,), 12, True),
@@ -100,10 +96,9 @@ def check_gradients(student, fn_f, fn_b, inverted):
         else:
             expected = dout if inverted else dout * (1 - p)
         # all evaluation points in one round trip; the same seed on every call replays the mask
-        calls = lambda zs: [unpack(r, fn_f, ("out", "cache"))[0] for r in getattr(student, fn_f).many(
-            [(z, p, train, np.random.default_rng(100 + seed)) for z in zs])]
-        public.check_gradient(dx, expected, (lambda: numerical_gradient(None, x, dout, many=calls))
-                              if x.size <= 24 else None, fn_b, fn_f)
+        numeric = lambda: numerical_gradient(None, x, dout, many=lambda zs: public.forward_outputs(
+            student, fn_f, zs, p, train, 100 + seed))
+        public.check_gradient(dx, expected, numeric if x.size <= 24 else None, fn_b, fn_f)
 
 
 @pytest.mark.points(1)
@@ -115,7 +110,7 @@ def test_dropout_backward_other_shapes(student):
 @pytest.mark.points(1)
 def test_vanilla_other_shapes_and_modes(student, reference):
     """vanilla_dropout_forward: other shapes and p in training and at test time; p checks"""
-    xs = [big_input(shape, seed) for _, shape, seed in TRAIN_CASES]
+    xs = [public.big_input(shape, seed) for _, shape, seed in TRAIN_CASES]
     test_cases = [(p, shape, normal_input(shape, seed), seed)
                   for p, shape, seed in ((0.5, (4, 5, 6), 13), (0.1, (11,), 14), (0.9, (3, 17), 15),
                                          (0.0, (6, 2), 16))]

@@ -108,12 +108,7 @@ def forward_outputs(student, fn, xs, p, train, seed):
     """`forward` on many inputs in one round trip, each with a fresh generator of `seed`
     (so every call replays the same mask): the numerical gradient's evaluation points."""
     results = getattr(student, fn).many([(x, p, train, np.random.default_rng(seed)) for x in xs])
-    return [forward_check(r, fn, x) for r, x in zip(results, xs)]
-
-
-def forward_check(result, fn, x):
-    out, _ = unpack(result, fn, ("out", "cache"))
-    return as_array(out, fn, "out", shape=x.shape)
+    return [forward_result(r, fn, x)[0] for r, x in zip(results, xs)]
 
 
 def mask_structure_hint(dropped):
