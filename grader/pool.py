@@ -1,6 +1,6 @@
 """The worker pool of `grade batch`: `jobs` clean grading processes, one zygote each.
 
-Workers are spawned (not forked) with SIGINT ignored, so Ctrl-C is the batch's to handle;
+Workers are spawned (not forked) and ignore SIGINT, so Ctrl-C is the batch's to handle;
 each runs one pytest session and grades one student after another in it (`grade_each`),
 with its own sandbox zygote. A worker that dies, or whose grading outlives the
 submission's limit by a minute, is replaced.
@@ -16,6 +16,7 @@ import os
 import signal
 import time
 from dataclasses import dataclass
+from multiprocessing import resource_tracker
 from pathlib import Path
 
 from grader.course import Course
@@ -79,13 +80,23 @@ class _Pool:
         self.idle = list(self.workers)
 
     def _start(self) -> _Worker:
+        """Spawn a grading process that never sees Ctrl-C, without ever ignoring it here.
+
+        SIGINT is blocked (not ignored) while the process starts: the child inherits the
+        mask through fork and exec and ignores SIGINT before unblocking it, while a Ctrl-C
+        that reaches the batch in that window stays pending and is delivered once the mask
+        is restored. (Ignoring it here instead, as this did before, dropped a Ctrl-C that
+        arrived while a worker was being replaced: the batch then ran to the end.) The
+        resource tracker is started first because its own start unblocks SIGINT.
+        """
         ours, theirs = self.ctx.Pipe()
         process = self.ctx.Process(target=_worker_main, args=(theirs, *self.args), daemon=True)
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # inherited: Ctrl-C is ours to handle
+        resource_tracker.ensure_running()
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
             process.start()
         finally:
-            signal.signal(signal.SIGINT, previous)
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
         theirs.close()
         return _Worker(process, ours)
 
@@ -149,6 +160,8 @@ def _worker_main(conn, course: Course, exercise_id: str, hidden: bool) -> None:
     sandboxed worker of the student being graded, and exits at once: an interrupted
     grading is never reported.
     """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the batch's (discards one pending)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked by _Pool._start
     from grader.grade import ZygoteKeeper, grade_each
 
     zygotes = ZygoteKeeper()

@@ -109,12 +109,15 @@ you fill it in. The grader checks your functions and tells you what is wrong.
 
 ## Install (once)
 
-You need Python {python} (`python3 --version`). In this folder:
+You need Python {python} (`python3 --version`) on Linux or macOS. **On Windows, use WSL**
+(the Windows Subsystem for Linux: `wsl --install` in PowerShell, then work in its Ubuntu
+terminal) before you install anything: the grader needs Linux's process isolation and
+refuses to run on native Windows. In this folder:
 
 ```bash
 python3 -m venv .venv
-.venv/bin/pip install -e .          # Windows: .venv\\Scripts\\pip install -e .
-source .venv/bin/activate           # Windows: .venv\\Scripts\\activate
+.venv/bin/pip install -e .
+source .venv/bin/activate
 ```
 
 ## Grade your work
