@@ -32,6 +32,28 @@ class _ExerciseGroup(click.Group):
         formatter.write_usage(ctx.command_path, "EXERCISE [OPTIONS] | COMMAND [ARGS]...")
 
 
+class _StillRunning:
+    """Tells a waiting student that grading goes on while a call into their code runs long:
+    one line on stderr, rewritten in place on a terminal and cleared when the call is over."""
+
+    def __init__(self, stream):
+        self.stream, self.tty, self.told = stream, stream.isatty(), set()
+
+    def __call__(self, what: str, seconds: float | None, limit: float) -> None:
+        if seconds is None:
+            if self.tty:
+                self.stream.write("\r\x1b[K")
+                self.stream.flush()
+            return
+        text = f"  ... {what} is still running ({seconds:.0f} s; the limit is {limit:g} s a call)"
+        if self.tty:
+            self.stream.write("\r" + text)
+            self.stream.flush()
+        elif what not in self.told:
+            self.told.add(what)
+            print(text, file=self.stream, flush=True)
+
+
 def _course(course_dir):
     from grader.course import load_course
     return load_course(Path(course_dir) if course_dir else None)
@@ -86,7 +108,8 @@ def grade_exercise(exercise, submission, as_json, public_only, strict, course_di
 
         course = _run(_course, course_dir)
         report = _run(grade, course, exercise, Path(submission) if submission else None,
-                      hidden=False if public_only else None, zygote=zygote)
+                      hidden=False if public_only else None, zygote=zygote,
+                      on_slow=_StillRunning(sys.stderr))
     finally:
         zygote.close()
     from grader import render
@@ -114,8 +137,8 @@ def grade_all(as_json, public_only, strict, course_dir):
         from grader import render
 
         course = _run(_course, course_dir)
-        reports = [_run(grade, course, ex.id, hidden=False if public_only else None, zygote=zygote)
-                   for ex in course.exercises]
+        reports = [_run(grade, course, ex.id, hidden=False if public_only else None, zygote=zygote,
+                        on_slow=_StillRunning(sys.stderr)) for ex in course.exercises]
     finally:
         zygote.close()
     if as_json:

@@ -24,17 +24,19 @@ from grader.report import GradeReport
 
 
 def grade(course: Course, exercise_id: str, submission: Path | None = None, *,
-          hidden: bool | None = None, reference=None, zygote=None) -> GradeReport:
+          hidden: bool | None = None, reference=None, zygote=None, on_slow=None) -> GradeReport:
     """Run an exercise's tests against a submission in the sandbox.
 
     `submission` is a folder, a module file or a notebook (default: the student's
     working copy in exercises/). Hidden tests run where solutions/ is present unless
     `hidden=False`. Raises GraderError for usage and configuration mistakes only;
-    everything the student's code does ends up in the report.
+    everything the student's code does ends up in the report. `on_slow(what, seconds,
+    limit)` hears of a call into student code that is still running after a few seconds
+    (`seconds` None: it is over), for a caller that shows progress.
     """
     outcome: list = []
     grade_each(course, exercise_id, [submission], lambda _, result: outcome.append(result),
-               hidden=hidden, reference=reference, zygotes=ZygoteKeeper(zygote))
+               hidden=hidden, reference=reference, zygotes=ZygoteKeeper(zygote), on_slow=on_slow)
     if isinstance(outcome[0], BaseException):
         raise outcome[0]
     return outcome[0]
@@ -43,7 +45,7 @@ def grade(course: Course, exercise_id: str, submission: Path | None = None, *,
 def grade_each(course: Course, exercise_id: str, submissions: Iterable,
                on_graded: Callable[[object, GradeReport | Exception], None], *,
                hidden: bool | None = None, reference=None, zygotes: "ZygoteKeeper | None" = None,
-               retries: int = 0) -> None:
+               retries: int = 0, on_slow=None) -> None:
     """Grade each submission (as `grade` would, `None` meaning the working copy) in one
     pytest session (or one per submission, for tests that cannot run twice: see
     grader.plugin); call `on_graded(submission, report)` as each finishes.
@@ -72,7 +74,7 @@ def grade_each(course: Course, exercise_id: str, submissions: Iterable,
             submission = upcoming[0]
             for _ in range(retries + 1):
                 try:
-                    report = _grade_one(exercise, submission, run_tests, zygotes)
+                    report = _grade_one(exercise, submission, run_tests, zygotes, on_slow)
                     break
                 except Exception as exc:  # noqa: BLE001 - the grading failed, not the student's code
                     report = exc
@@ -117,7 +119,7 @@ def _session(exercise: Exercise, files: list[Path], reference, each: Callable) -
                               f"{output[-2000:]}")
 
 
-def _grade_one(exercise: Exercise, submission, run_tests: Callable, zygotes) -> GradeReport:
+def _grade_one(exercise: Exercise, submission, run_tests: Callable, zygotes, on_slow=None) -> GradeReport:
     from grader.sandbox.proxy import IsolationWarning, Submission, reset_warnings
     from grader.submission import NoModule, locate, notebook_source
 
@@ -136,7 +138,8 @@ def _grade_one(exercise: Exercise, submission, run_tests: Callable, zygotes) -> 
         caught = stack.enter_context(warnings.catch_warnings(record=True))
         warnings.simplefilter("always", IsolationWarning)
         student = stack.enter_context(Submission(
-            exercise, module_file, zygote=zygotes.get() if module_file else None, missing_reason=missing))
+            exercise, module_file, zygote=zygotes.get() if module_file else None, missing_reason=missing,
+            on_slow=on_slow))
         results = run_tests(student)
     notes = tuple(str(w.message) for w in caught if issubclass(w.category, IsolationWarning))
     return GradeReport(exercise=exercise.id, tests=results, output=student.output, warnings=notes)

@@ -69,7 +69,7 @@ def credit(tests: list[dict], points: float, *, public_only: bool = False) -> fl
         earned, possible = earned + value, possible + most
     if public_only:
         earned = earned / possible * float(points) if possible > 0 else 0.0
-    return float(min(earned, float(points)))
+    return round(float(min(earned, float(points))), 6)  # 9.6, not 9.600000000000001, in the gradebook
 
 
 def _number(x) -> bool:

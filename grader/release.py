@@ -14,6 +14,7 @@ answers (replay mode) and runs the public tests only.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -41,6 +42,7 @@ def release(course: Course, dest: Path, *, progress=lambda message: None) -> lis
         raise ReleaseExists(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
+    tmp.chmod(0o777 & ~_umask())  # mkdtemp's 0700 would lock out the students it is for
     try:
         for exercise in course.exercises:
             progress(f"recording the reference answers of {exercise.id}")
@@ -145,3 +147,9 @@ and some more (hidden ones), so full marks here is a good sign, not a guarantee:
 edge cases of your own too. Use the random generator `rng` that each function receives
 for every random draw, and do not modify the arrays you are given.
 """
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

@@ -2,7 +2,7 @@
 
 Random weights are never compared number by number with an answer: any correct way of
 drawing them must pass. They are checked for their shape, and statistically, for the
-standard deviation (normal) or the bound (uniform) the lecture's formulas give, and for
+standard deviation (normal) or the bound (uniform) the contract's formulas give, and for
 the shape of their distribution. Every statistical check fails a correct solution with
 probability at most 1e-9 (its derivation is in the comment next to it), and every draw
 uses a fixed seed, so the same code always gets the same score.
@@ -131,9 +131,9 @@ def normal_mistakes(method, fi, fo):
             f"your weights have std {std / math.sqrt(3):.4g} = std / sqrt(3): did you draw from "
             "U(-std, std)? This initializer draws from the normal distribution N(0, std^2)":
                 std / math.sqrt(3),
-            "your weights have std 1: the lecture shows that with std 1 sigmoid outputs pile up "
+            "your weights have std 1: with std 1, sigmoid outputs pile up "
             "at 0 and 1 (vanishing gradients); scale by the formula": 1.0,
-            "your weights have std 0.01: the lecture shows that then all activations collapse "
+            "your weights have std 0.01: then all activations collapse "
             "to the same value; scale by the formula": 0.01}
 
 
@@ -488,8 +488,8 @@ def test_init_mlp_biases_zero(student):
         for i, (_, b) in enumerate(layers, 1):
             if np.any(b != 0):
                 fail(f"init_mlp: b of layer {i} is not all zeros: biases start at 0. Only the "
-                     "weights need random values, to break the symmetry between neurons (the "
-                     "lecture: if every weight were 0, every neuron would learn the same thing)")
+                     "weights need random values, to break the symmetry between neurons (if every "
+                     "weight were 0, every neuron would learn the same thing)")
 
 
 @pytest.mark.points(2)

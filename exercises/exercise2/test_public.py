@@ -6,7 +6,7 @@ produces on these inputs, the message names the mistake. The gradients are also 
 against a numerical gradient (central differences, float64) of your own penalty
 functions, to tell whether the penalty or its gradient is wrong.
 
-The contract (and the lecture's "0.5 * lambda * sum(W**2)"): the L2 penalty has a 0.5,
+The contract ("0.5 * lambda * sum(W**2)", the usual textbook form): the L2 penalty has a 0.5,
 so its gradient is exactly lam * W; one SGD step with weight decay is
 W <- W - lr * (dW + weight_decay * W), which is what torch.optim.SGD(weight_decay=...)
 does; biases are not decayed.
@@ -90,8 +90,8 @@ def l2_penalty_mistakes(weights, lam):
     sq = [np.sum(W ** 2) for W in weights]
     return {
         "your penalty is lam * sum(W**2), twice the contract: the L2 penalty is "
-        "0.5 * lam * sum(W**2). The 0.5 makes its gradient exactly lam * W (the lecture's "
-        "lambda * sum(w^2) has gradient 2 * lambda * w)": lam * sum(sq),
+        "0.5 * lam * sum(W**2). The 0.5 makes its gradient exactly lam * W (a penalty "
+        "lambda * sum(w^2) without the 0.5 has gradient 2 * lambda * w)": lam * sum(sq),
         "lam is missing: the penalty is 0.5 * lam * sum(W**2)": 0.5 * sum(sq),
         "lam / 2 was applied twice (0.25 * lam * sum(W**2)): the penalty is 0.5 * lam * sum(W**2)":
             0.25 * lam * sum(sq),
@@ -132,7 +132,7 @@ def l1_penalty_mistakes(weights, lam):
 
 
 FACTOR_2 = ("your gradient is 2 * lam * W, twice the gradient of the penalty 0.5 * lam * "
-            "sum(W**2). The lecture's penalty lambda * sum(w^2) has gradient 2 * lambda * w; "
+            "sum(W**2). A penalty lambda * sum(w^2) without the 0.5 has gradient 2 * lambda * w; "
             "ours has a 0.5 so that the gradient is exactly lam * W")
 
 
@@ -178,8 +178,8 @@ def decay_mistakes(key, W, dW, lr, wd):
         f"the decay of {key} has the wrong sign (it makes the weights grow): "
         "W - lr * (dW + weight_decay * W) = (1 - lr * weight_decay) * W - lr * dW":
             W - lr * (dW - wd * W),
-        f"the decay of {key} has a factor 2 (2 * weight_decay * W, from the lecture's "
-        "lambda * sum(w^2)); here weight_decay is the coefficient of the gradient, as in "
+        f"the decay of {key} has a factor 2 (2 * weight_decay * W, from a penalty "
+        "lambda * sum(w^2) without the 0.5); here weight_decay is the coefficient of the gradient, as in "
         "torch.optim.SGD: W - lr * (dW + weight_decay * W)": W - lr * (dW + 2 * wd * W),
         f"the decay of {key} is weight_decay / 2 * W; the step is "
         "W - lr * (dW + weight_decay * W)": W - lr * (dW + 0.5 * wd * W),

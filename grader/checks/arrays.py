@@ -37,8 +37,9 @@ def unpack(value, fn: str, names: tuple[str, ...]):
     return tuple(value)
 
 
-def as_array(value, fn: str, name: str = "out", *, shape=None) -> np.ndarray:
-    """Check that a result is a finite float array of the given shape."""
+def as_array(value, fn: str, name: str = "out", *, shape=None, context: str = "") -> np.ndarray:
+    """Check that a result is a finite float array of the given shape. `context` names the
+    input that produced it (e.g. "for p = 0"), for the message about NaN or inf."""
     if isinstance(value, np.generic) and shape == ():
         value = np.asarray(value)
     if type(value) is not np.ndarray:
@@ -50,8 +51,8 @@ def as_array(value, fn: str, name: str = "out", *, shape=None) -> np.ndarray:
     bad = ~np.isfinite(value)
     if bad.any():
         where = tuple(int(i) for i in np.argwhere(bad)[0])
-        fail(f"{name} from {fn} contains NaN or inf (first at index {where}): look for a division "
-             "by zero or a square root of a negative number")
+        fail(f"{name} from {fn}{' ' + context if context else ''} contains NaN or inf (first at "
+             f"index {where}): look for a division by zero or a square root of a negative number")
     return value.astype(np.float64, copy=False)
 
 

@@ -8,6 +8,7 @@ sandboxed worker, and the result comes back as plain data (or `Opaque` handles).
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import signal
 import socket
@@ -84,9 +85,10 @@ class Submission:
     """The student's module, running in a sandboxed worker; attribute access gives proxies."""
 
     MAX_RESTARTS = 25
+    SLOW_NOTICE_SECONDS = 3.0  # a wait longer than this is announced through `on_slow`
 
     def __init__(self, exercise: Exercise, module_file: Path | None, *, zygote: Zygote | None = None,
-                 missing_reason: str = ""):
+                 missing_reason: str = "", on_slow=None):
         self.exercise = exercise
         self.module_file = module_file
         self.missing_reason = missing_reason
@@ -102,6 +104,8 @@ class Submission:
         self.generation = 0
         self.outputs: list[str] = []
         self.isolation_problems: list[str] = []
+        self.timed_out: dict[str, str] = {}  # function -> why it is not called again
+        self.on_slow = on_slow  # on_slow(what, seconds waited, limit): a long wait, still going
 
     # ------------------------------------------------------------ lifecycle
 
@@ -211,6 +215,8 @@ class Submission:
     def call_many(self, name: str, calls: list[tuple[tuple, dict]]) -> list:
         """Several calls of one function in one round trip to the worker (numerical gradients
         make hundreds). Each call is checked as if it were made alone."""
+        if name in self.timed_out:  # one endless loop costs one wait, not one per test
+            raise StudentTimeout(self.timed_out[name])
         if self.worker is None:
             self._start()
         info = self.functions.get(name)
@@ -228,12 +234,17 @@ class Submission:
         wire = [tuple(channel.GeneratorState.of(a) if isinstance(a, np.random.Generator) else a
                       for a in args) for args in positional]
         channel.send_request(self.worker[1], {"function": name, "calls": wire})
-        reply = self._receive(f"{name}()", calls=len(calls))
+        try:
+            reply = self._receive(f"{name}()", calls=len(calls))
+        except StudentTimeout as exc:
+            if exc is self.load_error:  # the whole submission's budget: every test says so anyway
+                raise
+            raise self._timed_out(name, str(exc)) from None
         if not reply["ok"]:
             exc_type = str(reply.get("type", "Exception"))[:100]
             if reply.get("timeout") is True:  # the worker's own per-call limit
                 self._stop_worker()  # as after any timeout: the next call gets a fresh import
-                raise StudentTimeout(_timeout_message(f"{name}()", self.limits.call_seconds))
+                raise self._timed_out(name, _timeout_message(f"{name}()", self.limits.call_seconds))
             if reply.get("not_implemented") is True:
                 raise StudentError(f"{name} is not implemented yet (it raises NotImplementedError)",
                                    not_implemented=True, exc_type=exc_type)
@@ -250,6 +261,28 @@ class Submission:
             self._apply_changes(name, expected.params, sent, changed)
         return results
 
+    def _timed_out(self, name: str, message: str) -> StudentTimeout:
+        """Remember that `name` ran out of time: its later tests say so without calling it."""
+        self.timed_out.setdefault(name, f"{name}() was not called again: in an earlier test, {message}")
+        return StudentTimeout(message)
+
+    def _wait_announced(self, sock, what: str, limit: float) -> None:
+        """Wait until the worker starts to answer (at most `limit` s). Past a few seconds,
+        call `on_slow(what, waited, call limit)` about once a second, and `on_slow(what,
+        None, call limit)` when the wait is over, so a long wait is never a silent one."""
+        started, step, announced = time.monotonic(), self.SLOW_NOTICE_SECONDS, False
+        try:
+            while (waited := time.monotonic() - started) < limit:
+                if select.select([sock], [], [], min(step, limit - waited))[0]:
+                    return
+                waited, step = time.monotonic() - started, 1.0
+                if self.SLOW_NOTICE_SECONDS <= waited < limit:
+                    self.on_slow(what, waited, self.limits.call_seconds)
+                    announced = True
+        finally:
+            if announced:
+                self.on_slow(what, None, self.limits.call_seconds)
+
     def _receive(self, what: str, *, calls: int = 1):
         pid, sock, _ = self.worker
         remaining = self.deadline - time.monotonic()
@@ -261,6 +294,8 @@ class Submission:
             raise self.load_error.with_traceback(None)
         limit = min(self.limits.call_seconds * calls, remaining)
         try:
+            if self.on_slow is not None:
+                self._wait_announced(sock, what, limit)
             reply = channel.recv_reply(sock, deadline=time.monotonic() + limit,
                                        max_size=(self.limits.memory_mb + 64) * 2**20)
         except (socket.timeout, TimeoutError):

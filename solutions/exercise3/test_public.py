@@ -22,8 +22,8 @@ INV, VAN = "dropout_forward", "vanilla_dropout_forward"
 INV_B, VAN_B = "dropout_backward", "vanilla_dropout_backward"
 
 KEEP_PROB = ("you used p as the keep probability. Here p is the probability of DROPPING a "
-             "unit, as in torch's nn.Dropout(p) (the TensorFlow code of lectures 000/001 calls "
-             "the keep probability keep_prob, and lectures 002/004 call it p). Keep each unit "
+             "unit, as in torch's nn.Dropout(p) (older TensorFlow code passes the keep "
+             "probability instead, as keep_prob; some course notes call that p). Keep each unit "
              "with probability 1 - p, e.g. mask = rng.random(x.shape) >= p")
 
 
@@ -34,13 +34,13 @@ def big_input(shape, seed):
 
 def forward(student, fn, x, p, train, rng):
     """Call the student's forward pass; check it returned (out, cache) with out like x."""
-    return forward_result(getattr(student, fn)(x, p, train, rng), fn, x)
+    return forward_result(getattr(student, fn)(x, p, train, rng), fn, x, p, train)
 
 
-def forward_result(result, fn, x):
-    """Check that a forward call on x returned (out, cache) with out like x."""
+def forward_result(result, fn, x, p, train):
+    """Check that a forward call on (x, p, train) returned (out, cache) with out like x."""
     out, cache = unpack(result, fn, ("out", "cache"))
-    return as_array(out, fn, "out", shape=x.shape), cache
+    return as_array(out, fn, "out", shape=x.shape, context=f"for p = {p:g}, train={train}"), cache
 
 
 def calls(student, fn, arg_tuples):
@@ -70,7 +70,7 @@ def forwards(student, fn, arg_tuples):
     """`forward` on every (x, p, train, rng), in one round trip (`calls`): (out, cache) in
     order, each checked when the test takes it."""
     arg_tuples = [tuple(args) for args in arg_tuples]
-    return (forward_result(r, fn, args[0])
+    return (forward_result(r, fn, *args[:3])
             for r, args in zip(calls(student, fn, arg_tuples), arg_tuples))
 
 
@@ -82,13 +82,13 @@ def forward_backward(student, fn_f, fn_b, cases):
     f_args = [tuple(case[:4]) for case in cases]
     raw = calls(student, fn_f, f_args)
     try:
-        fwd = [forward_result(r, fn_f, args[0]) for r, args in zip(raw, f_args)] \
+        fwd = [forward_result(r, fn_f, *args[:3]) for r, args in zip(raw, f_args)] \
             if type(raw) is list else None
     except CheckFailed:
         fwd = None
     if fwd is None:
         for r, args, case in zip(raw, f_args, cases):
-            out, cache = forward_result(r, fn_f, args[0])
+            out, cache = forward_result(r, fn_f, *args[:3])
             yield out, cache, student_call(student, fn_b, case[4], cache)
         return
     dxs = calls(student, fn_b, [(case[4], cache) for case, (_, cache) in zip(cases, fwd)])
@@ -108,7 +108,7 @@ def forward_outputs(student, fn, xs, p, train, seed):
     """`forward` on many inputs in one round trip, each with a fresh generator of `seed`
     (so every call replays the same mask): the numerical gradient's evaluation points."""
     results = getattr(student, fn).many([(x, p, train, np.random.default_rng(seed)) for x in xs])
-    return [forward_result(r, fn, x)[0] for r, x in zip(results, xs)]
+    return [forward_result(r, fn, x, p, train)[0] for r, x in zip(results, xs)]
 
 
 def mask_structure_hint(dropped):
@@ -174,7 +174,7 @@ def test_dropout_outputs_zero_or_rescaled(student):
         assert_close(out, np.where(kept, x / (1 - p), 0.0), fn=INV, mistakes={
             "the kept units are not rescaled: inverted dropout divides them by the keep "
             "probability 1 - p during training (out = x * mask / (1 - p)), so that the expected "
-            "output equals x and test time needs no scaling (lecture 002, inverted dropout)":
+            "output equals x and test time needs no scaling (that is what makes it inverted dropout)":
                 np.where(kept, x, 0.0),
             "the kept units are divided by p, but p is the probability of DROPPING a unit, not "
             "the keep probability: divide by 1 - p": np.where(kept, x / p, 0.0),
@@ -222,8 +222,8 @@ def test_dropout_test_mode_is_identity(student, reference_forward_test_mode):
         expected, _ = reference_forward_test_mode(INV, x, p)
         if (out == 0).any():
             fail(f"{INV}: at test time (train=False) your output has zeros, so units were dropped: "
-                 "at test time every unit is active (lecture 000: all nodes take part in the "
-                 "prediction); apply no mask")
+                 "at test time every unit is active (all units take part in the prediction); "
+                 "apply no mask")
         assert_close(out, expected, fn=INV, mistakes={
             "test-time output equals x*(1-p): inverted dropout already rescaled during training, "
             "so test time must be the identity (scaling by 1-p at test time is vanilla dropout)":
@@ -375,8 +375,8 @@ def check_train_backward(student, fn_f, fn_b, inverted):
         if not np.array_equal(dx == 0, ~kept):
             if (dx != 0).all():
                 fail(f"{fn_b}: dx is nonzero for the units that the forward pass dropped: a "
-                     "dropped unit passes no gradient back (lecture 003: a neuron blocked in the "
-                     "forward pass is blocked in the backward pass too); multiply dout by the mask")
+                     "dropped unit passes no gradient back (a unit blocked in the forward pass is "
+                     "blocked in the backward pass too); multiply dout by the mask")
             fail(f"{fn_b}: dx is zero at other places than the zeros of the forward output: "
                  "backward must reuse the mask that the forward pass drew (keep it in cache), "
                  "not draw a new one")
@@ -481,11 +481,11 @@ def test_vanilla_test_mode_scales(student, reference_forward_test_mode):
         expected, _ = reference_forward_test_mode(VAN, x, p)
         if (out == 0).any():
             fail(f"{VAN}: at test time (train=False) your output has zeros, so units were dropped: "
-                 "at test time every unit is active (lecture 000); apply no mask and scale by 1 - p")
+                 "at test time every unit is active; apply no mask and scale by 1 - p")
         assert_close(out, expected, fn=VAN, mistakes={
             "test-time output equals x*p: it must be multiplied by the ratio KEPT during training, "
-            "1 - p, not by the ratio dropped, p (lecture 003 says 'ratio deleted', but the keep "
-            "ratio 1 - dropout_ratio is what makes test equal the training average)": x * p,
+            "1 - p, not by the ratio dropped, p (some texts phrase it as the 'dropout ratio', but "
+            "the keep ratio 1 - dropout_ratio is what makes test equal the training average)": x * p,
             "test-time output equals x: vanilla dropout does not rescale in training, so at test "
             "time it must scale by the keep probability: out = x * (1 - p)": x,
             "test-time output equals x/(1-p): that scaling belongs to inverted dropout's "
@@ -519,8 +519,8 @@ def test_vanilla_test_output_is_training_average(student):
         msg = (f"{VAN}: with p = {p}, for x = {row[j]:.4f} your test-time output is "
                f"{test_out[i, j]:.4f}, but your training outputs average {mc[j]:.4f} over {K} "
                f"masks (allowed deviation {tol[j]:.3f}): vanilla dropout's test-time output must "
-               "equal the expected training output, (1 - p) * x (lecture 004: prediction "
-               "imitates the ensemble average).")
+               "equal the expected training output, (1 - p) * x (the prediction imitates the "
+               "average over the ensemble of thinned networks).")
         if np.all(np.abs(mc - p * row) <= tol):
             msg += " Your training outputs average p * x: " + KEEP_PROB
         fail(msg)

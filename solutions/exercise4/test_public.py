@@ -56,7 +56,7 @@ MOMENTUM_SWAPPED = ("momentum is the weight of the NEW batch statistic: {name} =
                     "as the weight of the old value, a decay, as cs231n and 'Deep Learning from "
                     "Scratch' do with momentum = 0.9; this course follows torch")
 RUNNING_VAR_BIASED = ("running_var must average the unbiased batch variance var * N / (N - 1) (the "
-                      "lecture's inference step: Var[x] = m / (m - 1) * E[sigma_B^2]; torch does the same). "
+                      "batch norm paper's inference step: Var[x] = m / (m - 1) * E[sigma_B^2]; torch does the same). "
                       "You averaged the biased variance, as cs231n and 'Deep Learning from Scratch' do")
 CS231N_BOTH = ("you used the cs231n / 'Deep Learning from Scratch' update of running_var: momentum as "
                "the weight of the old value (0.9) and the biased variance. Here momentum (0.1) weights "
