@@ -101,11 +101,13 @@ def _session(exercise: Exercise, files: list[Path], reference, each: Callable) -
     """One pytest session that calls `each`; raises what went wrong around the tests."""
     import pytest
 
+    from grader.checks.inputs import course_secret
     from grader.plugin import GradingPlugin
 
     plugin = GradingPlugin(exercise, reference, each,
                            hidden_files=[f for f in files if f.name == HIDDEN_TESTS])
-    status, output = _pytest_session(files, plugin)
+    with course_secret(reference.input_secret):  # unseen inputs where the reference is live
+        status, output = _pytest_session(files, plugin)
     if plugin.loop_error is not None:
         raise plugin.loop_error  # KeyboardInterrupt, or a bug of ours: never swallowed by pytest
     if status == pytest.ExitCode.INTERRUPTED:

@@ -51,6 +51,15 @@ class Reference:
         else:
             self.module = _import_reference(exercise)
 
+    @property
+    def input_secret(self) -> int:
+        """What the tests' seeds are mixed with (grader/checks/inputs.py): the course's secret
+        where the reference runs live, 0 where answers are recorded or replayed."""
+        if self.mode != "live":
+            return 0
+        from grader.checks.inputs import secret_of
+        return secret_of(self.exercise.solution_dir / self.exercise.module)
+
     @classmethod
     def for_exercise(cls, exercise: Exercise) -> "Reference":
         return cls(exercise, mode="live" if exercise.has_solutions else "replay")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from grader.build import out_of_sync
 from grader.course import Course
 from grader.grade import grade
@@ -14,6 +16,7 @@ def validate(course: Course, exercise_ids: list[str] | None = None, *,
                 for path in out_of_sync(course, exercise_ids)]
     for ex in [course.exercise(i) for i in exercise_ids] if exercise_ids else course.exercises:
         progress(f"validating {ex.id}")
+        problems += _unsalted_seeds(ex)
         ref = grade(course, ex.id, ex.solution_dir / ex.module, hidden=True)
         if ref.max_score != ex.points:
             problems.append(f"{ex.id}: the tests' points add up to {ref.max_score:g}, "
@@ -29,3 +32,17 @@ def validate(course: Course, exercise_ids: list[str] | None = None, *,
         if stub.score != 0:
             problems.append(f"{ex.id}: the untouched stub scores {stub.score:g}, not 0")
     return problems
+
+
+_FIXED_SEED = re.compile(r"np\.random\.default_rng\((?!\))")
+
+
+def _unsalted_seeds(exercise) -> list[str]:
+    """Test inputs drawn from a fixed seed would be the same where solutions/ is present as in
+    the students' release, whose recorded answers could then be replayed (checks/inputs.py)."""
+    return [f"{path.name}:{number}: draw test inputs with grader.checks.seeded(seed) (or "
+            "normal_input), not np.random.default_rng(seed): a fixed seed lets a submission "
+            "replay the recorded public answers"
+            for path in exercise.test_files(hidden=True) if path.is_file()
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+            if _FIXED_SEED.search(line.split("#")[0]) and not line.lstrip().startswith(("\"", "'"))]

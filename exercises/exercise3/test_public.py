@@ -15,7 +15,7 @@ import pytest
 
 from grader.checks import (GRAD_TOL, CheckFailed, as_array, assert_close, check_backward,
                            expect_value_error, fail, matches, normal_input, numerical_gradient,
-                           relative_error, stats, unpack)
+                           relative_error, seeded, stats, unpack)
 from grader.sandbox.proxy import InputModified, StudentError
 
 INV, VAN = "dropout_forward", "vanilla_dropout_forward"
@@ -107,7 +107,7 @@ def check_gradient(dx, expected, numeric, fn_b, fn_f):
 def forward_outputs(student, fn, xs, p, train, seed):
     """`forward` on many inputs in one round trip, each with a fresh generator of `seed`
     (so every call replays the same mask): the numerical gradient's evaluation points."""
-    results = getattr(student, fn).many([(x, p, train, np.random.default_rng(seed)) for x in xs])
+    results = getattr(student, fn).many([(x, p, train, seeded(seed)) for x in xs])
     return [forward_result(r, fn, x, p, train)[0] for r, x in zip(results, xs)]
 
 
@@ -152,7 +152,7 @@ def test_dropout_drops_fraction_p(student):
     """dropout_forward: training drops a fraction p of the units"""
     cases = [(p, big_input(shape, seed), seed) for p, shape, seed in ((0.2, (400, 625), 1),
                                                                       (0.7, (625, 400), 2))]
-    results = forwards(student, INV, [(x, p, True, np.random.default_rng(100 + seed))
+    results = forwards(student, INV, [(x, p, True, seeded(100 + seed))
                                       for p, x, seed in cases])
     for (p, x, _), (out, _) in zip(cases, results):
         check_dropped_fraction(out, p, INV)
@@ -163,7 +163,7 @@ def test_dropout_outputs_zero_or_rescaled(student):
     """dropout_forward: each training output is 0 or x/(1-p)"""
     cases = [(p, big_input(shape, seed), seed) for p, shape, seed in ((0.2, (30, 17), 3),
                                                                       (0.7, (17, 30), 4))]
-    results = forwards(student, INV, [(x, p, True, np.random.default_rng(100 + seed))
+    results = forwards(student, INV, [(x, p, True, seeded(100 + seed))
                                       for p, x, seed in cases])
     for (p, x, _), (out, _) in zip(cases, results):
         kept = out != 0
@@ -189,7 +189,7 @@ def test_dropout_expected_training_output_is_x(student):
     """dropout_forward: the average training output equals the input (E[out] = x)"""
     cases = [(p, big_input(shape, seed), seed) for p, shape, seed in ((0.2, (300, 200), 5),
                                                                       (0.7, (200, 300), 6))]
-    results = forwards(student, INV, [(x, p, True, np.random.default_rng(100 + seed))
+    results = forwards(student, INV, [(x, p, True, seeded(100 + seed))
                                       for p, x, seed in cases])
     for (p, x, _), (out, _) in zip(cases, results):
         # out_i = x_i * m_i / (1 - p) with independent m_i ~ Bernoulli(1 - p), so
@@ -216,7 +216,7 @@ def test_dropout_test_mode_is_identity(student, reference_forward_test_mode):
     """dropout_forward: test mode is the identity"""
     cases = [(p, normal_input(shape, seed), seed)
              for p, shape, seed in ((0.2, (13, 7), 7), (0.7, (7, 13), 8))]
-    results = forwards(student, INV, [(x, p, False, np.random.default_rng(100 + seed))
+    results = forwards(student, INV, [(x, p, False, seeded(100 + seed))
                                       for p, x, seed in cases])
     for (p, x, _), (out, _) in zip(cases, results):
         expected, _ = reference_forward_test_mode(INV, x, p)
@@ -239,7 +239,7 @@ def test_dropout_test_mode_is_identity(student, reference_forward_test_mode):
 def reference_forward_test_mode(reference):
     """The reference's deterministic test-mode output (called with inputs the test made)."""
     def run(fn, x, p):
-        return getattr(reference, fn)(x, p, False, np.random.default_rng(0))
+        return getattr(reference, fn)(x, p, False, seeded(0))
     return run
 
 
@@ -255,11 +255,11 @@ def check_masks(student, fn, *, independent, draws):
     p = 0.3
     args = []
     if independent:
-        args.append((big_input((300, 200), 9), p, True, np.random.default_rng(109)))
+        args.append((big_input((300, 200), 9), p, True, seeded(109)))
     if draws:
-        x, rng = big_input((50, 40), 10), np.random.default_rng(11)
-        args += [(x, p, True, np.random.default_rng(7)), (x, p, True, np.random.default_rng(7)),
-                 (x, p, True, np.random.default_rng(8)), (x, p, True, rng)]
+        x, rng = big_input((50, 40), 10), seeded(11)
+        args += [(x, p, True, seeded(7)), (x, p, True, seeded(7)),
+                 (x, p, True, seeded(8)), (x, p, True, rng)]
     results = forwards(student, fn, args)
     if independent:
         check_independent_masks(fn, next(results)[0], p)
@@ -269,7 +269,7 @@ def check_masks(student, fn, *, independent, draws):
 
 def check_independent_masks(fn, out, p):
     """Masks must be drawn independently for every element: across rows and across columns.
-    `out`: the training output for x = big_input((300, 200), 9) and np.random.default_rng(109)."""
+    `out`: the training output for x = big_input((300, 200), 9) and seeded(109)."""
     dropped = out == 0
     # independent masks make 300 identical rows (or 200 identical columns) impossible in
     # practice: probability below q^(299*200) with q = p^2 + (1-p)^2 = 0.58
@@ -295,19 +295,19 @@ def check_independent_masks(fn, out, p):
 
 def check_random_draws_from_rng(student, fn, results, x, p, rng):
     """Same seed, same output; different seeds or successive calls, different masks.
-    `results`: the forward passes on x with np.random.default_rng(7) twice, (8), then rng."""
+    `results`: the forward passes on x with seeded(7) twice, (8), then rng."""
     # For a correct solution two independent masks of 2000 units are equal with probability
     # q^2000 = 0.58^2000 < 1e-400 (q = p^2 + (1-p)^2), so "different" never fails falsely.
     a, _ = next(results)
     b, _ = next(results)
     if not np.array_equal(a, b):
-        fail(f"{fn}: two calls with generators seeded the same way (np.random.default_rng(7)) gave "
+        fail(f"{fn}: two calls with generators seeded the same way (seeded(7)) gave "
              "different outputs, but the same seed must give the same result: draw every random "
              "number from the rng argument, not from a generator of your own "
              "(np.random.default_rng() without a seed) or from the clock")
     c, _ = next(results)
     if np.array_equal(a, c):
-        fail(f"{fn}: different seeds (np.random.default_rng(7) and (8)) gave exactly the same mask, "
+        fail(f"{fn}: different seeds (seeded(7) and (8)) gave exactly the same mask, "
              "so your mask does not come from the rng argument. Draw it from rng, e.g. "
              "rng.random(x.shape), not from np.random (np.random.rand, np.random.binomial, "
              "np.random.random) or a generator with a fixed seed")
@@ -336,10 +336,10 @@ def check_p_range(student, fn):
     for p, why in ((1.0, "for p = 1 (it would drop every unit and divide by zero)"),
                    (1.5, "for p = 1.5 (p is a probability)"),
                    (-0.1, "for p = -0.1 (p is a probability)")):
-        expect_value_error(lambda: getattr(student, fn)(x, p, True, np.random.default_rng(0)),
+        expect_value_error(lambda: getattr(student, fn)(x, p, True, seeded(0)),
                            fn=fn, why=why + ": p must be in [0, 1)")
     try:
-        out, _ = forward(student, fn, x, 0.0, True, np.random.default_rng(0))
+        out, _ = forward(student, fn, x, 0.0, True, seeded(0))
     except StudentError as exc:
         if exc.exc_type == "ValueError":
             fail(f"{fn} raised ValueError for p = 0, but p = 0 is allowed (drop nothing): "
@@ -363,7 +363,7 @@ def check_train_backward(student, fn_f, fn_b, inverted):
     cases = [(p, big_input(shape, seed), normal_input(shape, 200 + seed), seed)
              for p, shape, seed in ((0.2, (30, 17), 13), (0.7, (17, 30), 14), (0.3, (6, 4), 15))]
     results = forward_backward(student, fn_f, fn_b, [
-        (x, p, True, np.random.default_rng(100 + seed), dout) for p, x, dout, seed in cases])
+        (x, p, True, seeded(100 + seed), dout) for p, x, dout, seed in cases])
     for (p, x, dout, _), (out, _, dx) in zip(cases[:2], results):
         dx = as_array(dx, fn_b, "dx", shape=x.shape)
         kept = out != 0
@@ -416,9 +416,9 @@ def check_test_backward(student, reference, fn_f, fn_b, mistakes_of):
               normal_input(shape, 200 + seed), seed)
              for p, shape, seed in ((0.2, (4, 3), 16), (0.7, (3, 7), 17))]
     results = forward_backward(student, fn_f, fn_b, [
-        (x, p, False, np.random.default_rng(100 + seed), dout) for p, x, dout, seed in cases])
+        (x, p, False, seeded(100 + seed), dout) for p, x, dout, seed in cases])
     for (p, x, dout, seed), (_, _, dx) in zip(cases, results):
-        _, ref_cache = getattr(reference, fn_f)(x, p, False, np.random.default_rng(0))
+        _, ref_cache = getattr(reference, fn_f)(x, p, False, seeded(0))
         expected = getattr(reference, fn_b)(dout, ref_cache)
         dx = as_array(dx, fn_b, "dx", shape=x.shape)
         if (dx == 0).any():
@@ -456,7 +456,7 @@ def test_vanilla_drops_fraction_p_without_scaling(student):
     """vanilla_dropout_forward: training drops a fraction p and leaves kept units unscaled"""
     cases = [(p, big_input(shape, seed), seed) for p, shape, seed in ((0.2, (625, 400), 18),
                                                                       (0.7, (400, 625), 19))]
-    results = forwards(student, VAN, [(x, p, True, np.random.default_rng(100 + seed))
+    results = forwards(student, VAN, [(x, p, True, seeded(100 + seed))
                                       for p, x, seed in cases])
     for (p, x, _), (out, _) in zip(cases, results):
         check_dropped_fraction(out, p, VAN)
@@ -475,7 +475,7 @@ def test_vanilla_test_mode_scales(student, reference_forward_test_mode):
     """vanilla_dropout_forward: test-time output is x*(1-p)"""
     cases = [(p, normal_input(shape, seed), seed)
              for p, shape, seed in ((0.2, (13, 7), 20), (0.7, (7, 13), 21))]
-    results = forwards(student, VAN, [(x, p, False, np.random.default_rng(100 + seed))
+    results = forwards(student, VAN, [(x, p, False, seeded(100 + seed))
                                       for p, x, seed in cases])
     for (p, x, _), (out, _) in zip(cases, results):
         expected, _ = reference_forward_test_mode(VAN, x, p)
@@ -501,8 +501,8 @@ def test_vanilla_test_output_is_training_average(student):
     args = []
     for p, row, seed in cases:
         X = np.tile(row, (K, 1))  # one call on K identical rows gives K independent masks
-        args += [(X, p, True, np.random.default_rng(100 + seed)),
-                 (X[:3], p, False, np.random.default_rng(200 + seed))]
+        args += [(X, p, True, seeded(100 + seed)),
+                 (X[:3], p, False, seeded(200 + seed))]
     results = forwards(student, VAN, args)  # per p: training on X, then test mode on X[:3]
     for p, row, seed in cases:
         train_out, _ = next(results)

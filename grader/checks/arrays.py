@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 
 import numpy as np
 
@@ -54,25 +53,6 @@ def as_array(value, fn: str, name: str = "out", *, shape=None, context: str = ""
         fail(f"{name} from {fn}{' ' + context if context else ''} contains NaN or inf (first at "
              f"index {where}): look for a division by zero or a square root of a negative number")
     return value.astype(np.float64, copy=False)
-
-
-def normal_input(shape, seed: int, loc: float = 0.0) -> np.ndarray:
-    """`np.random.default_rng(seed).standard_normal(shape) + loc`, as a new array.
-
-    Tests make the same inputs for every student, and drawing 250,000 normals costs
-    several times more than copying them, so the draws are kept per process (they are a
-    pure function of the arguments) and each caller gets its own copy."""
-    shape = (int(shape),) if np.ndim(shape) == 0 else tuple(int(n) for n in shape)
-    return _normal_draws(shape, int(seed), float(loc)).copy()
-
-
-@functools.lru_cache(maxsize=256)
-def _normal_draws(shape: tuple, seed: int, loc: float) -> np.ndarray:
-    draws = np.random.default_rng(seed).standard_normal(shape)
-    if loc:
-        draws += loc
-    draws.flags.writeable = False
-    return draws
 
 
 def matches(actual, expected, *, rtol: float = 1e-6, atol: float = 1e-9) -> bool:

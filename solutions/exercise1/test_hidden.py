@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.checks import expect_value_error, fail
+from grader.checks import expect_value_error, fail, seeded
 
 _spec = importlib.util.spec_from_file_location("_exercise1_public_checks",
                                                Path(__file__).with_name("test_public.py"))
@@ -35,11 +35,11 @@ def other_shapes(student, fn, seed):
         public.check_bound(fn, W, fi, fo)
         public.check_uniform_shape(fn, W, fi, fo)
     for fi, fo in TINY:
-        W = public.as_weights(getattr(student, fn)(fi, fo, np.random.default_rng(seed)), fn, fi, fo)
+        W = public.as_weights(getattr(student, fn)(fi, fo, seeded(seed)), fn, fi, fo)
         a = public.std_of(fn, fi, fo)
         if fn not in public.NORMAL and np.max(np.abs(W)) > a * (1 + public.SLACK):
             fail(f"{fn}({fi}, {fo}, rng): weights lie outside [-a, a] with {public.FORMULA[fn]} = {a:.4g}")
-    rng = np.random.default_rng(seed)
+    rng = seeded(seed)
     first = public.as_weights(getattr(student, fn)(30, 20, rng), fn, 30, 20)
     second = public.as_weights(getattr(student, fn)(30, 20, rng), fn, 30, 20)
     if np.array_equal(first, second):
@@ -76,7 +76,7 @@ def test_init_mlp_deep_network(student):
     """init_mlp: a deeper network, layers of width 1, and a fresh draw for every layer"""
     deep = None
     for sizes, method in [([30, 20, 30, 20, 10], "xavier_uniform"), ([1, 4, 1], "he_normal")]:
-        layers = public.layers_of(student.init_mlp(sizes, method, np.random.default_rng(205)),
+        layers = public.layers_of(student.init_mlp(sizes, method, seeded(205)),
                                   sizes, method)
         deep = deep or layers
         for i, (_, b) in enumerate(layers, 1):
@@ -94,5 +94,5 @@ def test_init_mlp_more_invalid_arguments(student):
                                ([4, 3], "he", "for an unknown method ('he')"),
                                ([4, 3], "uniform", "for an unknown method ('uniform')"),
                                ([784], "xavier_normal", "for fewer than two sizes ([784])")]:
-        expect_value_error(lambda: student.init_mlp(sizes, method, np.random.default_rng(0)),
+        expect_value_error(lambda: student.init_mlp(sizes, method, seeded(0)),
                            fn="init_mlp", why=why)

@@ -16,7 +16,7 @@ import weakref
 import numpy as np
 import pytest
 
-from grader.checks import as_array, expect_value_error, fail, stats
+from grader.checks import as_array, expect_value_error, fail, seeded, stats
 
 BIG = [(784, 256), (256, 784)]  # 200,704 weights each: stats.INIT_N
 N = stats.INIT_N
@@ -54,7 +54,7 @@ def draw(student, method, fan_in, fan_out, seed):
     cache = _draws.setdefault(student, {})
     key = (method, fan_in, fan_out, seed)
     if key not in cache:
-        cache[key] = getattr(student, method)(fan_in, fan_out, np.random.default_rng(seed))
+        cache[key] = getattr(student, method)(fan_in, fan_out, seeded(seed))
     return cache[key]
 
 
@@ -279,9 +279,9 @@ def check_normal_shape(fn, W, fi, fo):
 
 def check_uses_rng(fn, call):
     """Same seed, same result; another seed, another result (np.random is not rng)."""
-    first = as_array(call(np.random.default_rng(7)), fn, "the result")
-    again = as_array(call(np.random.default_rng(7)), fn, "the result")
-    other = as_array(call(np.random.default_rng(8)), fn, "the result")
+    first = as_array(call(seeded(7)), fn, "the result")
+    again = as_array(call(seeded(7)), fn, "the result")
+    other = as_array(call(seeded(8)), fn, "the result")
     if first.shape != again.shape or not np.array_equal(first, again):
         fail(f"{fn}: two calls with generators seeded alike returned different weights: draw every "
              "random number from the rng argument (rng.normal, rng.uniform), not from a new "
@@ -476,7 +476,7 @@ def check_layer_method(W, method, fi, fo, i):
 def test_init_mlp_shapes(student):
     """init_mlp: one (W, b) pair per layer, W of shape (d_in, d_out), b of shape (d_out,)"""
     for sizes, method in [([7, 5, 3, 2], "xavier_normal"), ([3, 6], "he_uniform")]:
-        layers_of(student.init_mlp(sizes, method, np.random.default_rng(105)), sizes, method)
+        layers_of(student.init_mlp(sizes, method, seeded(105)), sizes, method)
 
 
 @pytest.mark.points(1)
@@ -484,7 +484,7 @@ def test_init_mlp_biases_zero(student):
     """init_mlp: every bias starts at zero"""
     sizes = [7, 5, 3, 2]
     for method in ["he_normal", "xavier_uniform"]:
-        layers = layers_of(student.init_mlp(sizes, method, np.random.default_rng(106)), sizes, method)
+        layers = layers_of(student.init_mlp(sizes, method, seeded(106)), sizes, method)
         for i, (_, b) in enumerate(layers, 1):
             if np.any(b != 0):
                 fail(f"init_mlp: b of layer {i} is not all zeros: biases start at 0. Only the "
@@ -497,7 +497,7 @@ def test_init_mlp_uses_the_named_method(student):
     """init_mlp: each layer's weights are drawn by the initializer that `method` names"""
     sizes = [784, 256, 784]  # two layers, 784 x 256 and 256 x 784: N = 200,704 weights each
     for seed, method in enumerate(METHODS, 107):
-        layers = layers_of(student.init_mlp(sizes, method, np.random.default_rng(seed)), sizes, method)
+        layers = layers_of(student.init_mlp(sizes, method, seeded(seed)), sizes, method)
         for i, ((W, _), fi, fo) in enumerate(zip(layers, sizes[:-1], sizes[1:]), 1):
             check_layer_method(W, method, fi, fo, i)
 
@@ -509,7 +509,7 @@ def test_init_mlp_invalid_arguments(student):
                                ([5, 3], "kaiming_normal", "for an unknown method ('kaiming_normal')"),
                                ([5], "he_normal", "for fewer than two sizes ([5]: no layer to make)"),
                                ([], "xavier_uniform", "for fewer than two sizes ([])")]:
-        expect_value_error(lambda: student.init_mlp(sizes, method, np.random.default_rng(0)),
+        expect_value_error(lambda: student.init_mlp(sizes, method, seeded(0)),
                            fn="init_mlp", why=why)
 
 

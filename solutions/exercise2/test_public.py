@@ -15,14 +15,14 @@ import numpy as np
 import pytest
 
 from grader.checks import (GRAD_TOL, CheckFailed, as_array, assert_close, check_backward, describe,
-                           fail, matches, numerical_gradient, relative_error)
+                           fail, matches, numerical_gradient, relative_error, seeded)
 from grader.sandbox.proxy import InputModified, StudentError, StudentTimeout
 
 # ------------------------------------------------------------------------------ inputs
 
 
 def weight_list(seed, shapes):
-    rng = np.random.default_rng(seed)
+    rng = seeded(seed)
     return [rng.normal(0.0, 1.5, size=s) for s in shapes]
 
 
@@ -30,7 +30,7 @@ def with_zeros(seed, shape):
     """Weights with exact zeros (every third entry): the L1 subgradient at 0 must be 0.
     The other entries stay away from 0 (|w| >= 0.1), so a numerical gradient with step
     1e-5 never crosses the kink of |w|."""
-    rng = np.random.default_rng(seed)
+    rng = seeded(seed)
     W = rng.uniform(0.1, 2.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
     W.flat[::3] = 0.0
     return W
@@ -277,7 +277,7 @@ def test_l1_grad_matches_numerical_gradient(student, reference):
 
 
 def mlp_params(seed, keys):
-    rng = np.random.default_rng(seed)
+    rng = seeded(seed)
     shapes = {"W1": (4, 3), "b1": (3,), "W2": (3, 2), "b2": (2,),
               "gamma1": (3,), "beta1": (3,)}
     params = {k: rng.normal(size=shapes[k]) for k in keys}

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from grader.checks import (assert_close, expect_value_error, fail, normal_input, numerical_gradient,
-                           stats)
+                           seeded, stats)
 
 _spec = importlib.util.spec_from_file_location("_exercise3_public_checks",
                                                Path(__file__).with_name("test_public.py"))
@@ -45,7 +45,7 @@ def check_fraction(out, p, fn):
 def test_dropout_other_shapes_and_p(student):
     """dropout_forward: training on 1-D, 3-D and non-square inputs, other values of p"""
     xs = [public.big_input(shape, seed) for _, shape, seed in TRAIN_CASES]
-    results = public.forwards(student, INV, [(x, p, True, np.random.default_rng(100 + seed))
+    results = public.forwards(student, INV, [(x, p, True, seeded(100 + seed))
                                              for x, (p, _, seed) in zip(xs, TRAIN_CASES)])
     for x, (p, shape, _), (out, _) in zip(xs, TRAIN_CASES, results):
         check_fraction(out, p, INV)
@@ -61,10 +61,10 @@ def test_dropout_test_mode_other_shapes(student, reference):
     cases = [(p, shape, normal_input(shape, seed), seed)
              for p, shape, seed in ((0.5, (4, 5, 6), 5), (0.1, (11,), 6), (0.9, (3, 17), 7),
                                     (0.0, (6, 2), 8))]
-    results = public.forwards(student, INV, [(x, p, False, np.random.default_rng(100 + seed))
+    results = public.forwards(student, INV, [(x, p, False, seeded(100 + seed))
                                              for p, _, x, seed in cases])
     for (p, shape, x, _), (out, _) in zip(cases, results):
-        expected, _ = reference.dropout_forward(x, p, False, np.random.default_rng(0))
+        expected, _ = reference.dropout_forward(x, p, False, seeded(0))
         if (out == 0).any():
             fail(f"{INV}: at test time (train=False) your output has zeros for x of shape {shape}: "
                  "at test time every unit is active; apply no mask")
@@ -73,7 +73,7 @@ def test_dropout_test_mode_other_shapes(student, reference):
                 x * (1 - p)}, hint=f"x of shape {shape}, p = {p}: test mode returns x unchanged")
     x = np.ones((3, 4))
     for p in (1.0, -0.1):
-        expect_value_error(lambda: student.dropout_forward(x, p, False, np.random.default_rng(0)),
+        expect_value_error(lambda: student.dropout_forward(x, p, False, seeded(0)),
                            fn=INV, why=f"for p = {p} at test time too: p must be in [0, 1) whatever "
                            "the mode")
 
@@ -88,7 +88,7 @@ def check_gradients(student, fn_f, fn_b, inverted):
                                            (0.6, (2, 3, 2), 11, True), (0.25, (7,), 12, True),
                                            (0.4, (3, 4, 2), 13, False), (0.9, (9,), 14, False))]
     results = public.forward_backward(student, fn_f, fn_b, [
-        (x, p, train, np.random.default_rng(100 + seed), dout) for p, x, dout, seed, train in cases])
+        (x, p, train, seeded(100 + seed), dout) for p, x, dout, seed, train in cases])
     for (p, x, dout, seed, train), (out, _, dx) in zip(cases, results):
         if train:
             kept = out != 0
@@ -116,8 +116,8 @@ def test_vanilla_other_shapes_and_modes(student, reference):
                                          (0.0, (6, 2), 16))]
     # training, then test mode: one round trip
     results = public.forwards(student, VAN, [
-        *((x, p, True, np.random.default_rng(300 + seed)) for x, (p, _, seed) in zip(xs, TRAIN_CASES)),
-        *((x, p, False, np.random.default_rng(100 + seed)) for p, _, x, seed in test_cases)])
+        *((x, p, True, seeded(300 + seed)) for x, (p, _, seed) in zip(xs, TRAIN_CASES)),
+        *((x, p, False, seeded(100 + seed)) for p, _, x, seed in test_cases)])
     for x, (p, shape, _), (out, _) in zip(xs, TRAIN_CASES, results):
         check_fraction(out, p, VAN)
         kept = out != 0
@@ -125,13 +125,13 @@ def test_vanilla_other_shapes_and_modes(student, reference):
             "the kept units are divided by (1-p): that is inverted dropout": np.where(kept, x / (1 - p), 0.0)},
             hint=f"For x of shape {shape}, each output must be 0 or x (p = {p})")
     for (p, shape, x, _), (out, _) in zip(test_cases, results):
-        expected, _ = reference.vanilla_dropout_forward(x, p, False, np.random.default_rng(0))
+        expected, _ = reference.vanilla_dropout_forward(x, p, False, seeded(0))
         assert_close(out, expected, fn=VAN, mistakes={
             "test-time output equals x*p: scale by the keep probability 1 - p": x * p},
             hint=f"x of shape {shape}, p = {p}: test mode returns x * (1 - p)")
     x = np.ones((3, 4))
     for p in (1.0, -0.1):
-        expect_value_error(lambda: student.vanilla_dropout_forward(x, p, False, np.random.default_rng(0)),
+        expect_value_error(lambda: student.vanilla_dropout_forward(x, p, False, seeded(0)),
                            fn=VAN, why=f"for p = {p} at test time too: p must be in [0, 1) whatever "
                            "the mode")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.checks import assert_close
+from grader.checks import assert_close, seeded
 
 _spec = importlib.util.spec_from_file_location("_exercise4_public_tests",
                                                Path(__file__).with_name("test_public.py"))
@@ -45,7 +45,7 @@ def test_batchnorm_more_shapes(student, reference):
 @pytest.mark.points(1)
 def test_batchnorm_running_statistics_vary_batch_size(student, reference):
     """batchnorm_forward: running statistics match the reference over steps with different batch sizes"""
-    rng = np.random.default_rng(210)
+    rng = seeded(210)
     D = 4
     mean_s, var_s = np.zeros(D), np.ones(D)
     mean_r, var_r = np.zeros(D), np.ones(D)

@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 from grader.checks import (GRAD_TOL, CheckFailed, as_array, assert_close, check_backward,
-                           expect_value_error, fail, matches, numerical_gradient, relative_error, unpack)
+                           expect_value_error, fail, matches, numerical_gradient, relative_error, seeded,
+                           unpack)
 from grader.sandbox.proxy import StudentError, StudentTimeout
 
 BN_F, BN_B = "batchnorm_forward", "batchnorm_backward"
@@ -105,7 +106,7 @@ LN_DX_NO_VAR = ("dx misses the path through the row variance: it adds "
 def make_batch(seed, shape, low_std=1e-3):
     """x (N, D) with per-feature offsets and scales, feature LOW with std `low_std`; gamma of
     both signs, beta; and running statistics far from torch's start (0, 1)."""
-    rng = np.random.default_rng(seed)
+    rng = seeded(seed)
     N, D = shape
     x = rng.normal(0.0, 2.0, size=shape) * rng.uniform(0.5, 2.0, size=D) + rng.normal(0.0, 3.0, size=D)
     x[:, LOW % D] = 5.0 + low_std * rng.normal(size=N)
@@ -119,7 +120,7 @@ def make_batch(seed, shape, low_std=1e-3):
 
 def make_rows(seed, shape, low_std=1e-3):
     """x (N, D) for layer norm, sample LOW with std `low_std`; gamma, beta of shape (D,)."""
-    rng = np.random.default_rng(seed)
+    rng = seeded(seed)
     N, D = shape
     x = rng.normal(0.0, 2.0, size=shape) * rng.uniform(0.5, 2.0, size=(N, 1)) + rng.normal(0.0, 3.0, size=(N, 1))
     x[LOW % N] = 5.0 + low_std * rng.normal(size=D)
@@ -294,7 +295,7 @@ def check_grad(analytic, *, expected, mistakes, own_numeric, fn, wrt, forward, f
 def check_bn_backward(student, reference, seed, shape, train):
     """batchnorm_backward on the student's own cache against the reference's gradients."""
     x, gamma, beta, rm, rv = make_batch(seed, shape, low_std=1e-2)  # 1e-2: numerical gradients stay exact
-    dout = np.random.default_rng(seed + 1).normal(size=shape)
+    dout = seeded(seed + 1).normal(size=shape)
     out, cache = bn(student, x, gamma, beta, rm.copy(), rv.copy(), train)
     dx, dgamma, dbeta = grads(student.batchnorm_backward(dout, cache), BN_B)
     ref_out, ref_cache = reference.batchnorm_forward(x, gamma, beta, rm.copy(), rv.copy(), train)
@@ -333,7 +334,7 @@ def check_bn_backward(student, reference, seed, shape, train):
 
 def check_ln_backward(student, reference, seed, shape, eps=EPS):
     x, gamma, beta = make_rows(seed, shape, low_std=1e-2)
-    dout = np.random.default_rng(seed + 1).normal(size=shape)
+    dout = seeded(seed + 1).normal(size=shape)
     out, cache = ln(student, x, gamma, beta, eps=eps)
     dx, dgamma, dbeta = grads(student.layernorm_backward(dout, cache), LN_B)
     ref_out, ref_cache = reference.layernorm_forward(x, gamma, beta, eps=eps)
@@ -409,7 +410,7 @@ def test_batchnorm_train_output_statistics(student):
 def test_batchnorm_running_statistics(student):
     """batchnorm_forward: training updates running_mean and running_var in place, step after step"""
     x, gamma, beta, running_mean, running_var = make_batch(30, (6, 4))
-    rng = np.random.default_rng(31)
+    rng = seeded(31)
     for step in range(3):
         old_mean, old_var = running_mean.copy(), running_var.copy()
         bn(student, x, gamma, beta, running_mean, running_var, True)  # updates the test's arrays
