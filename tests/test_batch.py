@@ -264,10 +264,14 @@ def test_grading_that_raises_is_retried_once_with_a_fresh_zygote_then_reported(c
 
 
 def start_batch(course_dir, submissions, out, jobs):
+    """The batch as a terminal's foreground job runs it: its own process group, and SIGINT
+    at its default even when these tests run where it is ignored (a background job of a
+    shell without job control, such as `.ci/run &`, starts with SIGINT ignored)."""
     return subprocess.Popen(
         [sys.executable, "-m", "grader", "batch", "exercise3", str(submissions), "--out", str(out),
          "--jobs", str(jobs), "--course", str(course_dir)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def wait_for_results(state: Path, count: int, process, timeout=60):

@@ -17,6 +17,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def test_a_ctrl_c_while_a_grading_process_starts_is_not_lost(monkeypatch):
+    # Ctrl-C handled as in a terminal's foreground job, also where these tests run with
+    # SIGINT ignored (a background job of a shell without job control)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     workers = pool._Pool(load_course(REPO), "exercise3", False, 1)
     try:
         real_start = multiprocessing.process.BaseProcess.start
@@ -31,6 +34,7 @@ def test_a_ctrl_c_while_a_grading_process_starts_is_not_lost(monkeypatch):
     finally:
         monkeypatch.undo()
         workers.close(now=True)
+        signal.signal(signal.SIGINT, previous)
 
 
 def test_a_grading_process_ignores_ctrl_c_from_its_first_instant():

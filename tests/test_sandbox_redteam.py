@@ -289,8 +289,8 @@ ATTACKS = [
         def vanilla_dropout_forward(x, p, train, rng):
             import numpy as np
             hoard = []
-            while True:
-                hoard.append(np.ones(10**7))""", ("error|failed", "MemoryError")),
+            while True:  # address space without page faults: the limit is hit at once, even on a loaded machine
+                hoard.append(np.empty(10**7))""", ("error|failed", "MemoryError")),
     ("spin_at_import", "import", "while True:\n    pass", ("timeout", "did not finish|time budget")),
     ("spin_in_call", "vanilla_dropout_forward", """
         def vanilla_dropout_forward(x, p, train, rng):
@@ -414,6 +414,9 @@ def test_a_call_that_hangs_inside_a_batch_times_out_alone(course_dir, tmp_path):
         with pytest.raises(StudentTimeout, match=r"dropout_backward\(\) did not finish within 2 s"):
             student.dropout_backward.many(calls)
         elapsed = time.monotonic() - start
-        assert elapsed < 8, f"the batch took {elapsed:.1f} s: the hanging call was not stopped at 2 s"
-        assert student.dropout_backward(np.ones(3), None).tolist() == [1.0, 1.0, 1.0]
+        assert elapsed < 15, f"the batch took {elapsed:.1f} s: the hanging call was not stopped at 2 s"
+        with pytest.raises(StudentTimeout, match=r"dropout_backward\(\) was not called again"):
+            student.dropout_backward(np.ones(3), None)  # one endless loop costs one wait
+        out, _ = student.dropout_forward(np.ones(3), 0.5, False, np.random.default_rng(0))
+        assert out.tolist() == [1.0, 1.0, 1.0]
         assert student.generation == 2  # a fresh worker after the timeout

@@ -24,6 +24,7 @@ def main(control_fd: int) -> None:
     isolate.become_subreaper()
     isolate.reuse_freed_memory()  # inherited by every worker
     workers: set[int] = set()
+    ended: dict[int, int] = {}  # worker -> wait status, reaped before the grader asked for it
     try:
         channel.send_frame(control, channel.encode({"ready": True, "landlock_abi": isolate.landlock_abi()}))
         while True:
@@ -31,14 +32,18 @@ def main(control_fd: int) -> None:
             if request["op"] == "spawn":
                 try:
                     workers.add(_spawn(control, request))
+                    _reap(workers, ended)
                 except (OSError, ValueError) as exc:  # fork or pipe failed: say so, keep serving
                     channel.send_frame(control, channel.encode({"error": f"{type(exc).__name__}: {exc}"}))
             elif request["op"] == "wait":
                 workers.discard(request["pid"])
-                channel.send_frame(control, channel.encode({"status": _wait(request["pid"])}))
+                status = ended.pop(request["pid"], None)
+                if status is None:
+                    status = _wait(request["pid"])
+                channel.send_frame(control, channel.encode({"status": status}))
     except (EOFError, OSError):
         pass  # the grader is gone (closed its end, or was killed)
-    for pid in workers:  # a worker still running dies with its PID namespace
+    for pid in workers - ended.keys():  # a worker still running dies with its PID namespace
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -83,7 +88,6 @@ def _spawn(control: socket.socket, spec: dict) -> int:
         ours.close()
         os.close(out_r)
         os.waitpid(middle, 0)
-    _reap()
     return reply["pid"]
 
 
@@ -99,15 +103,19 @@ def _wait(pid: int):
         return None
 
 
-def _reap() -> None:
-    """Collect workers that ended and whose status nobody asked for."""
+def _reap(workers: set[int], ended: dict[int, int]) -> None:
+    """Collect the children that ended. A worker's status is kept until the grader asks for
+    it (a worker that exits at once, say os._exit(3) at import, may end before the grader
+    has even read its reply); other children (whose status nobody will ask for) are let go."""
     while True:
         try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
+            pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
             return
         if pid == 0:
             return
+        if pid in workers:
+            ended[pid] = status
 
 
 if __name__ == "__main__":
