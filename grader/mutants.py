@@ -38,7 +38,7 @@ class Mutant:
     description: str
     function: str
     diagnosis: str
-    source: str = field(default="", repr=False, compare=False)  # the module that is graded
+    source: str = field(repr=False, compare=False)  # the module that is graded (`overlay`)
 
     def write(self, folder: Path) -> Path:
         """Write the module to grade to `folder/<exercise>/<name>.py`; return that path."""
@@ -109,7 +109,7 @@ def overlay(reference: str, mutant: str, *, reference_name: str = "the reference
     known = {ast.dump(n) for n in ref_body if isinstance(n, _IMPORTS)}
     edits = []  # (start line, end line, new text), 0-based, half-open; start == end inserts
     if mut_doc:
-        doc = text(mut_doc, mut.body, mut_lines).rstrip("\n") + "\n"
+        doc = text(mut_doc, mut.body, mut_lines)
         edits.append((ref_doc.lineno - 1, ref_doc.end_lineno, doc) if ref_doc else (0, 0, doc))
     for node in mut_body:
         if isinstance(node, _IMPORTS) and ast.dump(node) not in known:
@@ -140,8 +140,11 @@ def _docstring(body: list) -> tuple[ast.Expr | None, list]:
 
 def _check(ref_defs: dict, mut_body: list, reference_name: str, mutant_name: str) -> None:
     """A mutant overlay holds only imports and functions, and replaces at least one."""
-    names = ", ".join(ref_defs)
+    names, seen = ", ".join(ref_defs), set()
     for node in mut_body:
+        if isinstance(node, _DEFS) and node.name in seen:
+            raise CourseError(f"{mutant_name}, line {node.lineno}: {node.name} is defined twice; keep one")
+        seen.add(getattr(node, "name", None))
         if isinstance(node, _DEFS) and node.name not in ref_defs and not node.name.startswith("_"):
             raise CourseError(
                 f"{mutant_name}, line {node.lineno}: {node.name} is not a function of the reference "

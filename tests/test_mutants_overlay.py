@@ -149,6 +149,7 @@ def test_a_mutant_naming_a_function_the_reference_lacks_is_an_error(tmp_path):
     ("import math\n", "changes none of the functions"),
     ("LIMIT = 3\n\n\ndef double(x):\n    return x * LIMIT\n", "line 7: a mutant holds its docstring"),
     ("def double(x)\n    return x * x\n", "line 7: expected"),
+    ("def double(x):\n    return x * x\n\n\ndef double(x):\n    return x\n", "line 11: double is defined twice"),
 ])
 def test_what_is_not_an_overlay_is_an_error_that_says_so(tmp_path, body, complaint):
     header = ONE_FUNCTION.split('"""\n', 2)[0] + '"""\n\n'
