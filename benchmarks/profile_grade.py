@@ -34,9 +34,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISE = "exercise3"
-DEFAULT_SUBMISSIONS = [ROOT / "solutions" / EXERCISE / "dropout.py",
-                       ROOT / "solutions" / EXERCISE / "mutants" / "keep_prob_swap.py"]
+DEFAULT_SUBMISSIONS = [ROOT / "solutions" / EXERCISE / "dropout.py"]
+DEFAULT_MUTANT = "keep_prob_swap"  # graded as the reference with this mutant's overlay
 SYNTAX_ERROR = 'def dropout_forward(x, p, train, rng):\n    print "forgot the parentheses"\n'
+
+
+def mutant_module(folder: Path) -> Path:
+    from grader.course import load_course
+    from grader.mutants import mutants
+
+    exercise = load_course(ROOT).exercise(EXERCISE)
+    return next(m for m in mutants(exercise) if m.name == DEFAULT_MUTANT).write(folder)
 
 
 def imports(submission: Path) -> None:
@@ -259,7 +267,7 @@ def main() -> None:
         scratch = Path(tempfile.mkdtemp(prefix="grader-profile-"))
         broken = scratch / "syntax_error.py"
         broken.write_text(SYNTAX_ERROR)
-        submissions = [*DEFAULT_SUBMISSIONS, broken]
+        submissions = [*DEFAULT_SUBMISSIONS, mutant_module(scratch), broken]
     print(f"load average {[round(x, 2) for x in os.getloadavg()]} on {os.cpu_count()} cores\n")
     if "imports" in parts:
         imports(submissions[0])

@@ -261,6 +261,13 @@ def parts_of(path: Path) -> tuple[str, dict]:
     return split(path.read_text(encoding="utf-8"), path)
 
 
+def catalogue() -> list:
+    from grader.course import load_course
+    from grader.mutants import mutants
+
+    return mutants(load_course(ROOT).exercise(EXERCISE))
+
+
 def insert_after_def(function_source: str, lines: str) -> str:
     head, _, body = function_source.partition("\n")
     return f"{head}\n{lines}\n{body}"
@@ -279,7 +286,7 @@ def generate(count: int, seed: int) -> list[dict]:
     solutions = ROOT / "solutions" / EXERCISE
     reference = parts_of(solutions / "dropout.py")
     correct = {"reference": reference, **{p.stem: parts_of(p) for p in sorted((solutions / "variants").glob("*.py"))}}
-    mutants = {p.stem: parts_of(p) for p in sorted((solutions / "mutants").glob("*.py"))}
+    mutants = {m.name: split(m.source, m.path) for m in catalogue()}  # each overlaid on the reference
     setup, functions = reference
     counts = kind_counts(count)
     by_kind: dict[str, list] = {}

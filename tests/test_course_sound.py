@@ -52,13 +52,14 @@ def test_stubs_keep_signatures_and_docstrings_but_no_solution(course):
 def test_same_submission_same_score_twenty_times(course, exercise_id):
     """Determinism: fixed seeds everywhere, np.random seeded in the worker before each call.
     A mutant (a partly wrong submission) is the interesting case: its score must not wobble."""
-    from grader.mutants import mutants
+    from grader.mutants import mutants, written
     from grader.sandbox.proxy import Zygote
     ex = course.exercise(exercise_id)
-    subject = mutants(ex)[0].path
+    mutant = mutants(ex)[0]
     zygote = Zygote()
     try:
-        runs = [grade(course, exercise_id, subject, zygote=zygote) for _ in range(20)]
+        with written([mutant]) as files:
+            runs = [grade(course, exercise_id, files[mutant], zygote=zygote) for _ in range(20)]
     finally:
         zygote.close()
     outcomes = {tuple((t.name, t.outcome, t.message) for t in r.tests) for r in runs}

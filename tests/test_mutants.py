@@ -7,11 +7,13 @@ correct solution (remove it and say why). A variant that loses points is a grade
 
 from __future__ import annotations
 
+import ast
+
 import pytest
 
 from grader.course import load_course
 from grader.grade import grade
-from grader.mutants import judge, mutants, variants
+from grader.mutants import judge, mutants, variants, written
 from grader.sandbox.proxy import Zygote
 from tests.conftest import ROOT
 
@@ -31,6 +33,25 @@ def test_each_exercise_has_six_mutants_and_two_variants():
     for ex in COURSE.exercises:
         assert len(mutants(ex)) >= 6, ex.id
         assert len(variants(ex)) >= 2, ex.id
+
+
+@pytest.mark.parametrize("mutant", MUTANTS, ids=[f"{m.exercise}-{m.name}" for m in MUTANTS])
+def test_mutant_holds_only_what_it_changes(mutant):
+    """A catalogued mutant is an overlay: each function it defines differs from the
+    reference's (a full copy would load, but hides its one mistake among copied lines)."""
+    exercise = COURSE.exercise(mutant.exercise)
+    reference = {n.name: n for n in ast.parse((exercise.solution_dir / exercise.module).read_text()).body
+                 if isinstance(n, ast.FunctionDef)}
+    for node in ast.parse(mutant.path.read_text()).body:
+        if isinstance(node, ast.FunctionDef) and node.name in reference:
+            assert code(node) != code(reference[node.name]), \
+                f"{mutant.path} copies {node.name} unchanged from the reference: delete it there"
+
+
+def code(function: ast.FunctionDef) -> str:
+    """A function's code without its docstring."""
+    body = function.body[1:] if ast.get_docstring(function) is not None else function.body
+    return "\n".join(ast.dump(statement) for statement in body) + ast.dump(function.args)
 
 
 @pytest.mark.parametrize("mutant", MUTANTS, ids=[f"{m.exercise}-{m.name}" for m in MUTANTS])
@@ -57,7 +78,8 @@ def test_mutants_are_named_in_a_student_release_too(tmp_path, zygote):
     shutil.rmtree(release / "solutions")
     course = load_course(release)
     named = 0
-    for m in MUTANTS:
-        report = grade(course, m.exercise, m.path, zygote=zygote)
-        named += any(m.diagnosis.lower() in t.message.lower() for t in report.tests if t.outcome != "passed")
+    with written(MUTANTS) as files:
+        for m in MUTANTS:
+            report = grade(course, m.exercise, files[m], zygote=zygote)
+            named += any(m.diagnosis.lower() in t.message.lower() for t in report.tests if t.outcome != "passed")
     assert named == len(MUTANTS), f"only {named} of {len(MUTANTS)} mutants named in a release"

@@ -80,7 +80,7 @@ def submissions(course, exercise_id: str, source, release) -> dict:
     catalogue = mutants(exercise)
     wrong = catalogue[0].function if catalogue else None
     if catalogue:
-        _, functions = split_module(catalogue[0].path.read_text(), exercise, catalogue[0].path)
+        _, functions = split_module(catalogue[0].source, exercise, catalogue[0].path)
         cells_by_id(partly)[wrong].source = functions[wrong]
     crashing = [f for f in exercise.functions if f != wrong][-1]
     cell = cells_by_id(partly)[crashing]
