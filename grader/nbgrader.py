@@ -1,6 +1,8 @@
 """The bridge to nbgrader: write an nbgrader course whose test cells are graded by `grade`.
 
-`build_course(course, dest)` writes `dest/nbgrader_config.py` and, for every exercise,
+`build_course(course, dest)` writes `dest/nbgrader_config.py`, `dest/grader_course.json`
+(the course link: `grade` commands run in the nbgrader course, such as `grade batch
+exercise3 submitted/`, find this course through it) and, for every exercise,
 `dest/source/<id>/<id>.ipynb` (nbformat 4, nbgrader cell metadata schema version 3):
 
     intro        markdown, read-only: solutions/<id>/intro.md (else the module docstring)
@@ -24,7 +26,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from grader.course import Course, Exercise
+from grader.course import Course, Exercise, write_course_link
 from grader.errors import CourseError
 
 SCHEMA_VERSION = 3  # nbgrader's cell metadata schema
@@ -42,6 +44,7 @@ def build_course(course: Course, dest: Path, exercise_ids: list[str] | None = No
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     written = [path for path in [write_config(course, dest)] if path]
+    written.append(write_course_link(dest, course.root))  # `grade batch` run there finds the course
     zygote = Zygote()
     try:
         for exercise in exercises:
