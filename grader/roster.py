@@ -18,7 +18,7 @@ a file), gets a row with the reason instead of a grade. Of a Moodle student's fo
 submitted files (`_file_`) are graded; online text (`_onlinetext_`) only when there is
 nothing else. Skipped, each with its reason: symbolic links (never followed), what is
 neither a regular file nor a folder, the litter of tools (`.DS_Store`, `__MACOSX`, ...),
-other files, and the batch's own output when it is written inside the folder.
+other files. The batch's own output, when it is written inside the folder, is left out.
 
 Nothing is read here but the folder's listing; the files themselves are read by grading.
 """
@@ -91,8 +91,9 @@ def find_students(folder: Path, exercise: Exercise, *, own: frozenset[str] = fro
     hand_ins: dict[str, list[_HandIn]] = {}
     skipped = []
     for entry in entries:
-        found = Skipped(display(entry.name), "this batch's own output") if entry.name in own \
-            else _classify(entry, exercise)
+        if entry.name in own:
+            continue  # the gradebook, its state and its list, written inside SUBMISSIONS
+        found = _classify(entry, exercise)
         if isinstance(found, Skipped):
             skipped.append(found)
         else:
