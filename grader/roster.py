@@ -120,8 +120,11 @@ def display(name: str) -> str:
 def _classify(entry: os.DirEntry, exercise: Exercise) -> _HandIn | Skipped:
     name, path = display(entry.name), Path(entry.path)
     if entry.is_symlink():
-        return Skipped(name, f"a symbolic link (to {display(os.readlink(entry.path))}); "
-                             "hand-ins are never read through links")
+        try:
+            target = f" (to {display(os.readlink(entry.path))})"
+        except OSError:
+            target = ""
+        return Skipped(name, f"a symbolic link{target}; hand-ins are never read through links")
     if name in LITTER or (name.startswith("._") and entry.is_file(follow_symlinks=False)):
         return Skipped(name, f"not a hand-in: {LITTER.get(name, 'a macOS resource file')}")
     if entry.is_dir(follow_symlinks=False):
@@ -136,13 +139,12 @@ def _classify(entry: os.DirEntry, exercise: Exercise) -> _HandIn | Skipped:
     if lms:
         original = lms["original"] if lms.re is MOODLE_FILE else CANVAS_COPY.sub("", lms["original"])
         return _HandIn(f"{lms['name']}_{lms['number']}", path, "file", original=original)
-    if path.suffix in HAND_IN_SUFFIXES:
-        student = path.stem
+    if path.suffix in HAND_IN_SUFFIXES:  # alice_dropout.py: alice's dropout.py
         for ending in (f"_{exercise.module_name}", f"_{exercise.id}"):
-            if student.endswith(ending) and len(student) > len(ending):
-                student = student.removesuffix(ending)
-                break
-        return _HandIn(student, path, "file", original=name)
+            if path.stem.endswith(ending) and len(path.stem) > len(ending):
+                student = path.stem.removesuffix(ending)
+                return _HandIn(student, path, "file", original=name[len(student) + 1:])
+        return _HandIn(path.stem, path, "file", original=name)
     return Skipped(name, "not a hand-in: a student is a folder, a .py or .ipynb file, "
                          "or a file of a Canvas or Moodle download")
 

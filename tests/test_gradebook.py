@@ -186,14 +186,18 @@ def test_a_moodle_download_is_graded_one_row_per_student(course_dir, tmp_path): 
     assert "submitted files are graded" in skipped[0]["reason"]
 
 
-def test_two_hand_ins_of_one_student_get_one_row_that_says_so(course_dir, tmp_path):  # noqa: F811
+def test_flat_files_are_students_and_two_hand_ins_of_one_get_one_row_that_says_so(course_dir, tmp_path):  # noqa: F811
+    stub = (course_dir / "exercises" / "exercise3" / "dropout.py").read_text()
     subs = write_files(tmp_path / "subs", {"alice/dropout.py": REFERENCE.read_text(),
                                            "alice_dropout.py": REFERENCE.read_text(),
-                                           "bob_exercise3.ipynb": notebook(REFERENCE.read_text())})
+                                           "bob_exercise3.ipynb": notebook(REFERENCE.read_text()),
+                                           "carol_dropout.py": REFERENCE.read_text(),  # the module wins
+                                           "carol.ipynb": notebook(stub)})
     result = run_cli("batch", "exercise3", subs, "--out", tmp_path / "g.csv", "--course", course_dir)
     assert result.exit_code == 0, result.output
     table = rows_of(tmp_path / "g.csv")
-    assert table["bob"][:3] == ["20", "20", ""]
+    assert sorted(table) == ["alice", "bob", "carol"]
+    assert table["bob"][:3] == table["carol"][:3] == ["20", "20", ""]
     assert table["alice"][:2] == ["0", "20"]
     assert "handed in 2 times (alice/, alice_dropout.py)" in table["alice"][2]
 
