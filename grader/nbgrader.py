@@ -18,7 +18,8 @@ The hidden part of each test cell (inside `### BEGIN HIDDEN TESTS`, which
 generate_assignment removes from the student version) turns the hidden tests on and
 names this course's folder, baked in at build time: nbgrader must autograde on a machine
 where that path holds the course (rebuild after moving it). The student version runs the
-public tests only, against the course found above the notebook or in $GRADER_COURSE.
+public tests only, against the course found in $GRADER_COURSE, above the notebook, or
+through the course link of the nbgrader course it sits in.
 """
 
 from __future__ import annotations

@@ -237,3 +237,19 @@ def test_grade_batch_inside_the_nbgrader_course_finds_the_course_it_was_built_fr
     assert proc.returncode == 2 and proc.stderr.startswith("Error:")
     assert "grader_course.json" in proc.stderr and "grade nbgrader build" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_a_released_test_cell_run_inside_the_nbgrader_course_finds_the_course(course_dir, tmp_path,  # noqa: F811
+                                                                             monkeypatch, capsys):
+    """`nbgrader validate release/exercise3/exercise3.ipynb` there: the link, not $GRADER_COURSE."""
+    pytest.importorskip("nbformat")
+    from grader import nbgrader_cell
+
+    nbc = tmp_path / "nbgrader_course"
+    assert run_cli("nbgrader", "build", nbc, "exercise3", "--course", course_dir).exit_code == 0
+    write_files(nbc, {"release/exercise3/exercise3.ipynb": notebook(REFERENCE.read_text())})
+    monkeypatch.chdir(nbc / "release" / "exercise3")
+    monkeypatch.delenv(nbgrader_cell.COURSE_ENV, raising=False)
+    value = nbgrader_cell.check("exercise3", "dropout_forward", 10)
+    out = capsys.readouterr()
+    assert value == 10.0 and "not graded" not in out.out and out.err == ""
