@@ -38,7 +38,7 @@ from grader.course import Course, Exercise
 from grader.errors import CourseTestError, GraderError
 from grader.pool import grade_in_parallel
 from grader.report import SCHEMA_VERSION
-from grader.roster import Roster, Skipped, Student, find_students  # noqa: F401 - Student: the pool's tasks
+from grader.roster import Skipped, Student, find_students  # noqa: F401 - batch.Student: the tasks of grader.pool
 
 STATE_VERSION = 2  # 2: state files named by the hash of the student id
 FORMATS = (".csv", ".json")
