@@ -1,14 +1,17 @@
 """Grade a whole class: parallel workers, a progress report, resumable, one CSV or JSON file.
 
 `SUBMISSIONS/<student_id>/` holds each student's hand-in, resolved like `--submission`
-(the module file, a folder named after the exercise, or a notebook).
+(the module file, a folder named after the exercise, or a notebook); flat Canvas and
+Moodle downloads work too (grader.roster). Every entry of SUBMISSIONS gets a row or is
+skipped with a reason: the reasons are in the summary and in `<out stem>.skipped<suffix>`.
 
 Parallel: `jobs` grading processes (spawned clean, SIGINT ignored); each keeps ONE sandbox
 zygote and one pytest session for all its students (`grade_each`): the tests are collected
 once per process, not once per student.
 
 Resumable: each finished student's report is written atomically to
-`<out>.partial/<student_id>.json` together with a hash of the submission and one of the
+`<out>.partial/<sha256 of the student id>.json` (any legal folder name is an id, even one
+too long to take a suffix) together with a hash of the submission and one of the
 grading setup (tests, reference, limits, grader code). A rerun of the same command reuses
 the entries whose hashes still match and grades the rest. Gradings that failed are not
 kept, so a rerun retries them. The final file is rendered from the reports alone, so a
@@ -32,13 +35,17 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from grader.course import Course, Exercise
-from grader.errors import CourseTestError, GraderError, SubmissionNotFound
+from grader.errors import CourseTestError, GraderError
 from grader.pool import grade_in_parallel
 from grader.report import SCHEMA_VERSION
+from grader.roster import Skipped, Student, find_students  # noqa: F401 - batch.Student: the tasks of grader.pool
 
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: state files named by the hash of the student id
 FORMATS = (".csv", ".json")
 CSV_FIXED = ["student_id", "score", "max_score", "error"]
+# OWASP's CSV injection rule: a cell starting with one of these is read as a formula by
+# spreadsheets (the full-width forms by some); such a cell gets a leading single quote.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 class BatchInterrupted(Exception):
@@ -47,12 +54,6 @@ class BatchInterrupted(Exception):
     def __init__(self, done: int, total: int, state_dir: Path):
         super().__init__(f"interrupted with {done} of {total} students graded")
         self.done, self.total, self.state_dir = done, total, state_dir
-
-
-@dataclass(frozen=True)
-class Student:
-    id: str
-    path: Path
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,9 @@ class BatchSummary:
     max_score: float
     seconds: float
     jobs: int
+    skipped: tuple[Skipped, ...] = ()   # entries of SUBMISSIONS that are not students, and why
+    warnings: tuple[str, ...] = ()      # e.g. two ids that look identical
+    skipped_file: Path | None = None    # where the skipped entries are listed
 
 
 class Progress:
@@ -88,14 +92,19 @@ def run_batch(course: Course, exercise_id: str, submissions: Path, out: Path, *,
     hidden = exercise.has_solutions if hidden is None else hidden
     out, progress = Path(out), progress or Progress()
     _check_out(out)
-    students = find_students(Path(submissions), exercise)
+    state, skipped_file = StateDir(out), skipped_path(out)
+    roster = find_students(Path(submissions), exercise,
+                           own=_own_names(Path(submissions), out, state.path, skipped_file))
+    students = roster.students
     _check_tests(exercise, hidden)
     setup = setup_digest(exercise, hidden)
-    state = StateDir(out)
     with state.locked():
         entries, todo = {}, []
         try:
             for student in students:
+                if student.problem:  # e.g. two hand-ins: a row with the reason, nothing to grade
+                    entries[student.id] = _entry(student.id, "", setup, {"error": student.problem}, exercise)
+                    continue
                 digest = submission_digest(exercise, student.path)
                 entry = state.load(student.id)
                 if entry and (entry["submission_sha256"], entry["setup_sha256"]) == (digest, setup):
@@ -116,25 +125,35 @@ def run_batch(course: Course, exercise_id: str, submissions: Path, out: Path, *,
         finally:
             progress.finish()
         rows = [entries[s.id] for s in students]
-        write_atomic(out, (render_csv if out.suffix == ".csv" else render_json)(rows).encode())
+        csv_out = out.suffix == ".csv"
+        write_atomic(out, (render_csv if csv_out else render_json)(rows).encode())
+        if roster.skipped:
+            write_atomic(skipped_file, (render_skipped_csv if csv_out else render_skipped_json)(
+                roster.skipped).encode())
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                skipped_file.unlink()  # an earlier run's list would name entries that are gone
         state.remove()
     graded = [e["report"]["score"] for e in rows if "report" in e]
     return BatchSummary(out=out, students=len(rows), failed=len(rows) - len(graded), reused=reused,
                         mean_score=sum(graded) / len(graded) if graded else 0.0,
-                        max_score=exercise.points, seconds=time.monotonic() - started, jobs=jobs)
+                        max_score=exercise.points, seconds=time.monotonic() - started, jobs=jobs,
+                        skipped=roster.skipped, warnings=roster.warnings,
+                        skipped_file=skipped_file if roster.skipped else None)
 
 
-def find_students(folder: Path, exercise: Exercise) -> list[Student]:
-    """One student per sub-folder (its name is the student id), sorted by id."""
-    if not folder.is_dir():
-        raise SubmissionNotFound(folder) if not folder.exists() else \
-            GraderError(f"{folder} is a file; SUBMISSIONS must be a folder with one folder per student")
-    students = [Student(p.name, p) for p in sorted(folder.iterdir())
-                if p.is_dir() and not p.name.startswith((".", "__"))]
-    if not students:
-        raise GraderError(f"{folder} holds no student folders; expected one folder per student, "
-                          f"e.g. {folder / 'alice' / exercise.module}")
-    return students
+def skipped_path(out: Path) -> Path:
+    """Where the entries that got no row are listed: grades.csv -> grades.skipped.csv."""
+    return out.with_name(f"{out.stem}.skipped{out.suffix}")
+
+
+def _own_names(submissions: Path, out: Path, *paths: Path) -> frozenset[str]:
+    """The batch's own files, when they are written inside SUBMISSIONS: not students."""
+    try:
+        inside = out.resolve().parent == submissions.resolve()
+    except OSError:
+        return frozenset()
+    return frozenset(p.name for p in (out, *paths)) if inside else frozenset()
 
 
 def available_cores() -> int:
@@ -206,10 +225,16 @@ def setup_digest(exercise: Exercise, hidden: bool) -> str:
 # ------------------------------------------------------------------ state folder
 
 class StateDir:
-    """`<out>.partial/`: one JSON file per graded student, written atomically."""
+    """`<out>.partial/`: one JSON file per graded student, written atomically, named by the
+    hash of the student id (an id may be too long for a file name with a suffix, or hold
+    characters a file system refuses); the file holds the id, checked on reading."""
 
     def __init__(self, out: Path):
         self.path = out.with_name(out.name + ".partial")
+
+    def file(self, student_id: str) -> Path:
+        digest = hashlib.sha256(student_id.encode("utf-8", "surrogatepass")).hexdigest()
+        return self.path / f"{digest}.json"
 
     @contextlib.contextmanager
     def locked(self):
@@ -226,7 +251,7 @@ class StateDir:
 
     def load(self, student_id: str) -> dict | None:
         try:
-            entry = json.loads((self.path / f"{student_id}.json").read_text(encoding="utf-8"))
+            entry = json.loads(self.file(student_id).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
         ok = isinstance(entry, dict) and entry.get("state_version") == STATE_VERSION \
@@ -234,7 +259,7 @@ class StateDir:
         return entry if ok else None
 
     def save(self, entry: dict) -> None:
-        write_atomic(self.path / f"{entry['student_id']}.json", json.dumps(entry).encode())
+        write_atomic(self.file(entry["student_id"]), json.dumps(entry).encode())
 
     def remove(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
@@ -262,23 +287,30 @@ def _num(x: float) -> str:
     return text if float(text) == x else repr(float(x))
 
 
+def spreadsheet_text(text: str) -> str:
+    """A text cell that no spreadsheet runs as a formula (OWASP): a leading ' if it starts
+    like one. Applied to every text cell of a CSV the batch writes (ids, errors, names)."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def render_csv(entries: list[dict]) -> str:
     """student_id,score,max_score,error, then one column per test (points earned)."""
     names = next(([t["name"] for t in e["report"]["tests"]] for e in entries if "report" in e), [])
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(CSV_FIXED + names)
+    writer.writerow(CSV_FIXED + [spreadsheet_text(name) for name in names])
     for entry in entries:
+        student = spreadsheet_text(entry["student_id"])
         if "report" not in entry:
-            writer.writerow([entry["student_id"], "0", _num(entry["max_score"]),
-                             " ".join(entry["error"].split())] + [""] * len(names))
+            writer.writerow([student, "0", _num(entry["max_score"]),
+                             spreadsheet_text(" ".join(entry["error"].split()))] + [""] * len(names))
             continue
         report = entry["report"]
         cells = [_num(t["points"]) for t in report["tests"]]
         if [t["name"] for t in report["tests"]] != names:  # not expected: one setup, one test list
             by_name = {t["name"]: _num(t["points"]) for t in report["tests"]}
             cells = [by_name.get(name, "") for name in names]
-        fixed = [entry["student_id"], _num(report["score"]), _num(report["max_score"]), ""]
+        fixed = [student, _num(report["score"]), _num(report["max_score"]), ""]
         writer.writerow(fixed + cells)
     return buf.getvalue()
 
@@ -296,6 +328,21 @@ def render_json(entries: list[dict]) -> str:
     return json.dumps(out, indent=2) + "\n"
 
 
+def render_skipped_csv(skipped: tuple[Skipped, ...]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["entry", "reason"])
+    writer.writerows([spreadsheet_text(s.entry), spreadsheet_text(s.reason)] for s in skipped)
+    return buf.getvalue()
+
+
+def render_skipped_json(skipped: tuple[Skipped, ...]) -> str:
+    return json.dumps([{"entry": s.entry, "reason": s.reason} for s in skipped], indent=2) + "\n"
+
+
+SKIPPED_SHOWN = 20  # the summary names this many skipped entries; the file lists them all
+
+
 def summary_text(s: BatchSummary) -> str:
     def n(count, word):
         return f"{count} {word}{'s' if count != 1 else ''}"
@@ -306,7 +353,15 @@ def summary_text(s: BatchSummary) -> str:
             f"mean score {s.mean_score:.2f} / {s.max_score:g}.")
     if s.reused:
         text += f" {n(s.reused, 'result')} came from an interrupted earlier run."
-    return text + f" Wrote {s.out}."
+    text += f" Wrote {s.out}."
+    if s.skipped:
+        count = f"{len(s.skipped)} {'entry' if len(s.skipped) == 1 else 'entries'}"
+        text += (f"\nSkipped {count} of the submissions folder, no row "
+                 f"(listed in {s.skipped_file}):")
+        text += "".join(f"\n  {entry.entry!r}: {entry.reason}" for entry in s.skipped[:SKIPPED_SHOWN])
+        if len(s.skipped) > SKIPPED_SHOWN:
+            text += f"\n  ... and {len(s.skipped) - SKIPPED_SHOWN} more"
+    return text + "".join(f"\nWarning: {w}" for w in s.warnings)
 
 
 class TerminalProgress(Progress):

@@ -301,6 +301,9 @@ def batch_cmd(exercise, submissions, out, jobs, public_only, course_dir):
 
     A student's folder holds the module (alice/dropout.py), a folder named after the exercise
     (alice/exercise3/dropout.py) or a notebook (nbgrader's submitted/ folder works as it is).
+    Canvas and Moodle downloads work as they are (see the README for the student ids).
+    Entries that are not students (links, .DS_Store, ...) are listed with the reason in
+    the summary and next to OUT (grades.csv: grades.skipped.csv).
     Interrupted (Ctrl-C, a crash)? Run the same command again: finished students are kept in
     OUT.partial/ and only the others are graded; the folder is removed once OUT is written.
 

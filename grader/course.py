@@ -3,11 +3,17 @@
 Paths follow SPEC.md: the student's copy is `exercises/<id>/<module>`, the reference
 solution and both test files live in `solutions/<id>/`, and the build copies the public
 tests and their recorded expected values into `exercises/<id>/`.
+
+Without --course, commands find the course by walking up from the current directory to
+the first course.yml, or to the first course link (`grader_course.json`, which `grade
+nbgrader build` writes into the nbgrader course so that `grade batch` run there grades
+with the course it was built from).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +21,8 @@ from grader.errors import CourseError, UnknownExercise
 
 SCHEMA_VERSION = 1
 COURSE_FILE = "course.yml"
+COURSE_LINK = "grader_course.json"  # in an nbgrader course: the course that grades it
+LINK_VERSION = 1
 PUBLIC_TESTS = "test_public.py"
 HIDDEN_TESTS = "test_hidden.py"
 EXPECTED_VALUES = "expected.dat"
@@ -78,15 +86,46 @@ class Course:
 
 
 def find_course(start: Path | None = None) -> Path:
-    """Walk up from `start` (default: the current directory) to the first course.yml."""
+    """Walk up from `start` (default: the current directory) to the first folder with a
+    course.yml, or with a course link (what `grade nbgrader build` leaves in the nbgrader
+    course: the course it was built from)."""
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         if (folder / COURSE_FILE).is_file():
             return folder
+        if (folder / COURSE_LINK).is_file():
+            return read_course_link(folder / COURSE_LINK)
     raise CourseError(
         f"no {COURSE_FILE} found in {here} or any folder above it; "
         "run this inside the course folder or pass --course DIR"
     )
+
+
+def write_course_link(folder: Path, course_root: Path) -> Path:
+    """`<folder>/grader_course.json`: commands run in `folder` (or below) use this course."""
+    path = Path(folder) / COURSE_LINK
+    text = json.dumps({"schema_version": LINK_VERSION, "course": str(Path(course_root).resolve()),
+                       "written_by": "grade nbgrader build"}, indent=2, ensure_ascii=False)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def read_course_link(path: Path) -> Path:
+    """The course folder a course link names; CourseError says how to fix a broken link."""
+    fix = "rerun 'grade nbgrader build' from the course, or pass --course DIR"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise CourseError(f"{path} is not a readable course link ({exc}); {fix}") from None
+    if not isinstance(data, dict) or data.get("schema_version") != LINK_VERSION \
+            or not isinstance(data.get("course"), str):
+        raise CourseError(f"{path} is not a course link this grader reads; {fix}")
+    root = Path(data["course"])
+    if not (root / COURSE_FILE).is_file():
+        raise CourseError(f"{path} names the course {root}, which has no {COURSE_FILE}; {fix}")
+    return root
 
 
 def load_course(root: Path | None = None) -> Course:

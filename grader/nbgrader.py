@@ -1,6 +1,8 @@
 """The bridge to nbgrader: write an nbgrader course whose test cells are graded by `grade`.
 
-`build_course(course, dest)` writes `dest/nbgrader_config.py` and, for every exercise,
+`build_course(course, dest)` writes `dest/nbgrader_config.py`, `dest/grader_course.json`
+(the course link: `grade` commands run in the nbgrader course, such as `grade batch
+exercise3 submitted/`, find this course through it) and, for every exercise,
 `dest/source/<id>/<id>.ipynb` (nbformat 4, nbgrader cell metadata schema version 3):
 
     intro        markdown, read-only: solutions/<id>/intro.md (else the module docstring)
@@ -16,7 +18,8 @@ The hidden part of each test cell (inside `### BEGIN HIDDEN TESTS`, which
 generate_assignment removes from the student version) turns the hidden tests on and
 names this course's folder, baked in at build time: nbgrader must autograde on a machine
 where that path holds the course (rebuild after moving it). The student version runs the
-public tests only, against the course found above the notebook or in $GRADER_COURSE.
+public tests only, against the course found in $GRADER_COURSE, above the notebook, or
+through the course link of the nbgrader course it sits in.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from grader.course import Course, Exercise
+from grader.course import Course, Exercise, write_course_link
 from grader.errors import CourseError
 
 SCHEMA_VERSION = 3  # nbgrader's cell metadata schema
@@ -42,6 +45,7 @@ def build_course(course: Course, dest: Path, exercise_ids: list[str] | None = No
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     written = [path for path in [write_config(course, dest)] if path]
+    written.append(write_course_link(dest, course.root))  # `grade batch` run there finds the course
     zygote = Zygote()
     try:
         for exercise in exercises:

@@ -27,6 +27,7 @@ import sys
 from pathlib import Path
 
 COURSE_ENV = "GRADER_COURSE"          # where to find the course when the cell does not say
+COURSE_LINK = "grader_course.json"    # left in the nbgrader course by `grade nbgrader build`
 GRADING_SECONDS = 900                 # a safety net; the grader enforces its own limits
 
 _reports: dict[tuple, dict | str] = {}  # one grading per kernel and saved notebook
@@ -129,8 +130,23 @@ def _course_root(course: str | None, notebook: Path) -> Path:
     for folder in (notebook.resolve().parent, *notebook.resolve().parents):
         if (folder / "course.yml").is_file():
             return folder
+        if (folder / COURSE_LINK).is_file():  # inside the nbgrader course: the course it was built from
+            return _linked_course(folder / COURSE_LINK)
     raise NotGraded(f"no course.yml above {notebook.parent}; set {COURSE_ENV} to the course "
                     f"folder, or run 'grade EXERCISE --submission {notebook.name}' there")
+
+
+def _linked_course(path: Path) -> Path:
+    """The course a course link names (the format of grader.course.read_course_link, read
+    here with the standard library only)."""
+    try:
+        root = Path(json.loads(path.read_text(encoding="utf-8"))["course"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise NotGraded(f"{path} is not a readable course link ({exc!r})") from None
+    if not (root / "course.yml").is_file():
+        raise NotGraded(f"{path} names the course {root}, which has no course.yml; "
+                        "rerun 'grade nbgrader build' from the course")
+    return root
 
 
 def _grade(exercise: str, notebook: Path, root: Path, *, hidden: bool) -> dict:

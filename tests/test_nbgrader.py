@@ -16,6 +16,7 @@ import copy
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -46,10 +47,12 @@ def chosen_exercises(course) -> list[str]:
 ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
-def nbgrader(root: Path, *args: str) -> None:
+def nbgrader(root: Path, *args: str) -> str:
+    """Run nbgrader in the nbgrader course; return what it logged (stderr)."""
     proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, env=ENV,
                           capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{proc.stderr[-3000:]}"
+    return proc.stderr
 
 
 def grade_json(exercise: str, submission: Path) -> dict:
@@ -110,7 +113,7 @@ def instructor_path(tmp_path_factory, course):
         fake.mkdir()
         (fake / "__init__.py").write_text("")
         (fake / "nbgrader_cell.py").write_text(FAKE_CELL)
-    nbgrader(root, "autograde", "*" if len(exercises) > 1 else exercises[0])
+    autograde_log = nbgrader(root, "autograde", "*" if len(exercises) > 1 else exercises[0])
     nbgrader(root, "generate_feedback", "*" if len(exercises) > 1 else exercises[0])
     nbgrader(root, "export")
     with open(root / "grades.csv", newline="") as f:
@@ -118,7 +121,15 @@ def instructor_path(tmp_path_factory, course):
     reports = {(ex, s): grade_json(ex, root / "submitted" / s / ex / f"{ex}.ipynb")
                for ex in exercises for s in STUDENTS}
     return {"root": root, "exercises": exercises, "exported": exported, "reports": reports,
-            "crashing": crashing}
+            "crashing": crashing, "autograde_log": autograde_log}
+
+
+def test_autogrades_warnings_are_the_documented_checksum_warnings_of_test_cells(instructor_path):
+    """docs/instructors-nbgrader.md tells instructors these are expected: one per test cell."""
+    warnings = [line for line in instructor_path["autograde_log"].splitlines()
+                if line.startswith("[AutogradeApp | WARNING]")]
+    expected = re.compile(r"\[AutogradeApp \| WARNING\] Attribute 'checksum' for cell test_\w+ has changed!")
+    assert warnings and all(expected.match(line) for line in warnings), "\n".join(warnings)
 
 
 def test_exported_grades_equal_grade_scores(instructor_path):
@@ -129,12 +140,13 @@ def test_exported_grades_equal_grade_scores(instructor_path):
 
 
 def test_grade_batch_on_nbgraders_submitted_folder_gives_the_same_scores(instructor_path, tmp_path):
-    """The documented authoritative path reads the same notebooks without a kernel."""
+    """The documented authoritative path reads the same notebooks without a kernel; typed
+    as documented, inside the nbgrader course (its grader_course.json names the course)."""
     for ex in instructor_path["exercises"]:
         out = tmp_path / f"{ex}.csv"
-        proc = subprocess.run([sys.executable, "-m", "grader", "batch", ex,
-                               str(instructor_path["root"] / "submitted"), "--out", str(out),
-                               "--course", str(ROOT)], capture_output=True, text=True, timeout=900)
+        proc = subprocess.run([sys.executable, "-m", "grader", "batch", ex, "submitted/", "--out", str(out)],
+                              cwd=instructor_path["root"], env={**ENV, "PYTHONPATH": str(ROOT)},
+                              capture_output=True, text=True, timeout=900)
         assert proc.returncode == 0, proc.stderr[-2000:]
         with open(out, newline="") as f:
             rows = {row["student_id"]: row for row in csv.DictReader(f)}
