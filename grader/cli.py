@@ -1,8 +1,7 @@
 """The `grade` command line: parse, call one library function, render, pick the exit code.
 
-`grade EXERCISE` grades one exercise: a first word that is not a command is an exercise
-(see `_Grade`). In a student release (`grade release` writes grader/_student_release.py)
-the help shows only the students' commands; the others still run.
+`grade EXERCISE` grades one exercise (`grade_exercise`); grader/cli_group.py routes the
+words and guesses mistyped ones.
 """
 
 from __future__ import annotations
@@ -13,68 +12,9 @@ from pathlib import Path
 
 import click
 
-from grader.errors import GraderError, GradingInterrupted, UnknownExercise, did_you_mean
-
-STUDENT_RELEASE = (Path(__file__).parent / "_student_release.py").is_file()
-STUDENT_COMMANDS = ("all", "list")  # with `grade EXERCISE`: what a student's help shows
-
-
-class UsageProblem(click.ClickException):
-    """A usage or configuration mistake: one line on stderr, exit status 2."""
-
-    exit_code = 2
-
-    def show(self, file=None):
-        click.echo(f"Error: {self.format_message()}", err=True)
-
-
-class _Group(click.Group):
-    """A group that answers a mistyped command with one line and a guess."""
-
-    def resolve_command(self, ctx, args):
-        if args and not args[0].startswith("-") and self.get_command(ctx, args[0]) is None:
-            names = _visible_commands(ctx)
-            guess = did_you_mean(args[0], names)
-            raise UsageProblem(f"unknown command '{ctx.command_path} {args[0]}'; " +
-                               (f"did you mean '{ctx.command_path} {guess}'?" if guess else
-                                f"the commands are: {', '.join(names)}"))
-        return super().resolve_command(ctx, args)
-
-
-class _Grade(_Group):
-    """`grade exercise3` runs `grade_exercise`; other words are commands. Alone, the help."""
-
-    def parse_args(self, ctx, args):
-        if not args and not ctx.resilient_parsing:
-            click.echo(ctx.get_help())
-            ctx.exit(0)
-        return super().parse_args(ctx, args)
-
-    def resolve_command(self, ctx, args):
-        if args and not args[0].startswith("-") and args[0] not in self.commands:
-            return args[0], grade_exercise, args  # the exercise is the command's argument
-        return super().resolve_command(ctx, args)
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except KeyboardInterrupt:  # Ctrl-C where a command does not say more: no traceback
-            click.echo("Interrupted.", err=True)
-            ctx.exit(130)
-
-    def format_usage(self, ctx, formatter):
-        formatter.write_usage(ctx.command_path, "EXERCISE [OPTIONS] | COMMAND [ARGS]...")
-
-
-class _ExerciseCommand(click.Command):
-    def format_usage(self, ctx, formatter):
-        formatter.write_usage(ctx.parent.command_path if ctx.parent else "grade", "EXERCISE [OPTIONS]")
-
-
-def _visible_commands(ctx) -> list[str]:
-    group = ctx.command
-    return [name for name in group.list_commands(ctx) if not group.get_command(ctx, name).hidden]
-
+from grader.cli_group import (STUDENT_RELEASE, ExerciseCommand, GradeGroup, Group, UsageProblem, finish,
+                               unknown_word)
+from grader.errors import GraderError, GradingInterrupted, UnknownExercise
 
 def _course(course_dir):
     from grader.course import load_course
@@ -91,20 +31,14 @@ def _run(fn, *args, **kwargs):
 def _course_with(ctx, word: str, course_dir):
     """The course, once `word` (the first word of `grade WORD`) is one of its exercises;
     otherwise one line that guesses the exercise or command the user meant."""
-    commands = _visible_commands(ctx.parent) if ctx.parent else []
     try:
         course = _course(course_dir)
         course.exercise(word)
         return course
     except UnknownExercise as exc:
-        guess = did_you_mean(word, [*exc.known, *commands])
-        if guess in commands:
-            raise UsageProblem(f"unknown command {word!r}; did you mean {guess!r}?") from None
-        raise UsageProblem(str(exc)) from None
+        raise UsageProblem(unknown_word(ctx, word, exc.known)) from None
     except GraderError as exc:  # no course here: the word may still be a mistyped command
-        guess = did_you_mean(word, commands)
-        raise UsageProblem(f"unknown command {word!r}; did you mean {guess!r}?" if guess
-                           else str(exc)) from None
+        raise UsageProblem(unknown_word(ctx, word, problem=str(exc))) from None
 
 
 def _color(no_color: bool) -> bool:
@@ -165,14 +99,14 @@ INSTRUCTOR_HELP = """
 """
 
 
-@click.group("grade", cls=_Grade, context_settings={"help_option_names": ["-h", "--help"]},
+@click.group("grade", cls=GradeGroup, context_settings={"help_option_names": ["-h", "--help"]},
              help=STUDENT_HELP + ("" if STUDENT_RELEASE else INSTRUCTOR_HELP))
 @click.version_option(package_name="dl-grader")
 def main():
     pass
 
 
-@click.command(cls=_ExerciseCommand)
+@click.command(cls=ExerciseCommand)
 @click.argument("exercise")
 @click.option("--submission", type=click.Path(), help="A folder, module file or notebook to grade.")
 @click.option("-k", "select", metavar="EXPRESSION",
@@ -239,37 +173,26 @@ def grade_all(as_json, public_only, strict, quiet, verbose, no_color, course_dir
     zygote = _run(Zygote)
     course, reports = None, []
     try:
+        from grader import render
         from grader.grade import grade
 
         course = _run(_course, course_dir)
+        titles = {ex.id: ex.title for ex in course.exercises}
         for ex in course.exercises:
             reports.append(_run(grade, course, ex.id, hidden=False if public_only else None, zygote=zygote))
     except KeyboardInterrupt as stop:
-        if course is not None and not as_json:
-            _print_reports(course, reports, color=color, verbosity=verbosity)
-        _stopped(stop, title=course.exercises[len(reports)].title if course else "", as_json=as_json,
-                 color=color, verbosity=verbosity)
+        if reports and not as_json:  # the exercises that finished, then the one that was running
+            click.echo(render.reports_text(reports, titles=titles, color=color, verbosity=verbosity))
+        running = course.exercises[len(reports)].title if course and len(reports) < len(course.exercises) else ""
+        _stopped(stop, title=running, as_json=as_json, color=color, verbosity=verbosity)
     finally:
         zygote.close()
-    from grader import render
-
     if as_json:
         click.echo(render.reports_json(reports))
     else:
-        _print_reports(course, reports, color=color, verbosity=verbosity)
+        click.echo(render.reports_text(reports, titles=titles, color=color, verbosity=verbosity))
         click.echo(f"Total: {sum(r.score for r in reports):g} / {sum(r.max_score for r in reports):g}")
     sys.exit(1 if strict and any(r.score < r.max_score for r in reports) else 0)
-
-
-def _print_reports(course, reports, *, color: bool, verbosity: int) -> None:
-    from grader import render
-
-    for ex, report in zip(course.exercises, reports):
-        if render.not_started(report) and verbosity <= 0:
-            click.echo(render.not_started_line(report, color=color))
-        else:
-            click.echo(render.table(report, title=ex.title, color=color, verbosity=verbosity) +
-                       ("" if verbosity < 0 else "\n"))
 
 
 @main.command("list")
@@ -281,26 +204,10 @@ def list_cmd(as_json, course_dir):
 
     Example: grade list
     """
-    import json
-
-    from grader.overview import overview
+    from grader.overview import overview_json, overview_text
 
     course = _run(_course, course_dir)
-    rows = overview(course)
-    if as_json:
-        click.echo(json.dumps({"schema_version": 1, "exercises": [
-            {"id": r.exercise.id, "title": r.exercise.title, "module": r.exercise.module,
-             "points": r.exercise.points, "functions": list(r.exercise.functions),
-             "state": r.state, "written": list(r.written)} for r in rows]}, indent=2))
-        return
-    width = max(len(r.exercise.id) for r in rows)
-    title = max(len(r.exercise.title) for r in rows)
-    for r in rows:
-        click.echo(f"{r.exercise.id:<{width}}  {r.exercise.title:<{title}}  "
-                   f"{r.exercise.points:>3g} points  {r.describe()}")
-    if not any(r.exercise.has_solutions for r in rows):
-        click.echo("The points include hidden tests that your instructor runs; "
-                   "'grade EXERCISE' grades the public ones.")
+    click.echo(overview_json(course) if as_json else overview_text(course))
 
 
 @main.command("build")
@@ -388,7 +295,7 @@ def mutants_cmd(exercises, verbose, course_dir):
     sys.exit(1 if bad else 0)
 
 
-@main.group("nbgrader", cls=_Group)
+@main.group("nbgrader", cls=Group)
 def nbgrader_group():
     """The bridge to nbgrader: notebooks whose test cells are graded by `grade`.
 
@@ -512,17 +419,8 @@ def gradescope_cmd(exercise, submission, out, public_only, course_dir):
     click.echo(f"wrote {out}", err=True)
 
 
-def _finish(group: click.Group) -> None:
-    """--version on every command; in a student release, only the students' commands in the help."""
-    for name, command in group.commands.items():
-        click.version_option(package_name="dl-grader")(command)
-        command.hidden |= STUDENT_RELEASE and group is main and name not in STUDENT_COMMANDS
-        if isinstance(command, click.Group):
-            _finish(command)
-
-
-_finish(main)
-click.version_option(package_name="dl-grader")(grade_exercise)
+main.exercise_command = grade_exercise
+finish(main, grade_exercise)
 
 
 def entry() -> None:

@@ -4,6 +4,7 @@ student's working copy is, read from the source without running it."""
 from __future__ import annotations
 
 import ast
+import json
 from dataclasses import dataclass
 
 from grader.course import Course, Exercise
@@ -30,6 +31,26 @@ class Progress:
 def overview(course: Course) -> list[Progress]:
     """How far the working copy (exercises/<id>/) of every exercise is."""
     return [progress(ex) for ex in course.exercises]
+
+
+def overview_text(course: Course) -> str:
+    """One aligned line per exercise: id, title, points, how far the working copy is."""
+    rows = overview(course)
+    id_width = max(len(r.exercise.id) for r in rows)
+    title_width = max(len(r.exercise.title) for r in rows)
+    lines = [f"{r.exercise.id:<{id_width}}  {r.exercise.title:<{title_width}}  "
+             f"{r.exercise.points:>3g} points  {r.describe()}" for r in rows]
+    if not any(r.exercise.has_solutions for r in rows):
+        lines.append("The points include hidden tests that your instructor runs; "
+                     "'grade EXERCISE' grades the public ones.")
+    return "\n".join(lines)
+
+
+def overview_json(course: Course) -> str:
+    return json.dumps({"schema_version": 1, "exercises": [
+        {"id": r.exercise.id, "title": r.exercise.title, "module": r.exercise.module,
+         "points": r.exercise.points, "functions": list(r.exercise.functions),
+         "state": r.state, "written": list(r.written)} for r in overview(course)]}, indent=2)
 
 
 def progress(exercise: Exercise) -> Progress:

@@ -78,6 +78,19 @@ def _total(report: GradeReport, interrupted_of: int | None) -> str:
     return f"Score: {score}  ({passed} of {len(report.tests)} tests passed)"
 
 
+def reports_text(reports: list[GradeReport], *, titles: dict[str, str], color: bool = False,
+                 verbosity: int = 0) -> str:
+    """`grade all`: a table per exercise, one line for each one not started (unless -v)."""
+    parts = []
+    for report in reports:
+        if not_started(report) and verbosity <= 0:
+            parts.append(not_started_line(report, color=color))
+        else:
+            parts.append(table(report, title=titles.get(report.exercise, ""), color=color,
+                               verbosity=verbosity) + ("" if verbosity < 0 else "\n"))
+    return "\n".join(parts)
+
+
 def not_started(report: GradeReport) -> bool:
     """Untouched: every test says its function is not implemented yet (as for the stub)."""
     return bool(report.tests) and all(t.outcome == "error" and "not implemented" in t.message

@@ -337,11 +337,12 @@ def test_batch_fresh_discards_the_kept_results_and_grades_everyone_again(tmp_pat
     assert "came from an interrupted earlier run" not in result.stderr and not state.path.exists()
 
 
-def test_ctrl_c_shows_the_tests_that_finished_and_exits_130(tmp_path):
+@pytest.mark.parametrize("command", ["exercise3", "all"])
+def test_ctrl_c_shows_the_tests_that_finished_and_exits_130(command, tmp_path):
     """The student's dropout_backward says it started (a file in its private folder, which
     lies under TMPDIR) and sleeps: SIGINT arrives while the grading waits on it."""
     course = copy_course(tmp_path / "course", limits="limits:\n  call_seconds: 900\n  submission_seconds: 900\n")
-    submission = tmp_path / "dropout.py"
+    submission = course / "exercises" / "exercise3" / "dropout.py"
     submission.write_text(REFERENCE.read_text() + textwrap.dedent("""
 
         def dropout_backward(dout, cache):
@@ -352,9 +353,9 @@ def test_ctrl_c_shows_the_tests_that_finished_and_exits_130(tmp_path):
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     process = subprocess.Popen(
-        [sys.executable, "-m", "grader", "exercise3", "--submission", str(submission), "--course", str(course),
-         "--public-only"], env={**os.environ, "TMPDIR": str(tmp)}, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, start_new_session=True)
+        [sys.executable, "-m", "grader", command, "--course", str(course), "--public-only"],
+        env={**os.environ, "TMPDIR": str(tmp)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True)
     try:
         deadline = time.monotonic() + 600
         while not list(tmp.rglob("sleeping")) and process.poll() is None and time.monotonic() < deadline:
@@ -368,6 +369,10 @@ def test_ctrl_c_shows_the_tests_that_finished_and_exits_130(tmp_path):
             process.wait()
     assert process.returncode == 130, stderr
     assert "Traceback" not in stderr and "Interrupted (Ctrl-C)" in stderr
+    if command == "all":  # the exercises before it finished; the ones after it never started
+        assert re.search(r"^exercise1: not started, 0 / \d+\nexercise2: not started, 0 / \d+\n"
+                         r"exercise3: Dropout", stdout)
+        assert "exercise4" not in stdout
     tests = [line for line in stdout.splitlines() if line.startswith("  ")]
     assert len(tests) >= 5 and all(line.startswith("  PASS") and " dropout_forward: " in line for line in tests)
     assert re.search(rf"^Interrupted: {len(tests)} of \d+ tests finished, (\d+) / \1 points on those$",
