@@ -16,6 +16,7 @@ from grader.cli_group import (STUDENT_RELEASE, ExerciseCommand, GradeGroup, Grou
                                unknown_word)
 from grader.errors import GraderError, GradingInterrupted, UnknownExercise
 
+
 def _course(course_dir):
     from grader.course import load_course
     return load_course(Path(course_dir) if course_dir else None)
@@ -83,7 +84,7 @@ STUDENT_HELP = """Grade deep-learning exercises in a sandbox, with feedback that
 
     \b
     Students:     grade exercise3                  grade your copy in exercises/exercise3
-                  grade exercise3 -k dropout_backward   only the tests of one function
+                  grade exercise3 -k backward      only some tests, chosen as pytest -k does
                   grade exercise3 --submission x   grade another copy (folder, .py or .ipynb)
                   grade all                        grade every exercise
                   grade list                       the exercises, their points, how far you are
@@ -125,10 +126,12 @@ def grade_exercise(ctx, exercise, submission, select, as_json, public_only, stri
 
     \b
     Examples: grade exercise3
-              grade exercise3 -k dropout_backward      the tests of dropout_backward (and of
-                                                       vanilla_dropout_backward: -k matches parts
-                                                       of names; add 'and not vanilla')
+              grade exercise3 -q                   only what did not pass, and the score
+              grade exercise3 -k "dropout_backward and not vanilla"
               grade exercise3 --submission ~/hw/dropout.py --json
+
+    -k matches parts of names, as in pytest: -k dropout_backward also selects the tests of
+    vanilla_dropout_backward.
     """
     from grader.sandbox.spawn import Zygote
 

@@ -73,6 +73,15 @@ class ExerciseCommand(click.Command):
     def format_usage(self, ctx, formatter):
         formatter.write_usage(ctx.parent.command_path if ctx.parent else "grade", "EXERCISE [OPTIONS]")
 
+    def parse_args(self, ctx, args):
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError:  # `grade batc exercise3 subs/ --out x.csv`: a mistyped command
+            guess = did_you_mean(ctx.info_name, visible_commands(ctx.parent)) if ctx.parent else None
+            if guess:
+                raise UsageProblem(f"unknown command {ctx.info_name!r}; did you mean {guess!r}?") from None
+            raise
+
 
 def visible_commands(ctx) -> list[str]:
     group = ctx.command

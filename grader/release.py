@@ -104,7 +104,7 @@ def readme(course: Course) -> str:
                      for ex in course.exercises)
     commands = [("grade list", "the exercises, their points, how far you are"),
                 (f"grade {first.id}", f"grades exercises/{first.id}/{first.module}"),
-                (f"grade {first.id} -k {first.functions[0]}", "only the tests of one function (as pytest -k)"),
+                (f"grade {first.id} -k {first.functions[0]}", "only the tests that match, as with pytest -k"),
                 (f"grade {first.id} -q", "only what did not pass, and the score"),
                 ("grade all", "every exercise"),
                 (f"grade {first.id} --submission my.ipynb", "another copy: a .py file, a folder or a notebook")]

@@ -169,6 +169,7 @@ def test_version_on_every_command(path):
     (["exercise9"], "Error: unknown exercise 'exercise9'; this course has: exercise1, exercise2, "
                     "exercise3, exercise4"),
     (["valdate"], "Error: unknown command 'valdate'; did you mean 'validate'?"),
+    (["batc", "exercise3", "subs/", "--out", "x.csv"], "Error: unknown command 'batc'; did you mean 'batch'?"),
     (["nbgrader", "biuld"], "Error: unknown command 'grade nbgrader biuld'; did you mean 'grade nbgrader build'?"),
 ])
 def test_a_mistyped_exercise_or_command_gets_one_line_with_a_guess(args, line):
