@@ -22,7 +22,7 @@ class Progress:
         if self.state == "missing":
             return f"no {self.exercise.module} in exercises/{self.exercise.id}/"
         if self.state == "unreadable":
-            return f"started ({self.exercise.module} does not parse)"
+            return f"started ({self.exercise.module} could not be read as Python)"
         if self.state == "not started":
             return "not started"
         return f"started, {len(self.written)} of {len(self.exercise.functions)} functions written"
@@ -58,7 +58,7 @@ def progress(exercise: Exercise) -> Progress:
     `raise NotImplementedError` (for a class: once one of its methods is)."""
     path = exercise.student_dir / exercise.module
     try:
-        if not path.is_file() or path.is_symlink():
+        if not path.is_file():  # a regular file (a FIFO or a device is not read)
             return Progress(exercise, "missing", ())
         if path.stat().st_size > MAX_BYTES:
             return Progress(exercise, "unreadable", ())
