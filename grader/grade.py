@@ -201,7 +201,7 @@ def _pytest_session(files: list[Path], plugin, select: str = "") -> tuple[int, s
             "--assert=plain", "--tb=no", "--capture=no",  # tests print nothing; students print in the worker
             "--import-mode=importlib", "-c", os.devnull, "--rootdir", str(files[0].parent),
             "--confcutdir", str(files[0].parent), "-W", "ignore::pytest.PytestAssertRewriteWarning",
-            *(("-k", select) if select else ())]
+            *([f"-k{select}"] if select else [])]  # joined: an expression may start with "-"
     sink = io.StringIO()
     try:
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
