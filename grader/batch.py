@@ -85,8 +85,9 @@ class Progress:
 
 def run_batch(course: Course, exercise_id: str, submissions: Path, out: Path, *,
               jobs: int | None = None, hidden: bool | None = None,
-              progress: Progress | None = None) -> BatchSummary:
-    """Grade every student folder in `submissions`; write `out` (.csv or .json)."""
+              progress: Progress | None = None, fresh: bool = False) -> BatchSummary:
+    """Grade every student folder in `submissions`; write `out` (.csv or .json).
+    `fresh`: discard what an earlier, interrupted run kept, and grade everyone again."""
     started = time.monotonic()
     exercise = course.exercise(exercise_id)
     hidden = exercise.has_solutions if hidden is None else hidden
@@ -99,6 +100,8 @@ def run_batch(course: Course, exercise_id: str, submissions: Path, out: Path, *,
     _check_tests(exercise, hidden)
     setup = setup_digest(exercise, hidden)
     with state.locked():
+        if fresh:
+            state.clear()
         entries, todo = {}, []
         try:
             for student in students:
@@ -260,6 +263,11 @@ class StateDir:
 
     def save(self, entry: dict) -> None:
         write_atomic(self.file(entry["student_id"]), json.dumps(entry).encode())
+
+    def clear(self) -> None:
+        """Forget every kept result (the lock stays)."""
+        for path in self.path.glob("*.json"):
+            path.unlink(missing_ok=True)
 
     def remove(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)

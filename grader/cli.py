@@ -1,4 +1,8 @@
-"""The `grade` command line: parse, call one library function, render, pick the exit code."""
+"""The `grade` command line: parse, call one library function, render, pick the exit code.
+
+`grade EXERCISE` grades one exercise (`grade_exercise`); grader/cli_group.py routes the
+words and guesses mistyped ones.
+"""
 
 from __future__ import annotations
 
@@ -8,28 +12,9 @@ from pathlib import Path
 
 import click
 
-from grader.errors import GraderError
-
-
-class UsageProblem(click.ClickException):
-    """A usage or configuration mistake: one line on stderr, exit status 2."""
-
-    exit_code = 2
-
-    def show(self, file=None):
-        click.echo(f"Error: {self.format_message()}", err=True)
-
-
-class _ExerciseGroup(click.Group):
-    """`grade exercise3` runs the `exercise` command; other words are subcommands."""
-
-    def resolve_command(self, ctx, args):
-        if args and args[0] not in self.commands and not args[0].startswith("-"):
-            args = ["exercise", *args]
-        return super().resolve_command(ctx, args)
-
-    def format_usage(self, ctx, formatter):
-        formatter.write_usage(ctx.command_path, "EXERCISE [OPTIONS] | COMMAND [ARGS]...")
+from grader.cli_group import (STUDENT_RELEASE, ExerciseCommand, GradeGroup, Group, UsageProblem, finish,
+                               unknown_word)
+from grader.errors import GraderError, GradingInterrupted, UnknownExercise
 
 
 class _StillRunning:
@@ -66,50 +51,125 @@ def _run(fn, *args, **kwargs):
         raise UsageProblem(str(exc)) from None
 
 
+def _course_with(ctx, word: str, course_dir):
+    """The course, once `word` (the first word of `grade WORD`) is one of its exercises;
+    otherwise one line that guesses the exercise or command the user meant."""
+    try:
+        course = _course(course_dir)
+        course.exercise(word)
+        return course
+    except UnknownExercise as exc:
+        raise UsageProblem(unknown_word(ctx, word, exc.known)) from None
+    except GraderError as exc:  # no course here: the word may still be a mistyped command
+        raise UsageProblem(unknown_word(ctx, word, problem=str(exc))) from None
+
+
+def _color(no_color: bool) -> bool:
+    """Colour on a terminal only; never with --no-color or a non-empty NO_COLOR (no-color.org)."""
+    return not no_color and not os.environ.get("NO_COLOR") and sys.stdout.isatty()
+
+
+def _verbosity(quiet: int, verbose: int) -> int:
+    return max(-1, min(1, verbose - quiet))
+
+
+def _stopped(stop: KeyboardInterrupt, *, title: str, as_json: bool, color: bool, verbosity: int):
+    """After Ctrl-C: the tests that finished (not with --json: no partial report there), exit 130."""
+    from grader import render
+
+    done = isinstance(stop, GradingInterrupted) and stop.report.tests
+    if done and not as_json:
+        click.echo(render.table(stop.report, title=title, color=color, verbosity=verbosity,
+                                interrupted_of=stop.total))
+    click.echo("Interrupted (Ctrl-C): " + ("the tests above finished; the others did not run."
+                                          if done and not as_json else "no score."), err=True)
+    sys.exit(130)
+
+
 course_option = click.option("--course", "course_dir", type=click.Path(file_okay=False),
                              help="The course folder (default: the nearest folder above with a course.yml).")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON report on stdout, nothing else.")
+public_option = click.option("--public-only", is_flag=True,
+                             help="Skip the hidden tests even where solutions/ exists.")
 
 
-@click.group(cls=_ExerciseGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="dl-grader")
-def main():
-    """Grade deep-learning exercises in a sandbox, with feedback that names the mistake.
+def report_options(f):
+    """-q, -v and --no-color, for the commands that print a report."""
+    f = click.option("--no-color", is_flag=True, help="No colours (also when NO_COLOR is set).")(f)
+    f = click.option("-v", "--verbose", count=True,
+                     help="More: also what passing tests say, and all your code printed.")(f)
+    return click.option("-q", "--quiet", count=True,
+                        help="Less: only the tests that did not pass, and the score line.")(f)
+
+
+STUDENT_HELP = """Grade deep-learning exercises in a sandbox, with feedback that names the mistake.
 
     \b
     Students:     grade exercise3                  grade your copy in exercises/exercise3
+                  grade exercise3 -k backward      only some tests, chosen as pytest -k does
                   grade exercise3 --submission x   grade another copy (folder, .py or .ipynb)
                   grade all                        grade every exercise
+                  grade list                       the exercises, their points, how far you are
+"""
+INSTRUCTOR_HELP = """
+    \b
     Instructors:  grade validate                   CI: solutions full marks, stubs zero, in sync
                   grade build                      regenerate exercises/ from solutions/
                   grade mutants -v                 every catalogued mistake caught and named
                   grade batch exercise3 subs/ --out grades.csv     a whole class, resumable
                   grade nbgrader build DIR         an nbgrader course graded by this grader
                   grade release DIR                the bundle students receive
-    """
+"""
 
 
-@main.command("exercise", hidden=True)
+@click.group("grade", cls=GradeGroup, context_settings={"help_option_names": ["-h", "--help"]},
+             help=STUDENT_HELP + ("" if STUDENT_RELEASE else INSTRUCTOR_HELP))
+@click.version_option(package_name="dl-grader")
+def main():
+    pass
+
+
+@click.command(cls=ExerciseCommand)
 @click.argument("exercise")
 @click.option("--submission", type=click.Path(), help="A folder, module file or notebook to grade.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON report on stdout, nothing else.")
-@click.option("--public-only", is_flag=True, help="Skip the hidden tests even where solutions/ exists.")
+@click.option("-k", "select", metavar="EXPRESSION",
+              help="Grade only the tests that match, as pytest -k does: words of a test's name or "
+                   "of the function it grades, 'public', 'hidden', joined with and/or/not.")
+@json_option
+@public_option
 @click.option("--strict", is_flag=True, help="Exit with status 1 when the score is below full marks.")
+@report_options
 @course_option
-def grade_exercise(exercise, submission, as_json, public_only, strict, course_dir):
-    """Grade one EXERCISE (e.g. exercise3).
+@click.pass_context
+def grade_exercise(ctx, exercise, submission, select, as_json, public_only, strict, quiet, verbose,
+                   no_color, course_dir):
+    """Grade one EXERCISE (e.g. exercise3): your working copy in exercises/EXERCISE/, or
+    --submission. Ctrl-C stops and shows the tests that finished (exit status 130).
 
-    Example: grade exercise3 --submission ~/hw/dropout.py --json
+    \b
+    Examples: grade exercise3
+              grade exercise3 -q                   only what did not pass, and the score
+              grade exercise3 -k "dropout_backward and not vanilla"
+              grade exercise3 --submission ~/hw/dropout.py --json
+
+    -k matches parts of names, as in pytest: -k dropout_backward also selects the tests of
+    vanilla_dropout_backward.
     """
     from grader.sandbox.spawn import Zygote
 
+    color, verbosity = _color(no_color), _verbosity(quiet, verbose)
+    title = ""
     zygote = _run(Zygote)  # first: its start-up overlaps with the imports below
     try:
         from grader.grade import grade
 
-        course = _run(_course, course_dir)
+        course = _course_with(ctx, exercise, course_dir)
+        title = course.exercise(exercise).title
         report = _run(grade, course, exercise, Path(submission) if submission else None,
-                      hidden=False if public_only else None, zygote=zygote,
+                      hidden=False if public_only else None, zygote=zygote, select=select or "",
                       on_slow=_StillRunning(sys.stderr))
+    except KeyboardInterrupt as stop:
+        _stopped(stop, title=title, as_json=as_json, color=color, verbosity=verbosity)
     finally:
         zygote.close()
     from grader import render
@@ -117,37 +177,64 @@ def grade_exercise(exercise, submission, as_json, public_only, strict, course_di
     if as_json:
         click.echo(render.report_json(report))
     else:
-        title = course.exercise(exercise).title
-        click.echo(render.table(report, title=title, color=sys.stdout.isatty()))
+        click.echo(render.table(report, title=title, color=color, verbosity=verbosity))
     sys.exit(1 if strict and report.score < report.max_score else 0)
 
 
 @main.command("all")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout, nothing else.")
-@click.option("--public-only", is_flag=True, help="Skip the hidden tests even where solutions/ exists.")
+@json_option
+@public_option
 @click.option("--strict", is_flag=True, help="Exit with status 1 when any score is below full marks.")
+@report_options
 @course_option
-def grade_all(as_json, public_only, strict, course_dir):
-    """Grade every exercise of your working copy (exercises/)."""
+def grade_all(as_json, public_only, strict, quiet, verbose, no_color, course_dir):
+    """Grade every exercise of your working copy (exercises/). An exercise you have not
+    started gets one line ("exercise1: not started, 0 / 32"); -v shows its tests too.
+
+    Example: grade all -q
+    """
     from grader.sandbox.spawn import Zygote
 
+    color, verbosity = _color(no_color), _verbosity(quiet, verbose)
     zygote = _run(Zygote)
+    course, reports = None, []
     try:
-        from grader.grade import grade
         from grader import render
+        from grader.grade import grade
 
         course = _run(_course, course_dir)
-        reports = [_run(grade, course, ex.id, hidden=False if public_only else None, zygote=zygote,
-                        on_slow=_StillRunning(sys.stderr)) for ex in course.exercises]
+        titles = {ex.id: ex.title for ex in course.exercises}
+        for ex in course.exercises:
+            reports.append(_run(grade, course, ex.id, hidden=False if public_only else None, zygote=zygote,
+                                on_slow=_StillRunning(sys.stderr)))
+    except KeyboardInterrupt as stop:
+        if reports and not as_json:  # the exercises that finished, then the one that was running
+            click.echo(render.reports_text(reports, titles=titles, color=color, verbosity=verbosity))
+        running = course.exercises[len(reports)].title if course and len(reports) < len(course.exercises) else ""
+        _stopped(stop, title=running, as_json=as_json, color=color, verbosity=verbosity)
     finally:
         zygote.close()
     if as_json:
         click.echo(render.reports_json(reports))
     else:
-        for ex, report in zip(course.exercises, reports):
-            click.echo(render.table(report, title=ex.title, color=sys.stdout.isatty()) + "\n")
+        click.echo(render.reports_text(reports, titles=titles, color=color, verbosity=verbosity))
         click.echo(f"Total: {sum(r.score for r in reports):g} / {sum(r.max_score for r in reports):g}")
     sys.exit(1 if strict and any(r.score < r.max_score for r in reports) else 0)
+
+
+@main.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the list as one JSON object on stdout.")
+@course_option
+def list_cmd(as_json, course_dir):
+    """List the exercises: their titles, points, and how far your working copy is
+    (read from exercises/, without running anything).
+
+    Example: grade list
+    """
+    from grader.overview import overview_json, overview_text
+
+    course = _run(_course, course_dir)
+    click.echo(overview_json(course) if as_json else overview_text(course))
 
 
 @main.command("build")
@@ -235,12 +322,12 @@ def mutants_cmd(exercises, verbose, course_dir):
     sys.exit(1 if bad else 0)
 
 
-@main.group("nbgrader")
+@main.group("nbgrader", cls=Group)
 def nbgrader_group():
     """The bridge to nbgrader: notebooks whose test cells are graded by `grade`.
 
     \b
-    grade nbgrader build nbgrader_course     write nbgrader_config.py and source/<exercise>/
+    Example: grade nbgrader build nbgrader_course   write nbgrader_config.py and source/<exercise>/
     """
 
 
@@ -294,9 +381,11 @@ def release_cmd(dest, course_dir):
               help="The gradebook to write: a .csv (one row per student) or a .json (a list of reports).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1),
               help="Students graded in parallel (default: the number of cores).")
-@click.option("--public-only", is_flag=True, help="Skip the hidden tests even where solutions/ exists.")
+@public_option
+@click.option("--fresh", is_flag=True,
+              help="Discard the results an interrupted run kept in OUT.partial/ and grade everyone again.")
 @course_option
-def batch_cmd(exercise, submissions, out, jobs, public_only, course_dir):
+def batch_cmd(exercise, submissions, out, jobs, public_only, fresh, course_dir):
     """Grade every student in SUBMISSIONS (one folder per student, named by student id).
 
     A student's folder holds the module (alice/dropout.py), a folder named after the exercise
@@ -305,7 +394,8 @@ def batch_cmd(exercise, submissions, out, jobs, public_only, course_dir):
     Entries that are not students (links, .DS_Store, ...) are listed with the reason in
     the summary and next to OUT (grades.csv: grades.skipped.csv).
     Interrupted (Ctrl-C, a crash)? Run the same command again: finished students are kept in
-    OUT.partial/ and only the others are graded; the folder is removed once OUT is written.
+    OUT.partial/ and only the others are graded (--fresh grades everyone again); the folder is
+    removed once OUT is written.
 
     Example: grade batch exercise3 submitted/ --out grades.csv --jobs 4
     """
@@ -314,7 +404,8 @@ def batch_cmd(exercise, submissions, out, jobs, public_only, course_dir):
     course = _run(_course, course_dir)
     try:
         summary = _run(batch.run_batch, course, exercise, Path(submissions), Path(out), jobs=jobs,
-                       hidden=False if public_only else None, progress=batch.TerminalProgress())
+                       hidden=False if public_only else None, progress=batch.TerminalProgress(),
+                       fresh=fresh)
     except batch.BatchInterrupted as stop:
         click.echo(f"Interrupted: {stop.done} of {stop.total} students are graded and kept in "
                    f"{stop.state_dir}. Run the same command again to grade the others.", err=True)
@@ -328,7 +419,7 @@ def batch_cmd(exercise, submissions, out, jobs, public_only, course_dir):
 @click.option("--out", default="results.json", show_default=True,
               type=click.Path(dir_okay=False, allow_dash=True),
               help="Where to write Gradescope's results.json ('-': standard output).")
-@click.option("--public-only", is_flag=True, help="Skip the hidden tests even where solutions/ exists.")
+@public_option
 @course_option
 def gradescope_cmd(exercise, submission, out, public_only, course_dir):
     """Grade one submission and write Gradescope's autograder results.json.
@@ -356,6 +447,10 @@ def gradescope_cmd(exercise, submission, out, public_only, course_dir):
     write_atomic(Path(out), text.encode())
     click.echo(render.table(report, title=course.exercise(exercise).title))  # the instructor's view
     click.echo(f"wrote {out}", err=True)
+
+
+main.exercise_command = grade_exercise
+finish(main, grade_exercise)
 
 
 def entry() -> None:

@@ -14,7 +14,16 @@ class CourseError(GraderError):
 
 class UnknownExercise(GraderError):
     def __init__(self, name, known):
-        super().__init__(f"unknown exercise {name!r}; this course has: {', '.join(known)}")
+        self.name, self.known = name, list(known)
+        guess = did_you_mean(name, self.known)
+        super().__init__(f"unknown exercise {name!r}; " + (f"did you mean {guess!r}?" if guess else
+                                                           f"this course has: {', '.join(known)}"))
+
+
+class NothingSelected(GraderError):
+    def __init__(self, exercise_id, expression):
+        super().__init__(f"no test of {exercise_id} matches -k {expression!r}; "
+                         f"'grade {exercise_id} --help' shows what -k matches")
 
 
 class SubmissionNotFound(GraderError):
@@ -28,3 +37,22 @@ class CourseTestError(GraderError):
 
 class SandboxFailure(GraderError):
     """The sandbox itself failed (could not start a worker): not the student's doing."""
+
+
+class GradingInterrupted(KeyboardInterrupt):
+    """Ctrl-C in the middle of a grading: `report` holds the tests that ran to the end,
+    `total` is how many tests the grading had."""
+
+    def __init__(self, report, total: int):
+        super().__init__(f"interrupted after {len(report.tests)} of {total} tests")
+        self.report, self.total = report, total
+
+
+def did_you_mean(word: str, candidates) -> str | None:
+    """The one candidate clearly closest to a mistyped `word`, or None (none close, or a tie)."""
+    import difflib
+
+    scores = sorted(((difflib.SequenceMatcher(None, word, c).ratio(), c) for c in candidates), reverse=True)
+    if not scores or scores[0][0] < 0.6 or (len(scores) > 1 and scores[1][0] == scores[0][0]):
+        return None
+    return scores[0][1]

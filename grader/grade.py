@@ -10,6 +10,7 @@ the cost of a class).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import os
 import sys
@@ -19,33 +20,37 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from grader.course import HIDDEN_TESTS, Course, Exercise
-from grader.errors import CourseTestError
+from grader.errors import CourseTestError, GraderError, NothingSelected
 from grader.report import GradeReport
 
 
 def grade(course: Course, exercise_id: str, submission: Path | None = None, *,
-          hidden: bool | None = None, reference=None, zygote=None, on_slow=None) -> GradeReport:
+          hidden: bool | None = None, reference=None, zygote=None, on_slow=None,
+          select: str = "") -> GradeReport:
     """Run an exercise's tests against a submission in the sandbox.
 
     `submission` is a folder, a module file or a notebook (default: the student's
     working copy in exercises/). Hidden tests run where solutions/ is present unless
-    `hidden=False`. Raises GraderError for usage and configuration mistakes only;
-    everything the student's code does ends up in the report. `on_slow(what, seconds,
-    limit)` hears of a call into student code that is still running after a few seconds
-    (`seconds` None: it is over), for a caller that shows progress.
+    `hidden=False`. `select` is a pytest -k expression: only the tests it matches run,
+    and the report says it is a selection. Raises GraderError for usage and configuration
+    mistakes only; everything the student's code does ends up in the report. Ctrl-C raises
+    GradingInterrupted with the tests that finished. `on_slow(what, seconds, limit)` hears
+    of a call into student code that is still running after a few seconds (`seconds` None:
+    it is over), for a caller that shows progress.
     """
     outcome: list = []
     grade_each(course, exercise_id, [submission], lambda _, result: outcome.append(result),
-               hidden=hidden, reference=reference, zygotes=ZygoteKeeper(zygote), on_slow=on_slow)
+               hidden=hidden, reference=reference, zygotes=ZygoteKeeper(zygote), on_slow=on_slow,
+               select=select)
     if isinstance(outcome[0], BaseException):
         raise outcome[0]
-    return outcome[0]
+    return dataclasses.replace(outcome[0], selection=select) if select else outcome[0]
 
 
 def grade_each(course: Course, exercise_id: str, submissions: Iterable,
                on_graded: Callable[[object, GradeReport | Exception], None], *,
                hidden: bool | None = None, reference=None, zygotes: "ZygoteKeeper | None" = None,
-               retries: int = 0, on_slow=None) -> None:
+               retries: int = 0, on_slow=None, select: str = "") -> None:
     """Grade each submission (as `grade` would, `None` meaning the working copy) in one
     pytest session (or one per submission, for tests that cannot run twice: see
     grader.plugin); call `on_graded(submission, report)` as each finishes.
@@ -88,7 +93,7 @@ def grade_each(course: Course, exercise_id: str, submissions: Iterable,
         if upcoming[0] is not _END:
             zygotes.get()  # starts now, in parallel with collecting the tests
         while upcoming[0] is not _END:
-            _session(exercise, files, reference, each)
+            _session(exercise, files, reference, each, select)
     finally:
         if zygotes.owned:
             zygotes.discard()
@@ -97,7 +102,7 @@ def grade_each(course: Course, exercise_id: str, submissions: Iterable,
 _END = object()
 
 
-def _session(exercise: Exercise, files: list[Path], reference, each: Callable) -> None:
+def _session(exercise: Exercise, files: list[Path], reference, each: Callable, select: str = "") -> None:
     """One pytest session that calls `each`; raises what went wrong around the tests."""
     import pytest
 
@@ -107,11 +112,16 @@ def _session(exercise: Exercise, files: list[Path], reference, each: Callable) -
     plugin = GradingPlugin(exercise, reference, each,
                            hidden_files=[f for f in files if f.name == HIDDEN_TESTS])
     with course_secret(reference.input_secret):  # unseen inputs where the reference is live
-        status, output = _pytest_session(files, plugin)
+        status, output = _pytest_session(files, plugin, select)
     if plugin.loop_error is not None:
         raise plugin.loop_error  # KeyboardInterrupt, or a bug of ours: never swallowed by pytest
     if status == pytest.ExitCode.INTERRUPTED:
         raise KeyboardInterrupt  # pytest swallowed Ctrl-C; a half-run grading is no grading
+    if select and status == pytest.ExitCode.USAGE_ERROR:
+        why = output.strip().splitlines()[-1].split(f"{select}: ", 1)[-1]  # pytest's "at column n: ..."
+        raise GraderError(f"-k {select!r} is not a valid pytest expression: {why}")
+    if select and plugin.deselected and not plugin.order and not plugin.collection_errors:
+        raise NothingSelected(exercise.id, select)
     if plugin.collection_errors:
         raise CourseTestError(f"the tests of {exercise.id} are broken: {plugin.collection_errors[0]}")
     if not plugin.order:
@@ -188,15 +198,17 @@ _UNUSED_PLUGINS = ("cacheprovider", "unraisableexception", "threadexception", "d
                    "setuponly", "setupplan", "unittest", "debugging")
 
 
-def _pytest_session(files: list[Path], plugin) -> tuple[int, str]:
-    """Run real pytest on the test files with the grading plugin; (exit status, output)."""
+def _pytest_session(files: list[Path], plugin, select: str = "") -> tuple[int, str]:
+    """Run real pytest on the test files with the grading plugin; (exit status, output).
+    `select`: a -k expression."""
     import pytest
 
     args = [*map(str, files), "-q", "--no-header", "--disable-plugin-autoload",
             *(arg for name in _UNUSED_PLUGINS for arg in ("-p", f"no:{name}")),
             "--assert=plain", "--tb=no", "--capture=no",  # tests print nothing; students print in the worker
             "--import-mode=importlib", "-c", os.devnull, "--rootdir", str(files[0].parent),
-            "--confcutdir", str(files[0].parent), "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+            "--confcutdir", str(files[0].parent), "-W", "ignore::pytest.PytestAssertRewriteWarning",
+            *([f"-k{select}"] if select else [])]  # joined: an expression may start with "-"
     sink = io.StringIO()
     try:
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):

@@ -14,6 +14,10 @@ module (a list a test appends to, a cache) carries over from one submission to t
 Tests whose collected objects could carry state (parametrized tests, fixtures with params,
 test classes, default arguments) are not re-run: `each` is told, and grades one
 submission per session.
+
+`-k EXPRESSION` selects tests as in pytest; besides a test's own name, its module and its
+markers, it matches the name of the function the test grades. Only the selected tests are
+graded and reported.
 """
 
 from __future__ import annotations
@@ -23,8 +27,8 @@ import contextlib
 import pytest
 
 from grader.checks import CheckFailed
-from grader.errors import CourseTestError, SandboxFailure
-from grader.report import TestResult
+from grader.errors import CourseTestError, GradingInterrupted, SandboxFailure
+from grader.report import GradeReport, TestResult
 from grader.sandbox.proxy import InputModified, StudentError, StudentTimeout
 
 _RANK = {"passed": 0, "failed": 1, "error": 2, "timeout": 3}
@@ -43,6 +47,7 @@ class GradingPlugin:
         self.results: dict[str, dict] = {}
         self.order: list[str] = []
         self.collection_errors: list[str] = []
+        self.deselected = 0  # tests left out by -k
         self.sandbox_failures: list[SandboxFailure] = []
         self.verdicts: dict[str, list[tuple[str, str]]] = {}  # per test, per phase that ran
 
@@ -61,6 +66,15 @@ class GradingPlugin:
         if report.failed:
             self.collection_errors.append(f"{report.nodeid}: {report.longreprtext.strip().splitlines()[-1]}")
 
+    def pytest_itemcollected(self, item):
+        function = _doc_line(item).partition(":")[0]
+        if function in self.exercise.functions:
+            item.extra_keyword_matches.add(function)  # -k dropout_backward: the tests of that function
+
+    def pytest_deselected(self, items):
+        self.deselected += len(items)
+
+    @pytest.hookimpl(trylast=True)  # after -k has deselected: only the selected tests are graded
     def pytest_collection_modifyitems(self, session, config, items):
         for item in items:
             marker = item.get_closest_marker("points")
@@ -68,8 +82,8 @@ class GradingPlugin:
                     or marker.args[0] <= 0:
                 self.collection_errors.append(f"{item.nodeid} needs a marker @pytest.mark.points(n) with n > 0")
                 continue
-            doc = (item.function.__doc__ or "").strip().splitlines()
-            function, _, what = (doc[0] if doc else "").partition(":")
+            line = _doc_line(item)
+            function, _, what = line.partition(":")
             if function not in self.exercise.functions or not what.strip():
                 self.collection_errors.append(
                     f"{item.nodeid}: the docstring's first line must be '<function>: <what it checks>' "
@@ -77,7 +91,7 @@ class GradingPlugin:
                 continue
             self.order.append(item.nodeid)
             self.results[item.nodeid] = {
-                "name": doc[0].strip(), "function": function, "max_points": float(marker.args[0]),
+                "name": line, "function": function, "max_points": float(marker.args[0]),
                 "hidden": str(item.path) in self.hidden_files}
             self.verdicts[item.nodeid] = []
 
@@ -101,6 +115,9 @@ class GradingPlugin:
             for item, nextitem in zip(items, [*items[1:], None]):
                 item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
             finished = True
+        except KeyboardInterrupt:
+            done = GradeReport(exercise=self.exercise.id, tests=self.test_results(finished_only=True))
+            raise GradingInterrupted(done, total=len(self.order)) from None
         finally:
             self.submission = None
             if not finished and item is not None:
@@ -147,12 +164,15 @@ class GradingPlugin:
                 self.sandbox_failures.append(call.excinfo.value)
             verdicts.append(_classify(call.excinfo, item))
 
-    def test_results(self) -> tuple[TestResult, ...]:
+    def test_results(self, *, finished_only: bool = False) -> tuple[TestResult, ...]:
         """Scoring fails closed: a test passed only if its call passed and no phase failed;
-        a test that never ran (an interrupted session) is an error, never a pass."""
+        a test that never ran (an interrupted session) is an error, never a pass.
+        `finished_only`: leave out the tests that have no verdict yet (after Ctrl-C)."""
         out = []
         for nodeid in self.order:
             verdicts = [v for v in self.verdicts[nodeid] if v[0] != "setup"]
+            if finished_only and not verdicts:
+                continue
             failures = [v for v in verdicts if v[0] != "passed"]
             if failures:
                 outcome, message = max(failures, key=lambda v: _RANK[v[0]])
@@ -162,6 +182,12 @@ class GradingPlugin:
                 outcome, message = "error", "this test did not run (grading was interrupted)"
             out.append(TestResult(**self.results[nodeid], outcome=outcome, message=message))
         return tuple(out)
+
+
+def _doc_line(item) -> str:
+    """The first line of a test's docstring: "<function>: <what it checks>"."""
+    doc = (getattr(getattr(item, "function", None), "__doc__", None) or "").strip().splitlines()
+    return doc[0].strip() if doc else ""
 
 
 def _rerunnable(items) -> bool:

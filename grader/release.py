@@ -2,7 +2,8 @@
 
     exercises/<id>/   the stub, the public tests and expected.dat (the reference's recorded
                       answers to the public tests' calls; see grader/reference.py)
-    grader/           this package, as it is installed here
+    grader/           this package, as it is installed here, plus _student_release.py, whose
+                      presence makes `grade --help` show only the students' commands
     course.yml        the course, unchanged
     pyproject.toml    installs the grader and its runtime dependencies (no extras)
     README.md         how to install and run it
@@ -24,6 +25,7 @@ from grader.course import COURSE_FILE, EXPECTED_VALUES, Course
 from grader.errors import GraderError
 
 PACKAGE = Path(__file__).resolve().parent
+STUDENT_MARKER = "_student_release.py"  # grader/cli.py looks for this file beside itself
 
 
 class ReleaseExists(GraderError):
@@ -53,6 +55,9 @@ def release(course: Course, dest: Path, *, progress=lambda message: None) -> lis
             for name, data in files.items():
                 (folder / name).write_bytes(data)
         shutil.copytree(PACKAGE, tmp / "grader", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        (tmp / "grader" / STUDENT_MARKER).write_text(
+            '"""This grader is a student release: `grade --help` lists the students\' commands only."""\n',
+            encoding="utf-8")
         shutil.copyfile(course.root / COURSE_FILE, tmp / COURSE_FILE)
         (tmp / "pyproject.toml").write_text(pyproject(), encoding="utf-8")
         (tmp / "README.md").write_text(readme(course), encoding="utf-8")
@@ -99,6 +104,14 @@ def readme(course: Course) -> str:
     python = _metadata()["requires-python"]
     rows = "\n".join(f"| `{ex.id}` | {ex.title} | `exercises/{ex.id}/{ex.module}` | {ex.points:g} |"
                      for ex in course.exercises)
+    commands = [("grade list", "the exercises, their points, how far you are"),
+                (f"grade {first.id}", f"grades exercises/{first.id}/{first.module}"),
+                (f"grade {first.id} -k {first.functions[0]}", "only the tests that match, as with pytest -k"),
+                (f"grade {first.id} -q", "only what did not pass, and the score"),
+                ("grade all", "every exercise"),
+                (f"grade {first.id} --submission my.ipynb", "another copy: a .py file, a folder or a notebook")]
+    width = max(len(command) for command, _ in commands) + 2
+    examples = "\n".join(f"{command:<{width}}# {what}" for command, what in commands)
     return f"""# {course.title or "Exercises"}
 
 Each exercise is a Python file with functions for you to write. Every function has a
@@ -127,10 +140,11 @@ source .venv/bin/activate
 Run these anywhere inside this folder:
 
 ```bash
-grade {first.id}                         # grades exercises/{first.id}/{first.module}
-grade all                                 # every exercise
-grade {first.id} --submission my.ipynb    # another copy: a .py file, a folder or a notebook
+{examples}
 ```
+
+`-v` also shows everything your code printed; `--no-color` (or the `NO_COLOR` variable)
+turns colours off. Ctrl-C stops a grading and shows the tests that finished.
 
 Each test prints `PASS`, `FAIL` (your function ran but the result is wrong), `ERROR` (it
 raised or could not be imported) or `TIME` (it ran too long), its points, and for anything

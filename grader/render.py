@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import shutil
 import textwrap
 
@@ -25,34 +26,83 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
-def table(report: GradeReport, *, title: str = "", color: bool = False) -> str:
-    """One line per test, the message under it when it did not pass, then the total."""
+def table(report: GradeReport, *, title: str = "", color: bool = False, verbosity: int = 0,
+          interrupted_of: int | None = None) -> str:
+    """One line per test, the message under it when it did not pass, then the total.
+
+    verbosity -1 (-q): only the tests that did not pass and the score line; 1 (-v): also
+    the messages of passing tests and everything the code printed. `interrupted_of`: the
+    report holds the tests that finished before Ctrl-C, out of this many.
+    """
     import click
 
     width = max(60, min(shutil.get_terminal_size((100, 20)).columns, 120))
-    lines = [f"{report.exercise}" + (f": {title}" if title else "")]
+    lines = [] if verbosity < 0 else [f"{report.exercise}" + (f": {title}" if title else "")]
     for t in report.tests:
+        if verbosity < 0 and t.outcome == "passed":
+            continue
         label, colour = _LABEL[t.outcome]
         tag = click.style(f"{label:<5}", fg=colour, bold=True) if color else f"{label:<5}"
         hidden = " (hidden)" if t.hidden else ""
         lines.append(f"  {tag} {_fmt(t.points):>4}/{_fmt(t.max_points):<4} {t.name}{hidden}")
-        if t.outcome != "passed":
+        if t.outcome != "passed" or verbosity > 0:
             for i, para in enumerate(_clean(t.message).splitlines()):
                 lead = " " * 14 + ("-> " if i == 0 else "   ")
                 lines.extend(textwrap.wrap(para, width, initial_indent=lead, subsequent_indent=" " * 17)
                              or [lead])
-    passed = sum(t.outcome == "passed" for t in report.tests)
-    total = f"Score: {_fmt(report.score)} / {_fmt(report.max_score)}  ({passed} of {len(report.tests)} tests passed)"
+    total = _total(report, interrupted_of)
+    if verbosity < 0:
+        total = f"{report.exercise}: {total}"
     lines.append(click.style(total, bold=True) if color else total)
-    if report.output.strip():
+    if report.output.strip() and verbosity >= 0:
         shown = _clean(report.output).strip().splitlines()
         lines.append(f"Your code printed ({len(shown)} lines):")
-        lines.extend("  | " + ln for ln in shown[:10])
-        if len(shown) > 10:
-            lines.append(f"  | ... {len(shown) - 10} more lines")
+        keep = len(shown) if verbosity > 0 else 10
+        lines.extend("  | " + ln for ln in shown[:keep])
+        if len(shown) > keep:
+            lines.append(f"  | ... {len(shown) - keep} more lines (-v shows them all)")
     for warning in report.warnings:
         lines.append(f"Warning: {warning}")
     return "\n".join(lines)
+
+
+def _total(report: GradeReport, interrupted_of: int | None) -> str:
+    passed = sum(t.outcome == "passed" for t in report.tests)
+    score = f"{_fmt(report.score)} / {_fmt(report.max_score)}"
+    if interrupted_of is not None:
+        return (f"Interrupted: {len(report.tests)} of {interrupted_of} tests finished, "
+                f"{score} points on those")
+    if report.selection:
+        return (f"Score: {score} for the tests selected by -k {shlex.quote(report.selection)}  ({passed} of "
+                f"{len(report.tests)} passed; run without -k for the exercise's score)")
+    return f"Score: {score}  ({passed} of {len(report.tests)} tests passed)"
+
+
+def reports_text(reports: list[GradeReport], *, titles: dict[str, str], color: bool = False,
+                 verbosity: int = 0) -> str:
+    """`grade all`: a table per exercise, one line for each one not started (unless -v)."""
+    parts = []
+    for report in reports:
+        if not_started(report) and verbosity <= 0:
+            parts.append(not_started_line(report, color=color))
+        else:
+            parts.append(table(report, title=titles.get(report.exercise, ""), color=color,
+                               verbosity=verbosity) + ("" if verbosity < 0 else "\n"))
+    return "\n".join(parts)
+
+
+def not_started(report: GradeReport) -> bool:
+    """Untouched: every test says its function is not implemented yet (as for the stub)."""
+    return bool(report.tests) and all(t.outcome == "error" and "not implemented" in t.message
+                                      for t in report.tests)
+
+
+def not_started_line(report: GradeReport, *, color: bool = False) -> str:
+    """One line for an exercise whose working copy is untouched, instead of a table."""
+    import click
+
+    line = f"{report.exercise}: not started, {_fmt(report.score)} / {_fmt(report.max_score)}"
+    return click.style(line, dim=True) if color else line
 
 
 def report_json(report: GradeReport) -> str:

@@ -38,6 +38,7 @@ class GradeReport:
     tests: tuple[TestResult, ...]
     output: str = ""
     warnings: tuple[str, ...] = field(default=())
+    selection: str = ""  # the -k expression when only some tests ran ("" for a full grading)
 
     @property
     def score(self) -> float:
@@ -48,7 +49,10 @@ class GradeReport:
         return float(sum(t.max_points for t in self.tests))
 
     def to_dict(self) -> dict:
-        return {"schema_version": SCHEMA_VERSION, "exercise": self.exercise,
+        data = {"schema_version": SCHEMA_VERSION, "exercise": self.exercise,
                 "score": self.score, "max_score": self.max_score,
                 "tests": [t.to_dict() for t in self.tests],
                 "output": self.output, "warnings": list(self.warnings)}
+        if self.selection:
+            data["selection"] = self.selection  # score and max_score are those of the selected tests
+        return data

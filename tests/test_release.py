@@ -172,6 +172,20 @@ def test_the_bundle_gives_the_stubs_zero(bundle, course):
         assert all(t["outcome"] == "error" for t in report["tests"]), report["exercise"]
 
 
+def test_the_bundle_help_shows_only_the_students_commands(bundle):
+    result = run_from_bundle(bundle, "-m", "grader", "--help")
+    assert result.returncode == 0, result.stderr
+    commands = result.stdout.split("Commands:")[1].split()
+    assert {"all", "list"} <= set(commands)
+    for name in ("build", "validate", "mutants", "batch", "nbgrader", "release", "gradescope"):
+        assert name not in commands and f"grade {name}" not in result.stdout, name
+    guess = run_from_bundle(bundle, "-m", "grader", "valdate")  # hidden: not suggested either
+    assert guess.returncode == 2 and "validate" not in guess.stderr
+    listing = run_from_bundle(bundle, "-m", "grader", "list")
+    assert listing.returncode == 0 and "not started" in listing.stdout
+    assert "hidden tests that your instructor runs" in listing.stdout
+
+
 def test_the_bundle_builds_a_wheel_of_the_grader_alone(bundle, tmp_path):
     result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
                              "-w", str(tmp_path), str(bundle)], capture_output=True, text=True, timeout=600)

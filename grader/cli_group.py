@@ -1,0 +1,113 @@
+"""The click machinery of `grade`: a first word that is not a command is an exercise,
+a mistyped word gets one line with a guess, `grade` alone prints its help, Ctrl-C ends
+with status 130, every command has --version, and a student release lists only the
+students' commands (`grade release` writes grader/_student_release.py; the other commands
+still run, unlisted).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from grader.errors import did_you_mean
+
+STUDENT_RELEASE = (Path(__file__).parent / "_student_release.py").is_file()
+STUDENT_COMMANDS = ("all", "list")  # with `grade EXERCISE`: what a student's help shows
+
+
+class UsageProblem(click.ClickException):
+    """A usage or configuration mistake: one line on stderr, exit status 2."""
+
+    exit_code = 2
+
+    def show(self, file=None):
+        click.echo(f"Error: {self.format_message()}", err=True)
+
+
+class Group(click.Group):
+    """A group that answers a mistyped command with one line and a guess."""
+
+    def resolve_command(self, ctx, args):
+        if args and not args[0].startswith("-") and self.get_command(ctx, args[0]) is None:
+            names = visible_commands(ctx)
+            guess = did_you_mean(args[0], names)
+            raise UsageProblem(f"unknown command '{ctx.command_path} {args[0]}'; " +
+                               (f"did you mean '{ctx.command_path} {guess}'?" if guess else
+                                f"the commands are: {', '.join(names)}"))
+        return super().resolve_command(ctx, args)
+
+
+class GradeGroup(Group):
+    """`grade exercise3` runs `exercise_command` with exercise3 as its argument; other
+    words are commands. Alone, the help."""
+
+    exercise_command: click.Command | None = None
+
+    def parse_args(self, ctx, args):
+        if not args and not ctx.resilient_parsing:
+            click.echo(ctx.get_help())
+            ctx.exit(0)
+        return super().parse_args(ctx, args)
+
+    def resolve_command(self, ctx, args):
+        if args and not args[0].startswith("-") and args[0] not in self.commands:
+            return args[0], self.exercise_command, args
+        return super().resolve_command(ctx, args)
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:  # Ctrl-C where a command does not say more: no traceback
+            click.echo("Interrupted.", err=True)
+            ctx.exit(130)
+
+    def format_usage(self, ctx, formatter):
+        formatter.write_usage(ctx.command_path, "EXERCISE [OPTIONS] | COMMAND [ARGS]...")
+
+
+class ExerciseCommand(click.Command):
+    """Its usage line reads `grade EXERCISE [OPTIONS]`; errors say `Try 'grade exercise3 --help'`."""
+
+    def format_usage(self, ctx, formatter):
+        formatter.write_usage(ctx.parent.command_path if ctx.parent else "grade", "EXERCISE [OPTIONS]")
+
+    def parse_args(self, ctx, args):
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError:  # `grade batc exercise3 subs/ --out x.csv`: a mistyped command
+            guess = did_you_mean(ctx.info_name, visible_commands(ctx.parent)) if ctx.parent else None
+            if guess:
+                raise UsageProblem(f"unknown command {ctx.info_name!r}; did you mean {guess!r}?") from None
+            raise
+
+
+def visible_commands(ctx) -> list[str]:
+    group = ctx.command
+    return [name for name in group.list_commands(ctx) if not group.get_command(ctx, name).hidden]
+
+
+def unknown_word(ctx, word: str, exercises=(), problem: str = "") -> str:
+    """The message for `grade WORD` when WORD is no exercise of the course (`exercises`;
+    none when no course was found, whose `problem` is then the message): a guess among the
+    exercises and the commands."""
+    from grader.errors import UnknownExercise
+
+    commands = visible_commands(ctx.parent) if ctx.parent else []
+    guess = did_you_mean(word, [*exercises, *commands])
+    if guess in commands:
+        return f"unknown command {word!r}; did you mean {guess!r}?"
+    return str(UnknownExercise(word, exercises)) if exercises else problem
+
+
+def finish(group: click.Group, *extra: click.Command, root: click.Group | None = None) -> None:
+    """--version on every command; in a student release, only the students' commands listed."""
+    root = root or group
+    for command in extra:
+        click.version_option(package_name="dl-grader")(command)
+    for name, command in group.commands.items():
+        click.version_option(package_name="dl-grader")(command)
+        command.hidden |= STUDENT_RELEASE and group is root and name not in STUDENT_COMMANDS
+        if isinstance(command, click.Group):
+            finish(command, root=root)
