@@ -262,9 +262,12 @@ def test_k_that_selects_nothing_or_does_not_parse_is_a_usage_error(expression, w
     assert result.stderr.startswith(f"Error: {words}") and result.stderr.count("\n") == 1
 
 
-def test_quiet_shows_only_what_did_not_pass_and_the_score():
-    mutant = ROOT / "solutions" / "exercise3" / "mutants" / "backward_inplace.py"
-    result = invoke("exercise3", "--submission", str(mutant), "-q")
+def test_quiet_shows_only_what_did_not_pass_and_the_score(course, tmp_path):
+    from grader.mutants import mutants
+
+    (mutant,) = [m for m in mutants(course.exercise("exercise3")) if m.name == "backward_inplace"]
+    (tmp_path / "dropout.py").write_text(mutant.source)  # the overlay, laid over the reference
+    result = invoke("exercise3", "--submission", str(tmp_path / "dropout.py"), "-q")
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert not any("PASS" in line for line in lines) and not lines[0].startswith("exercise3: Dropout")
@@ -331,7 +334,7 @@ def test_batch_fresh_discards_the_kept_results_and_grades_everyone_again(tmp_pat
     state.save({"state_version": batch.STATE_VERSION, "student_id": "ann", "report": fake,
                 "submission_sha256": batch.submission_digest(exercise, subs / "ann"),
                 "setup_sha256": batch.setup_digest(exercise, True)})
-    state.save({**json.loads((state.path / "ann.json").read_text()), "student_id": "gone"})
+    state.save({**state.load("ann"), "student_id": "gone"})
     result = invoke("batch", "exercise3", str(subs), "--out", str(out), "--jobs", "1", "--fresh")
     assert result.exit_code == 0, result.output
     assert out.read_text().splitlines()[1].startswith("ann,26,26,")  # graded again, not the kept 1
