@@ -26,23 +26,35 @@ def _fmt(x: float) -> str:
 
 
 def table(report: GradeReport, *, title: str = "", color: bool = False) -> str:
-    """One line per test, the message under it when it did not pass, then the total."""
+    """One line per test, the message under it when it did not pass, then the total.
+
+    When nothing could be graded (`report.problem`), that one headline replaces the tests
+    whose message is the same: it is said once, not once per test."""
     import click
 
     width = max(60, min(shutil.get_terminal_size((100, 20)).columns, 120))
     lines = [f"{report.exercise}" + (f": {title}" if title else "")]
+    if report.problem:
+        headline = _wrap(report.problem, width, "  ", "      ")
+        lines.extend(click.style(ln, fg="red", bold=True) if color else ln for ln in headline)
+    for note in report.notes:
+        lines.extend(_wrap(note, width, "  Note: ", "        "))
+    repeated = [t for t in report.tests if report.problem and t.outcome != "passed"
+                and t.message == report.problem]
     for t in report.tests:
+        if t in repeated:
+            continue
         label, colour = _LABEL[t.outcome]
         tag = click.style(f"{label:<5}", fg=colour, bold=True) if color else f"{label:<5}"
         hidden = " (hidden)" if t.hidden else ""
         lines.append(f"  {tag} {_fmt(t.points):>4}/{_fmt(t.max_points):<4} {t.name}{hidden}")
         if t.outcome != "passed":
-            for i, para in enumerate(_clean(t.message).splitlines()):
-                lead = " " * 14 + ("-> " if i == 0 else "   ")
-                lines.extend(textwrap.wrap(para, width, initial_indent=lead, subsequent_indent=" " * 17)
-                             or [lead])
+            lines.extend(_wrap(t.message, width, " " * 14 + "-> ", " " * 17))
     passed = sum(t.outcome == "passed" for t in report.tests)
-    total = f"Score: {_fmt(report.score)} / {_fmt(report.max_score)}  ({passed} of {len(report.tests)} tests passed)"
+    not_run = "" if not repeated else "; none could run" if len(repeated) == len(report.tests) \
+        else f"; {len(repeated)} could not run"
+    total = (f"Score: {_fmt(report.score)} / {_fmt(report.max_score)}  "
+             f"({passed} of {len(report.tests)} tests passed{not_run})")
     lines.append(click.style(total, bold=True) if color else total)
     if report.output.strip():
         shown = _clean(report.output).strip().splitlines()
@@ -53,6 +65,17 @@ def table(report: GradeReport, *, title: str = "", color: bool = False) -> str:
     for warning in report.warnings:
         lines.append(f"Warning: {warning}")
     return "\n".join(lines)
+
+
+def _wrap(text: str, width: int, lead: str, indent: str) -> list[str]:
+    """Student text, cleaned of control characters, wrapped paragraph by paragraph: the first
+    line after `lead`, the rest after `indent`."""
+    lines = []
+    for i, para in enumerate(_clean(text).splitlines() or [""]):
+        first = lead if i == 0 else indent
+        lines.extend(textwrap.wrap(para, width, initial_indent=first, subsequent_indent=indent)
+                     or [first])
+    return lines
 
 
 def report_json(report: GradeReport) -> str:
