@@ -291,8 +291,8 @@ def _cells(data: bytes, name: str) -> list:
 
 def _mapping(value, name: str, what: str) -> dict:
     if not isinstance(value, dict):
-        raise Refused(f"{name} is not a readable Jupyter notebook: {what} is a {_type(value)}, "
-                      "not a mapping")
+        raise Refused(f"{name} is not a readable Jupyter notebook: {what}: a {_type(value)} "
+                      "where a mapping belongs")
     return value
 
 
@@ -304,8 +304,8 @@ def _texts(value, name: str, what: str) -> list[str]:
         return value
     inner = f" holding a {_type(next(v for v in value if not isinstance(v, str)))}" \
         if isinstance(value, list) else ""
-    raise Refused(f"{name} is not a readable Jupyter notebook: {what} is a {_type(value)}{inner}, "
-                  "not text")
+    raise Refused(f"{name} is not a readable Jupyter notebook: {what}: a {_type(value)}{inner} "
+                  "where text belongs")
 
 
 def _type(value) -> str:
