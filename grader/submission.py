@@ -69,7 +69,8 @@ class StudentCode:
 
     @property
     def notebook(self) -> bool:
-        """A notebook's cells fail alone: a cell that raises is left out, the rest still run."""
+        """A notebook's cells fail alone: the rest of a cell that raises does not run, the
+        other cells do."""
         return self.path.suffix == ".ipynb"
 
 
@@ -112,7 +113,7 @@ def _kind(path: Path, dir_fd: int | None = None) -> str:
 def _refuse_odd(kind: str, shown) -> None:
     if kind == "link":
         raise Refused(f"{shown} is a symbolic link; hand in the file itself (links are not followed)")
-    if kind not in ("file", "dir"):
+    if kind != "file":
         raise Refused(f"{shown} is not a regular file")
 
 
@@ -137,9 +138,9 @@ def _read_folder(exercise: Exercise, path: Path) -> StudentCode:
             if sub:
                 kind = _kind(Path(sub), dir_fd=top)
                 if kind == "link":
-                    _refuse_odd(kind, f"{path.name}/{sub}")
+                    _refuse_odd(kind, path / sub)
                 if kind != "dir":
-                    continue
+                    continue  # missing, or something else by that name: not a hand-in folder
             folder = _open(sub, dir_fd=top, directory=True) if sub else top
             try:
                 found = _choose(exercise, folder, path / sub if sub else path, others)
