@@ -165,12 +165,14 @@ def _choose(exercise: Exercise, folder: int, shown: Path, others: list[str]):
     """(file name, notes) of what to grade in one folder, or None; `others` collects the
     .py files with another name (a hint for the message)."""
     try:
-        entries = {e.name: e for e in os.scandir(folder)}
+        with os.scandir(folder) as listing:
+            names = {e.name for e in listing}
     except OSError as exc:
         raise Refused(f"{shown} could not be read ({exc.strerror})") from None
-    notebooks = sorted(n for n in entries if n.endswith(".ipynb") and not n.startswith("."))
-    others += sorted(n for n in entries if n.endswith(".py") and n != exercise.module)
-    if exercise.module in entries:
+    visible = sorted(n for n in names if not n.startswith("."))
+    notebooks = [n for n in visible if n.endswith(".ipynb")]
+    others += [n for n in visible if n.endswith(".py") and n != exercise.module]
+    if exercise.module in names:
         notes = ()
         if notebooks:
             notes = (f"graded {exercise.module}; the notebook{'s' if len(notebooks) > 1 else ''} "
