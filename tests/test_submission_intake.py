@@ -323,3 +323,12 @@ def test_warnings_name_the_students_file_and_cell_never_the_workers_folder(tmp_p
         assert report["score"] == report["max_score"]
         assert where in report["output"], report["output"]
         assert "grader-worker" not in report["output"] and "dropout.py" not in report["output"]
+
+
+def test_gradescope_gives_a_zero_that_says_why_rather_than_no_results(tmp_path):
+    """On Gradescope the student reads results.json: an empty upload is a 0 with the reason."""
+    result = CliRunner().invoke(main, ["gradescope", "exercise3", "--submission", str(tmp_path), "--out", "-",
+                                       "--public-only", "--course", str(ROOT)])
+    assert result.exit_code == 0, result.output
+    results = json.loads(result.stdout)
+    assert results["score"] == 0 and f"no dropout.py found in {tmp_path}" in results["output"]
