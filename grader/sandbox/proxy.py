@@ -163,6 +163,10 @@ class Submission:
             load = self._receive("the import")
         except StudentError as exc:
             self._failed_import(type(exc), f"{self.name} could not be imported: {exc}")
+        self._imported(load, problems)
+
+    def _imported(self, load, problems: list[str]) -> None:
+        """Take in the worker's reply to the import: its functions, or why there are none."""
         if type(load) is not dict or type(load.get("functions")) is not dict and load["ok"]:
             self._stop_worker()
             self._failed_import(StudentError, f"importing {self.name} sent back a malformed reply")
