@@ -5,7 +5,8 @@ or one file per notebook cell) and says what each is called: "my_dropout.py", or
 "my_dropout.ipynb, cell 4". Each unit is compiled under that name, so tracebacks,
 warnings and syntax errors show the student's own file and cell, never the worker's
 private path. A notebook's cells run in order in the module's namespace and fail alone:
-a cell that raises is reported and left out, the others still define their functions.
+a cell that raises is reported and the rest of it does not run; the other cells still
+define their functions.
 """
 
 from __future__ import annotations
