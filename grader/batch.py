@@ -69,6 +69,7 @@ class BatchSummary:
     skipped: tuple[Skipped, ...] = ()   # entries of SUBMISSIONS that are not students, and why
     warnings: tuple[str, ...] = ()      # e.g. two ids that look identical
     skipped_file: Path | None = None    # where the skipped entries are listed
+    not_graded: int = 0  # graded students with nothing that could be graded (the error column says why)
 
 
 class Progress:
@@ -142,7 +143,8 @@ def run_batch(course: Course, exercise_id: str, submissions: Path, out: Path, *,
                         mean_score=sum(graded) / len(graded) if graded else 0.0,
                         max_score=exercise.points, seconds=time.monotonic() - started, jobs=jobs,
                         skipped=roster.skipped, warnings=roster.warnings,
-                        skipped_file=skipped_file if roster.skipped else None)
+                        skipped_file=skipped_file if roster.skipped else None,
+                        not_graded=sum(bool(e["report"].get("problem")) for e in rows if "report" in e))
 
 
 def skipped_path(out: Path) -> Path:
@@ -195,17 +197,17 @@ def _entry(student_id: str, digest: str, setup: str, outcome: dict, exercise: Ex
 # ------------------------------------------------------------------ hashes
 
 def submission_digest(exercise: Exercise, path: Path) -> str:
-    """A hash of what grading reads: the located module or notebook, or why there is none."""
-    from grader.submission import NoModule, locate
+    """A hash of what grading reads: the student's code as read for grading, or why none is."""
+    from grader.submission import SubmissionProblem, read
 
     h = hashlib.sha256()
     try:
-        found = locate(exercise, path)
-        h.update(found.suffix.encode() + b"\0" + found.read_bytes())
-    except NoModule as exc:
-        h.update(b"no module\0" + str(exc).encode())
-    except OSError as exc:
-        h.update(b"unreadable\0" + str(exc).encode())
+        code = read(exercise, path)
+        h.update(json.dumps([code.name, code.notes, [u.filename for u in code.units]]).encode())
+        for unit in code.units:
+            h.update(b"\0" + hashlib.sha256(unit.source).digest())
+    except SubmissionProblem as exc:
+        h.update(b"not graded\0" + str(exc).encode())
     return h.hexdigest()
 
 
@@ -318,9 +320,15 @@ def render_csv(entries: list[dict]) -> str:
         if [t["name"] for t in report["tests"]] != names:  # not expected: one setup, one test list
             by_name = {t["name"]: _num(t["points"]) for t in report["tests"]}
             cells = [by_name.get(name, "") for name in names]
-        fixed = [student, _num(report["score"]), _num(report["max_score"]), ""]
+        fixed = [student, _num(report["score"]), _num(report["max_score"]), spreadsheet_text(_why(report))]
         writer.writerow(fixed + cells)
     return buf.getvalue()
+
+
+def _why(report: dict) -> str:
+    """A graded student's `error` cell: empty, or why nothing could be graded (a missing or
+    misnamed file, a syntax error, an import that crashed), on one line."""
+    return " ".join(str(report.get("problem") or "").split())
 
 
 def render_json(entries: list[dict]) -> str:
@@ -328,7 +336,7 @@ def render_json(entries: list[dict]) -> str:
     out = []
     for entry in entries:
         if "report" in entry:
-            out.append({"student_id": entry["student_id"], **entry["report"], "error": ""})
+            out.append({"student_id": entry["student_id"], **entry["report"], "error": entry["report"].get("problem") or ""})
         else:
             out.append({"student_id": entry["student_id"], "schema_version": SCHEMA_VERSION,
                         "exercise": entry["exercise"], "score": 0.0, "max_score": entry["max_score"],
@@ -355,10 +363,11 @@ def summary_text(s: BatchSummary) -> str:
     def n(count, word):
         return f"{count} {word}{'s' if count != 1 else ''}"
 
+    why = " (the error column says why)"
+    nothing = f"{n(s.not_graded, 'student')} with nothing that could be graded{why}, " if s.not_graded else ""
     text = (f"Graded {n(s.students, 'student')} in {s.seconds:.1f} s with {n(s.jobs, 'worker')}: "
-            f"{s.students - s.failed} graded, {n(s.failed, 'grading')} failed"
-            f"{' (the error column says why)' if s.failed else ''}, "
-            f"mean score {s.mean_score:.2f} / {s.max_score:g}.")
+            f"{s.students - s.failed} graded, {n(s.failed, 'grading')} failed{why if s.failed else ''}, "
+            f"{nothing}mean score {s.mean_score:.2f} / {s.max_score:g}.")
     if s.reused:
         text += f" {n(s.reused, 'result')} came from an interrupted earlier run."
     text += f" Wrote {s.out}."

@@ -31,6 +31,10 @@ class SubmissionNotFound(GraderError):
         super().__init__(f"submission path {path} does not exist")
 
 
+class NothingToGrade(GraderError):
+    """The submission path exists but holds no module (`grade` only; a batch gives a row)."""
+
+
 class CourseTestError(GraderError):
     """An exercise's test file is malformed (a missing points marker, for example)."""
 

@@ -14,30 +14,33 @@ import dataclasses
 import io
 import os
 import sys
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Callable, Iterable
 
 from grader.course import HIDDEN_TESTS, Course, Exercise
-from grader.errors import CourseTestError, GraderError, NothingSelected
+from grader.errors import CourseTestError, GraderError, NothingSelected, NothingToGrade
 from grader.report import GradeReport
 
 
 def grade(course: Course, exercise_id: str, submission: Path | None = None, *,
           hidden: bool | None = None, reference=None, zygote=None, on_slow=None,
-          select: str = "") -> GradeReport:
+          select: str = "", require_module: bool = True) -> GradeReport:
     """Run an exercise's tests against a submission in the sandbox.
 
     `submission` is a folder, a module file or a notebook (default: the student's
     working copy in exercises/). Hidden tests run where solutions/ is present unless
     `hidden=False`. `select` is a pytest -k expression: only the tests it matches run,
     and the report says it is a selection. Raises GraderError for usage and configuration
-    mistakes only; everything the student's code does ends up in the report. Ctrl-C raises
-    GradingInterrupted with the tests that finished. `on_slow(what, seconds, limit)` hears
-    of a call into student code that is still running after a few seconds (`seconds` None:
-    it is over), for a caller that shows progress.
+    mistakes only: among them a path that holds no module at all, unless
+    `require_module=False` (then it is graded: every test an error, the reason in the
+    report's `problem`). Everything else about the submission and its code ends up in the
+    report. Ctrl-C raises GradingInterrupted with the tests that finished. `on_slow(what,
+    seconds, limit)` hears of a call into student code that is still running after a few
+    seconds (`seconds` None: it is over), for a caller that shows progress.
     """
+    if require_module:
+        _check_holds_a_module(course.exercise(exercise_id), submission)
     outcome: list = []
     grade_each(course, exercise_id, [submission], lambda _, result: outcome.append(result),
                hidden=hidden, reference=reference, zygotes=ZygoteKeeper(zygote), on_slow=on_slow,
@@ -45,6 +48,17 @@ def grade(course: Course, exercise_id: str, submission: Path | None = None, *,
     if isinstance(outcome[0], BaseException):
         raise outcome[0]
     return dataclasses.replace(outcome[0], selection=select) if select else outcome[0]
+
+
+def _check_holds_a_module(exercise: Exercise, submission: Path | None) -> None:
+    from grader.submission import NoModule, SubmissionProblem, read
+
+    try:
+        read(exercise, exercise.student_dir if submission is None else Path(submission))
+    except NoModule as exc:
+        raise NothingToGrade(f"{exc}; {exc.fix}") from None
+    except SubmissionProblem:
+        pass  # there is a file, but it is not read: that is the student's report
 
 
 def grade_each(course: Course, exercise_id: str, submissions: Iterable,
@@ -133,28 +147,23 @@ def _session(exercise: Exercise, files: list[Path], reference, each: Callable, s
 
 def _grade_one(exercise: Exercise, submission, run_tests: Callable, zygotes, on_slow=None) -> GradeReport:
     from grader.sandbox.proxy import IsolationWarning, Submission, reset_warnings
-    from grader.submission import NoModule, locate, notebook_source
+    from grader.submission import SubmissionProblem, read
 
     path = exercise.student_dir if submission is None else Path(submission)
+    try:
+        code, problem = read(exercise, path), ""
+    except SubmissionProblem as exc:  # the student's: every test says so, the report says it once
+        code, problem = None, str(exc)
     with contextlib.ExitStack() as stack:
-        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="grader-")))
-        try:
-            module_file, missing = locate(exercise, path), ""
-            if module_file.suffix == ".ipynb":
-                code = notebook_source(module_file)
-                module_file = scratch / exercise.module
-                module_file.write_text(code, encoding="utf-8", errors="replace")
-        except NoModule as exc:
-            module_file, missing = None, str(exc)
         reset_warnings()  # every report carries the sandbox's warnings, not only the first
         caught = stack.enter_context(warnings.catch_warnings(record=True))
         warnings.simplefilter("always", IsolationWarning)
         student = stack.enter_context(Submission(
-            exercise, module_file, zygote=zygotes.get() if module_file else None, missing_reason=missing,
-            on_slow=on_slow))
+            exercise, code, zygote=zygotes.get() if code else None, problem=problem, on_slow=on_slow))
         results = run_tests(student)
-    notes = tuple(str(w.message) for w in caught if issubclass(w.category, IsolationWarning))
-    return GradeReport(exercise=exercise.id, tests=results, output=student.output, warnings=notes)
+    isolation = tuple(str(w.message) for w in caught if issubclass(w.category, IsolationWarning))
+    return GradeReport(exercise=exercise.id, tests=results, output=student.output, warnings=isolation,
+                       problem=student.problem, notes=tuple(student.notes))
 
 
 class ZygoteKeeper:

@@ -52,6 +52,9 @@ def _summary(report: GradeReport) -> str:
     lines = [f"{report.exercise}: public tests {sum(t.points for t in public):g} / "
              f"{sum(t.max_points for t in public):g} points "
              f"({sum(t.outcome == 'passed' for t in public)} of {len(public)} passed)."]
+    if report.problem:
+        lines.append(report.problem)
+    lines.extend(f"Note: {note}" for note in report.notes)
     if hidden:
         lines.append(f"Hidden tests: {len(hidden)}, worth {sum(t.max_points for t in hidden):g} points; "
                      "their results are shown once grades are published.")

@@ -151,6 +151,12 @@ raised or could not be imported) or `TIME` (it ran too long), its points, and fo
 but a pass a message that says what is wrong. Your code runs in a separate process with a
 time and memory limit; print statements are shown under the table.
 
+A notebook's code cells run in order, each on its own: a cell that raises (an `import` of
+a plotting package the grader lacks, say) fails alone with a note naming its cell and
+line, and the other cells still count. Tag a cell `exploration` (Cell Tags in JupyterLab's
+property inspector, or `"tags": ["exploration"]` in its metadata) to leave it out of
+grading. Hand in real files, not symbolic links.
+
 If your course hands out Jupyter notebooks (nbgrader), their test cells run this grader
 on the saved notebook: install this folder as above in the environment of your Jupyter
 kernel, and set `GRADER_COURSE` to this folder before you start Jupyter (or keep the

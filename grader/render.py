@@ -32,25 +32,31 @@ def table(report: GradeReport, *, title: str = "", color: bool = False, verbosit
 
     verbosity -1 (-q): only the tests that did not pass and the score line; 1 (-v): also
     the messages of passing tests and everything the code printed. `interrupted_of`: the
-    report holds the tests that finished before Ctrl-C, out of this many.
+    report holds the tests that finished before Ctrl-C, out of this many. When nothing
+    could be graded (`report.problem`), that one headline replaces the tests whose message
+    is the same: it is said once, not once per test.
     """
     import click
 
     width = max(60, min(shutil.get_terminal_size((100, 20)).columns, 120))
     lines = [] if verbosity < 0 else [f"{report.exercise}" + (f": {title}" if title else "")]
+    if report.problem:
+        headline = _wrap(report.problem, width, "  ", "      ")
+        lines.extend(click.style(ln, fg="red", bold=True) if color else ln for ln in headline)
+    for note in report.notes:
+        lines.extend(_wrap(note, width, "  Note: ", "        "))
+    repeated = [t for t in report.tests if report.problem and t.outcome != "passed"
+                and t.message == report.problem]
     for t in report.tests:
-        if verbosity < 0 and t.outcome == "passed":
+        if t in repeated or (verbosity < 0 and t.outcome == "passed"):
             continue
         label, colour = _LABEL[t.outcome]
         tag = click.style(f"{label:<5}", fg=colour, bold=True) if color else f"{label:<5}"
         hidden = " (hidden)" if t.hidden else ""
         lines.append(f"  {tag} {_fmt(t.points):>4}/{_fmt(t.max_points):<4} {t.name}{hidden}")
         if t.outcome != "passed" or verbosity > 0:
-            for i, para in enumerate(_clean(t.message).splitlines()):
-                lead = " " * 14 + ("-> " if i == 0 else "   ")
-                lines.extend(textwrap.wrap(para, width, initial_indent=lead, subsequent_indent=" " * 17)
-                             or [lead])
-    total = _total(report, interrupted_of)
+            lines.extend(_wrap(t.message, width, " " * 14 + "-> ", " " * 17) if t.message else [])
+    total = _total(report, interrupted_of, repeated)
     if verbosity < 0:
         total = f"{report.exercise}: {total}"
     lines.append(click.style(total, bold=True) if color else total)
@@ -66,8 +72,10 @@ def table(report: GradeReport, *, title: str = "", color: bool = False, verbosit
     return "\n".join(lines)
 
 
-def _total(report: GradeReport, interrupted_of: int | None) -> str:
+def _total(report: GradeReport, interrupted_of: int | None, repeated: list = ()) -> str:
     passed = sum(t.outcome == "passed" for t in report.tests)
+    not_run = "" if not repeated else "; none could run" if len(repeated) == len(report.tests) \
+        else f"; {len(repeated)} could not run"
     score = f"{_fmt(report.score)} / {_fmt(report.max_score)}"
     if interrupted_of is not None:
         return (f"Interrupted: {len(report.tests)} of {interrupted_of} tests finished, "
@@ -75,7 +83,7 @@ def _total(report: GradeReport, interrupted_of: int | None) -> str:
     if report.selection:
         return (f"Score: {score} for the tests selected by -k {shlex.quote(report.selection)}  ({passed} of "
                 f"{len(report.tests)} passed; run without -k for the exercise's score)")
-    return f"Score: {score}  ({passed} of {len(report.tests)} tests passed)"
+    return f"Score: {score}  ({passed} of {len(report.tests)} tests passed{not_run})"
 
 
 def reports_text(reports: list[GradeReport], *, titles: dict[str, str], color: bool = False,
@@ -103,6 +111,17 @@ def not_started_line(report: GradeReport, *, color: bool = False) -> str:
 
     line = f"{report.exercise}: not started, {_fmt(report.score)} / {_fmt(report.max_score)}"
     return click.style(line, dim=True) if color else line
+
+
+def _wrap(text: str, width: int, lead: str, indent: str) -> list[str]:
+    """Student text, cleaned of control characters, wrapped paragraph by paragraph: the first
+    line after `lead`, the rest after `indent`."""
+    lines = []
+    for i, para in enumerate(_clean(text).splitlines() or [""]):
+        first = lead if i == 0 else indent
+        lines.extend(textwrap.wrap(para, width, initial_indent=first, subsequent_indent=indent)
+                     or [first])
+    return lines
 
 
 def report_json(report: GradeReport) -> str:

@@ -34,11 +34,18 @@ class TestResult:
 
 @dataclass(frozen=True)
 class GradeReport:
+    """One grading. `problem` is set when nothing could be graded (no module, a file that is
+    not read, a module that could not be imported): one headline, which every test's message
+    repeats. `notes` tell the student about their hand-in (which file was graded, notebook
+    cells that failed or were left out); `warnings` are about the sandbox."""
+
     exercise: str
     tests: tuple[TestResult, ...]
     output: str = ""
     warnings: tuple[str, ...] = field(default=())
     selection: str = ""  # the -k expression when only some tests ran ("" for a full grading)
+    problem: str = ""
+    notes: tuple[str, ...] = field(default=())
 
     @property
     def score(self) -> float:
@@ -52,7 +59,8 @@ class GradeReport:
         data = {"schema_version": SCHEMA_VERSION, "exercise": self.exercise,
                 "score": self.score, "max_score": self.max_score,
                 "tests": [t.to_dict() for t in self.tests],
-                "output": self.output, "warnings": list(self.warnings)}
+                "output": self.output, "warnings": list(self.warnings),
+                "problem": self.problem, "notes": list(self.notes)}
         if self.selection:
             data["selection"] = self.selection  # score and max_score are those of the selected tests
         return data

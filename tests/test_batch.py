@@ -179,7 +179,11 @@ def test_csv_has_the_fixed_columns_then_one_per_test_and_rows_sorted(gradebooks,
     assert table["alice"] == ["20", "20", "", "5", "5", "10"]
     assert table["bob"] == ["15", "20", "", "5", "0", "10"]        # the scaling test names the mistake
     for student in ("carol", "erin", "heidi", "yuri"):             # broken, untouched, missing, hung
-        assert table[student] == ["0", "20", "", "0", "0", "0"]
+        assert table[student][:2] + table[student][3:] == ["0", "20", "0", "0", "0"]
+    assert table["erin"][2] == ""                                   # graded: wrong answers, no error
+    assert table["carol"][2].startswith("dropout.py could not be imported (syntax error): line 25")
+    assert table["heidi"][2].startswith("no dropout.py found in ")   # the error column says why
+    assert table["yuri"][2].startswith("dropout.py could not be imported: the import did not finish")
     assert table["frank"][:3] == table["grace"][:3] == ["20", "20", ""]
 
 
@@ -211,7 +215,8 @@ def test_json_is_a_sorted_list_of_reports_with_student_ids(gradebooks):
     assert [r["student_id"] for r in reports] == STUDENTS
     for r in reports:
         assert {"schema_version", "exercise", "score", "max_score", "tests", "error"} <= r.keys()
-    assert all(r["error"] == "" for r in reports)
+    assert all(r["error"] == r["problem"] for r in reports)  # why nothing could be graded, or ""
+    assert [r["student_id"] for r in reports if r["error"]] == ["carol", "heidi", "yuri"]
     yuri = reports[STUDENTS.index("yuri")]
     assert {t["outcome"] for t in yuri["tests"]} == {"timeout"}
     carol = reports[STUDENTS.index("carol")]
@@ -227,8 +232,11 @@ def test_every_score_equals_grading_the_student_alone(gradebooks, course_dir, su
         for student in STUDENTS}
     for student, process in alone.items():
         stdout, _ = process.communicate(timeout=120)
+        assert reports[student].pop("error") == reports[student]["problem"]
+        if student == "heidi":  # nothing to grade: a usage error alone, a row with the reason in a batch
+            assert process.returncode == 2 and stdout == ""
+            continue
         assert process.returncode == 0, stdout
-        assert reports[student].pop("error") == ""
         assert reports[student] == json.loads(stdout), student
 
 

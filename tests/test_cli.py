@@ -98,13 +98,12 @@ def test_usage_errors_exit_2_with_one_line(args, words):
     assert result.stderr.count("\n") == 1 and result.stdout == ""
 
 
-def test_a_path_without_a_module_is_graded_zero_with_a_message(tmp_path):
+def test_a_path_without_a_module_is_a_usage_error(tmp_path):
+    """Issue 10 (filed after the SPEC's older decision, which it overrides): exit 2, one line."""
     result = invoke("exercise3", "--submission", str(tmp_path), "--json")
-    assert result.exit_code == 0
-    report = json.loads(result.stdout)
-    assert report["score"] == 0
-    assert all(t["outcome"] == "error" and f"no dropout.py found in {tmp_path}" in t["message"]
-               for t in report["tests"])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith(f"Error: no dropout.py found in {tmp_path}")
+    assert result.stderr.count("\n") == 1
 
 
 def test_grade_all_json():

@@ -25,6 +25,7 @@ from grader.course import Exercise
 from grader.sandbox import channel
 from grader.sandbox.spawn import Zygote  # noqa: F401 - re-exported: the seam's other half
 from grader.sandbox.signatures import read_signatures
+from grader.submission import StudentCode, read
 
 
 class StudentError(Exception):
@@ -87,15 +88,23 @@ class Submission:
     MAX_RESTARTS = 25
     SLOW_NOTICE_SECONDS = 3.0  # a wait longer than this is announced through `on_slow`
 
-    def __init__(self, exercise: Exercise, module_file: Path | None, *, zygote: Zygote | None = None,
-                 missing_reason: str = "", on_slow=None):
+    def __init__(self, exercise: Exercise, code: "StudentCode | Path | None", *,
+                 zygote: Zygote | None = None, problem: str = "", on_slow=None):
+        """`code` is what `grader.submission.read` gives (a module file's path is read so);
+        None with the `problem` that leaves nothing to grade (every test says so). `on_slow`
+        hears of calls that run long (see `_wait_announced`)."""
         self.exercise = exercise
-        self.module_file = module_file
-        self.missing_reason = missing_reason
+        self.code = code if isinstance(code, StudentCode) or code is None else read(exercise, Path(code))
+        self.module_file = self.code.path if self.code else None  # the student's file
+        self.name = self.code.name if self.code else exercise.module
+        self.problem = problem      # set when nothing could be graded: the report's headline
+        self.notes: list[str] = list(self.code.notes) if self.code else []
+        self.cell_failures: list[str] = []  # a notebook's cells that raised (they fail alone)
+        self.units: list[tuple[str, str]] = []
         self.limits = exercise.limits
         self.signatures = read_signatures(exercise)
         self._own_zygote = zygote is None
-        self.zygote = zygote if zygote is not None else (Zygote() if module_file else None)
+        self.zygote = zygote if zygote is not None else (Zygote() if self.code else None)
         self.deadline = None
         self.private = None
         self.worker = None          # (pid, sock, output)
@@ -132,8 +141,8 @@ class Submission:
     def _start(self) -> None:
         if self.load_error:
             raise self.load_error.with_traceback(None)  # a traceback per test would pile up
-        if self.module_file is None:
-            self.load_error = StudentError(self.missing_reason)
+        if self.code is None:
+            self.load_error = StudentError(self.problem)
             raise self.load_error.with_traceback(None)
         if self.generation >= self.MAX_RESTARTS:
             raise StudentError("your code crashed the worker process too many times; grading stopped")
@@ -146,34 +155,75 @@ class Submission:
             raise self.load_error.with_traceback(None)
         if self.private is None:
             self.private = tempfile.mkdtemp(prefix="grader-worker-")
-            shutil.copyfile(self.module_file, os.path.join(self.private, self.exercise.module))
+            self.units = self._write_units()
         spec = {"dir": self.private, "module_file": self.exercise.module,
                 "module_name": self.exercise.module_name, "functions": list(self.exercise.functions),
                 "limits": asdict(self.limits), "generation": self.generation + 1,
-                "exclude": [str(self.exercise.root)]}
+                "exclude": [str(self.exercise.root)], "units": self.units,
+                "fail_alone": self.code.notebook}
         pid, sock, out_fd, problems = self.zygote.spawn(spec)
         self.generation += 1
         self.worker = (pid, sock, _Output(out_fd, self.limits.output_kb * 1024))
         try:
-            load = self._receive("importing your module")
+            load = self._receive("the import")
         except StudentError as exc:
-            self.load_error = exc
-            raise
-        if type(load) is not dict or type(load.get("functions", {})) is not dict:
+            self._failed_import(type(exc), f"{self.name} could not be imported: {exc}")
+        self._imported(load, problems)
+
+    def _imported(self, load, problems: list[str]) -> None:
+        """Take in the worker's reply to the import: its functions, or why there are none."""
+        if type(load) is not dict or type(load.get("functions")) is not dict and load["ok"]:
             self._stop_worker()
-            self.load_error = StudentError(f"importing {self.exercise.module} sent back a malformed reply")
-            raise self.load_error.with_traceback(None)
+            self._failed_import(StudentError, f"importing {self.name} sent back a malformed reply")
         reported = load.get("isolation_problems")
         self._warn(problems + [str(p)[:300] for p in reported] if type(reported) is list else problems)
         if not load["ok"]:
             self._stop_worker()
-            kind = "syntax error" if load["kind"] == "syntax" else "error while importing"
-            self.load_error = StudentError(f"{self.exercise.module} could not be imported ({kind}): "
-                                           f"{load['message']}")
-            raise self.load_error.with_traceback(None)
+            kind = "syntax error" if load.get("kind") == "syntax" else "error while importing"
+            self._failed_import(StudentError, f"{self.name} could not be imported ({kind}): "
+                                              f"{str(load.get('message', ''))[:2000]}")
         self.functions = {name: info for name, info in load["functions"].items()
                           if type(info) is dict and type(info.get("params")) is list
                           and type(info.get("signature")) is str}
+        self._note_cell_errors(load.get("cell_errors"))
+        if not self.functions:
+            self._stop_worker()
+            self._failed_import(StudentError, self._defines_nothing())
+
+    def _write_units(self) -> list[tuple[str, str]]:
+        """The student's code in the private folder: (file, name shown) per unit. A module
+        is the exercise's module file; a notebook's cells are files of their own."""
+        units = []
+        for i, unit in enumerate(self.code.units):
+            file = self.exercise.module if not self.code.notebook else f"cell_{i + 1:04d}.py"
+            with open(os.path.join(self.private, file), "wb") as f:
+                f.write(unit.source)
+            units.append((file, unit.filename))
+        return units
+
+    def _failed_import(self, kind: type, message: str):
+        """The module could not be imported: every test says so; if it never was, this is
+        the report's one headline (nothing could be graded)."""
+        self.load_error = kind(message)
+        if self.generation == 1:
+            self.problem = message
+        raise self.load_error.with_traceback(None)
+
+    def _note_cell_errors(self, errors) -> None:
+        if self.generation != 1 or type(errors) is not list:
+            return  # a restarted worker runs the same cells again: noted once
+        self.cell_failures = [str(e)[:2000] for e in errors[:20]]
+        self.notes += [f"{e}\n(the rest of this cell did not run; the other cells did)"
+                       for e in self.cell_failures]
+
+    def _defines_nothing(self) -> str:
+        if self.cell_failures:
+            del self.notes[len(self.notes) - len(self.cell_failures)]  # it becomes the headline
+            more = len(self.cell_failures) - 1
+            return (f"{self.name} could not be imported: {self.cell_failures[0]}"
+                    + (f"\n({more} more cell{'s' if more > 1 else ''} failed: see the notes)" if more else ""))
+        return (f"{self.name} defines none of the functions of {self.exercise.id} "
+                f"({', '.join(self.exercise.functions)}); is it the right file?")
 
     def _warn(self, problems: list[str]) -> None:
         self.isolation_problems = problems
@@ -221,8 +271,10 @@ class Submission:
             self._start()
         info = self.functions.get(name)
         if info is None or not info["callable"]:
-            raise StudentError(f"{self.exercise.module} has no function {name}(); "
-                               f"define it with the signature {self.signatures[name].text}")
+            hint = (f" (a notebook cell that failed may have been meant to define it: see the "
+                    f"notes)") if self.cell_failures else ""
+            raise StudentError(f"{self.name} has no function {name}(); "
+                               f"define it with the signature {self.signatures[name].text}{hint}")
         expected = self.signatures[name]
         positional = [expected.bind(args, kwargs) for args, kwargs in calls]
         if any(_stale_handles(args, self.generation) for args in positional):

@@ -6,17 +6,15 @@ plain data by `channel.recv_reply`, and only checks in the trusted process decid
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
 import os
 import signal
 import sys
-import traceback
 
 import numpy as np
 import numpy.random  # noqa: F401 - numpy loads it lazily: once in the zygote, not ~30 ms in every worker
 
-from grader.sandbox import channel, isolate
+from grader.sandbox import channel, isolate, loader
 
 GLOBAL_SEED = 20261122  # np.random is seeded before every call, so misuse is deterministic
 MAX_MESSAGE = 2000
@@ -60,20 +58,18 @@ def _confine(sock, out_fd: int, spec: dict) -> list[str]:
 
 def _load(spec: dict):
     """Import the student's module; report which functions exist and their signatures."""
-    path = os.path.join(spec["dir"], spec["module_file"])
-    name = spec["module_name"]
+    files = loader.student_files(spec)
     sys.path.insert(0, spec["dir"])
     try:
-        module_spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(module_spec)
-        sys.modules[name] = module
         np.random.seed(GLOBAL_SEED)
-        module_spec.loader.exec_module(module)
+        module, cell_errors = loader.run_units(spec)
     except SyntaxError as exc:
+        if exc.filename not in files:  # raised by code the student ran (exec, eval)
+            return None, {"ok": False, "kind": "import", "message": loader.describe(exc, files)}
         return None, {"ok": False, "kind": "syntax", "line": exc.lineno or 0,
-                      "message": f"{exc.msg} (line {exc.lineno}): {(exc.text or '').strip()}"[:MAX_MESSAGE]}
+                      "message": loader.syntax_message(exc)[:MAX_MESSAGE]}
     except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt included
-        return None, {"ok": False, "kind": "import", "message": _describe(exc, path)}
+        return None, {"ok": False, "kind": "import", "message": loader.describe(exc, files)}
     functions = {}
     for fn in spec["functions"]:
         obj = module.__dict__.get(fn)
@@ -89,7 +85,7 @@ def _load(spec: dict):
             signature, arity, star = "(?)", [], True
         functions[fn] = {"signature": f"{fn}{signature}"[:300], "params": arity, "varargs": star,
                          "callable": callable(obj)}
-    return module, {"ok": True, "functions": functions}
+    return module, {"ok": True, "functions": functions, "cell_errors": cell_errors}
 
 
 class _Handles:
@@ -149,7 +145,7 @@ def _loop(sock, module, spec: dict) -> None:
         except EOFError:
             return
         reply = _run_calls(getattr(module, request["function"], None), request["calls"], handles,
-                           os.path.join(spec["dir"], spec["module_file"]), call_seconds)
+                           loader.student_files(spec), call_seconds)
         try:
             payload = channel.encode_parts(reply, handles.wrap)
         except Exception as exc:  # noqa: BLE001 - e.g. a result nested too deeply
@@ -159,7 +155,7 @@ def _loop(sock, module, spec: dict) -> None:
         channel.send_frame(sock, payload)
 
 
-def _run_calls(fn, calls: list, handles: _Handles, path: str, call_seconds: float) -> dict:
+def _run_calls(fn, calls: list, handles: _Handles, files, call_seconds: float) -> dict:
     """Run one or more calls of `fn` (one request, to save round trips); stop at the first
     that raises. np.random is seeded before each call, so each is independent.
 
@@ -188,7 +184,7 @@ def _run_calls(fn, calls: list, handles: _Handles, path: str, call_seconds: floa
         except BaseException as exc:  # noqa: BLE001 - SystemExit too: the student's call failed
             return {"ok": False, "type": type(exc).__name__,
                     "not_implemented": isinstance(exc, NotImplementedError),
-                    "message": _describe(exc, path)}
+                    "message": loader.describe(exc, files)}
         changed.append(_changed(args, before))
     return {"ok": True, "results": results, "changed": changed}
 
@@ -231,11 +227,3 @@ def _changed(args, before) -> dict:
         elif snapshot is not None and not _same(snapshot, a):
             out[i] = a
     return out
-
-
-def _describe(exc: BaseException, path: str) -> str:
-    """The exception and the student's own lines in its traceback (not the grader's)."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == path]
-    where = "".join(f"\n  line {f.lineno}, in {f.name}: {(f.line or '').strip()}" for f in frames[-3:])
-    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    return (text[:MAX_MESSAGE - 400] + where)[:MAX_MESSAGE]
