@@ -111,10 +111,15 @@ def test_no_symlink_into_the_solutions_earns_a_point(tmp_path):
     (tmp_path / "elsewhere.ipynb").write_text(notebook(code_cell(REFERENCE)))
     rows = batch(subs, tmp_path / "grades")
     assert rows["honest"]["score"] == rows["honest"]["max_score"] and rows["honest"]["error"] == ""
-    for student in ("absolute", "relative", "folder", "student", "notebook"):
+    for student in ("absolute", "relative", "folder", "notebook"):
         assert rows[student]["score"] == "0", student
         assert "is a symbolic link" in rows[student]["error"], rows[student]["error"]
         assert_nothing_graded(rows[student]["report"], "symbolic link")
+    # a student folder that is itself a link is no student: listed as skipped, with the reason
+    assert "student" not in rows
+    skipped = {row["entry"]: row["reason"]
+               for row in csv.DictReader((tmp_path / "grades.skipped.csv").open())}
+    assert "symbolic link" in skipped["student"], skipped
     assert grade_json(subs / "absolute/dropout.py")["score"] == 0  # alone too
 
 
