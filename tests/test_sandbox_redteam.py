@@ -309,7 +309,7 @@ ATTACKS = [
                     sock.sendall(struct.pack("!Q", 1 << 40))  # claims a 1 TiB reply
                 except OSError:
                     pass
-            return x + 1.0, None""", ("error|failed", "larger than the limit|not plain data|ended the worker")),
+            return x + 1.0, None""", ("error|failed", "may hold at most|not plain data|ended the worker")),
     ("trickled_reply", "vanilla_dropout_forward", """
         def vanilla_dropout_forward(x, p, train, rng):
             import socket, struct, time

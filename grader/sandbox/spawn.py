@@ -74,12 +74,15 @@ class Zygote:
                 raise SandboxFailure(f"the sandbox could not start a worker process ({exc})") from None
         return reply["pid"], socket.socket(fileno=fds[0]), fds[1], reply["isolation_problems"]
 
-    def wait(self, pid: int):
+    def wait(self, pid: int) -> tuple[int | None, bool]:
+        """Reap a worker the grader killed: its wait status, and whether the kernel killed a
+        process of its control group for memory."""
         from grader.sandbox import channel
 
         with self.lock:
             channel.send_request(self.sock, {"op": "wait", "pid": pid})
-            return channel.recv_reply(self.sock)["status"]
+            reply = channel.recv_reply(self.sock)
+            return reply["status"], reply.get("oom") is True
 
     def close(self) -> None:
         """Close the channel: the zygote kills any worker still running and exits at once."""

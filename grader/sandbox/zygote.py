@@ -6,7 +6,8 @@ interpreter start. It never imports tests, the reference solutions or student co
 
 Protocol on its control socket (pickle from the trusted side; replies are plain data):
   {"op": "spawn", ...worker spec} -> {"pid": int, "isolation_problems": [...]} + fds (channel, output)
-  {"op": "wait", "pid": int}      -> {"status": int | None}   (after the grader killed it)
+  {"op": "wait", "pid": int}      -> {"status": int | None, "oom": bool}   (after the grader killed it;
+                                     oom: the kernel killed a process of its group for memory)
 """
 
 from __future__ import annotations
@@ -16,13 +17,17 @@ import signal
 import socket
 import sys
 
-from grader.sandbox import channel, isolate, worker
+from grader.sandbox import cgroups, channel, isolate, worker
 
 
 def main(control_fd: int) -> None:
     control = socket.socket(fileno=control_fd)
     isolate.become_subreaper()
     isolate.reuse_freed_memory()  # inherited by every worker
+    try:
+        groups = cgroups.Groups()
+    except cgroups.Unavailable as exc:
+        groups = f"no control group for the worker ({exc}): its memory is bounded per process, not in total"
     workers: set[int] = set()
     try:
         channel.send_frame(control, channel.encode({"ready": True, "landlock_abi": isolate.landlock_abi()}))
@@ -30,12 +35,14 @@ def main(control_fd: int) -> None:
             request = channel.recv_request(control)
             if request["op"] == "spawn":
                 try:
-                    workers.add(_spawn(control, request))
+                    workers.add(_spawn(control, request, groups))
                 except (OSError, ValueError) as exc:  # fork or pipe failed: say so, keep serving
                     channel.send_frame(control, channel.encode({"error": f"{type(exc).__name__}: {exc}"}))
             elif request["op"] == "wait":
                 workers.discard(request["pid"])
-                channel.send_frame(control, channel.encode({"status": _wait(request["pid"])}))
+                status = _wait(request["pid"])
+                oom = groups.forget(request["pid"]) if isinstance(groups, cgroups.Groups) else False
+                channel.send_frame(control, channel.encode({"status": status, "oom": oom}))
     except (EOFError, OSError):
         pass  # the grader is gone (closed its end, or was killed)
     for pid in workers:  # a worker still running dies with its PID namespace
@@ -43,30 +50,54 @@ def main(control_fd: int) -> None:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+    if isinstance(groups, cgroups.Groups):
+        for pid in workers:
+            _wait(pid)
+        groups.close()
     os._exit(0)  # no interpreter teardown: the grader is waiting for this exit
 
 
-def _spawn(control: socket.socket, spec: dict) -> int:
+def _spawn(control: socket.socket, spec: dict, groups) -> int:
     spec["readable"] = isolate.readable_paths(tuple(spec["exclude"]))  # here: cached across workers
+    skip = frozenset(spec.get("skip", ()))
+    problems, paths = [], []
+    if "cgroup" in skip:
+        pass
+    elif isinstance(groups, str):
+        problems.append(groups)
+    else:
+        memory = (spec["limits"]["memory_mb"] + worker.FOLDER_MB + 64) * 2**20
+        try:
+            paths = groups.make(memory)
+        except cgroups.Unavailable as exc:
+            problems.append(f"no control group for the worker ({exc}): its memory is bounded per process, "
+                            "not in total")
     ours, theirs = socket.socketpair()
     out_r, out_w = os.pipe()
     pid_r, pid_w = os.pipe()
     middle = os.fork()
-    if middle == 0:  # the intermediate process: enter namespaces, fork the worker, leave
+    if middle == 0:  # the intermediate process: join the group, enter namespaces, fork the worker, leave
         try:
             control.close()
             ours.close()
             os.close(out_r)
             os.close(pid_r)
-            problem = isolate.unshare_namespaces() if spec.get("namespaces", True) else None
+            try:
+                cgroups.join(paths)
+            except OSError as exc:
+                problems.append(f"the worker could not join its control group ({exc.strerror}): its memory "
+                                "is bounded per process, not in total")
+            namespaces, problem = isolate.unshare_namespaces(skip)
+            problems += [problem] if problem else []
             pid = os.fork()
             if pid == 0:
                 os.close(pid_w)
-                if problem:
+                if "pid" not in namespaces:
                     os.setsid()  # at least its own process group and session
-                spec["isolation_problems"] = [problem] if problem else []
+                spec["namespaces"] = namespaces
+                spec["isolation_problems"] = problems
                 worker.serve(theirs, out_w, spec)
-            os.write(pid_w, f"{pid}\n{problem or ''}".encode())
+            os.write(pid_w, "\n".join([str(pid), *problems]).encode())
         finally:
             os._exit(0)
     theirs.close()
@@ -75,15 +106,20 @@ def _spawn(control: socket.socket, spec: dict) -> int:
     try:
         # one write of a few bytes, read as soon as it is made: the grader gets its reply
         # while the middle process is still exiting (EOF would wait for that)
-        pid_text, _, problem = os.read(pid_r, 4096).decode().partition("\n")
-        reply = {"pid": int(pid_text), "isolation_problems": [problem] if problem else []}
+        pid_text, *problems = os.read(pid_r, 1 << 16).decode().split("\n")
+        reply = {"pid": int(pid_text), "isolation_problems": problems}
+        if paths:
+            groups.live[reply["pid"]] = paths
         socket.send_fds(control, [_frame(channel.encode(reply))], [ours.fileno(), out_r])
+    except ValueError:
+        cgroups.remove(paths)
+        raise
     finally:
         os.close(pid_r)
         ours.close()
         os.close(out_r)
         os.waitpid(middle, 0)
-    _reap()
+    _reap(groups)
     return reply["pid"]
 
 
@@ -99,8 +135,8 @@ def _wait(pid: int):
         return None
 
 
-def _reap() -> None:
-    """Collect workers that ended and whose status nobody asked for."""
+def _reap(groups) -> None:
+    """Collect workers that ended and whose status nobody asked for (and their groups)."""
     while True:
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)
@@ -108,6 +144,8 @@ def _reap() -> None:
             return
         if pid == 0:
             return
+        if isinstance(groups, cgroups.Groups):
+            groups.forget(pid)
 
 
 if __name__ == "__main__":

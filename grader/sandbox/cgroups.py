@@ -1,0 +1,170 @@
+"""A control group per worker: its memory in total (files in its folder, shared memory and
+every process it starts included) and its number of processes.
+
+RLIMIT_AS bounds one process's address space; a cgroup bounds what the kernel charges to
+the worker and all its descendants. Used where the machine lets the grader make one:
+
+- cgroup v2: a group next to the zygote's own (in its parent, which must be writable and
+  have the memory and pids controllers enabled for its children, as systemd does for a
+  user's delegated slice), `memory.max`, `memory.swap.max` and `pids.max`;
+- cgroup v1 (older systems, containers run as root): groups in the memory and pids
+  hierarchies, `memory.limit_in_bytes` (and `memory.memsw.limit_in_bytes`) and `pids.max`.
+
+The zygote makes the group before it forks, the worker's first process joins it before it
+enters its namespaces, and the zygote removes it once the worker has been reaped, saying
+whether the kernel killed a process of it for memory.
+"""
+
+from __future__ import annotations
+
+import os
+
+PIDS_MAX = 64
+
+
+class Unavailable(Exception):
+    """The machine does not let this process make control groups."""
+
+
+class Groups:
+    """Where this zygote makes its workers' groups; `make` raises Unavailable when it cannot."""
+
+    def __init__(self):
+        self.bases, self.version = _find_bases()
+        self.count = 0
+        self.live: dict[int, list[str]] = {}  # worker pid -> its group folders
+
+    def make(self, memory_bytes: int) -> list[str]:
+        self.count += 1
+        name = f"dl-grader-{os.getpid()}-{self.count}"
+        made = []
+        try:
+            for base in self.bases:
+                path = os.path.join(base, name)
+                os.mkdir(path)
+                made.append(path)
+                _configure(path, memory_bytes)
+        except OSError as exc:
+            remove(made)
+            raise Unavailable(f"{exc.strerror or exc} ({exc.filename or ''})") from None
+        return made
+
+    def forget(self, pid: int) -> bool:
+        """Remove a reaped worker's groups; whether the kernel killed one of its processes
+        for memory."""
+        paths = self.live.pop(pid, [])
+        oom = any(_oom_kills(p) for p in paths)
+        remove(paths)
+        return oom
+
+    def close(self) -> None:
+        for pid in list(self.live):
+            self.forget(pid)
+
+
+def join(paths: list[str]) -> None:
+    """Move the calling process into the groups (its children will be born there)."""
+    for path in paths:
+        with open(os.path.join(path, "cgroup.procs"), "w") as f:
+            f.write("0")
+
+
+def remove(paths: list[str]) -> None:
+    for path in paths:
+        try:
+            os.rmdir(path)
+        except OSError:
+            pass  # still busy (a process not yet gone): left for the system; it holds nothing
+
+
+def _configure(path: str, memory_bytes: int) -> None:
+    files = set(os.listdir(path))
+    if "memory.max" in files:  # v2: one folder, both controllers
+        _write(path, "memory.max", memory_bytes)
+        if "memory.swap.max" in files:
+            _write(path, "memory.swap.max", 0)
+        _write(path, "pids.max", PIDS_MAX)
+    elif "memory.limit_in_bytes" in files:  # v1 memory
+        _write(path, "memory.limit_in_bytes", memory_bytes)
+        if "memory.memsw.limit_in_bytes" in files:
+            _write(path, "memory.memsw.limit_in_bytes", memory_bytes)
+    elif "pids.max" in files:  # v1 pids
+        _write(path, "pids.max", PIDS_MAX)
+    else:
+        raise OSError(0, "no memory or pids controller in the new group", path)
+
+
+def _write(path: str, name: str, value: int) -> None:
+    with open(os.path.join(path, name), "w") as f:
+        f.write(str(value))
+
+
+def _oom_kills(path: str) -> bool:
+    for name in ("memory.events", "memory.oom_control"):
+        try:
+            with open(os.path.join(path, name)) as f:
+                for line in f:
+                    key, _, value = line.partition(" ")
+                    if key == "oom_kill" and int(value) > 0:
+                        return True
+        except (OSError, ValueError):
+            continue
+    return False
+
+
+def _find_bases() -> tuple[list[str], int]:
+    """The folders to make groups in: one for cgroup v2, or the memory and pids ones of v1."""
+    mounts, own = _cgroup_mounts(), _own_groups()
+    problems = []
+    if "" in own and "cgroup2" in mounts:  # v2 (or the unified part of a hybrid system)
+        here = os.path.join(mounts["cgroup2"], own[""].lstrip("/"))
+        for base in (os.path.dirname(here.rstrip("/")), here):
+            enabled = _read(os.path.join(base, "cgroup.subtree_control")).split()
+            if {"memory", "pids"} <= set(enabled) and os.access(base, os.W_OK):
+                return [base], 2
+        problems.append("cgroup v2 without the memory and pids controllers delegated to the grader")
+    bases = []
+    for controller in ("memory", "pids"):
+        if controller in own and controller in mounts:
+            base = os.path.join(mounts[controller], own[controller].lstrip("/"))
+            if os.access(base, os.W_OK):
+                bases.append(base)
+    if len(bases) == 2:
+        return bases, 1
+    problems.append("no writable cgroup v1 memory and pids hierarchies")
+    raise Unavailable("; ".join(problems))
+
+
+def _cgroup_mounts() -> dict[str, str]:
+    """Mount point of cgroup2 ("cgroup2") and of each v1 controller ("memory", "pids")."""
+    out = {}
+    for line in _read("/proc/self/mountinfo").splitlines():
+        left, _, right = line.partition(" - ")
+        fields, tail = left.split(), right.split()
+        if len(fields) < 5 or len(tail) < 3:
+            continue
+        if tail[0] == "cgroup2":
+            out.setdefault("cgroup2", fields[4])
+        elif tail[0] == "cgroup":
+            for option in tail[2].split(","):
+                if option in ("memory", "pids"):
+                    out.setdefault(option, fields[4])
+    return out
+
+
+def _own_groups() -> dict[str, str]:
+    """This process's group in each hierarchy: "" for v2, else by controller."""
+    out = {}
+    for line in _read("/proc/self/cgroup").splitlines():
+        _, controllers, path = line.split(":", 2)
+        for controller in controllers.split(",") if controllers else [""]:
+            out[controller] = path
+    return out
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return ""
