@@ -131,8 +131,9 @@ def readable_paths(exclude: tuple[str, ...]) -> tuple[str, ...]:
     """What the worker may read: the Python installation, its packages, system libraries.
 
     A path that contains one of `exclude` (the course folder) is left out, so a Python
-    installed inside the course cannot open the course to the worker. Cached: the zygote
-    computes it before forking, not each worker (sysconfig and realpath take a few ms).
+    installed inside the course cannot open the course to the worker. Worked out in the
+    grader's process (the worker is never told where the course is) and cached there
+    (sysconfig and realpath take a few ms).
     """
     paths = {p for key in ("stdlib", "platstdlib", "purelib", "platlib")
              if (p := sysconfig.get_paths().get(key))}
@@ -163,7 +164,7 @@ def unshare_namespaces(skip: frozenset = frozenset()) -> tuple[tuple[str, ...], 
     if not sys.platform.startswith("linux"):
         return (), "process namespaces need Linux: processes the worker starts may outlive it"
     if "namespaces" in skip:
-        return (), None
+        return (), "the namespaces were left out (a test or a benchmark)"
     lib = libc()
     ids = os.geteuid(), os.getegid()  # once in the new user namespace, they read as unmapped
     wanted = [n for n in NAMESPACES if n != "mount" or "mounts" not in skip]

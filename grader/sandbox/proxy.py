@@ -22,7 +22,7 @@ import numpy as np
 
 from grader.course import Exercise
 from grader.errors import SandboxFailure
-from grader.sandbox import channel
+from grader.sandbox import channel, isolate
 from grader.sandbox.spawn import Zygote  # noqa: F401 - re-exported: the seam's other half
 from grader.sandbox.signatures import read_signatures
 
@@ -156,7 +156,8 @@ class Submission:
         spec = {"dir": self.private, "module_file": self.exercise.module,
                 "module_name": self.exercise.module_name, "functions": list(self.exercise.functions),
                 "limits": asdict(self.limits), "generation": self.generation + 1,
-                "exclude": [str(self.exercise.root)], "reply_bytes": self.reply_bytes,
+                # what the worker may read, worked out here: the course's path never reaches it
+                "readable": isolate.readable_paths((str(self.exercise.root),)), "reply_bytes": self.reply_bytes,
                 "skip": tuple(self.leave_out)}
         pid, sock, out_fd, problems = self.zygote.spawn(spec)
         self.generation += 1

@@ -72,19 +72,19 @@ def _confine(sock, out_fd: int, spec: dict) -> list[str]:
         problems += mounts.build(isolate.libc(), private=private, module_file=spec["module_file"],
                                  folder_mb=FOLDER_MB, readable=spec["readable"],
                                  own_pid_namespace="pid" in namespaces)
-    elif "mounts" not in skip and sys.platform.startswith("linux"):
+    elif sys.platform.startswith("linux"):
         problems.append("no mount namespace for the worker: it can change course files' permissions and "
                         "times, reach the machine's UNIX sockets and fill the temporary folder (64 MB a file)")
     os.chdir(private)
-    _scrub_environment(private, spec)
+    _scrub_environment(private)
     isolate.new_session_keyring()
     isolate.drop_capabilities()
-    problem = isolate.landlock(spec.pop("readable"), [private, "/dev/null"]) if "landlock" not in skip else None
-    if problem:
-        problems.append(problem)
-    problem = isolate.system_call_filter() if "seccomp" not in skip else None
-    if problem:
-        problems.append(problem)
+    readable = spec.pop("readable")
+    for layer, confine in (("landlock", lambda: isolate.landlock(readable, [private, "/dev/null"])),
+                           ("seccomp", isolate.system_call_filter)):
+        problem = confine() if layer not in skip else f"{layer} was left out (a test or a benchmark)"
+        if problem:
+            problems.append(problem)
     return problems
 
 
@@ -92,14 +92,12 @@ SAFE_ENVIRONMENT = ("LANG", "LC_ALL", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
                     "PYTHONHASHSEED", "PYTHONDONTWRITEBYTECODE")
 
 
-def _scrub_environment(private: str, spec: dict) -> None:
-    """Nothing of the grader's environment or paths: the variables the worker needs, its
-    own folder as home and temporary folder, and no course path left in memory."""
+def _scrub_environment(private: str) -> None:
+    """Nothing of the grader's environment: the variables the worker needs, and its own
+    folder as home and temporary folder."""
     keep = {k: os.environ[k] for k in SAFE_ENVIRONMENT if k in os.environ}
     os.environ.clear()
     os.environ.update(keep, TMPDIR=private, HOME=private, PATH="/usr/bin:/bin")
-    spec.pop("exclude", None)
-    isolate.readable_paths.cache_clear()
 
 
 def _load(spec: dict):
