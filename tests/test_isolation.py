@@ -139,6 +139,33 @@ def test_nothing_outside_the_workers_folder_can_be_changed_data_or_metadata(prob
     assert metadata(*targets) == before
 
 
+def test_kernels_without_mount_setattr_get_every_mount_read_only_one_by_one():
+    """Before Linux 5.12 there is no recursive mount_setattr: each mount is remounted."""
+    if any(str(ROOT).startswith(hidden + "/") for hidden in mounts.HIDDEN):
+        pytest.skip(f"the repository is under a folder the worker sees empty ({ROOT})")
+    ids, readme = (os.geteuid(), os.getegid()), ROOT / "README.md"
+    pid = os.fork()
+    if pid == 0:  # a child in its own user and mount namespaces, as the middle process makes them
+        code = 1
+        try:
+            libc = isolate.libc()
+            if libc.unshare(isolate.CLONE_NEWUSER | isolate.CLONE_NEWNS) != 0:
+                code = 3
+            elif isolate._map_ids(*ids) is None and \
+                    libc.mount(None, b"/", None, mounts.MS_REC | mounts.MS_PRIVATE, None) == 0:
+                failed = mounts.remount_each_read_only(libc)
+                try:
+                    os.chmod(readme, os.stat(readme).st_mode)
+                except OSError as exc:
+                    code = 0 if exc.errno == errno.EROFS and not failed else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    if os.WEXITSTATUS(status) == 3:
+        pytest.skip("no user namespaces here")
+    assert os.WEXITSTATUS(status) == 0
+
+
 def test_the_workers_folder_is_bounded_in_total_and_gone_with_the_worker(probe):
     student = probe()
     host_folder = sorted(os.listdir(student.private))
@@ -457,3 +484,32 @@ def test_the_filter_is_a_program_for_each_known_architecture():
             if code & 0x07 == 0x05:  # BPF_JMP
                 assert i + 1 + max(jt, jf) < len(program)
     assert seccomp.program("riscv-unknown") is None
+
+
+# ------------------------------------------------------------------ the machine's failures
+
+
+def test_a_full_temporary_folder_is_a_failed_grading_retried_and_reported_never_a_zero(course_dir, monkeypatch):
+    """The grader's own write fails (ENOSPC): the grading is retried; when the retry fails
+    too, the grading is reported as failed (a batch row's error, exit 2 alone), not scored."""
+    from grader.grade import grade, grade_each
+
+    course = load_course(course_dir)
+    reference = course_dir / "solutions" / "exercise3" / "dropout.py"
+    real_copy, failures = proxy.shutil.copyfile, []
+
+    def copyfile(*args, **kwargs):
+        if len(failures) < failing[0]:
+            failures.append(args)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_copy(*args, **kwargs)
+
+    monkeypatch.setattr(proxy.shutil, "copyfile", copyfile)
+    failing, outcomes = [1], []
+    grade_each(course, "exercise3", [reference], lambda _, r: outcomes.append(r), retries=1)
+    assert len(failures) == 1 and outcomes[0].score == outcomes[0].max_score  # the retry graded it
+    failing[0] = 10**6  # the disk stays full
+    grade_each(course, "exercise3", [reference], lambda _, r: outcomes.append(r), retries=1)
+    assert isinstance(outcomes[1], SandboxFailure) and "No space left" in str(outcomes[1])
+    with pytest.raises(SandboxFailure, match="free some space"):
+        grade(course, "exercise3", reference)

@@ -118,7 +118,7 @@ def _find_bases() -> tuple[list[str], int]:
     problems = []
     if "" in own and "cgroup2" in mounts:  # v2 (or the unified part of a hybrid system)
         here = os.path.join(mounts["cgroup2"], own[""].lstrip("/"))
-        for base in (os.path.dirname(here.rstrip("/")), here):
+        for base in (here, os.path.dirname(here.rstrip("/"))):  # its own (a root group), else next to it
             enabled = _read(os.path.join(base, "cgroup.subtree_control")).split()
             if {"memory", "pids"} <= set(enabled) and os.access(base, os.W_OK):
                 return [base], 2

@@ -54,6 +54,7 @@ _warned: set[str] = set()
 # exercise's total is under 60 MB): what the trusted process receives and decodes for a student.
 REPLY_MB = 64
 SUBMISSION_REPLIES_MB = 1024
+READY_SECONDS = 60  # a worker confines itself in milliseconds; past this, the machine is at fault
 
 
 def reset_warnings() -> None:
@@ -200,7 +201,7 @@ class Submission:
         """The worker's first frame, sent before any student code ran: the guarantees that are
         off. A worker that could not confine itself is the machine's failure (retried)."""
         try:
-            ready = channel.recv_reply(self.worker[1], deadline=time.monotonic() + self.limits.call_seconds,
+            ready = channel.recv_reply(self.worker[1], deadline=time.monotonic() + READY_SECONDS,
                                        max_size=1 << 20)
         except (OSError, EOFError, TimeoutError, channel.ProtocolError) as exc:
             ready = {"setup_error": f"no word from the new worker ({type(exc).__name__}: {exc})"}
