@@ -278,6 +278,27 @@ def test_memory_of_all_the_workers_processes_is_bounded_together(exercise, probe
     assert held <= 1
 
 
+def test_a_worker_the_kernel_kills_for_memory_is_told_so(exercise, probe, cgroup_or_skip):
+    small = dataclasses.replace(exercise, limits=dataclasses.replace(exercise.limits, memory_mb=400,
+                                                                      call_seconds=100))
+    student = probe(exercise=small)
+    with pytest.raises(StudentError, match="killed: together its processes, shared memory and files used "
+                                           "more than the memory limit of 400 MB") as raised:
+        run(student, """
+            import numpy as np, signal
+            r, w = os.pipe()
+            for _ in range(2):
+                if os.fork() == 0:
+                    block = np.ones(150 * 2**20 // 8)
+                    os.write(w, b".")
+                    signal.pause()
+            os.read(r, 1), os.read(r, 1)  # both children hold 150 MB: now the largest is this one
+            block = np.ones(350 * 2**20 // 8)
+        """)
+    assert "exit()" not in str(raised.value)  # not mistaken for a crash of the student's own
+    assert run(student, "result = 3") == 3
+
+
 def test_processes_are_bounded(probe, cgroup_or_skip):
     started = run(probe(), """
         import signal

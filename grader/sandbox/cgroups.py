@@ -34,6 +34,10 @@ class Groups:
         self.count = 0
         self.live: dict[int, list[str]] = {}  # worker pid -> its group folders
 
+    def track(self, pid: int, paths: list[str]) -> None:
+        if paths:
+            self.live[pid] = paths
+
     def make(self, memory_bytes: int) -> list[str]:
         self.count += 1
         name = f"dl-grader-{os.getpid()}-{self.count}"
@@ -60,6 +64,32 @@ class Groups:
     def close(self) -> None:
         for pid in list(self.live):
             self.forget(pid)
+
+
+class NoGroups:
+    """A machine where the grader cannot make groups: says why, each time it is asked."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+    def make(self, memory_bytes: int) -> list[str]:
+        raise Unavailable(self.reason)
+
+    def track(self, pid: int, paths: list[str]) -> None:
+        pass
+
+    def forget(self, pid: int) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
+
+
+def open_groups() -> "Groups | NoGroups":
+    try:
+        return Groups()
+    except Unavailable as exc:
+        return NoGroups(str(exc))
 
 
 def join(paths: list[str]) -> None:

@@ -208,6 +208,7 @@ class Submission:
         if type(ready) is not dict or "setup_error" in ready or type(ready.get("isolation_problems")) is not list:
             self._stop_worker()
             reason = ready.get("setup_error") if type(ready) is dict else None
+            reason = reason or "its first frame was malformed"
             raise SandboxFailure(f"the sandbox could not start a worker: {str(reason)[:300]}")
         return [str(p)[:300] for p in ready["isolation_problems"]]
 

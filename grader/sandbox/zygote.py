@@ -25,53 +25,91 @@ def main(control_fd: int) -> None:
     sys.dont_write_bytecode = True  # `python -I` ignores PYTHONDONTWRITEBYTECODE; the folder is the student's
     isolate.become_subreaper()
     isolate.reuse_freed_memory()  # inherited by every worker
-    try:
-        groups = cgroups.Groups()
-    except cgroups.Unavailable as exc:
-        groups = f"no control group for the worker ({exc}): its memory is bounded per process, not in total"
-    workers: set[int] = set()
+    workers = _Workers()
     try:
         channel.send_frame(control, channel.encode({"ready": True, "landlock_abi": isolate.landlock_abi()}))
         while True:
             request = channel.recv_request(control)
             if request["op"] == "spawn":
                 try:
-                    workers.add(_spawn(control, request, groups))
+                    workers.running.add(_spawn(control, request, workers.groups))
                 except (OSError, ValueError) as exc:  # fork or pipe failed: say so, keep serving
                     channel.send_frame(control, channel.encode({"error": f"{type(exc).__name__}: {exc}"}))
+                workers.reap()
             elif request["op"] == "wait":
-                workers.discard(request["pid"])
-                status = _wait(request["pid"])
-                oom = groups.forget(request["pid"]) if isinstance(groups, cgroups.Groups) else False
-                channel.send_frame(control, channel.encode({"status": status, "oom": oom}))
+                channel.send_frame(control, channel.encode(workers.wait(request["pid"])))
     except (EOFError, OSError):
         pass  # the grader is gone (closed its end, or was killed)
-    for pid in workers:  # a worker still running dies with its PID namespace
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    if isinstance(groups, cgroups.Groups):
-        for pid in workers:
-            _wait(pid)
-        groups.close()
+    workers.end_all()
     os._exit(0)  # no interpreter teardown: the grader is waiting for this exit
 
 
+class _Workers:
+    """The workers this zygote forked, their control groups, and how those that ended on
+    their own ended (kept until the grader asks)."""
+
+    def __init__(self):
+        self.groups = cgroups.open_groups()
+        self.running: set[int] = set()
+        self.ended: dict[int, tuple] = {}
+
+    def wait(self, pid: int) -> dict:
+        """After the grader killed the worker: its wait status, and whether the kernel killed
+        a process of its group for memory."""
+        self.running.discard(pid)
+        if pid not in self.ended:
+            self.ended[pid] = (_wait(pid), self.groups.forget(pid))
+        status, oom = self.ended.pop(pid)
+        return {"status": status, "oom": oom}
+
+    def reap(self) -> None:
+        """Collect workers that ended on their own (and other orphans handed to this subreaper)."""
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            if pid in self.running:
+                self.running.discard(pid)
+                self.ended[pid] = (status, self.groups.forget(pid))
+
+    def end_all(self) -> None:
+        """A worker still running dies with its PID namespace; its group goes after it."""
+        for pid in self.running:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for pid in self.running:
+            _wait(pid)
+        self.groups.close()
+
+
 def _spawn(control: socket.socket, spec: dict, groups) -> int:
+    """Fork a middle process that joins the worker's control group, enters new namespaces
+    and forks the worker; send the grader the worker's pid, what is off, and its two fds."""
     skip = frozenset(spec.get("skip", ()))
     problems, paths = [], []
-    if "cgroup" in skip:
-        problems.append("the control group was left out (a test or a benchmark)")
-    elif isinstance(groups, str):
-        problems.append(groups)
-    else:
-        memory = (spec["limits"]["memory_mb"] + worker.FOLDER_MB + 64) * 2**20
-        try:
-            paths = groups.make(memory)
-        except cgroups.Unavailable as exc:
-            problems.append(f"no control group for the worker ({exc}): its memory is bounded per process, "
-                            "not in total")
+    try:
+        if "cgroup" in skip:
+            problems.append("the control group was left out (a test or a benchmark)")
+        else:
+            paths = groups.make((spec["limits"]["memory_mb"] + worker.FOLDER_MB + 64) * 2**20)
+    except cgroups.Unavailable as exc:
+        problems.append(f"no control group for the worker ({exc}): its memory is bounded per process, "
+                        "not in total")
+    try:
+        pid, problems = _fork_worker(control, spec, paths, problems)
+    except BaseException:
+        cgroups.remove(paths)
+        raise
+    groups.track(pid, paths)
+    return pid
+
+
+def _fork_worker(control: socket.socket, spec: dict, paths: list[str], problems: list[str]):
     ours, theirs = socket.socketpair()
     out_r, out_w = os.pipe()
     pid_r, pid_w = os.pipe()
@@ -87,7 +125,7 @@ def _spawn(control: socket.socket, spec: dict, groups) -> int:
             except OSError as exc:
                 problems.append(f"the worker could not join its control group ({exc.strerror}): its memory "
                                 "is bounded per process, not in total")
-            namespaces, problem = isolate.unshare_namespaces(skip)
+            namespaces, problem = isolate.unshare_namespaces(frozenset(spec.get("skip", ())))
             problems += [problem] if problem else []
             pid = os.fork()
             if pid == 0:
@@ -95,7 +133,6 @@ def _spawn(control: socket.socket, spec: dict, groups) -> int:
                 if "pid" not in namespaces:
                     os.setsid()  # at least its own process group and session
                 spec["namespaces"] = namespaces
-                spec["isolation_problems"] = problems
                 worker.serve(theirs, out_w, spec)
             os.write(pid_w, "\n".join([str(pid), *problems]).encode())
         finally:
@@ -108,19 +145,13 @@ def _spawn(control: socket.socket, spec: dict, groups) -> int:
         # while the middle process is still exiting (EOF would wait for that)
         pid_text, *problems = os.read(pid_r, 1 << 16).decode().split("\n")
         reply = {"pid": int(pid_text), "isolation_problems": problems}
-        if paths:
-            groups.live[reply["pid"]] = paths
         socket.send_fds(control, [_frame(channel.encode(reply))], [ours.fileno(), out_r])
-    except ValueError:
-        cgroups.remove(paths)
-        raise
     finally:
         os.close(pid_r)
         ours.close()
         os.close(out_r)
         os.waitpid(middle, 0)
-    _reap(groups)
-    return reply["pid"]
+    return reply["pid"], problems
 
 
 def _frame(payload: bytes) -> bytes:
@@ -133,19 +164,6 @@ def _wait(pid: int):
         return status
     except ChildProcessError:
         return None
-
-
-def _reap(groups) -> None:
-    """Collect workers that ended and whose status nobody asked for (and their groups)."""
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-        if isinstance(groups, cgroups.Groups):
-            groups.forget(pid)
 
 
 if __name__ == "__main__":
