@@ -393,7 +393,11 @@ def test_proc_shows_the_workers_processes_only(probe):
         result = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
     """)
     assert pids == [1], pids  # the worker is its namespace's init and alone
-    assert run(probe("landlock"), "result = os.getpid()") == 1
+    status = dict(line.split(":\t", 1) for line in run(probe("landlock"), """
+        result = open("/proc/self/status").read().splitlines()
+    """))
+    assert {status[k].strip() for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")} == {"0" * 16}
+    assert status["NoNewPrivs"].strip() == "1" and status["Seccomp"].strip() == "2"
 
 
 def test_nothing_of_the_graders_environment_or_course_path_is_visible(probe, course_dir, monkeypatch):
@@ -413,6 +417,27 @@ def test_nothing_of_the_graders_environment_or_course_path_is_visible(probe, cou
     assert seen["environ"]["HOME"] == seen["environ"]["TMPDIR"] == student.private
     assert seen["hostname"] == "sandbox"
     assert not [s for s in seen["strings"] if str(course_dir) in s]
+
+
+@pytest.mark.parametrize("leave_out", [(), ("seccomp",)])
+def test_the_worker_cannot_undo_its_confinement(probe, leave_out):
+    """No capability is left and nested user namespaces are off: without the filter too,
+    nothing can be remounted, unmounted, or mounted anew in a namespace of its own."""
+    result = run(probe(*leave_out), f"""
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        def check(r):
+            if r != 0:
+                raise OSError(ctypes.get_errno(), "refused")
+        folder = os.getcwd()
+        result = [attempt(lambda: check(libc.mount(None, b"/", None, 32 | 4096, None))),      # remount / rw
+                  attempt(lambda: check(libc.umount2(b"/tmp", 2))),                           # uncover /tmp
+                  attempt(lambda: check(libc.umount2(folder.encode(), 2))),                   # the folder
+                  attempt(lambda: check(libc.mount(b"tmpfs", b"/tmp", b"tmpfs", 0, b"size=8g"))),
+                  attempt(lambda: check(libc.unshare({isolate.CLONE_NEWUSER | isolate.CLONE_NEWNS}))),
+                  attempt(lambda: check(libc.unshare({isolate.CLONE_NEWUSER})))]
+    """)
+    assert all(outcome != "ok" for outcome, _ in result), result
 
 
 # ------------------------------------------------------------------ what the worker sends back

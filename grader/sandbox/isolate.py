@@ -1,8 +1,9 @@
-"""Confining the worker: namespaces, Landlock, resource limits, file descriptors.
+"""Confining the worker: resource limits, namespaces, capabilities, Landlock, file descriptors.
 
-Everything here runs in the child, between fork and importing student code. Each step
-that the kernel does not offer is skipped and reported, so grading still works (with a
-warning) on a laptop without Landlock or namespaces, such as macOS.
+Everything here runs in the child, between fork and importing student code (the
+filesystem view is in `mounts`, the system call filter in `seccomp`). Each step that the
+kernel does not offer is skipped and reported, so grading still works (with a warning) on
+a laptop without Landlock or namespaces, such as macOS.
 """
 
 from __future__ import annotations
