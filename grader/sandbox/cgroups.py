@@ -33,6 +33,7 @@ class Groups:
         self.bases, self.version = _find_bases()
         self.count = 0
         self.live: dict[int, list[str]] = {}  # worker pid -> its group folders
+        _remove_stale(self.bases)
 
     def track(self, pid: int, paths: list[str]) -> None:
         if paths:
@@ -105,6 +106,23 @@ def remove(paths: list[str]) -> None:
             os.rmdir(path)
         except OSError:
             pass  # still busy (a process not yet gone): left for the system; it holds nothing
+
+
+def _remove_stale(bases: list[str]) -> None:
+    """Empty groups left by a zygote that was killed (Ctrl-C in a batch): those of a
+    process that no longer exists."""
+    for base in bases:
+        try:
+            names = [n for n in os.listdir(base) if n.startswith("dl-grader-")]
+        except OSError:
+            continue
+        for name in names:
+            try:
+                os.kill(int(name.split("-")[2]), 0)
+            except ProcessLookupError:
+                remove([os.path.join(base, name)])
+            except (ValueError, IndexError, OSError):
+                pass
 
 
 def _configure(path: str, memory_bytes: int) -> None:
