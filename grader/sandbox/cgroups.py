@@ -10,9 +10,10 @@ the worker and all its descendants. Used where the machine lets the grader make 
 - cgroup v1 (older systems, containers run as root): groups in the memory and pids
   hierarchies, `memory.limit_in_bytes` (and `memory.memsw.limit_in_bytes`) and `pids.max`.
 
-The zygote makes the group before it forks, the worker's first process joins it before it
-enters its namespaces, and the zygote removes it once the worker has been reaped, saying
-whether the kernel killed a process of it for memory.
+The zygote makes the group ahead of time, a middle process (forked ahead too) joins it,
+the zygote sets the memory limit when the worker is asked for, the middle process forks
+the worker into the group, and the zygote removes the group once the worker has been
+reaped, saying whether the kernel killed a process of it for memory.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ class Groups:
         if paths:
             self.live[pid] = paths
 
-    def make(self, memory_bytes: int) -> list[str]:
+    def make(self) -> list[str]:
+        """A new group in each base, its number of processes limited (memory: `limit`)."""
         self.count += 1
         name = f"dl-grader-{os.getpid()}-{self.count}"
         made = []
@@ -48,7 +50,7 @@ class Groups:
                 path = os.path.join(base, name)
                 os.mkdir(path)
                 made.append(path)
-                _configure(path, memory_bytes)
+                _configure(path)
         except OSError as exc:
             remove(made)
             raise Unavailable(f"{exc.strerror or exc} ({exc.filename or ''})") from None
@@ -73,7 +75,7 @@ class NoGroups:
     def __init__(self, reason: str):
         self.reason = reason
 
-    def make(self, memory_bytes: int) -> list[str]:
+    def make(self) -> list[str]:
         raise Unavailable(self.reason)
 
     def track(self, pid: int, paths: list[str]) -> None:
@@ -125,26 +127,31 @@ def _remove_stale(bases: list[str]) -> None:
                 pass
 
 
-def _configure(path: str, memory_bytes: int) -> None:
+def limit(paths: list[str], memory_bytes: int) -> None:
+    """The groups' memory limit (swap included: none beyond it)."""
+    for path in paths:
+        for name in ("memory.max", "memory.limit_in_bytes", "memory.swap.max", "memory.memsw.limit_in_bytes"):
+            value = 0 if name == "memory.swap.max" else memory_bytes
+            try:
+                _write(path, name, value)
+            except FileNotFoundError:
+                continue  # not this version's file, or not this hierarchy's controller
+
+
+def _configure(path: str) -> None:
     files = set(os.listdir(path))
-    if "memory.max" in files:  # v2: one folder, both controllers
-        _write(path, "memory.max", memory_bytes)
-        if "memory.swap.max" in files:
-            _write(path, "memory.swap.max", 0)
+    if "pids.max" in files:  # v2 (one folder, both controllers) or v1's pids hierarchy
         _write(path, "pids.max", PIDS_MAX)
-    elif "memory.limit_in_bytes" in files:  # v1 memory
-        _write(path, "memory.limit_in_bytes", memory_bytes)
-        if "memory.memsw.limit_in_bytes" in files:
-            _write(path, "memory.memsw.limit_in_bytes", memory_bytes)
-    elif "pids.max" in files:  # v1 pids
-        _write(path, "pids.max", PIDS_MAX)
-    else:
+    elif "memory.limit_in_bytes" not in files:
         raise OSError(0, "no memory or pids controller in the new group", path)
 
 
 def _write(path: str, name: str, value: int) -> None:
-    with open(os.path.join(path, name), "w") as f:
-        f.write(str(value))
+    fd = os.open(os.path.join(path, name), os.O_WRONLY)  # never created: FileNotFoundError if absent
+    try:
+        os.write(fd, str(value).encode())
+    finally:
+        os.close(fd)
 
 
 def _oom_kills(path: str) -> bool:

@@ -103,7 +103,7 @@ class Submission:
         self.limits = exercise.limits
         self.signatures = read_signatures(exercise)
         self._own_zygote = zygote is None
-        self.zygote = zygote if zygote is not None else (Zygote() if module_file else None)
+        self.zygote = zygote if zygote is not None else (Zygote(leave_out=self.leave_out) if module_file else None)
         self.deadline = None
         self.private = None
         self.worker = None          # (pid, sock, output)
