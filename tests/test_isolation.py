@@ -398,6 +398,7 @@ def test_proc_shows_the_workers_processes_only(probe):
     """))
     assert {status[k].strip() for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")} == {"0" * 16}
     assert status["NoNewPrivs"].strip() == "1" and status["Seccomp"].strip() == "2"
+    assert run(probe("landlock"), "result = open('/proc/self/oom_score_adj').read()").strip() == "1000"
 
 
 def test_nothing_of_the_graders_environment_or_course_path_is_visible(probe, course_dir, monkeypatch):

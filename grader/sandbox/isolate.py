@@ -323,6 +323,16 @@ def _mapped_bytes() -> int:
     return 0
 
 
+def first_to_go_when_memory_runs_out() -> None:
+    """Should the machine (or the worker's group) run out of memory, the kernel ends the
+    worker's processes first, never the grader or the zygote."""
+    try:
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write("1000")
+    except OSError:
+        pass
+
+
 def close_other_fds(keep: set[int]) -> None:
     """Close every inherited descriptor but `keep` (the channel) and 0, 1, 2."""
     top = os.sysconf("SC_OPEN_MAX") if hasattr(os, "sysconf") else 1024

@@ -95,7 +95,8 @@ class Submission:
     def __init__(self, exercise: Exercise, module_file: Path | None, *, zygote: Zygote | None = None,
                  missing_reason: str = "", leave_out: frozenset = frozenset()):
         """`leave_out` names layers of the sandbox not to use, for tests and benchmarks only:
-        "namespaces", "mounts", "cgroup", "landlock", "seccomp"."""
+        "namespaces", "mounts", "cgroup", "landlock", "seccomp" (a zygote given here decides
+        about "cgroup" itself: see Zygote)."""
         self.exercise = exercise
         self.leave_out = frozenset(leave_out)
         self.module_file = module_file

@@ -67,6 +67,7 @@ def _confine(sock, out_fd: int, spec: dict) -> list[str]:
                                    file_mb=FOLDER_MB,
                                    processes=PROCESSES if isolate.counts_processes_per_namespace(namespaces)
                                    else None)
+    isolate.first_to_go_when_memory_runs_out()
     isolate.limit_namespaces(namespaces)
     if "mount" in namespaces:
         problems += mounts.build(isolate.libc(), private=private, module_file=spec["module_file"],
