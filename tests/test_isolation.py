@@ -96,6 +96,9 @@ def probe(exercise, probe_file):
             student = Submission(exercise, probe_file, leave_out=frozenset(leave_out))
             opened.append(student)
             run(student, "result = None")  # started: warnings are the next test's concern
+        missing = [p for p in student.isolation_problems if "left out" not in p and "control group" not in p]
+        if missing:  # what this machine does not offer is a warning (tested below), not a failure here
+            pytest.skip(f"a layer is missing on this machine: {missing[0]}")
         return student
 
     yield make

@@ -74,8 +74,9 @@ def _confine(sock, out_fd: int, spec: dict) -> list[str]:
                                  folder_mb=FOLDER_MB, readable=spec["readable"],
                                  own_pid_namespace="pid" in namespaces)
     elif sys.platform.startswith("linux"):
-        problems.append("no mount namespace for the worker: it can change course files' permissions and "
-                        "times, reach the machine's UNIX sockets and fill the temporary folder (64 MB a file)")
+        why = " (left out: a test or a benchmark)" if "mounts" in skip else ""
+        problems.append(f"no mount namespace for the worker{why}: it can change course files' permissions "
+                        "and times, reach the machine's UNIX sockets and fill the temporary folder (64 MB a file)")
     os.chdir(private)
     _scrub_environment(private)
     isolate.new_session_keyring()
