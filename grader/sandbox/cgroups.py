@@ -4,9 +4,11 @@ every process it starts included) and its number of processes.
 RLIMIT_AS bounds one process's address space; a cgroup bounds what the kernel charges to
 the worker and all its descendants. Used where the machine lets the grader make one:
 
-- cgroup v2: a group next to the zygote's own (in its parent, which must be writable and
-  have the memory and pids controllers enabled for its children, as systemd does for a
-  user's delegated slice), `memory.max`, `memory.swap.max` and `pids.max`;
+- cgroup v2: a group under the zygote's own where that is the root group (the only one
+  that may hold processes and give its children controllers), else next to it (in its
+  parent, which must be writable and have the memory and pids controllers enabled for
+  its children, as systemd does for a user's delegated slice): `memory.max`,
+  `memory.swap.max` and `pids.max`;
 - cgroup v1 (older systems, containers run as root): groups in the memory and pids
   hierarchies, `memory.limit_in_bytes` (and `memory.memsw.limit_in_bytes`) and `pids.max`.
 
