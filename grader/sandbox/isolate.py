@@ -16,6 +16,8 @@ import resource
 import sys
 import sysconfig
 
+from grader.sandbox import seccomp  # imported here: the worker cannot import once it is confined
+
 # clone(2) flags
 CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x02000000, 0x04000000, 0x08000000
 CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
@@ -221,7 +223,6 @@ def limit_namespaces(namespaces: tuple[str, ...]) -> None:
 def new_session_keyring() -> None:
     """Leave the grader's session keyring for a new, empty one (the filter also refuses
     every keyring call; this covers machines without it)."""
-    from grader.sandbox import seccomp
     number = seccomp.syscall_number("keyctl")
     if number is not None:
         libc().syscall(number, KEYCTL_JOIN_SESSION_KEYRING, None)
@@ -252,7 +253,6 @@ def counts_processes_per_namespace(namespaces: tuple[str, ...]) -> bool:
 
 def system_call_filter() -> str | None:
     """The seccomp filter (grader.sandbox.seccomp); returns why it is not in force, if so."""
-    from grader.sandbox import seccomp
     if not sys.platform.startswith("linux"):
         return None  # the other layers' warnings already say what is missing
     lib = libc()
