@@ -28,7 +28,10 @@ It prints the machine's description and a table, and measures side by side in on
    (target: at least 20x); --nbgrader-count N autogrades the first N only (the order is
    stratified, so every prefix holds the same mix) and extrapolates per-submission time;
 4. the sandbox's overhead per proxied call (grader.sandbox.proxy.Submission against a
-   direct call), for small arrays and for a 250k-element float64 array.
+   direct call), for small arrays and for a 250k-element float64 array;
+5. what each isolation layer costs, side by side: a worker's start and a small call's
+   round trip with no isolation, with the namespaces and Landlock, and adding the
+   read-only filesystem view, the system call filter and the control group in turn.
 
 Submissions are generated deterministically (--seed). Other processes on the machine
 skew every figure: the load average is printed before and after each part.
@@ -597,6 +600,140 @@ def bench_proxy(calls_small: int, calls_big: int, work: Path) -> dict:
             "loadavg_before": load_before, "loadavg_after": loadavg()}
 
 
+# ================================================================ 5. isolation layers
+
+# Each row leaves out the layers named (the leave_out of grader.sandbox.proxy.Submission and
+# Zygote, for tests and benchmarks); the rows are measured side by side, round robin, each
+# with its own zygote.
+ISOLATION_ROWS = [
+    ("none (no namespaces, Landlock, filter or cgroup)", {"namespaces", "mounts", "cgroup", "landlock", "seccomp"}),
+    ("namespaces (user, PID, net, IPC, UTS, cgroup) + Landlock", {"mounts", "cgroup", "seccomp"}),
+    ("  + the read-only view (mounts, covers, tmpfs folder, /proc)", {"cgroup", "seccomp"}),
+    ("  + the system call filter", {"cgroup"}),
+    ("  + a control group (memory.max, pids.max): all layers", set()),
+]
+
+
+def bench_isolation(starts: int, calls: int, work: Path) -> dict:
+    """What each layer costs: a worker's start (fork, confinement, the ready frame, importing
+    the module: `Submission._start`), and a small call's round trip once it runs."""
+    import warnings
+
+    import numpy as np
+
+    from grader.course import load_course
+    from grader.sandbox import cgroups, isolate, seccomp
+    from grader.sandbox.proxy import Submission, Zygote
+
+    exercise = load_course(ROOT).exercise(EXERCISE)
+    folder = work / "isolation"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "dropout.py").write_text(TRIVIAL)
+    small = np.random.default_rng(0).standard_normal((4, 5))
+    load_before = loadavg()
+    zygotes = {label: Zygote(leave_out=frozenset(out)) for label, out in ISOLATION_ROWS}
+    start_ms = {label: [] for label, _ in ISOLATION_ROWS}
+    call_us = {}
+    problems = {}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            students = {label: Submission(exercise, folder / "dropout.py", zygote=zygotes[label],
+                                          leave_out=frozenset(out))
+                        for label, out in ISOLATION_ROWS}
+            for student in students.values():  # warm: the zygote's first spawn, the first folder
+                student.MAX_RESTARTS = starts + 10  # a restart here is the benchmark's, not a crash
+                student.dropout_backward(small, None)
+            for _ in range(starts):
+                for label, student in students.items():
+                    student._stop_worker()
+                    t = time.perf_counter_ns()
+                    student._start()
+                    start_ms[label].append((time.perf_counter_ns() - t) / 1e6)
+            for label, student in students.items():
+                call_us[label] = per_call_us(lambda s=student: s.dropout_backward(small, None), calls)
+                problems[label] = [p for p in student.isolation_problems if "left out" not in p]
+            for student in students.values():
+                student.close()
+    finally:
+        for zygote in zygotes.values():
+            zygote.close()
+    try:
+        groups = f"cgroup v{cgroups.Groups().version}"
+    except cgroups.Unavailable as exc:
+        groups = f"unavailable ({exc})"
+    parts = isolation_parts(starts, folder)
+    rows = {}
+    for label, _ in ISOLATION_ROWS:
+        times = sorted(start_ms[label])
+        rows[label] = {"start_ms_median": median(times), "start_ms_p90": times[int(len(times) * 0.9)],
+                       "call_us_median": call_us[label]["median_us"], "call_us_p90": call_us[label]["p90_us"],
+                       "problems": problems[label]}
+    return {"rows": rows, "parts_ms": parts, "starts": starts, "calls": calls, "landlock_abi": isolate.landlock_abi(),
+            "seccomp": "x86_64/aarch64 filter" if seccomp.program() else "none for this architecture",
+            "cgroup": groups, "loadavg_before": load_before, "loadavg_after": loadavg()}
+
+
+def isolation_parts(n: int, folder: Path) -> dict:
+    """Each step of a worker's confinement timed alone (median ms of n): a control group made
+    and removed (in the zygote), and, in a forked child as the zygote's middle process and
+    the worker do it, the namespaces, the filesystem view, dropping capabilities, Landlock
+    and the system call filter."""
+    import json as json_
+
+    from grader.sandbox import cgroups, isolate, mounts
+
+    out: dict = {}
+    try:
+        groups = cgroups.Groups()
+        times = []
+        for _ in range(n):
+            t = time.perf_counter_ns()
+            paths = groups.make()
+            cgroups.limit(paths, 512 << 20)
+            cgroups.remove(paths)
+            times.append((time.perf_counter_ns() - t) / 1e6)
+        out["control group: make, limit and remove (zygote; a spare is made while the previous worker runs)"] = median(times)
+    except cgroups.Unavailable:
+        pass
+    readable = isolate.readable_paths((str(ROOT),))
+    steps: dict = {}
+    for _ in range(n):
+        private = tempfile.mkdtemp(prefix="grader-bench-")
+        (Path(private) / "dropout.py").write_text(TRIVIAL)
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the middle process's and the worker's steps, in one child
+            try:
+                os.close(r)
+                marks = [("start", time.perf_counter_ns())]
+                namespaces, _ = isolate.unshare_namespaces()
+                marks.append(("namespaces (unshare, id maps)", time.perf_counter_ns()))
+                if "mount" in namespaces:
+                    isolate.limit_namespaces(namespaces)
+                    mounts.build(isolate.libc(), private=private, folder_mb=64,
+                                 readable=readable, own_pid_namespace=False)
+                    marks.append(("read-only view (mounts, covers, tmpfs folder)", time.perf_counter_ns()))
+                isolate.drop_capabilities()
+                marks.append(("capabilities dropped", time.perf_counter_ns()))
+                isolate.landlock(list(readable), [private, "/dev/null"])
+                marks.append(("Landlock", time.perf_counter_ns()))
+                isolate.system_call_filter()
+                marks.append(("system call filter", time.perf_counter_ns()))
+                os.write(w, json_.dumps({b[0]: (b[1] - a[1]) / 1e6 for a, b in zip(marks, marks[1:])}).encode())
+            finally:
+                os._exit(0)
+        os.close(w)
+        with os.fdopen(r) as f:
+            for step, ms in json_.loads(f.read() or "{}").items():
+                steps.setdefault(step, []).append(ms)
+        os.waitpid(pid, 0)
+        import shutil
+        shutil.rmtree(private, ignore_errors=True)
+    out.update({f"{step} (worker)": median(times) for step, times in steps.items()})
+    return out
+
+
 # ================================================================ report
 
 def table(rows: list[tuple]) -> str:
@@ -726,6 +863,24 @@ def print_report(res: dict) -> None:
             print(f"     {v:9.1f}  {k}" if isinstance(v, float) else f"     {v}  {k}")
         print()
 
+    i = res.get("isolation")
+    if i:
+        print(f"5. Isolation layers, side by side ({i['starts']} worker starts each, round robin; {i['calls']} calls; "
+              f"load {i['loadavg_before']} -> {i['loadavg_after']}). Landlock ABI {i['landlock_abi']}, "
+              f"filter: {i['seccomp']}, control group: {i['cgroup']}")
+        rows = [("layers", "start ms", "p90 ms", "call us", "p90 us")]
+        for label, v in i["rows"].items():
+            rows.append((label, f"{v['start_ms_median']:.2f}", f"{v['start_ms_p90']:.2f}",
+                         f"{v['call_us_median']:.0f}", f"{v['call_us_p90']:.0f}"))
+        print(table(rows))
+        for label, v in i["rows"].items():
+            for problem in v["problems"]:
+                print(f"   {label.strip()}: weaker here: {problem}")
+        print("   each step of a start, timed alone (median ms):")
+        for k, v in i["parts_ms"].items():
+            print(f"     {v:7.2f}  {k}")
+        print()
+
 
 # ================================================================ main
 
@@ -741,7 +896,7 @@ def main() -> None:
                         help="autograde the first N of them with nbgrader and extrapolate "
                              "(default: all; quick 10); 0 skips nbgrader")
     parser.add_argument("--seed", type=int, default=2026, help="seed of the generated submissions")
-    parser.add_argument("--only", nargs="+", choices=["cold", "batch", "nbgrader", "proxy"],
+    parser.add_argument("--only", nargs="+", choices=["cold", "batch", "nbgrader", "proxy", "isolation"],
                         help="run only these parts (nbgrader needs batch for the ratio)")
     parser.add_argument("--keep", type=Path, help="keep the generated files in this (new) folder")
     args = parser.parse_args()
@@ -749,7 +904,7 @@ def main() -> None:
     count = args.count or (30 if args.quick else 100)
     nb_count = args.nbgrader_count if args.nbgrader_count is not None else (10 if args.quick else count)
     nb_count = min(nb_count, count)
-    parts = set(args.only or ["cold", "batch", "nbgrader", "proxy"])
+    parts = set(args.only or ["cold", "batch", "nbgrader", "proxy", "isolation"])
 
     started = time.perf_counter()
     res: dict = {"machine": machine(),
@@ -763,7 +918,7 @@ def main() -> None:
     with work_cm as work_name:
         work = Path(work_name)
         if "cold" in parts:
-            print(f"[1/4] cold start: {runs} runs ...", file=sys.stderr, flush=True)
+            print(f"[1/5] cold start: {runs} runs ...", file=sys.stderr, flush=True)
             res["cold"] = bench_cold(runs, work)
         subs = generate(count, args.seed)
         res["submissions"] = [{"id": s["id"], "kind": s["kind"], "label": s["label"]} for s in subs]
@@ -771,9 +926,9 @@ def main() -> None:
             folder = work / "submissions"
             write_submissions(subs, folder)
             for jobs in (1, 2):
-                print(f"[2/4] grade batch --jobs {jobs} on {count} submissions ...", file=sys.stderr, flush=True)
+                print(f"[2/5] grade batch --jobs {jobs} on {count} submissions ...", file=sys.stderr, flush=True)
                 res[f"batch_jobs{jobs}"] = bench_batch(subs, folder, work, jobs, "py")
-            print(f"[2/4] the same {count}, one after another in one session, timed by kind ...",
+            print(f"[2/5] the same {count}, one after another in one session, timed by kind ...",
                   file=sys.stderr, flush=True)
             res["batch_by_kind"] = bench_by_kind(subs, folder)
         if "nbgrader" in parts and nb_count:
@@ -781,11 +936,11 @@ def main() -> None:
             if missing:
                 res["nbgrader"] = missing
             else:
-                print(f"[3/4] nbgrader autograde on {nb_count} notebooks ...", file=sys.stderr, flush=True)
+                print(f"[3/5] nbgrader autograde on {nb_count} notebooks ...", file=sys.stderr, flush=True)
                 n = res["nbgrader"] = bench_nbgrader(subs, work, nb_count)
                 if "batch_jobs2" in res:
                     n["ratio"] = res["batch_jobs2"]["throughput_per_s"] / n["throughput_per_s"]
-                    print("[3/4] grade batch --jobs 2 on nbgrader's submitted/ notebooks ...",
+                    print("[3/5] grade batch --jobs 2 on nbgrader's submitted/ notebooks ...",
                           file=sys.stderr, flush=True)
                     chosen = subs[:nb_count]
                     nbb = res["batch_notebooks"] = bench_batch(chosen, Path(n["submitted_dir"]), work, 2, "ipynb")
@@ -798,8 +953,13 @@ def main() -> None:
                                       "differ": differ}
         if "proxy" in parts:
             calls_small, calls_big = (300, 30) if args.quick else (2000, 200)
-            print(f"[4/4] proxied calls: {calls_small} small, {calls_big} large ...", file=sys.stderr, flush=True)
+            print(f"[4/5] proxied calls: {calls_small} small, {calls_big} large ...", file=sys.stderr, flush=True)
             res["proxy"] = bench_proxy(calls_small, calls_big, work)
+        if "isolation" in parts:
+            starts, calls = (20, 300) if args.quick else (100, 2000)
+            print(f"[5/5] isolation layers: {starts} worker starts and {calls} calls each ...",
+                  file=sys.stderr, flush=True)
+            res["isolation"] = bench_isolation(starts, calls, work)
     res["loadavg_end"] = loadavg()
     res["seconds"] = time.perf_counter() - started
     print_report(res)

@@ -4,9 +4,12 @@ Every submission is the reference dropout module with one function (or the modul
 replaced. Each is graded by the real CLI in a subprocess, with real sandboxed workers.
 For every attack: the grader exits 0 with one valid JSON report; the score is no higher
 than what the honest part earns (the reference with the attacked function left as a
-stub); nothing outside the worker's temporary folder changes; no process outlives the
-grading; no line of the reference solution reaches the report; and every test that did
-not pass says what happened.
+stub); nothing outside the worker's temporary folder changes, data or metadata; no
+process outlives the grading; nothing the worker made in shared memory is left on the
+host; no host UNIX socket was reached; no line of the reference solution, and (for an
+attack not told where the course is) not the course's path, reaches the report; and
+every test that did not pass says what happened. A batch with hostile students grades
+every honest classmate exactly as alone.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import ast
 import hashlib
 import json
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -74,7 +78,8 @@ SIGNATURES = {"dropout_forward": "x, p, train, rng", "dropout_backward": "dout, 
 def build_submission(course_dir: Path, tmp: Path, target: str, code: str) -> Path:
     source = reference_source(course_dir)
     code = code.replace("COURSE", str(course_dir)).replace("GRADER", str(ROOT / "grader"))
-    code = code.replace("TEST_PID", str(os.getpid()))
+    code = code.replace("TEST_PID", str(os.getpid())).replace("HOARD_KEY", str(HOARD_KEY))
+    code = code.replace("HOARD_NAME", HOARD_NAME).replace("HOST_SOCKET", str(HOST_SOCKET))
     if target == "import":
         source = textwrap.dedent(code).strip() + "\n" + source
     else:
@@ -93,11 +98,18 @@ def run_grade(course_dir: Path, submission: Path, *extra: str) -> subprocess.Com
 
 
 def tree_digest(*folders: Path) -> str:
+    """Every file's content, and every file's and folder's metadata (mode, owner, times
+    of modification, extended attributes): what a student must not change in any way."""
     h = hashlib.sha256()
     for folder in folders:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                h.update(str(path).encode() + path.read_bytes())
+        for path in [folder, *sorted(folder.rglob("*"))]:
+            if "__pycache__" in path.parts:
+                continue
+            st = path.lstat()
+            h.update(f"{path} {st.st_mode} {st.st_uid} {st.st_gid} {st.st_mtime_ns} "
+                     f"{sorted(os.listxattr(path, follow_symlinks=False))}".encode())
+            if path.is_file():
+                h.update(path.read_bytes())
     return h.hexdigest()
 
 
@@ -114,6 +126,29 @@ def sandbox_processes(grader_pid: int) -> list[int]:
             if b"grader.sandbox.zygote" in b" ".join(argv) and str(grader_pid).encode() in argv:
                 pids.append(int(proc.name))
     return pids
+
+
+HOARD_KEY, HOARD_NAME = 0x44475248, f"dl-grader-hoard-{os.getpid()}"  # what a hoarding attack would leave
+HOST_SOCKET = Path(f"/tmp/dl-grader-redteam-{os.getpid()}.sock")  # a service of the grader's machine
+
+
+@pytest.fixture(scope="module")
+def host_service():
+    """A listening UNIX socket under /tmp, where the machine's services keep theirs."""
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(HOST_SOCKET))
+    server.listen(8)
+    server.setblocking(False)
+    yield server
+    server.close()
+    HOST_SOCKET.unlink()
+
+
+def host_shared_memory() -> tuple[set, set]:
+    """The host's System V segment keys and /dev/shm names."""
+    with open("/proc/sysvipc/shm") as f:
+        keys = {int(line.split()[0]) for line in f.readlines()[1:]}
+    return keys, set(os.listdir("/dev/shm")) if os.path.isdir("/dev/shm") else set()
 
 
 WRONG = "def vanilla_dropout_forward(x, p, train, rng):\n    return x + 1.0, None\n"
@@ -309,7 +344,7 @@ ATTACKS = [
                     sock.sendall(struct.pack("!Q", 1 << 40))  # claims a 1 TiB reply
                 except OSError:
                     pass
-            return x + 1.0, None""", ("error|failed", "larger than the limit|not plain data|ended the worker")),
+            return x + 1.0, None""", ("error|failed", "may hold at most|not plain data|ended the worker")),
     ("trickled_reply", "vanilla_dropout_forward", """
         def vanilla_dropout_forward(x, p, train, rng):
             import socket, struct, time
@@ -324,15 +359,101 @@ ATTACKS = [
                     pass
             return x + 1.0, None""", ("timeout|error|failed", "did not finish|time budget|ended the worker")),
     ("hang_at_import", "import", "import time\ntime.sleep(10**6)", ("timeout", "did not finish|time budget")),
+    # issue 11: the host's shared resources
+    ("chmod_course_and_grader_files", "vanilla_dropout_forward", """
+        def vanilla_dropout_forward(x, p, train, rng):
+            import os
+            for path in ("COURSE/exercises/exercise3/test_public.py", "COURSE/solutions/exercise3/test_hidden.py",
+                         "COURSE/course.yml", "COURSE/solutions/exercise3", "COURSE", "GRADER/__init__.py",
+                         "GRADER/sandbox"):
+                for change in (lambda: os.chmod(path, 0o444), lambda: os.utime(path, (0, 0)),
+                               lambda: os.setxattr(path, "user.owned", b"1"), lambda: os.chown(path, 1, 1)):
+                    try:
+                        change()
+                    except OSError:
+                        pass
+            return x + 1.0, None""", None),
+    ("hoard_shared_memory_and_fill_the_folder", "vanilla_dropout_forward", """
+        def vanilla_dropout_forward(x, p, train, rng):
+            import ctypes, mmap, os
+            libc = ctypes.CDLL(None, use_errno=True)
+            for key in (HOARD_KEY, 0):
+                shmid = libc.shmget(key, 256 << 20, 0o1666)
+                if shmid >= 0:
+                    libc.shmat.restype = ctypes.c_void_p
+                    ctypes.memset(libc.shmat(shmid, None, 0), 1, 256 << 20)
+            for attempt in (lambda: os.memfd_create("hoard"), lambda: os.open("/dev/shm/HOARD_NAME", os.O_CREAT | os.O_RDWR)):
+                try:
+                    fd = attempt()
+                    os.ftruncate(fd, 256 << 20)
+                    with mmap.mmap(fd, 256 << 20) as m:
+                        m.write(b"x" * (256 << 20))
+                except (OSError, ValueError):
+                    pass
+            for i in range(100):  # fill the folder, and keep the files
+                try:
+                    with open(f"fill{i}", "wb") as f:
+                        f.write(b"x" * (8 << 20))
+                except OSError:
+                    break
+            return x + 1.0, None""", None),
+    ("connect_to_host_sockets", "vanilla_dropout_forward", """
+        def vanilla_dropout_forward(x, p, train, rng):
+            import socket
+            seen = []
+            for path in ("HOST_SOCKET", "/run/dbus/system_bus_socket", "/var/run/docker.sock", "/dev/log"):
+                try:
+                    s = socket.socket(socket.AF_UNIX)
+                    s.connect(path)
+                    s.sendall(b"hello from a worker")
+                    return x, None  # reached a service: the honest answer would be a pass
+                except OSError as exc:
+                    seen.append(type(exc).__name__)
+            raise RuntimeError("no socket reachable: " + ", ".join(seen))""", ("error|failed", "no socket reachable")),
+    ("read_keyrings_environment_and_proc", "vanilla_dropout_forward", """
+        def vanilla_dropout_forward(x, p, train, rng):
+            import ctypes, os, sys
+            libc = ctypes.CDLL(None, use_errno=True)
+            found = [dict(os.environ), sys.argv, os.uname().nodename]
+            for keyring in (-3, -4, -5):  # session, user, user session: describe and read
+                for op in (6, 11):
+                    buf = ctypes.create_string_buffer(4096)
+                    n = libc.syscall(250, op, keyring, buf, 4096)
+                    found.append(buf.raw[:max(n, 0)].decode(errors="replace"))
+            for path in ("/proc", "/proc/1/cmdline", "/proc/self/mountinfo", "/proc/self/environ", "/etc/passwd"):
+                try:
+                    found.append(os.listdir(path) if path == "/proc" else open(path, "rb").read().decode(errors="replace"))
+                except OSError as exc:
+                    found.append(str(exc))
+            raise ValueError(repr(found))""", ("error|failed", "ValueError")),
+    ("return_a_huge_array", "vanilla_dropout_forward", """
+        def vanilla_dropout_forward(x, p, train, rng):
+            import numpy as np
+            return np.ones(12 * 2**20), None""", ("error|failed", "may hold at most 64 MB")),
+    ("return_a_huge_list", "vanilla_dropout_forward", """
+        def vanilla_dropout_forward(x, p, train, rng):
+            return list(range(500_000)), None""", ("error|failed", "too many values")),
+    ("forged_reply_with_a_huge_dtype", "vanilla_dropout_forward", """
+        def vanilla_dropout_forward(x, p, train, rng):
+            import json, socket, struct
+            head = json.dumps(["t", ["a", "<" + "f" * (16 << 20), [1], 0], None]).encode()
+            frame = struct.pack("!II", len(head), 1) + head + struct.pack("!Q", 8) + bytes(8)
+            for fd in range(3, 64):
+                try:
+                    socket.socket(fileno=fd).sendall(struct.pack("!Q", len(frame)) + frame)
+                except OSError:
+                    pass
+            return x + 1.0, None""", ("error|failed", "too many values|not plain data")),
 ]
 
 
 @pytest.mark.parametrize("name, target, code, expect", ATTACKS, ids=[a[0] for a in ATTACKS])
-def test_attack_is_contained(course_dir, honest_scores, tmp_path, name, target, code, expect):
+def test_attack_is_contained(course_dir, honest_scores, host_service, tmp_path, name, target, code, expect):
     import re
     submission = build_submission(course_dir, tmp_path, target, code)
-    watched = (course_dir, ROOT / "solutions", ROOT / "exercises")
+    watched = (course_dir, ROOT / "solutions", ROOT / "exercises", ROOT / "grader")
     before = tree_digest(*watched)
+    keys, shm_files = host_shared_memory()
     grader_files = {p: p.read_bytes() for p in (ROOT / "grader").rglob("*.py")}
     started = time.monotonic()
     run, grader_pid = run_grade(course_dir, submission)
@@ -347,6 +468,12 @@ def test_attack_is_contained(course_dir, honest_scores, tmp_path, name, target, 
     assert not (course_dir / "evil.txt").exists()
     assert all(b"# owned" not in p.read_bytes() for p in grader_files), "the grader package was written"
     assert SECRET not in run.stdout + run.stderr, "instructor-only text reached the report"
+    if "COURSE" not in code:  # an attack that was not told where the course is cannot say it
+        assert str(course_dir) not in run.stdout, "the course's path reached the report"
+    assert HOARD_KEY not in host_shared_memory()[0] and HOARD_NAME not in host_shared_memory()[1]
+    assert host_shared_memory()[0] <= keys, "a System V shared memory segment outlived the grading"
+    with pytest.raises(BlockingIOError):
+        host_service.accept()  # no worker reached the machine's UNIX socket
     if expect is not None:
         outcomes, words = expect
         hit = [t for t in report["tests"] if target == "import" or t["function"] == target]
@@ -420,3 +547,101 @@ def test_a_call_that_hangs_inside_a_batch_times_out_alone(course_dir, tmp_path):
         out, _ = student.dropout_forward(np.ones(3), 0.5, False, np.random.default_rng(0))
         assert out.tolist() == [1.0, 1.0, 1.0]
         assert student.generation == 2  # a fresh worker after the timeout
+
+
+# A classmate whose correct module also logs every answer it gives to System V shared
+# memory; a copier who implements nothing and answers what it finds logged there (issue 11:
+# 22/26 from nothing, in one batch); a vandal who attacks the course files and the machine.
+BOOK = """
+import ctypes, hashlib, pickle
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.shmat.restype = ctypes.c_void_p
+def _key(name, x, p, train):
+    return hashlib.sha256(pickle.dumps((name, x.tobytes(), x.shape, float(p), bool(train)))).hexdigest()
+"""
+LOGGER = BOOK + """
+_book = {}
+def _logged(fn):
+    def logged(x, p, train, rng):
+        out = fn(x, p, train, rng)
+        _book[_key(fn.__name__, x, p, train)] = out[0]
+        data = pickle.dumps(_book)
+        shmid = _libc.shmget(HOARD_KEY, 1 << 24, 0o1666)
+        if shmid >= 0 and len(data) < (1 << 24) - 8:
+            base = _libc.shmat(shmid, None, 0)
+            ctypes.memmove(base, len(data).to_bytes(8, "big") + data, len(data) + 8)
+            _libc.shmdt(ctypes.c_void_p(base))
+        return out
+    return logged
+dropout_forward = _logged(dropout_forward)
+vanilla_dropout_forward = _logged(vanilla_dropout_forward)
+"""
+READER = BOOK + """
+def _copied(name, x, p, train):
+    shmid = _libc.shmget(HOARD_KEY, 0, 0)
+    if shmid >= 0:
+        base = _libc.shmat(shmid, None, 0)
+        book = pickle.loads(ctypes.string_at(base + 8, int.from_bytes(ctypes.string_at(base, 8), "big")))
+        _libc.shmdt(ctypes.c_void_p(base))
+        if _key(name, x, p, train) in book:
+            return book[_key(name, x, p, train)], None
+    raise NotImplementedError
+def dropout_forward(x, p, train, rng):
+    return _copied("dropout_forward", x, p, train)
+def vanilla_dropout_forward(x, p, train, rng):
+    return _copied("vanilla_dropout_forward", x, p, train)
+def dropout_backward(dout, cache):
+    raise NotImplementedError
+def vanilla_dropout_backward(dout, cache):
+    raise NotImplementedError
+"""
+VANDAL = """
+import os
+for path in ("COURSE/exercises/exercise3/test_public.py", "COURSE/solutions/exercise3/test_hidden.py",
+             "COURSE/solutions/exercise3/test_public.py", "COURSE/course.yml", "COURSE/solutions/exercise3"):
+    try:
+        os.chmod(path, 0)
+    except OSError:
+        pass
+for i in range(100):
+    try:
+        with open(f"fill{i}", "wb") as f:
+            f.write(b"x" * (8 << 20))
+    except OSError:
+        break
+try:
+    os.memfd_create("hoard")
+except OSError:
+    pass
+"""
+
+
+def test_hostile_students_do_not_change_an_honest_classmates_score(course_dir, honest_scores, tmp_path):
+    """One grading process (--jobs 1) grades them in order: the logger and the vandal come
+    before the copier and the honest students, in the same process, with the same zygote."""
+    from grader.course import load_course
+    from grader.grade import grade
+
+    reference = reference_source(course_dir)
+    mutant = (course_dir / "solutions" / EXERCISE / "mutants" / "no_rescale_train.py").read_text()
+    fill = lambda text: text.replace("HOARD_KEY", str(HOARD_KEY)).replace("COURSE", str(course_dir))  # noqa: E731
+    students = {"a_logger": reference + fill(LOGGER), "b_vandal": fill(VANDAL) + reference,
+                "c_copier": fill(READER), "d_honest": reference, "e_mistaken": mutant}
+    folder = tmp_path / "submissions"
+    for student, source in students.items():
+        (folder / student).mkdir(parents=True)
+        (folder / student / MODULE).write_text(source)
+    course = load_course(course_dir)
+    alone = {student: grade(course, EXERCISE, folder / student).to_dict() for student in students}
+    before = tree_digest(course_dir)
+    out = tmp_path / "grades.json"
+    run = subprocess.run([sys.executable, "-m", "grader", "batch", EXERCISE, str(folder), "--out", str(out),
+                          "--course", str(course_dir), "--jobs", "1"], capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr
+    for report in json.loads(out.read_text()):
+        student = report.pop("student_id")
+        assert report.pop("error") == "" and report == alone[student], student
+    assert alone["d_honest"]["score"] == alone["a_logger"]["score"] == honest_scores["full"]
+    assert alone["c_copier"]["score"] == 0
+    assert tree_digest(course_dir) == before
+    assert HOARD_KEY not in host_shared_memory()[0]

@@ -25,13 +25,27 @@ import numpy as np
 NUMERIC_KINDS = "biufc"  # bool, signed, unsigned, float, complex
 MAX_FRAME = 1 << 31      # 2 GiB: anything larger is a protocol violation
 MAX_DEPTH = 32
-MAX_HEADER = 16 << 20    # bytes of JSON describing one reply (its arrays travel beside it)
+MAX_NDIM = 32            # numpy's own limit (64 from numpy 2) is more than any exercise needs
+MAX_HEADER = 1 << 20     # bytes of JSON describing one reply (its arrays travel beside it):
+                         # a real exercise's largest is 2 KB; 1 MB parses to at most ~10 MB
+# The dtypes an array or scalar may have, by the string the encoder writes (either byte
+# order): looked up, never parsed, so a forged dtype costs nothing.
+DTYPES = {d.str: d for t in "?bBhHiIlLqQefdgFDG" for o in "<>" for d in [np.dtype(t).newbyteorder(o)]}
 READ_AHEAD = 1 << 16     # small reads are served from one read of up to this many bytes
 OUT_OF_BAND = 1 << 14    # arrays of this many bytes or more travel beside the pickle (break-even)
 
 
 class ProtocolError(Exception):
     """The worker sent something that is not a valid frame of plain data."""
+
+
+class TooLarge(ProtocolError):
+    """A frame, or its description, larger than the receiver accepts (refused before it
+    was read)."""
+
+    def __init__(self, what: str, size: int, limit: int):
+        super().__init__(f"{what} of {size} bytes is larger than the limit of {limit} bytes")
+        self.what, self.size, self.limit = what, size, limit
 
 
 @dataclass(frozen=True)
@@ -109,7 +123,7 @@ class _Frame:
         _recv_exact(sock, memoryview(head), deadline)
         (size,) = struct.unpack("!Q", head)
         if size > max_size:
-            raise ProtocolError(f"a reply of {size} bytes is larger than the limit of {max_size} bytes")
+            raise TooLarge("a reply", size, max_size)
         first = bytearray(min(size, READ_AHEAD))
         _recv_exact(sock, memoryview(first), deadline)
         return cls(first, sock, size - len(first), deadline)
@@ -247,8 +261,18 @@ def recv_reply(sock: socket.socket, *, deadline: float | None = None, max_size: 
     """Receive and decode one frame from the worker, all of it before `deadline`. Each
     array's bytes are received straight into memory of its own, which the decoded array
     then uses: one copy from the kernel, none after."""
+    return recv_reply_sized(sock, deadline=deadline, max_size=max_size)[0]
+
+
+def recv_reply_sized(sock: socket.socket, *, deadline: float | None = None,
+                     max_size: int = MAX_FRAME) -> tuple[object, int]:
+    """`recv_reply`, and the frame's size in bytes. Every size is checked before anything
+    is allocated or parsed: the frame against `max_size` (TooLarge), its description against
+    MAX_HEADER (TooLarge), each buffer against what is left of the frame."""
     try:
-        return _decode_frame(_Frame.open(sock, deadline, max_size))
+        frame = _Frame.open(sock, deadline, max_size)
+        size = frame.remaining
+        return _decode_frame(frame), size
     finally:
         if deadline is not None:
             sock.settimeout(None)  # the next request is sent blocking, not with what was left
@@ -260,8 +284,7 @@ def _decode_frame(frame: _Frame):
         if n_buf > n_head:  # every buffer needs a value in the header that uses it
             raise ProtocolError("more buffers than values")
         if n_head > MAX_HEADER:  # json.loads can need many times its input's size
-            raise ProtocolError(f"a reply's description of {n_head} bytes is larger than the limit "
-                                f"of {MAX_HEADER} bytes (return arrays, not long lists)")
+            raise TooLarge("a reply's description (its lists, dicts, numbers and strings)", n_head, MAX_HEADER)
         header = json.loads(bytes(frame.read(n_head)))
         buffers = []
         for _ in range(n_buf):
@@ -276,7 +299,7 @@ def _decode_frame(frame: _Frame):
     except (ProtocolError, EOFError, OSError):  # OSError: the socket's, timeouts included
         raise
     except Exception as exc:  # malformed JSON, bad struct, wrong types: all the worker's fault
-        raise ProtocolError(f"malformed reply: {type(exc).__name__}: {exc}") from None
+        raise ProtocolError(f"malformed reply: {type(exc).__name__}: {str(exc)[:200]}") from None
 
 
 def _decode(h, buffers, used, depth):
@@ -290,9 +313,9 @@ def _decode(h, buffers, used, depth):
         items = [v if type(v) in _SCALARS else _decode(v, buffers, used, depth + 1) for v in h[1:]]
         return tuple(items) if tag == "t" else items
     if tag == "a" or tag == "s":
-        dtype = np.dtype(_str(h[1]))
-        if dtype.kind not in NUMERIC_KINDS or dtype.hasobject or dtype.fields:
-            raise ProtocolError(f"dtype {dtype} is not numeric")
+        dtype = DTYPES.get(h[1]) if len(h) > 2 and type(h[1]) is str else None
+        if dtype is None:
+            raise ProtocolError(f"dtype {str(h[1] if len(h) > 2 else '')[:20]!r} is not a numeric dtype")
         index = _int(h[-1])
         if not 0 <= index < len(buffers):
             raise ProtocolError("no such buffer")
@@ -304,8 +327,10 @@ def _decode(h, buffers, used, depth):
                 raise ProtocolError("scalar size mismatch")
             used.add(index)
             return raw.view(dtype)[0]
+        if len(h) != 4 or type(h[2]) is not list or len(h[2]) > MAX_NDIM:
+            raise ProtocolError(f"an array's shape must be a list of at most {MAX_NDIM} sizes")
         shape = tuple(_int(n) for n in h[2])
-        if len(h) != 4 or any(n < 0 for n in shape) or math.prod(shape) * dtype.itemsize != len(raw):
+        if any(n < 0 for n in shape) or math.prod(shape) * dtype.itemsize != len(raw):
             raise ProtocolError("array size does not match its shape")
         used.add(index)
         return raw.view(dtype).reshape(shape)

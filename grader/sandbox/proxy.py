@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from grader.course import Exercise
-from grader.sandbox import channel
+from grader.errors import SandboxFailure
+from grader.sandbox import channel, isolate
 from grader.sandbox.spawn import Zygote  # noqa: F401 - re-exported: the seam's other half
 from grader.sandbox.signatures import read_signatures
 from grader.submission import StudentCode, read
@@ -50,6 +51,12 @@ class IsolationWarning(UserWarning):
 
 
 _warned: set[str] = set()
+# What the worker's replies may hold, checked before they are read: one reply (arrays and
+# all; the largest of a real exercise is 8 MB) and all replies of one submission (a real
+# exercise's total is under 60 MB): what the trusted process receives and decodes for a student.
+REPLY_MB = 64
+SUBMISSION_REPLIES_MB = 1024
+READY_SECONDS = 60  # a worker confines itself in milliseconds; past this, the machine is at fault
 
 
 def reset_warnings() -> None:
@@ -89,11 +96,15 @@ class Submission:
     SLOW_NOTICE_SECONDS = 3.0  # a wait longer than this is announced through `on_slow`
 
     def __init__(self, exercise: Exercise, code: "StudentCode | Path | None", *,
-                 zygote: Zygote | None = None, problem: str = "", on_slow=None):
+                 zygote: Zygote | None = None, problem: str = "", on_slow=None,
+                 leave_out: frozenset = frozenset()):
         """`code` is what `grader.submission.read` gives (a module file's path is read so);
         None with the `problem` that leaves nothing to grade (every test says so). `on_slow`
-        hears of calls that run long (see `_wait_announced`)."""
+        hears of calls that run long (see `_wait_announced`). `leave_out` names layers of the
+        sandbox not to use, for tests and benchmarks only: "namespaces", "mounts", "cgroup",
+        "landlock", "seccomp" (a zygote given here decides about "cgroup" itself: see Zygote)."""
         self.exercise = exercise
+        self.leave_out = frozenset(leave_out)
         self.code = code if isinstance(code, StudentCode) or code is None else read(exercise, Path(code))
         self.module_file = self.code.path if self.code else None  # the student's file
         self.name = self.code.name if self.code else exercise.module
@@ -104,7 +115,7 @@ class Submission:
         self.limits = exercise.limits
         self.signatures = read_signatures(exercise)
         self._own_zygote = zygote is None
-        self.zygote = zygote if zygote is not None else (Zygote() if self.code else None)
+        self.zygote = zygote if zygote is not None else (Zygote(leave_out=self.leave_out) if self.code else None)
         self.deadline = None
         self.private = None
         self.worker = None          # (pid, sock, output)
@@ -115,6 +126,8 @@ class Submission:
         self.isolation_problems: list[str] = []
         self.timed_out: dict[str, str] = {}  # function -> why it is not called again
         self.on_slow = on_slow  # on_slow(what, seconds waited, limit): a long wait, still going
+        self.reply_bytes = min(self.limits.memory_mb, REPLY_MB) * 2**20
+        self.bytes_left = SUBMISSION_REPLIES_MB * 2**20  # what all replies of this submission may hold
 
     # ------------------------------------------------------------ lifecycle
 
@@ -154,16 +167,18 @@ class Submission:
                 "of this submission; the remaining tests were not run")
             raise self.load_error.with_traceback(None)
         if self.private is None:
-            self.private = tempfile.mkdtemp(prefix="grader-worker-")
-            self.units = self._write_units()
+            self.private = self._prepare_folder()
         spec = {"dir": self.private, "module_file": self.exercise.module,
                 "module_name": self.exercise.module_name, "functions": list(self.exercise.functions),
                 "limits": asdict(self.limits), "generation": self.generation + 1,
-                "exclude": [str(self.exercise.root)], "units": self.units,
-                "fail_alone": self.code.notebook}
+                "units": self.units, "fail_alone": self.code.notebook,
+                # what the worker may read, worked out here: the course's path never reaches it
+                "readable": isolate.readable_paths((str(self.exercise.root),)), "reply_bytes": self.reply_bytes,
+                "skip": tuple(self.leave_out)}
         pid, sock, out_fd, problems = self.zygote.spawn(spec)
         self.generation += 1
         self.worker = (pid, sock, _Output(out_fd, self.limits.output_kb * 1024))
+        self._warn(problems + self._confined())
         try:
             load = self._receive("the import")
         except StudentError as exc:
@@ -175,8 +190,6 @@ class Submission:
         if type(load) is not dict or type(load.get("functions")) is not dict and load["ok"]:
             self._stop_worker()
             self._failed_import(StudentError, f"importing {self.name} sent back a malformed reply")
-        reported = load.get("isolation_problems")
-        self._warn(problems + [str(p)[:300] for p in reported] if type(reported) is list else problems)
         if not load["ok"]:
             self._stop_worker()
             kind = "syntax error" if load.get("kind") == "syntax" else "error while importing"
@@ -225,14 +238,42 @@ class Submission:
         return (f"{self.name} defines none of the functions of {self.exercise.id} "
                 f"({', '.join(self.exercise.functions)}); is it the right file?")
 
+    def _prepare_folder(self) -> str:
+        """The worker's folder with the student's code (`_write_units`). A failure here is the machine's
+        (a full disk, say): the grading fails and is retried, it is not the student's zero."""
+        private = None
+        try:
+            self.private = private = tempfile.mkdtemp(prefix="grader-worker-")
+            self.units = self._write_units()
+        except OSError as exc:
+            if private:
+                shutil.rmtree(private, ignore_errors=True)
+            self.private = None
+            raise SandboxFailure(f"the grader could not prepare the worker's folder ({exc}); "
+                                 "free some space in the temporary folder and grade again") from None
+        return private
+
+    def _confined(self) -> list[str]:
+        """The worker's first frame, sent before any student code ran: the guarantees that are
+        off. A worker that could not confine itself is the machine's failure (retried)."""
+        try:
+            ready = channel.recv_reply(self.worker[1], deadline=time.monotonic() + READY_SECONDS,
+                                       max_size=1 << 20)
+        except (OSError, EOFError, TimeoutError, channel.ProtocolError) as exc:
+            ready = {"setup_error": f"no word from the new worker ({type(exc).__name__}: {exc})"}
+        if type(ready) is not dict or "setup_error" in ready or type(ready.get("isolation_problems")) is not list:
+            self._stop_worker()
+            reason = ready.get("setup_error") if type(ready) is dict else None
+            reason = reason or "its first frame was malformed"
+            raise SandboxFailure(f"the sandbox could not start a worker: {str(reason)[:300]}")
+        return [str(p)[:300] for p in ready["isolation_problems"]]
+
     def _warn(self, problems: list[str]) -> None:
         self.isolation_problems = problems
         for problem in problems:
             if problem not in _warned:
                 _warned.add(problem)
-                warnings.warn(f"the sandbox is weaker here: {problem}; student code is limited in "
-                              "time and memory but can read and write your files", IsolationWarning,
-                              stacklevel=2)
+                warnings.warn(f"the sandbox is weaker here: {problem}", IsolationWarning, stacklevel=2)
 
     def _stop_worker(self) -> str:
         """Kill the worker (and with it its PID namespace); describe how it ended."""
@@ -246,10 +287,13 @@ class Submission:
         except ProcessLookupError:
             pass
         try:
-            status = self.zygote.wait(pid)
+            status, oom = self.zygote.wait(pid)
         except (OSError, EOFError, channel.ProtocolError):
-            status = None  # the zygote is gone too; the worker died with it
+            status, oom = None, False  # the zygote is gone too; the worker died with it
         self.outputs.append(output.text())
+        if oom:
+            return (f"killed: together its processes, shared memory and files used more than the "
+                    f"memory limit of {self.limits.memory_mb} MB")
         return _describe_status(status)
 
     # ------------------------------------------------------------ calls
@@ -300,6 +344,8 @@ class Submission:
             if reply.get("not_implemented") is True:
                 raise StudentError(f"{name} is not implemented yet (it raises NotImplementedError)",
                                    not_implemented=True, exc_type=exc_type)
+            if exc_type == "ResultError":  # the worker refused to send what the call returned
+                raise StudentError(f"{name}(): {str(reply.get('message', ''))[:2000]}", exc_type=exc_type)
             hint = (f" (the worker's memory limit is {self.limits.memory_mb} MB)"
                     if exc_type == "MemoryError" else "")
             raise StudentError(f"{name} raised {str(reply.get('message', ''))[:2000]}{hint}",
@@ -348,22 +394,40 @@ class Submission:
         try:
             if self.on_slow is not None:
                 self._wait_announced(sock, what, limit)
-            reply = channel.recv_reply(sock, deadline=time.monotonic() + limit,
-                                       max_size=(self.limits.memory_mb + 64) * 2**20)
+            reply, size = channel.recv_reply_sized(sock, deadline=time.monotonic() + limit,
+                                                   max_size=min(self.reply_bytes, self.bytes_left))
         except (socket.timeout, TimeoutError):
             self._stop_worker()
             raise StudentTimeout(_timeout_message(what, limit)) from None
         except (EOFError, ConnectionError, OSError) as exc:
             how = self._stop_worker()
-            raise StudentError(f"{what} ended the worker process ({how}); "
-                               "does your code call exit(), or crash?") from exc
+            hint = "" if how.startswith("killed:") else "; does your code call exit(), or crash?"
+            raise StudentError(f"{what} ended the worker process ({how}){hint}") from exc
+        except channel.TooLarge as exc:
+            self._stop_worker()
+            raise self._too_large(what, exc) from None
         except (channel.ProtocolError, MemoryError) as exc:
             self._stop_worker()
             raise StudentError(f"{what} sent back something that is not plain data ({exc})") from None
+        self.bytes_left -= size
         if type(reply) is not dict or type(reply.get("ok")) is not bool:
             self._stop_worker()
             raise StudentError(f"{what} sent back a malformed reply")
         return reply
+
+    def _too_large(self, what: str, exc: channel.TooLarge) -> StudentError:
+        """A reply refused for its size, before it was read: say which limit, in MB."""
+        mb = lambda n: f"{n / 2**20:.0f} MB" if n >= 2**20 else f"{n / 1024:.0f} KB"  # noqa: E731
+        if exc.what != "a reply":
+            return StudentError(f"{what} returned too many values to send back ({mb(exc.size)} of lists, "
+                                f"numbers and strings; at most {mb(exc.limit)}): return numpy arrays")
+        if exc.size <= self.reply_bytes:  # within one reply's limit: the submission's total is spent
+            self.load_error = StudentError(
+                f"your code sent back more than {mb(SUBMISSION_REPLIES_MB * 2**20)} of results in all; "
+                "the remaining tests were not run")
+            return self.load_error
+        return StudentError(f"{what} returned {mb(exc.size)}; a result may hold at most "
+                            f"{mb(self.reply_bytes)} (arrays included)")
 
     def _apply_changes(self, name, params, sent, changed: dict) -> None:
         """Copy back arrays the function may change; any other changed argument fails the test."""

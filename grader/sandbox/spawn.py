@@ -18,7 +18,8 @@ from pathlib import Path
 class Zygote:
     """A clean interpreter that forks workers. One per grading process, reused."""
 
-    def __init__(self):
+    def __init__(self, *, leave_out: frozenset = frozenset()):
+        """`leave_out` with "cgroup": its workers get no control group (tests and benchmarks)."""
         if not hasattr(os, "fork"):
             from grader.errors import GraderError
             raise GraderError("grading runs student code in a forked sandbox, which needs Linux or "
@@ -26,13 +27,14 @@ class Zygote:
         ours, theirs = socket.socketpair()
         grader_parent = str(Path(__file__).resolve().parents[2])
         bootstrap = ("import sys; sys.path.insert(0, sys.argv[1]); "
-                     "from grader.sandbox.zygote import main; main(int(sys.argv[2]))")
+                     "from grader.sandbox.zygote import main; main(int(sys.argv[2]), sys.argv[3] == 'groups')")
         env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "SYSTEMROOT")}
         env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
                    PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1")
         self.process = subprocess.Popen(
             # the grader's pid last: `ps` shows whose zygote (and worker) a process is
-            [sys.executable, "-I", "-c", bootstrap, grader_parent, str(theirs.fileno()), str(os.getpid())],
+            [sys.executable, "-I", "-c", bootstrap, grader_parent, str(theirs.fileno()),
+             "no-groups" if "cgroup" in leave_out else "groups", str(os.getpid())],
             pass_fds=[theirs.fileno()], env=env, stdin=subprocess.DEVNULL,
             start_new_session=True)
         theirs.close()
@@ -74,12 +76,15 @@ class Zygote:
                 raise SandboxFailure(f"the sandbox could not start a worker process ({exc})") from None
         return reply["pid"], socket.socket(fileno=fds[0]), fds[1], reply["isolation_problems"]
 
-    def wait(self, pid: int):
+    def wait(self, pid: int) -> tuple[int | None, bool]:
+        """Reap a worker the grader killed: its wait status, and whether the kernel killed a
+        process of its control group for memory."""
         from grader.sandbox import channel
 
         with self.lock:
             channel.send_request(self.sock, {"op": "wait", "pid": pid})
-            return channel.recv_reply(self.sock)["status"]
+            reply = channel.recv_reply(self.sock)
+            return reply["status"], reply.get("oom") is True
 
     def close(self) -> None:
         """Close the channel: the zygote kills any worker still running and exits at once."""

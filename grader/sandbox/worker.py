@@ -14,19 +14,30 @@ import sys
 import numpy as np
 import numpy.random  # noqa: F401 - numpy loads it lazily: once in the zygote, not ~30 ms in every worker
 
-from grader.sandbox import channel, isolate, loader
+from grader.sandbox import channel, isolate, loader, mounts
 
 GLOBAL_SEED = 20261122  # np.random is seeded before every call, so misuse is deterministic
 MAX_MESSAGE = 2000
 SMALL = 1 << 16  # arrays up to this many bytes are compared byte by byte first
+FOLDER_MB = 64   # the worker's folder, in total (a tmpfs), and any one file it writes
+PROCESSES = 64   # threads included; where the kernel counts them per user namespace
 
 
 def serve(sock, out_fd: int, spec: dict) -> None:
-    """Entry point of the worker process (after fork). Never returns."""
+    """Entry point of the worker process (after fork). Never returns.
+
+    Its first frame, sent before any student code runs, says how it is confined (or why
+    it could not be: the machine's failure, which the grader retries); the second is the
+    result of importing the student's module."""
     try:
-        problems = _confine(sock, out_fd, spec)
+        try:
+            ready = {"isolation_problems": _confine(sock, out_fd, spec)}
+        except mounts.SetupError as exc:
+            ready = {"setup_error": str(exc)}
+        channel.send_frame(sock, channel.encode(ready))
+        if "setup_error" in ready:
+            os._exit(0)
         module, load = _load(spec)
-        load["isolation_problems"] = problems
         channel.send_frame(sock, channel.encode(load))
         if module is not None:
             _loop(sock, module, spec)
@@ -36,6 +47,9 @@ def serve(sock, out_fd: int, spec: dict) -> None:
 
 
 def _confine(sock, out_fd: int, spec: dict) -> list[str]:
+    """Every layer, in the order each needs: limits, namespaces' settings and the
+    filesystem view (these need the capabilities of the worker's user namespace), then no
+    capabilities, Landlock and the system call filter. Returns the guarantees that are off."""
     os.dup2(out_fd, 1)
     os.dup2(out_fd, 2)
     null = os.open(os.devnull, os.O_RDONLY)
@@ -44,16 +58,46 @@ def _confine(sock, out_fd: int, spec: dict) -> list[str]:
     isolate.close_other_fds({sock.fileno()})
     sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
     sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
-    problems = list(spec.get("isolation_problems", ()))
-    limits = spec["limits"]
-    problems += isolate.set_limits(memory_mb=limits["memory_mb"], cpu_seconds=limits["submission_seconds"] + 5)
-    private = spec["dir"]
+    problems = []  # the middle process's own (namespaces, group) reach the grader from the zygote
+    limits, private, namespaces = spec["limits"], spec["dir"], spec.get("namespaces", ())
+    skip = frozenset(spec.get("skip", ()))
+    problems += isolate.set_limits(memory_mb=limits["memory_mb"], cpu_seconds=limits["submission_seconds"] + 5,
+                                   file_mb=FOLDER_MB,
+                                   processes=PROCESSES if isolate.counts_processes_per_namespace(namespaces)
+                                   else None)
+    isolate.first_to_go_when_memory_runs_out()
+    isolate.limit_namespaces(namespaces)
+    if "mount" in namespaces:
+        problems += mounts.build(isolate.libc(), private=private,
+                                 folder_mb=FOLDER_MB, readable=spec["readable"],
+                                 own_pid_namespace="pid" in namespaces)
+    elif sys.platform.startswith("linux"):
+        why = " (left out: a test or a benchmark)" if "mounts" in skip else ""
+        problems.append(f"no mount namespace for the worker{why}: it can change course files' permissions "
+                        "and times, reach the machine's UNIX sockets and fill the temporary folder (64 MB a file)")
     os.chdir(private)
-    os.environ.update(TMPDIR=private, HOME=private)
-    problem = isolate.landlock(spec["readable"], [private, "/dev/null"])
-    if problem:
-        problems.append(problem)
+    _scrub_environment(private)
+    isolate.new_session_keyring()
+    isolate.drop_capabilities()
+    readable = spec.pop("readable")
+    for layer, confine in (("landlock", lambda: isolate.landlock(readable, [private, "/dev/null"])),
+                           ("seccomp", isolate.system_call_filter)):
+        problem = confine() if layer not in skip else f"{layer} was left out (a test or a benchmark)"
+        if problem:
+            problems.append(problem)
     return problems
+
+
+SAFE_ENVIRONMENT = ("LANG", "LC_ALL", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                    "PYTHONHASHSEED", "PYTHONDONTWRITEBYTECODE")
+
+
+def _scrub_environment(private: str) -> None:
+    """Nothing of the grader's environment: the variables the worker needs, and its own
+    folder as home and temporary folder."""
+    keep = {k: os.environ[k] for k in SAFE_ENVIRONMENT if k in os.environ}
+    os.environ.clear()
+    os.environ.update(keep, TMPDIR=private, HOME=private, PATH="/usr/bin:/bin")
 
 
 def _load(spec: dict):
@@ -148,11 +192,25 @@ def _loop(sock, module, spec: dict) -> None:
                            loader.student_files(spec), call_seconds)
         try:
             payload = channel.encode_parts(reply, handles.wrap)
+            problem = _too_large(payload, spec["reply_bytes"])
         except Exception as exc:  # noqa: BLE001 - e.g. a result nested too deeply
+            problem = f"the result could not be sent back: {exc}"
+        if problem:  # said here, so an honest student reads why (the grader would refuse it anyway)
             payload = channel.encode({"ok": False, "type": "ResultError", "not_implemented": False,
-                                      "message": f"the result could not be sent back: {exc}"})
+                                      "message": problem})
         sys.stdout.flush()
         channel.send_frame(sock, payload)
+
+
+def _too_large(parts: list, limit: int) -> str | None:
+    """Why the grader would refuse this reply for its size (see channel.recv_reply_sized)."""
+    head, total = len(parts[1]), sum(memoryview(p).nbytes for p in parts)
+    if head > channel.MAX_HEADER:
+        return (f"the result holds too many values to send back ({head >> 10} KB of lists, numbers and "
+                f"strings; at most {channel.MAX_HEADER >> 10} KB): return numpy arrays rather than long lists")
+    if total > limit:
+        return f"the result is {total / 2**20:.0f} MB; a result may hold at most {limit >> 20} MB"
+    return None
 
 
 def _run_calls(fn, calls: list, handles: _Handles, files, call_seconds: float) -> dict:

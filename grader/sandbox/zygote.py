@@ -6,89 +6,222 @@ interpreter start. It never imports tests, the reference solutions or student co
 
 Protocol on its control socket (pickle from the trusted side; replies are plain data):
   {"op": "spawn", ...worker spec} -> {"pid": int, "isolation_problems": [...]} + fds (channel, output)
-  {"op": "wait", "pid": int}      -> {"status": int | None}   (after the grader killed it)
+  {"op": "wait", "pid": int}      -> {"status": int | None, "oom": bool}   (after the grader killed it;
+                                     oom: the kernel killed a process of its group for memory)
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 import signal
 import socket
 import sys
 
-from grader.sandbox import channel, isolate, worker
+from grader.sandbox import cgroups, channel, isolate, worker
 
 
-def main(control_fd: int) -> None:
+def main(control_fd: int, groups: bool = True) -> None:
     control = socket.socket(fileno=control_fd)
+    sys.dont_write_bytecode = True  # `python -I` ignores PYTHONDONTWRITEBYTECODE; the folder is the student's
     isolate.become_subreaper()
     isolate.reuse_freed_memory()  # inherited by every worker
-    workers: set[int] = set()
-    ended: dict[int, int] = {}  # worker -> wait status, reaped before the grader asked for it
+    workers = _Workers(control, groups)
     try:
         channel.send_frame(control, channel.encode({"ready": True, "landlock_abi": isolate.landlock_abi()}))
+        workers.prepare()  # while the grader starts up
         while True:
             request = channel.recv_request(control)
             if request["op"] == "spawn":
                 try:
-                    workers.add(_spawn(control, request))
-                    _reap(workers, ended)
+                    workers.spawn(control, request)
                 except (OSError, ValueError) as exc:  # fork or pipe failed: say so, keep serving
                     channel.send_frame(control, channel.encode({"error": f"{type(exc).__name__}: {exc}"}))
+                workers.reap()
+                workers.prepare()  # while the worker runs
             elif request["op"] == "wait":
-                workers.discard(request["pid"])
-                status = ended.pop(request["pid"], None)
-                if status is None:
-                    status = _wait(request["pid"])
-                channel.send_frame(control, channel.encode({"status": status}))
+                channel.send_frame(control, channel.encode(workers.wait(request["pid"])))
     except (EOFError, OSError):
         pass  # the grader is gone (closed its end, or was killed)
-    for pid in workers - ended.keys():  # a worker still running dies with its PID namespace
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    workers.end_all()
     os._exit(0)  # no interpreter teardown: the grader is waiting for this exit
 
 
-def _spawn(control: socket.socket, spec: dict) -> int:
-    spec["readable"] = isolate.readable_paths(tuple(spec["exclude"]))  # here: cached across workers
-    ours, theirs = socket.socketpair()
-    out_r, out_w = os.pipe()
-    pid_r, pid_w = os.pipe()
-    middle = os.fork()
-    if middle == 0:  # the intermediate process: enter namespaces, fork the worker, leave
-        try:
-            control.close()
-            ours.close()
-            os.close(out_r)
-            os.close(pid_r)
-            problem = isolate.unshare_namespaces() if spec.get("namespaces", True) else None
-            pid = os.fork()
+class _Workers:
+    """The workers this zygote forked, their control groups, how those that ended on their
+    own ended (kept until the grader asks), and the next worker's middle process, forked
+    ahead and already in its group: moving a process into a group waits for the kernel
+    (an RCU grace period, milliseconds on a busy machine), so that happens while the
+    previous worker runs, not while the grader waits for the next."""
+
+    def __init__(self, control: socket.socket, groups: bool):
+        self.control = control
+        self.groups = cgroups.open_groups() if groups else cgroups.NoGroups("left out: a test or a benchmark")
+        self.running: set[int] = set()
+        self.ended: dict[int, tuple] = {}
+        self.spare: _Middle | None = None
+
+    def prepare(self) -> None:
+        """Fork the next worker's middle process now, in a new group where the machine allows."""
+        if self.spare is None:
+            try:
+                self.spare = self._middle()
+            except OSError:
+                self.spare = None  # the next spawn tries again, and says why if it fails
+
+    def _middle(self, *, grouped: bool = True) -> "_Middle":
+        paths, problem = [], None
+        if grouped:
+            try:
+                paths = self.groups.make()
+            except cgroups.Unavailable as exc:
+                problem = f"no control group for the worker ({exc}): its memory is bounded per process, not in total"
+        return _Middle(paths, self.control, problem)
+
+    def spawn(self, control: socket.socket, spec: dict) -> None:
+        """Start a worker in the spare middle process (its group limited now); send the
+        grader its pid, the guarantees that are off, and its two fds."""
+        middle, self.spare = self.spare or self._middle(), None
+        problems = [middle.problem] if middle.problem else []
+        if "cgroup" in spec.get("skip", ()):
+            problems = ["the control group was left out (a test or a benchmark)"]
+            if middle.paths:  # a zygote that makes groups, asked for a worker without (slower)
+                middle.discard()
+                middle = self._middle(grouped=False)
+        elif middle.paths:
+            try:
+                cgroups.limit(middle.paths, (spec["limits"]["memory_mb"] + worker.FOLDER_MB + 64) * 2**20)
+            except OSError as exc:
+                middle.discard()
+                middle = self._middle(grouped=False)
+                problems = [f"the worker's control group could not be limited ({exc.strerror}): its memory "
+                            "is bounded per process, not in total"]
+        pid, reply = middle.launch(spec, problems)
+        socket.send_fds(control, [_frame(channel.encode(reply))], [middle.ours.fileno(), middle.out_r])
+        middle.close()
+        self.groups.track(pid, middle.paths)
+        self.running.add(pid)
+
+    def wait(self, pid: int) -> dict:
+        """After the grader killed the worker: its wait status, and whether the kernel killed
+        a process of its group for memory."""
+        self.running.discard(pid)
+        if pid not in self.ended:
+            self.ended[pid] = (_wait(pid), self.groups.forget(pid))
+        status, oom = self.ended.pop(pid)
+        return {"status": status, "oom": oom}
+
+    def reap(self) -> None:
+        """Collect workers that ended on their own (and other orphans handed to this subreaper)."""
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
             if pid == 0:
-                os.close(pid_w)
-                if problem:
-                    os.setsid()  # at least its own process group and session
-                spec["isolation_problems"] = [problem] if problem else []
-                worker.serve(theirs, out_w, spec)
-            os.write(pid_w, f"{pid}\n{problem or ''}".encode())
-        finally:
-            os._exit(0)
-    theirs.close()
-    os.close(out_w)
-    os.close(pid_w)
-    try:
+                return
+            if pid in self.running:
+                self.running.discard(pid)
+                self.ended[pid] = (status, self.groups.forget(pid))
+
+    def end_all(self) -> None:
+        """A worker still running dies with its PID namespace; its group goes after it."""
+        if self.spare is not None:
+            self.spare.discard()
+        for pid in self.running:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for pid in self.running:
+            _wait(pid)
+        self.groups.close()
+
+
+class _Middle:
+    """The intermediate process: joins the worker's group, waits for the worker's spec,
+    enters new namespaces, forks the worker (PID 1 of its namespace) and leaves."""
+
+    def __init__(self, paths: list[str], control: socket.socket, problem: str | None = None):
+        self.paths, self.problem = paths, problem  # its group's folders, or why it has none
+        self.ours, theirs = socket.socketpair()
+        self.out_r, out_w = os.pipe()
+        self.pid_r, pid_w = os.pipe()
+        spec_r, self.spec_w = os.pipe()
+        try:
+            self.pid = os.fork()
+        except OSError:
+            for fd in (self.out_r, out_w, self.pid_r, pid_w, spec_r, self.spec_w):
+                os.close(fd)
+            self.ours.close()
+            theirs.close()
+            cgroups.remove(paths)
+            raise
+        if self.pid == 0:
+            try:
+                control.close()
+                self.ours.close()
+                for fd in (self.out_r, self.pid_r, self.spec_w):
+                    os.close(fd)
+                _middle(theirs, out_w, pid_w, spec_r, paths)
+            finally:
+                os._exit(0)
+        theirs.close()
+        for fd in (out_w, pid_w, spec_r):
+            os.close(fd)
+
+    def launch(self, spec: dict, problems: list[str]) -> tuple[int, dict]:
+        """Hand the middle process its spec; the worker's pid and what is off."""
+        with os.fdopen(self.spec_w, "wb") as f:
+            f.write(pickle.dumps((spec, problems)))
         # one write of a few bytes, read as soon as it is made: the grader gets its reply
         # while the middle process is still exiting (EOF would wait for that)
-        pid_text, _, problem = os.read(pid_r, 4096).decode().partition("\n")
-        reply = {"pid": int(pid_text), "isolation_problems": [problem] if problem else []}
-        socket.send_fds(control, [_frame(channel.encode(reply))], [ours.fileno(), out_r])
-    finally:
-        os.close(pid_r)
-        ours.close()
-        os.close(out_r)
-        os.waitpid(middle, 0)
-    return reply["pid"]
+        pid_text, *problems = os.read(self.pid_r, 1 << 16).decode().split("\n")
+        try:
+            return int(pid_text), {"pid": int(pid_text), "isolation_problems": problems}
+        except ValueError:
+            self.discard()
+            raise
+
+    def close(self) -> None:
+        os.close(self.pid_r)
+        self.ours.close()
+        os.close(self.out_r)
+        _wait(self.pid)
+
+    def discard(self) -> None:
+        """Unused (or failed): let the middle process go, and its group."""
+        try:
+            os.close(self.spec_w)  # it reads an empty spec and leaves
+        except OSError:
+            pass
+        self.close()
+        cgroups.remove(self.paths)
+
+
+def _middle(theirs: socket.socket, out_w: int, pid_w: int, spec_r: int, paths: list[str]) -> None:
+    problems = []
+    try:
+        cgroups.join(paths)
+    except OSError as exc:
+        problems.append(f"the worker could not join its control group ({exc.strerror}): its memory "
+                        "is bounded per process, not in total")
+    with os.fdopen(spec_r, "rb") as f:
+        data = f.read()
+    if not data:
+        return
+    spec, given = pickle.loads(data)  # from the zygote itself
+    problems = given + problems
+    namespaces, problem = isolate.unshare_namespaces(frozenset(spec.get("skip", ())))
+    problems += [problem] if problem else []
+    pid = os.fork()
+    if pid == 0:
+        os.close(pid_w)
+        if "pid" not in namespaces:
+            os.setsid()  # at least its own process group and session
+        spec["namespaces"] = namespaces
+        worker.serve(theirs, out_w, spec)
+    os.write(pid_w, "\n".join([str(pid), *problems]).encode())
 
 
 def _frame(payload: bytes) -> bytes:
@@ -101,21 +234,6 @@ def _wait(pid: int):
         return status
     except ChildProcessError:
         return None
-
-
-def _reap(workers: set[int], ended: dict[int, int]) -> None:
-    """Collect the children that ended. A worker's status is kept until the grader asks for
-    it (a worker that exits at once, say os._exit(3) at import, may end before the grader
-    has even read its reply); other children (whose status nobody will ask for) are let go."""
-    while True:
-        try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-        if pid in workers:
-            ended[pid] = status
 
 
 if __name__ == "__main__":
