@@ -188,8 +188,10 @@ def test_a_worker_that_cannot_set_itself_up_is_the_machines_failure(exercise, tm
     """A worker that cannot set itself up says so before any student code runs: a failed
     grading (retried, reported), not a zero. (Made to fail here with a module larger than
     the folder; the grader's intake refuses such files long before.)"""
-    big = tmp_path / "dropout.py"
-    big.write_text(PROBE + "#" * (65 << 20) + "\n")
+    from grader.submission import StudentCode, Unit
+
+    big = StudentCode(path=tmp_path / "dropout.py",  # past the intake's caps, as a test may
+                      units=(Unit("dropout.py", (PROBE + "#" * (65 << 20) + "\n").encode()),))
     with Submission(exercise, big) as student, pytest.raises(SandboxFailure, match="worker's folder"):
         run(student, "result = 1")
 
@@ -546,15 +548,15 @@ def test_a_full_temporary_folder_is_a_failed_grading_retried_and_reported_never_
 
     course = load_course(course_dir)
     reference = course_dir / "solutions" / "exercise3" / "dropout.py"
-    real_copy, failures = proxy.shutil.copyfile, []
+    real_write, failures = proxy.Submission._write_units, []
 
-    def copyfile(*args, **kwargs):
+    def write_units(submission):  # the grader writes the student's code into the worker's folder
         if len(failures) < failing[0]:
-            failures.append(args)
+            failures.append(submission)
             raise OSError(errno.ENOSPC, "No space left on device")
-        return real_copy(*args, **kwargs)
+        return real_write(submission)
 
-    monkeypatch.setattr(proxy.shutil, "copyfile", copyfile)
+    monkeypatch.setattr(proxy.Submission, "_write_units", write_units)
     failing, outcomes = [1], []
     grade_each(course, "exercise3", [reference], lambda _, r: outcomes.append(r), retries=1)
     assert len(failures) == 1 and outcomes[0].score == outcomes[0].max_score  # the retry graded it
