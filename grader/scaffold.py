@@ -3,7 +3,8 @@
 
 It writes `solutions/<id>/`: the reference solution (a scale layer, `out = a * x` and
 `dx = a * dout`, with solution markers), a public and a hidden test file, one catalogued
-mistake (a mutant) and one correct variant; then it appends the exercise to course.yml,
+mistake (a mutant), one correct variant and the reference's oracle (torch's autograd, run
+by the project's tests/test_oracles.py); then it appends the exercise to course.yml,
 editing the text so that the file's comments and layout stay. It checks everything first
 and writes nothing when the id or the module clashes. The templates are instructor
 material: `grade release` leaves this module out of the student bundle.
@@ -29,6 +30,7 @@ FUNCTIONS = ("scale_forward", "scale_backward")
 TITLE = "A scale layer, forward and backward"
 POINTS = 5  # the markers of the two test files below: 2 + 2 + 1
 MUTANT, VARIANT = "adds_a", "multiply_dict_cache"
+ORACLE = "oracle.py"  # tests/test_oracles.py runs every solutions/<id>/oracle.py
 
 
 @dataclass(frozen=True)
@@ -172,10 +174,11 @@ def _entry(exercise_id: str, module: str, title: str, forward: str, backward: st
 
 def _files(exercise_id: str, module: str, title: str, forward: str, backward: str) -> dict[str, str]:
     text = title.strip().rstrip(".").replace("\\", "/").replace('"', "'")  # safe in a docstring
-    names = {"id": exercise_id, "module": module, "title": text, "forward": forward, "backward": backward}
+    names = {"id": exercise_id, "module": module, "stem": module.removesuffix(".py"), "title": text,
+             "forward": forward, "backward": backward}
     return {name: Template(template).substitute(names) for name, template in (
         (module, REFERENCE), (PUBLIC_TESTS, PUBLIC), (HIDDEN_TESTS, HIDDEN),
-        (f"mutants/{MUTANT}.py", MUTANT_FILE), (f"variants/{VARIANT}.py", VARIANT_FILE))}
+        (f"mutants/{MUTANT}.py", MUTANT_FILE), (f"variants/{VARIANT}.py", VARIANT_FILE), (ORACLE, ORACLE_FILE))}
 
 
 def _write(root: Path, exercise_id: str, files: dict[str, str], course_file: Path, text: str) -> None:
@@ -344,4 +347,41 @@ def $forward(x, a):
 
 def $backward(dout, cache):
     return np.multiply(cache["a"], dout)
+'''
+
+ORACLE_FILE = '''\
+"""$id's reference solution against torch's autograd, in float64 (the micrograd way).
+
+tests/test_oracles.py runs it, as it runs every solutions/<id>/oracle.py; like everything
+in solutions/, it never reaches students.
+"""
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+
+def reference(module):
+    """The reference solution next to this file, imported by path (solutions/ is no package)."""
+    spec = importlib.util.spec_from_file_location(f"_oracle_{module}", Path(__file__).with_name(f"{module}.py"))
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    return loaded
+
+
+ref = reference("$stem")
+
+
+def test_forward_and_backward_match_autograd():
+    rng = np.random.default_rng(0)
+    for shape, a in [((4, 3), 1.5), ((2, 3, 4), -0.25)]:
+        x, dout = rng.normal(size=shape), rng.normal(size=shape)
+        out, cache = ref.$forward(x, a)
+        xt = torch.tensor(x, requires_grad=True)  # float64, as x
+        out_t = a * xt
+        out_t.backward(torch.tensor(dout))
+        np.testing.assert_allclose(out, out_t.detach().numpy(), rtol=1e-12, atol=0)
+        np.testing.assert_allclose(ref.$backward(dout, cache), xt.grad.numpy(), rtol=1e-12, atol=0)
 '''
