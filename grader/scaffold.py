@@ -293,7 +293,8 @@ def test_backward_gradient(student, reference):
     # forward's test takes them), unless that forward ignores x altogether.
     if relative_error(own, expected) > GRAD_TOL and own.any() and relative_error(dx, own) <= GRAD_TOL:
         return
-    check_backward(dx, expected=expected, own_numeric=own, fn="$backward", wrt="dx", forward="$forward")
+    check_backward(dx, expected=expected, own_numeric=own, fn="$backward", wrt="dx",
+                   forward="$forward")
 '''
 
 HIDDEN = '''\
