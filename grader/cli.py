@@ -338,12 +338,10 @@ def new_cmd(exercise, module, functions, title, course_dir):
 
     Example: grade new exercise5 --module relu.py --function relu_forward --function relu_backward
     """
-    try:
-        from grader.scaffold import new_exercise
-    except ModuleNotFoundError as exc:  # a student release leaves the templates out
-        if exc.name != "grader.scaffold":
-            raise
-        raise UsageProblem("'grade new' is for instructors: run it in the course repository") from None
+    if STUDENT_RELEASE:  # which leaves the templates (grader/scaffold.py) out
+        raise UsageProblem("'grade new' is for instructors: run it in the course repository")
+    from grader.scaffold import new_exercise
+
     course = _run(_course, course_dir)
     made = _run(new_exercise, course, exercise, module=module or "", functions=functions,
                 reserved=tuple(main.commands), **({"title": title} if title is not None else {}))
