@@ -11,12 +11,17 @@ import pytest
 from click.testing import CliRunner
 
 from grader.cli import main
-from grader.course import load_course
+from grader.course import Catalogue, load_course
 from grader.errors import CourseError
 from grader.grade import grade
 from grader.mutants import overlay
 from grader.scaffold import with_entry
 from tests.conftest import ROOT, copy_course
+
+
+COURSE_EXERCISES = load_course(ROOT).exercises
+DEMO = next(name for name in ("demo", *(f"demo{n}" for n in range(2, 99)))  # one the course lacks
+            if name not in [ex.id for ex in COURSE_EXERCISES])
 
 
 def run(course: Path, *args: str):
@@ -28,29 +33,31 @@ def demo(tmp_path_factory) -> Path:
     """A copy of the course after `grade new demo` and `grade build demo`."""
     course = copy_course(tmp_path_factory.mktemp("course"))
     before = (course / "course.yml").read_text()
-    made = run(course, "new", "demo")
+    made = run(course, "new", DEMO)
     assert made.exit_code == 0, made.output
     assert (course / "course.yml").read_text().startswith(before)  # appended: every comment kept
-    built = run(course, "build", "demo")
+    built = run(course, "build", DEMO)
     assert built.exit_code == 0, built.output
     return course
 
 
 def test_a_new_exercise_validates_and_its_mutant_is_caught_and_named(demo):
-    validated = run(demo, "validate", "demo")
+    validated = run(demo, "validate", DEMO)
     assert validated.exit_code == 0 and "course is valid" in validated.stdout, validated.output
-    mutants = run(demo, "mutants", "demo")
+    mutants = run(demo, "mutants", DEMO)
     assert mutants.exit_code == 0, mutants.output
-    assert "demo: mutants caught 1/1, named 1/1; correct variants with full marks 1/1" in mutants.stdout
-    ex = load_course(demo).exercise("demo")
-    assert (ex.module, ex.functions, ex.points) == ("demo.py", ("scale_forward", "scale_backward"), 5)
-    # the course asks for 6 mutants and 2 variants; the new entry asks for what it has
-    assert (ex.catalogue.min_mutants, ex.catalogue.min_variants) == (1, 1)
-    assert load_course(demo).catalogue == load_course(ROOT).catalogue
+    assert f"{DEMO}: mutants caught 1/1, named 1/1; correct variants with full marks 1/1" in mutants.stdout
+    ex = load_course(demo).exercise(DEMO)
+    assert (ex.module, ex.functions, ex.points) == (f"{DEMO}.py", ("scale_forward", "scale_backward"), 5)
+    # where the course asks for more, the new entry asks for what it has: one of each
+    course = load_course(ROOT).catalogue
+    lowered = course.min_mutants > 1 or course.min_variants > 1
+    assert ex.catalogue == (Catalogue(min_mutants=1, min_variants=1) if lowered else course)
+    assert load_course(demo).catalogue == course
 
 
 def test_the_new_exercise_has_an_oracle_that_passes(demo):
-    oracle = demo / "solutions" / "demo" / "oracle.py"
+    oracle = demo / "solutions" / DEMO / "oracle.py"
     assert pytest.main([str(oracle), "-q", "-p", "no:cacheprovider", "-c", os.devnull, "--rootdir", str(demo),
                         "--import-mode=importlib"]) == pytest.ExitCode.OK
 
@@ -61,11 +68,11 @@ def test_the_new_exercise_has_an_oracle_that_passes(demo):
 ], ids=["consistent", "vacuous"])
 def test_a_backward_consistent_with_a_wrong_forward_keeps_its_points(demo, tmp_path, forward, backward, points):
     """One mistake, one deduction, in the template's backward test."""
-    ex = load_course(demo).exercise("demo")
+    ex = load_course(demo).exercise(DEMO)
     wrong = "def scale_forward(x, a):\n" + forward + "\n\ndef scale_backward(dout, cache):\n" + backward
-    submission = tmp_path / "demo.py"
+    submission = tmp_path / ex.module
     submission.write_text(overlay((ex.solution_dir / ex.module).read_text(), wrong))
-    report = grade(load_course(demo), "demo", submission)
+    report = grade(load_course(demo), DEMO, submission)
     by_function = {}
     for t in report.tests:
         by_function[t.function] = by_function.get(t.function, 0) + t.points
@@ -74,32 +81,33 @@ def test_a_backward_consistent_with_a_wrong_forward_keeps_its_points(demo, tmp_p
 
 def test_names_from_the_options_run_through_every_file(tmp_path):
     course = copy_course(tmp_path)
-    made = run(course, "new", "relu_ex", "--module", "relu.py", "--function", "relu_forward",
-               "--function", "relu_backward", "--title", 'ReLU "layers" \\ and more')
+    made = run(course, "new", "named_ex", "--module", "named_layer.py", "--function", "layer_forward",
+               "--function", "layer_backward", "--title", 'ReLU "layers" \\ and more')
     assert made.exit_code == 0, made.output
-    assert run(course, "build", "relu_ex").exit_code == 0
-    validated = run(course, "validate", "relu_ex")
+    assert run(course, "build", "named_ex").exit_code == 0
+    validated = run(course, "validate", "named_ex")
     assert validated.exit_code == 0, validated.output
-    ex = load_course(course).exercise("relu_ex")
-    assert (ex.module, ex.functions, ex.title) == ("relu.py", ("relu_forward", "relu_backward"),
+    ex = load_course(course).exercise("named_ex")
+    assert (ex.module, ex.functions, ex.title) == ("named_layer.py", ("layer_forward", "layer_backward"),
                                                    'ReLU "layers" \\ and more')
     text = "".join(p.read_text() for p in ex.solution_dir.rglob("*.py"))
     assert "scale_forward" not in text and "scale_backward" not in text and "$" not in text
 
 
 @pytest.mark.parametrize("args, message", [
-    (["exercise3"], "exercise 'exercise3' exists in"),
+    ([COURSE_EXERCISES[0].id], f"exercise '{COURSE_EXERCISES[0].id}' exists in"),
     (["my-exercise"], "exercise id 'my-exercise' is not a Python identifier"),
     (["class"], "exercise id 'class' is not a Python identifier"),
     (["list"], "'list' is a command of grade ('grade list' would not grade it)"),
     (["leftover"], "leftover exists though course.yml has no exercise 'leftover'"),
-    (["ex5", "--module", "dropout.py"], "module dropout.py is the module of exercise3"),
-    (["ex5", "--module", "numpy.py"], "would hide the Python module 'numpy'"),
-    (["ex5", "--module", "random.py"], "would hide the Python module 'random'"),
-    (["ex5", "--module", "test_relu.py"], "would be taken for a test file by pytest"),
-    (["ex5", "--module", "relu.txt"], "must be a file name ending in .py"),
-    (["ex5", "--function", "relu_forward"], "give --function twice"),
-    (["ex5", "--function", "f", "--function", "f"], "is given twice"),
+    (["refused_ex", "--module", COURSE_EXERCISES[0].module],
+     f"module {COURSE_EXERCISES[0].module} is the module of {COURSE_EXERCISES[0].id}"),
+    (["refused_ex", "--module", "numpy.py"], "would hide the Python module 'numpy'"),
+    (["refused_ex", "--module", "random.py"], "would hide the Python module 'random'"),
+    (["refused_ex", "--module", "test_relu.py"], "would be taken for a test file by pytest"),
+    (["refused_ex", "--module", "relu.txt"], "must be a file name ending in .py"),
+    (["refused_ex", "--function", "relu_forward"], "give --function twice"),
+    (["refused_ex", "--function", "f", "--function", "f"], "is given twice"),
 ])
 def test_a_clash_is_refused_in_one_line_and_nothing_is_written(tmp_path, args, message):
     course = copy_course(tmp_path)
