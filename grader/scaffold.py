@@ -18,7 +18,6 @@ import keyword
 import re
 import shutil
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
@@ -182,25 +181,19 @@ def _files(exercise_id: str, module: str, title: str, forward: str, backward: st
 
 
 def _write(root: Path, exercise_id: str, files: dict[str, str], course_file: Path, text: str) -> None:
-    """solutions/<id>/ appears whole (built aside, then renamed), then course.yml is replaced."""
-    solutions = root / "solutions"
-    solutions.mkdir(exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{exercise_id}-", dir=solutions))
+    """solutions/<id>/ (a new folder: never into an existing one), then course.yml, replaced
+    whole; a failure on the way removes the folder again."""
+    folder = root / "solutions" / exercise_id
+    folder.mkdir(parents=True)
     try:
         for name, content in files.items():
-            (tmp / name).parent.mkdir(parents=True, exist_ok=True)
-            (tmp / name).write_text(content, encoding="utf-8")
-        tmp.chmod(0o755)
-        tmp.rename(solutions / exercise_id)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    try:
+            (folder / name).parent.mkdir(exist_ok=True)
+            (folder / name).write_text(content, encoding="utf-8")
         staged = course_file.with_name(course_file.name + ".tmp")
         staged.write_text(text, encoding="utf-8")
         staged.replace(course_file)
     except BaseException:
-        shutil.rmtree(solutions / exercise_id, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
         raise
 
 
