@@ -268,7 +268,8 @@ def build_cmd(exercises, check, course_dir):
 @course_option
 def validate_cmd(exercises, course_dir):
     """CI check of the course: reference solutions get full marks, untouched stubs get
-    zero without crashing, points add up to course.yml, exercises/ is in sync.
+    zero without crashing, points add up to course.yml, exercises/ is in sync, and each
+    exercise has the mutants and variants that course.yml's catalogue asks for.
 
     Example: grade validate exercise3
     """
@@ -332,10 +333,11 @@ def mutants_cmd(exercises, verbose, course_dir):
 @course_option
 def new_cmd(exercise, module, functions, title, course_dir):
     """Start a new exercise: write solutions/EXERCISE/ (a reference solution with solution
-    markers, a public and a hidden test file, a catalogued mistake, a correct variant) and
-    add EXERCISE to course.yml, keeping its comments. It passes build, validate and mutants
-    as written; docs/writing-an-exercise.md says how to make it yours.
+    markers, a public and a hidden test file, a catalogued mistake, a correct variant, a
+    torch oracle) and add EXERCISE to course.yml, keeping its comments. It passes build,
+    validate and mutants as written; docs/writing-an-exercise.md says how to make it yours.
 
+    \b
     Example: grade new exercise5 --module relu.py --function relu_forward --function relu_backward
     """
     if STUDENT_RELEASE:  # which leaves the templates (grader/scaffold.py) out
