@@ -2,8 +2,8 @@
 
 The instructor's path runs once per session in a temporary folder: `grade nbgrader build`,
 `nbgrader generate_assignment`, three students' submissions (the reference code filled in;
-one function with a catalogued mistake and another that ends its process; the untouched
-release), `nbgrader autograde`, `generate_feedback` and `export`. Every exported score and
+one function with a catalogued mistake and, where a third function stays right, another
+that ends its process; the untouched release), `nbgrader autograde`, `generate_feedback` and `export`. Every exported score and
 every test cell's score must equal what `grade EXERCISE --submission NOTEBOOK` gives.
 
 nbgrader needs about ten seconds to start and a kernel per notebook, so this grades
