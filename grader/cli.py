@@ -347,10 +347,10 @@ def new_cmd(exercise, module, functions, title, course_dir):
     course = _run(_course, course_dir)
     made = _run(new_exercise, course, exercise, module=module or "", functions=functions,
                 reserved=tuple(main.commands), **({"title": title} if title is not None else {}))
-    for path in made.files[:-1]:
+    for path in made.files:
         click.echo(f"wrote {path}")
-    click.echo(f"added {made.id} to {made.files[-1]}" + (" (catalogue: 1 mutant and 1 variant for now)"
-                                                         if made.catalogue_lowered else ""))
+    click.echo(f"added {made.id} to {made.course_file}" + (" (catalogue: 1 mutant and 1 variant for now)"
+                                                           if made.catalogue_lowered else ""))
     click.echo(f"Next: grade build {made.id} && grade validate {made.id} && grade mutants {made.id}\n"
                "Then make it yours: docs/writing-an-exercise.md")
 

@@ -34,11 +34,12 @@ ORACLE = "oracle.py"  # tests/test_oracles.py runs every solutions/<id>/oracle.p
 
 @dataclass(frozen=True)
 class NewExercise:
-    """What `grade new` wrote: files relative to the course folder, in the order written."""
+    """What `grade new` wrote, relative to the course folder."""
     id: str
     module: str
-    files: tuple[Path, ...]
-    catalogue_lowered: bool  # the entry asks for one mutant and one variant, below the course's minimum
+    files: tuple[Path, ...]   # in solutions/<id>/
+    course_file: Path         # course.yml, with the entry added
+    catalogue_lowered: bool   # the entry asks for one mutant and one variant, below the course's minimum
 
 
 def new_exercise(course: Course, exercise_id: str, *, module: str = "", functions: tuple[str, ...] = (),
@@ -59,8 +60,8 @@ def new_exercise(course: Course, exercise_id: str, *, module: str = "", function
     _check_entry(course, parse_course(text, path), exercise_id)
     files = _files(exercise_id, module, title, forward, backward)
     _write(course.root, exercise_id, files, path, text)
-    written = tuple(Path("solutions") / exercise_id / name for name in files) + (Path(COURSE_FILE),)
-    return NewExercise(exercise_id, module, written, lowered)
+    written = tuple(Path("solutions") / exercise_id / name for name in files)
+    return NewExercise(exercise_id, module, written, Path(COURSE_FILE), lowered)
 
 
 # ------------------------------------------------------------------------------ checks
