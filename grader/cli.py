@@ -119,6 +119,7 @@ INSTRUCTOR_HELP = """
                   grade batch exercise3 subs/ --out grades.csv     a whole class, resumable
                   grade nbgrader build DIR         an nbgrader course graded by this grader
                   grade release DIR                the bundle students receive
+                  grade new exercise5              start a new exercise that already validates
 """
 
 
@@ -267,7 +268,8 @@ def build_cmd(exercises, check, course_dir):
 @course_option
 def validate_cmd(exercises, course_dir):
     """CI check of the course: reference solutions get full marks, untouched stubs get
-    zero without crashing, points add up to course.yml, exercises/ is in sync.
+    zero without crashing, points add up to course.yml, exercises/ is in sync, and each
+    exercise has the mutants and variants that course.yml's catalogue asks for.
 
     Example: grade validate exercise3
     """
@@ -320,6 +322,37 @@ def mutants_cmd(exercises, verbose, course_dir):
                     if t.outcome != "passed":
                         click.echo(f"             {t.name}: {t.message.splitlines()[0][:150]}")
     sys.exit(1 if bad else 0)
+
+
+@main.command("new")
+@click.argument("exercise")
+@click.option("--module", metavar="FILE", help="The file students edit (default: EXERCISE.py).")
+@click.option("--function", "functions", multiple=True, metavar="NAME",
+              help="Twice: the forward pass, then its backward pass (default: scale_forward, scale_backward).")
+@click.option("--title", help="The title students see (default: a scale layer's).")
+@course_option
+def new_cmd(exercise, module, functions, title, course_dir):
+    """Start a new exercise: write solutions/EXERCISE/ (a reference solution with solution
+    markers, a public and a hidden test file, a catalogued mistake, a correct variant, a
+    torch oracle) and add EXERCISE to course.yml, keeping its comments. It passes build,
+    validate and mutants as written; docs/writing-an-exercise.md says how to make it yours.
+
+    \b
+    Example: grade new exercise5 --module relu.py --function relu_forward --function relu_backward
+    """
+    if STUDENT_RELEASE:  # which leaves the templates (grader/scaffold.py) out
+        raise UsageProblem("'grade new' is for instructors: run it in the course repository")
+    from grader.scaffold import new_exercise
+
+    course = _run(_course, course_dir)
+    made = _run(new_exercise, course, exercise, module=module or "", functions=functions,
+                reserved=tuple(main.commands), **({"title": title} if title is not None else {}))
+    for path in made.files:
+        click.echo(f"wrote {path}")
+    click.echo(f"added {made.id} to {made.course_file}" + (" (catalogue: 1 mutant and 1 variant for now)"
+                                                           if made.catalogue_lowered else ""))
+    click.echo(f"Next: grade build {made.id} && grade validate {made.id} && grade mutants {made.id}\n"
+               "Then make it yours: docs/writing-an-exercise.md")
 
 
 @main.group("nbgrader", cls=Group)

@@ -37,6 +37,14 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Catalogue:
+    """How many catalogued mistakes (mutants) and correct variants an exercise must have
+    (`grade validate` checks); none required unless course.yml says so."""
+    min_mutants: int = 0
+    min_variants: int = 0
+
+
+@dataclass(frozen=True)
 class Exercise:
     id: str
     title: str
@@ -46,6 +54,7 @@ class Exercise:
     mutates: dict[str, tuple[str, ...]]
     limits: Limits
     root: Path
+    catalogue: Catalogue = Catalogue()
 
     @property
     def module_name(self) -> str:
@@ -77,6 +86,7 @@ class Course:
     title: str
     root: Path
     exercises: tuple[Exercise, ...]
+    catalogue: Catalogue = Catalogue()  # the course's minimums; each exercise's own are on it
 
     def exercise(self, exercise_id: str) -> Exercise:
         for ex in self.exercises:
@@ -130,16 +140,24 @@ def read_course_link(path: Path) -> Path:
 
 def load_course(root: Path | None = None) -> Course:
     """Read `<root>/course.yml` (or find it upwards from the current directory)."""
-    import yaml
-
     root = find_course() if root is None else Path(root).resolve()
     path = root / COURSE_FILE
     if not path.is_file():
         raise CourseError(f"{path} does not exist; pass --course DIR pointing at a course folder")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise CourseError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    return parse_course(text, path)
+
+
+def parse_course(text: str, path: Path) -> Course:
+    """The course that `text` would be as `path` (course.yml): what load_course reads, and
+    what `grade new` checks its edit with before writing it."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         line = f" (line {where.line + 1})" if where else ""
@@ -150,29 +168,31 @@ def load_course(root: Path | None = None) -> Course:
 def _parse_course(data, path: Path) -> Course:
     top = _mapping(data, path, "the top level")
     _keys(top, path, "the top level", required={"schema_version", "exercises"},
-          optional={"title", "limits"})
+          optional={"title", "limits", "catalogue"})
     if top["schema_version"] != SCHEMA_VERSION:
         raise CourseError(
             f"{path}: schema_version is {top['schema_version']!r}; this grader reads "
             f"version {SCHEMA_VERSION}; upgrade the grader or the course file"
         )
     limits = _limits(top.get("limits"), Limits(), path, "limits")
+    catalogue = _catalogue(top.get("catalogue"), Catalogue(), path, "catalogue")
     raw = top["exercises"]
     if not isinstance(raw, list) or not raw:
         raise CourseError(f"{path}: 'exercises' must be a non-empty list")
-    exercises = tuple(_exercise(item, i, limits, path) for i, item in enumerate(raw))
+    exercises = tuple(_exercise(item, i, limits, catalogue, path) for i, item in enumerate(raw))
     ids = [ex.id for ex in exercises]
     for ex_id in ids:
         if ids.count(ex_id) > 1:
             raise CourseError(f"{path}: exercise id {ex_id!r} appears twice")
-    return Course(title=str(top.get("title", "")), root=path.parent, exercises=exercises)
+    return Course(title=str(top.get("title", "")), root=path.parent, exercises=exercises,
+                  catalogue=catalogue)
 
 
-def _exercise(item, index: int, course_limits: Limits, path: Path) -> Exercise:
+def _exercise(item, index: int, course_limits: Limits, course_catalogue: Catalogue, path: Path) -> Exercise:
     where = f"exercises[{index}]"
     item = _mapping(item, path, where)
     _keys(item, path, where, required={"id", "title", "module", "points", "functions"},
-          optional={"mutates", "limits"})
+          optional={"mutates", "limits", "catalogue"})
     where = f"exercise {item['id']!r}"
     module = item["module"]
     if not isinstance(module, str) or not module.endswith(".py") or "/" in module:
@@ -195,6 +215,7 @@ def _exercise(item, index: int, course_limits: Limits, path: Path) -> Exercise:
         mutates={name: tuple(params) for name, params in mutates.items()},
         limits=_limits(item.get("limits"), course_limits, path, f"{where}: limits"),
         root=path.parent,
+        catalogue=_catalogue(item.get("catalogue"), course_catalogue, path, f"{where}: catalogue"),
     )
 
 
@@ -209,6 +230,19 @@ def _limits(raw, base: Limits, path: Path, where: str) -> Limits:
         if type(value) not in ((int,) if whole else (int, float)) or value <= 0:
             kind = "a positive whole number" if whole else "a positive number"
             raise CourseError(f"{path}: {where}: '{key}' must be {kind}")
+    return dataclasses.replace(base, **raw)
+
+
+def _catalogue(raw, base: Catalogue, path: Path, where: str) -> Catalogue:
+    """`catalogue: {min_mutants: 6, min_variants: 2}`, for the course or one exercise
+    (whose keys override the course's)."""
+    if raw is None:
+        return base
+    raw = _mapping(raw, path, where)
+    _keys(raw, path, where, required=set(), optional={f.name for f in dataclasses.fields(Catalogue)})
+    for key, value in raw.items():
+        if type(value) is not int or value < 0:
+            raise CourseError(f"{path}: {where}: '{key}' must be a whole number, 0 or more")
     return dataclasses.replace(base, **raw)
 
 

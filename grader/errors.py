@@ -39,6 +39,10 @@ class CourseTestError(GraderError):
     """An exercise's test file is malformed (a missing points marker, for example)."""
 
 
+class NewExerciseRefused(GraderError):
+    """`grade new` writes nothing: the id or the module clashes, or is not a usable name."""
+
+
 class SandboxFailure(GraderError):
     """The sandbox itself failed (could not start a worker): not the student's doing."""
 

@@ -3,7 +3,9 @@
     exercises/<id>/   the stub, the public tests and expected.dat (the reference's recorded
                       answers to the public tests' calls; see grader/reference.py)
     grader/           this package, as it is installed here, plus _student_release.py, whose
-                      presence makes `grade --help` show only the students' commands
+                      presence makes `grade --help` show only the students' commands, and
+                      without scaffold.py (`grade new`'s templates: a reference solution,
+                      hidden tests and a mutant)
     course.yml        the course, unchanged
     pyproject.toml    installs the grader and its runtime dependencies (no extras)
     README.md         how to install and run it
@@ -26,6 +28,7 @@ from grader.errors import GraderError
 
 PACKAGE = Path(__file__).resolve().parent
 STUDENT_MARKER = "_student_release.py"  # grader/cli.py looks for this file beside itself
+INSTRUCTOR_ONLY = ("scaffold.py",)  # grader modules a release leaves out
 
 
 class ReleaseExists(GraderError):
@@ -54,7 +57,8 @@ def release(course: Course, dest: Path, *, progress=lambda message: None) -> lis
             folder.mkdir(parents=True)
             for name, data in files.items():
                 (folder / name).write_bytes(data)
-        shutil.copytree(PACKAGE, tmp / "grader", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        ignore = shutil.ignore_patterns("__pycache__", "*.pyc", *INSTRUCTOR_ONLY)
+        shutil.copytree(PACKAGE, tmp / "grader", ignore=ignore)
         (tmp / "grader" / STUDENT_MARKER).write_text(
             '"""This grader is a student release: `grade --help` lists the students\' commands only."""\n',
             encoding="utf-8")

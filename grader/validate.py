@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 
 from grader.build import out_of_sync
-from grader.course import Course
+from grader.course import Course, Exercise
+from grader.errors import CourseError
 from grader.grade import grade
+from grader.mutants import mutants, variants
 
 
 def validate(course: Course, exercise_ids: list[str] | None = None, *,
@@ -17,6 +19,7 @@ def validate(course: Course, exercise_ids: list[str] | None = None, *,
     for ex in [course.exercise(i) for i in exercise_ids] if exercise_ids else course.exercises:
         progress(f"validating {ex.id}")
         problems += _unsalted_seeds(ex)
+        problems += _catalogue(ex)
         ref = grade(course, ex.id, ex.solution_dir / ex.module, hidden=True)
         if ref.max_score != ex.points:
             problems.append(f"{ex.id}: the tests' points add up to {ref.max_score:g}, "
@@ -32,6 +35,19 @@ def validate(course: Course, exercise_ids: list[str] | None = None, *,
         if stub.score != 0:
             problems.append(f"{ex.id}: the untouched stub scores {stub.score:g}, not 0")
     return problems
+
+
+def _catalogue(exercise: Exercise) -> list[str]:
+    """At least as many mutants and variants as course.yml's `catalogue` asks for, and every
+    mutant loads (`grade mutants` proves that each is caught and named)."""
+    try:
+        counts = {"mutants": len(mutants(exercise)), "variants": len(variants(exercise))}
+    except CourseError as exc:
+        return [f"{exercise.id}: {exc}"]
+    wanted = {"mutants": exercise.catalogue.min_mutants, "variants": exercise.catalogue.min_variants}
+    return [f"{exercise.id}: solutions/{exercise.id}/{kind}/ holds {counts[kind]}; course.yml's "
+            f"catalogue asks for at least {wanted[kind]} (min_{kind})"
+            for kind in counts if counts[kind] < wanted[kind]]
 
 
 _FIXED_SEED = re.compile(r"np\.random\.default_rng\((?!\))")

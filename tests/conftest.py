@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -23,9 +24,9 @@ def copy_course(dest: Path, *, limits: str = "") -> Path:
     for name in ("exercises", "solutions"):
         shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
     text = (ROOT / "course.yml").read_text()
-    if limits:
-        start = text.index("limits:")
-        end = text.index("exercises:")
+    if limits:  # the block from "limits:" to the next top-level key
+        start = text.index("\nlimits:") + 1
+        end = re.compile(r"^\S", re.M).search(text, text.index("\n", start) + 1).start()
         text = text[:start] + limits.strip() + "\n" + text[end:]
     (dest / "course.yml").write_text(text)
     return dest

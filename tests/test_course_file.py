@@ -28,14 +28,41 @@ def write(tmp_path, text):
     return tmp_path
 
 
-def test_the_course_loads_into_frozen_objects(course):
-    assert [ex.id for ex in course.exercises] == ["exercise1", "exercise2", "exercise3", "exercise4"]
+def test_the_course_loads_into_frozen_objects(tmp_path):
+    course = load_course(write(tmp_path, GOOD.replace("schema_version: 1\n", "schema_version: 1\n"
+                                                      "limits: {call_seconds: 3}\n") + """\
+  - id: exercise4
+    title: Batch norm
+    module: normalization.py
+    points: 25
+    functions: [batchnorm_forward, batchnorm_backward]
+    mutates:
+      batchnorm_forward: [running_mean, running_var]
+    limits: {memory_mb: 512}
+"""))
+    assert [ex.id for ex in course.exercises] == ["exercise3", "exercise4"]
     ex = course.exercise("exercise4")
-    assert ex.module == "normalization.py"
+    assert ex.module == "normalization.py" and ex.functions == ("batchnorm_forward", "batchnorm_backward")
     assert ex.mutates == {"batchnorm_forward": ("running_mean", "running_var")}
-    assert ex.limits.call_seconds == 10 and ex.limits.memory_mb == 1024
+    assert ex.limits.call_seconds == 3 and ex.limits.memory_mb == 512
+    assert course.exercise("exercise3").limits.memory_mb == 1024
     with pytest.raises(dataclasses.FrozenInstanceError):
         ex.points = 3
+
+
+def test_the_repository_course_loads(course):
+    assert course.exercises and all(ex.has_solutions for ex in course.exercises)
+
+
+def test_the_catalogue_minimums_come_from_the_course_and_each_exercise(tmp_path):
+    text = GOOD.replace("schema_version: 1\n", "schema_version: 1\ncatalogue: {min_mutants: 6, min_variants: 2}\n")
+    text += "  - id: demo\n    title: D\n    module: d.py\n    points: 1\n    functions: [f]\n" \
+            "    catalogue: {min_mutants: 1}\n"
+    course = load_course(write(tmp_path, text))
+    assert (course.catalogue.min_mutants, course.catalogue.min_variants) == (6, 2)
+    assert course.exercise("exercise3").catalogue == course.catalogue
+    assert (course.exercise("demo").catalogue.min_mutants, course.exercise("demo").catalogue.min_variants) == (1, 2)
+    assert load_course(write(tmp_path, GOOD)).exercise("exercise3").catalogue.min_mutants == 0  # optional
 
 
 def test_a_minimal_course_gets_default_limits(tmp_path):
@@ -54,6 +81,10 @@ def test_a_minimal_course_gets_default_limits(tmp_path):
      ["appears twice"]),
     (GOOD.replace("functions: [dropout_forward]", "functions: [dropout_forward]\n    mutates: {other: [x]}"),
      ["'mutates' names 'other'"]),
+    (GOOD.replace("schema_version: 1\n", "schema_version: 1\ncatalogue: {min_mutant: 3}\n"),
+     ["unknown key 'min_mutant' in catalogue", "min_mutants, min_variants"]),
+    (GOOD + "    catalogue: {min_variants: -1}\n", ["exercise 'exercise3': catalogue", "'min_variants'"]),
+    (GOOD + "    catalogue: {min_mutants: 2.5}\n", ["'min_mutants' must be a whole number"]),
     ("exercises: [\n", ["not valid YAML", "line"]),
     ("- just a list\n", ["mapping"]),
 ])

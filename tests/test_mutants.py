@@ -29,10 +29,32 @@ def zygote():
     z.close()
 
 
-def test_each_exercise_has_six_mutants_and_two_variants():
-    for ex in COURSE.exercises:
-        assert len(mutants(ex)) >= 6, ex.id
-        assert len(variants(ex)) >= 2, ex.id
+def test_each_exercise_has_the_catalogue_course_yml_asks_for():
+    """The minimums are course.yml's `catalogue:`, a rule of grade validate."""
+    from grader.validate import _catalogue
+    assert [problem for ex in COURSE.exercises for problem in _catalogue(ex)] == []
+
+
+def test_validate_names_a_catalogue_below_its_minimum_and_a_broken_mutant(tmp_path):
+    from grader.validate import _catalogue
+    (tmp_path / "course.yml").write_text(
+        "schema_version: 1\ncatalogue: {min_mutants: 3, min_variants: 1}\nexercises:\n"
+        "  - {id: ex, title: E, module: m.py, points: 1, functions: [f]}\n"
+        "  - {id: ok, title: O, module: o.py, points: 1, functions: [f], catalogue: {min_mutants: 1, min_variants: 0}}\n")
+    for ex_id, module in (("ex", "m.py"), ("ok", "o.py")):
+        (tmp_path / "solutions" / ex_id / "mutants").mkdir(parents=True)
+        (tmp_path / "solutions" / ex_id / module).write_text("def f(x):\n    return x\n")
+        (tmp_path / "solutions" / ex_id / "mutants" / "negates.py").write_text(
+            '"""negates\n\nfunction: f\ndiagnosis: sign\n"""\n\n\ndef f(x):\n    return -x\n')
+    course = load_course(tmp_path)
+    assert _catalogue(course.exercise("ex")) == [
+        "ex: solutions/ex/mutants/ holds 1; course.yml's catalogue asks for at least 3 (min_mutants)",
+        "ex: solutions/ex/variants/ holds 0; course.yml's catalogue asks for at least 1 (min_variants)"]
+    assert _catalogue(course.exercise("ok")) == []
+    (tmp_path / "solutions" / "ok" / "mutants" / "typo.py").write_text('"""t\n\nfunction: f\ndiagnosis: t\n"""\n'
+                                                                    "def g(x):\n    return x\n")
+    (problem,) = _catalogue(course.exercise("ok"))
+    assert problem.startswith("ok: ") and "typo.py, line 6: g is not a function of the reference" in problem
 
 
 @pytest.mark.parametrize("mutant", MUTANTS, ids=[f"{m.exercise}-{m.name}" for m in MUTANTS])

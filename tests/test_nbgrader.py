@@ -2,8 +2,8 @@
 
 The instructor's path runs once per session in a temporary folder: `grade nbgrader build`,
 `nbgrader generate_assignment`, three students' submissions (the reference code filled in;
-one function with a catalogued mistake and another that ends its process; the untouched
-release), `nbgrader autograde`, `generate_feedback` and `export`. Every exported score and
+one function with a catalogued mistake and, where a third function stays right, another
+that ends its process; the untouched release), `nbgrader autograde`, `generate_feedback` and `export`. Every exported score and
 every test cell's score must equal what `grade EXERCISE --submission NOTEBOOK` gives.
 
 nbgrader needs about ten seconds to start and a kernel per notebook, so this grades
@@ -85,10 +85,12 @@ def submissions(course, exercise_id: str, source, release) -> dict:
     if catalogue:
         _, functions = split_module(catalogue[0].source, exercise, catalogue[0].path)
         cells_by_id(partly)[wrong].source = functions[wrong]
-    crashing = [f for f in exercise.functions if f != wrong][-1]
-    cell = cells_by_id(partly)[crashing]
-    head, _, _ = cell.source.partition("### BEGIN SOLUTION")
-    cell.source = head + "import os\n    os._exit(3)  # ends the process: in nbgrader's kernel, every cell after it"
+    others = [f for f in exercise.functions if f != wrong]
+    crashing = others[-1] if len(others) > 1 else None  # one function stays right: bob's score is partial
+    if crashing:
+        cell = cells_by_id(partly)[crashing]
+        head, _, _ = cell.source.partition("### BEGIN SOLUTION")
+        cell.source = head + "import os\n    os._exit(3)  # ends the process: in nbgrader's kernel, every cell after it"
     return {"alice": solved, "bob": partly, "carol": release, CHEAT: release}, crashing
 
 
@@ -192,7 +194,8 @@ def test_every_test_cell_scores_its_functions_tests(instructor_path):
                 assert cell.auto_score == pytest.approx(sum(t["points"] for t in tests)), (ex, student, name)
             crashing = instructor_path["crashing"][ex]
             if student == "bob":
-                assert cells[f"test_{crashing}"].auto_score < cells[f"test_{crashing}"].max_score
+                if crashing:
+                    assert cells[f"test_{crashing}"].auto_score < cells[f"test_{crashing}"].max_score
                 assert any(c.auto_score == c.max_score > 0 for c in cells.values()), (ex, "bob")
 
 

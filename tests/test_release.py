@@ -22,6 +22,7 @@ from click.testing import CliRunner
 
 from grader.build import BEGIN, END, strip_solutions
 from grader.cli import main
+from grader.course import load_course
 from tests.conftest import ROOT
 
 MIN_LENGTH = 15
@@ -108,6 +109,7 @@ def test_the_bundle_has_the_student_files_and_nothing_instructor_only(bundle, co
         for name in (ex.module, "test_public.py", "expected.dat"):
             assert f"exercises/{ex.id}/{name}" in names
     assert {"course.yml", "pyproject.toml", "README.md", "grader/cli.py"} <= names
+    assert "grader/scaffold.py" not in names  # grade new's templates: a solution, hidden tests, a mutant
     for name in names:
         assert not name.startswith("solutions/") and "test_hidden" not in name, name
         assert "/mutants/" not in name and "/variants/" not in name, name
@@ -149,7 +151,7 @@ def test_the_bundle_imports_its_own_grader(bundle):
     assert Path(result.stdout.strip()).is_relative_to(bundle)
 
 
-@pytest.mark.parametrize("exercise_id", ["exercise1", "exercise2", "exercise3", "exercise4"])
+@pytest.mark.parametrize("exercise_id", [ex.id for ex in load_course(ROOT).exercises])
 def test_the_bundle_gives_the_reference_full_public_marks(bundle, course, exercise_id, tmp_path):
     ex = course.exercise(exercise_id)
     submission = tmp_path / ex.module
@@ -177,10 +179,13 @@ def test_the_bundle_help_shows_only_the_students_commands(bundle):
     assert result.returncode == 0, result.stderr
     commands = result.stdout.split("Commands:")[1].split()
     assert {"all", "list"} <= set(commands)
-    for name in ("build", "validate", "mutants", "batch", "nbgrader", "release", "gradescope"):
+    for name in ("build", "validate", "mutants", "batch", "nbgrader", "release", "gradescope", "new"):
         assert name not in commands and f"grade {name}" not in result.stdout, name
     guess = run_from_bundle(bundle, "-m", "grader", "valdate")  # hidden: not suggested either
     assert guess.returncode == 2 and "validate" not in guess.stderr
+    new = run_from_bundle(bundle, "-m", "grader", "new", "exercise9")  # its templates are not there
+    assert (new.returncode, new.stderr) == (2, "Error: 'grade new' is for instructors: run it in the "
+                                               "course repository\n")
     listing = run_from_bundle(bundle, "-m", "grader", "list")
     assert listing.returncode == 0 and "not started" in listing.stdout
     assert "hidden tests that your instructor runs" in listing.stdout
