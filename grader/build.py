@@ -90,12 +90,12 @@ def out_of_sync(course: Course, exercise_ids: list[str] | None = None) -> list[s
     stale = []
     for exercise in _selected(course, exercise_ids):
         expected = student_files(exercise)
-        for name, data in expected.items():
-            path = exercise.student_dir / name
-            if not path.is_file() or path.read_bytes() != data:
-                stale.append(str(path.relative_to(course.root)))
-        if stale:
-            continue  # recording needs an up-to-date stub
+        files = [exercise.student_dir / name for name, data in expected.items()
+                 if not (exercise.student_dir / name).is_file()
+                 or (exercise.student_dir / name).read_bytes() != data]
+        stale += [str(path.relative_to(course.root)) for path in files]
+        if files:
+            continue  # recording needs this exercise's up-to-date stub and tests
         path = exercise.student_dir / EXPECTED_VALUES
         if not path.is_file() or path.read_bytes() != record_expected(exercise):
             stale.append(str(path.relative_to(course.root)))

@@ -57,3 +57,18 @@ def test_nbgrader_cell_values_carry_no_float_noise():
     tests = [{"name": f"f: {i}", "points": p, "max_points": 1.0} for i, p in enumerate([1.0] * 24 + [0.0])]
     value = credit(tests, 10, public_only=True)   # 24 / 25 * 10 = 9.600000000000001 in floats
     assert value == 9.6 and repr(value) == "9.6"
+
+
+def test_build_check_reports_every_stale_exercise_not_only_the_first(tmp_path):
+    """A stale stub in one exercise must not hide a stale recording in the next."""
+    from grader.build import out_of_sync
+    from grader.course import load_course
+    from tests.conftest import copy_course
+
+    course = load_course(copy_course(tmp_path / "course"))
+    first, second = course.exercises[0], course.exercises[1]
+    (first.student_dir / first.module).write_text("# edited by hand\n")
+    (second.student_dir / "expected.dat").write_bytes(b"stale")
+    stale = out_of_sync(course, [first.id, second.id])
+    assert f"exercises/{first.id}/{first.module}" in stale
+    assert f"exercises/{second.id}/expected.dat" in stale
