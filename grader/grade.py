@@ -56,9 +56,23 @@ def _check_holds_a_module(exercise: Exercise, submission: Path | None) -> None:
     try:
         read(exercise, exercise.student_dir if submission is None else Path(submission))
     except NoModule as exc:
+        if submission is None:  # the working copy: the student's file is gone, not misnamed
+            raise NothingToGrade(_missing_working_copy(exercise)) from None
         raise NothingToGrade(f"{exc}; {exc.fix}") from None
     except SubmissionProblem:
         pass  # there is a file, but it is not read: that is the student's report
+
+
+def _missing_working_copy(exercise: Exercise) -> str:
+    """Why `grade EXERCISE` has nothing to grade: exercises/<id>/<module> is gone."""
+    where = exercise.student_dir / exercise.module
+    try:
+        where = where.relative_to(Path.cwd())
+    except ValueError:
+        pass
+    return (f"{where} is missing: it is the file you write {exercise.id} in. Put it back (it "
+            f"came with the exercises), or grade a copy elsewhere with "
+            f"'grade {exercise.id} --submission PATH'")
 
 
 def grade_each(course: Course, exercise_id: str, submissions: Iterable,

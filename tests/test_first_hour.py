@@ -57,3 +57,26 @@ def test_nbgrader_cell_values_carry_no_float_noise():
     tests = [{"name": f"f: {i}", "points": p, "max_points": 1.0} for i, p in enumerate([1.0] * 24 + [0.0])]
     value = credit(tests, 10, public_only=True)   # 24 / 25 * 10 = 9.600000000000001 in floats
     assert value == 9.6 and repr(value) == "9.6"
+
+
+def test_a_missing_working_copy_says_put_it_back_not_rename_the_tests(tmp_path):
+    """`grade exercise3` after the student moved dropout.py away: the message names their
+    file and how to get it back, never "name your file" about the course's test_public.py."""
+    from tests.conftest import copy_course
+
+    course = copy_course(tmp_path / "course")
+    (course / "exercises" / "exercise3" / "dropout.py").unlink()
+    result = CliRunner().invoke(main, ["exercise3", "--course", str(course)])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1
+    assert "exercise3/dropout.py is missing" in result.stderr and "--submission" in result.stderr
+    assert "test_public.py" not in result.stderr
+    # a hand-in folder that holds the course's tests next to a misnamed module: the hint
+    # names the student's file only
+    hand_in = tmp_path / "hw3"
+    hand_in.mkdir()
+    (hand_in / "test_public.py").write_text("")
+    (hand_in / "my_dropout.py").write_text("")
+    result = CliRunner().invoke(main, ["exercise3", "--submission", str(hand_in), "--course", str(course)])
+    assert result.exit_code == 2
+    assert "(it holds my_dropout.py: name your file dropout.py)" in result.stderr, result.stderr
