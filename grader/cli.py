@@ -89,7 +89,7 @@ def _stopped(stop: KeyboardInterrupt, *, title: str, as_json: bool, color: bool,
 course_option = click.option("--course", "course_dir", type=click.Path(file_okay=False),
                              help="The course folder (default: the nearest folder above with a course.yml).")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON report on stdout, nothing else.")
-public_option = click.option("--public-only", is_flag=True,
+public_option = click.option("--public-only", is_flag=True, hidden=STUDENT_RELEASE,  # a release has no others
                              help="Skip the hidden tests even where solutions/ exists.")
 
 

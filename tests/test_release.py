@@ -219,3 +219,11 @@ def test_a_student_with_a_missing_or_edited_course_file_is_told_to_restore_it(bu
         assert result.returncode == 2 and result.stderr.startswith("Error: "), result.stderr
         assert words in result.stderr and "restore it" in result.stderr, result.stderr
         assert "grade build" not in result.stderr
+
+
+def test_the_bundle_help_names_nothing_a_student_does_not_have(bundle):
+    """No solutions/, no hidden tests to skip: --public-only is not offered in a release."""
+    for command in (["exercise3"], ["all"]):
+        result = run_from_bundle(bundle, "-m", "grader", *command, "--help")
+        assert result.returncode == 0, result.stderr
+        assert "solutions/" not in result.stdout and "--public-only" not in result.stdout, result.stdout
