@@ -80,3 +80,25 @@ def test_a_missing_working_copy_says_put_it_back_not_rename_the_tests(tmp_path):
     result = CliRunner().invoke(main, ["exercise3", "--submission", str(hand_in), "--course", str(course)])
     assert result.exit_code == 2
     assert "(it holds my_dropout.py: name your file dropout.py)" in result.stderr, result.stderr
+
+
+def test_a_student_with_two_hand_ins_is_not_counted_as_an_earlier_runs_result(tmp_path):
+    """The first run of a batch has no earlier run: a student whose hand-in is unclear (two
+    candidate files) gets a row with the reason, counted as nothing graded, not as a
+    result kept from an interrupted run nor as a failed grading."""
+    subs = tmp_path / "canvas"
+    subs.mkdir()
+    reference = (REPO / "solutions" / "exercise3" / "dropout.py").read_text()
+    (subs / "doejane_12345_6789012_dropout.py").write_text(reference)
+    (subs / "kimsu_55555_1111111_answer.py").write_text(reference)
+    (subs / "kimsu_55555_1111112_other.py").write_text(reference)
+    out = tmp_path / "grades.csv"
+    result = CliRunner().invoke(main, ["batch", "exercise3", str(subs), "--out", str(out), "--jobs", "1",
+                                       "--course", str(REPO)])
+    assert result.exit_code == 0, result.output
+    assert "earlier run" not in result.stderr and "kept" not in result.stderr, result.stderr
+    assert "0 gradings failed" in result.stderr, result.stderr
+    assert "1 student with nothing that could be graded" in result.stderr, result.stderr
+    rows = out.read_text().splitlines()
+    assert rows[1].startswith("doejane_12345,26,26,,") and rows[2].startswith('kimsu_55555,0,26,"kimsu_55555 handed in 2 files')
+
