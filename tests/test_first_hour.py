@@ -102,3 +102,30 @@ def test_a_student_with_two_hand_ins_is_not_counted_as_an_earlier_runs_result(tm
     rows = out.read_text().splitlines()
     assert rows[1].startswith("doejane_12345,26,26,,") and rows[2].startswith('kimsu_55555,0,26,"kimsu_55555 handed in 2 files')
 
+
+def test_a_function_not_written_yet_gets_one_line_not_one_per_test(tmp_path):
+    """An untouched function's tests all say the same thing: one line per function (the
+    points of its tests, how many there are), and a function whose tests stop at another
+    one's stub names that one. A written function keeps a line per test."""
+    stub = (REPO / "exercises" / "exercise3" / "dropout.py").read_text()
+    reference = (REPO / "solutions" / "exercise3" / "dropout.py").read_text()
+    start = reference.index("def dropout_forward(")
+    written = reference[start:reference.index("\ndef ", start + 1)]
+    stub_start = stub.index("def dropout_forward(")
+    submission = tmp_path / "dropout.py"
+    submission.write_text(stub[:stub_start] + written + "\n\n" + stub[stub.index("\ndef ", stub_start + 1):])
+    result = CliRunner().invoke(main, ["exercise3", "--submission", str(submission), "--public-only",
+                                       "--course", str(REPO)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert sum(line.startswith("  PASS ") and "dropout_forward:" in line for line in lines) == 7
+    assert re.search(r"^  ERROR +0/\d+ +dropout_backward: not implemented yet \(2 tests; -v lists them\)$",
+                     result.stdout, re.M), result.stdout
+    assert re.search(r"^  ERROR +0/6 +vanilla_dropout_forward: not implemented yet \(5 tests; -v lists them\)$",
+                     result.stdout, re.M), result.stdout
+    assert re.search(r"^  ERROR +0/2 +vanilla_dropout_backward: needs vanilla_dropout_forward, "
+                     r"not implemented yet \(2 tests\)$", result.stdout, re.M), result.stdout
+    assert "NotImplementedError)" not in result.stdout  # no message repeated under each test
+    report = json.loads(CliRunner().invoke(main, ["exercise3", "--submission", str(submission), "--public-only",
+                                                  "--json", "--course", str(REPO)]).stdout)
+    assert len(report["tests"]) == 16  # the JSON report keeps every test
