@@ -129,3 +129,12 @@ def test_a_function_not_written_yet_gets_one_line_not_one_per_test(tmp_path):
     report = json.loads(CliRunner().invoke(main, ["exercise3", "--submission", str(submission), "--public-only",
                                                   "--json", "--course", str(REPO)]).stdout)
     assert len(report["tests"]) == 16  # the JSON report keeps every test
+
+
+def test_help_lists_every_command_with_a_whole_sentence():
+    """`grade --help` and `grade nbgrader --help`: no command summary cut off with '...'."""
+    for args in (["--help"], ["nbgrader", "--help"]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+        listing = result.stdout.split("Commands:")[1]
+        assert listing.strip() and "..." not in listing, listing
