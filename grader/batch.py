@@ -369,8 +369,9 @@ def summary_text(s: BatchSummary) -> str:
     why = " (the error column says why)"
     nothing = f"{n(s.not_graded, 'student')} with nothing that could be graded{why}, " if s.not_graded else ""
     text = (f"Graded {n(s.students, 'student')} in {s.seconds:.1f} s with {n(s.jobs, 'worker')}: "
-            f"{s.students - s.failed} graded, {n(s.failed, 'grading')} failed{why if s.failed else ''}, "
-            f"{nothing}mean score {s.mean_score:.2f} / {s.max_score:g}.")
+            f"{s.students - s.failed - s.not_graded} with their work graded, {nothing}"
+            f"{n(s.failed, 'grading')} failed{why if s.failed else ''}, "
+            f"mean score {s.mean_score:.2f} / {s.max_score:g}.")
     if s.reused:
         text += f" {n(s.reused, 'result')} came from an interrupted earlier run."
     text += f" Wrote {s.out}."

@@ -98,7 +98,7 @@ def test_a_student_with_two_hand_ins_is_not_counted_as_an_earlier_runs_result(tm
     assert result.exit_code == 0, result.output
     assert "earlier run" not in result.stderr and "kept" not in result.stderr, result.stderr
     assert "0 gradings failed" in result.stderr, result.stderr
-    assert "1 student with nothing that could be graded" in result.stderr, result.stderr
+    assert "1 with their work graded, 1 student with nothing that could be graded" in result.stderr, result.stderr
     rows = out.read_text().splitlines()
     assert rows[1].startswith("doejane_12345,26,26,,") and rows[2].startswith('kimsu_55555,0,26,"kimsu_55555 handed in 2 files')
 
