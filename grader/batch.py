@@ -69,7 +69,8 @@ class BatchSummary:
     skipped: tuple[Skipped, ...] = ()   # entries of SUBMISSIONS that are not students, and why
     warnings: tuple[str, ...] = ()      # e.g. two ids that look identical
     skipped_file: Path | None = None    # where the skipped entries are listed
-    not_graded: int = 0  # graded students with nothing that could be graded (the error column says why)
+    not_graded: int = 0  # students with nothing that could be graded: a misnamed file, a syntax
+    #                      error, two hand-ins, ... (the error column says why)
 
 
 class Progress:
@@ -103,7 +104,7 @@ def run_batch(course: Course, exercise_id: str, submissions: Path, out: Path, *,
     with state.locked():
         if fresh:
             state.clear()
-        entries, todo = {}, []
+        entries, todo, reused = {}, [], 0
         try:
             for student in students:
                 if student.problem:  # e.g. two hand-ins: a row with the reason, nothing to grade
@@ -113,9 +114,10 @@ def run_batch(course: Course, exercise_id: str, submissions: Path, out: Path, *,
                 entry = state.load(student.id)
                 if entry and (entry["submission_sha256"], entry["setup_sha256"]) == (digest, setup):
                     entries[student.id] = entry
+                    reused += 1
                 else:
                     todo.append((student, digest))
-            reused, jobs = len(entries), max(1, min(jobs or available_cores(), len(todo) or 1))
+            jobs = max(1, min(jobs or available_cores(), len(todo) or 1))
             progress.start(len(todo), reused)
             with contextlib.closing(grade_in_parallel(course, exercise.id, todo, hidden=hidden,
                                                       jobs=jobs)) as results:
@@ -139,12 +141,13 @@ def run_batch(course: Course, exercise_id: str, submissions: Path, out: Path, *,
                 skipped_file.unlink()  # an earlier run's list would name entries that are gone
         state.remove()
     graded = [e["report"]["score"] for e in rows if "report" in e]
-    return BatchSummary(out=out, students=len(rows), failed=len(rows) - len(graded), reused=reused,
+    unclear = sum(bool(s.problem) for s in students)  # rows of hand-ins that were never graded
+    return BatchSummary(out=out, students=len(rows), failed=len(rows) - len(graded) - unclear, reused=reused,
                         mean_score=sum(graded) / len(graded) if graded else 0.0,
                         max_score=exercise.points, seconds=time.monotonic() - started, jobs=jobs,
                         skipped=roster.skipped, warnings=roster.warnings,
                         skipped_file=skipped_file if roster.skipped else None,
-                        not_graded=sum(bool(e["report"].get("problem")) for e in rows if "report" in e))
+                        not_graded=unclear + sum(bool(e["report"].get("problem")) for e in rows if "report" in e))
 
 
 def skipped_path(out: Path) -> Path:
@@ -366,8 +369,9 @@ def summary_text(s: BatchSummary) -> str:
     why = " (the error column says why)"
     nothing = f"{n(s.not_graded, 'student')} with nothing that could be graded{why}, " if s.not_graded else ""
     text = (f"Graded {n(s.students, 'student')} in {s.seconds:.1f} s with {n(s.jobs, 'worker')}: "
-            f"{s.students - s.failed} graded, {n(s.failed, 'grading')} failed{why if s.failed else ''}, "
-            f"{nothing}mean score {s.mean_score:.2f} / {s.max_score:g}.")
+            f"{s.students - s.failed - s.not_graded} with their work graded, {nothing}"
+            f"{n(s.failed, 'grading')} failed{why if s.failed else ''}, "
+            f"mean score {s.mean_score:.2f} / {s.max_score:g}.")
     if s.reused:
         text += f" {n(s.reused, 'result')} came from an interrupted earlier run."
     text += f" Wrote {s.out}."

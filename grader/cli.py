@@ -89,7 +89,7 @@ def _stopped(stop: KeyboardInterrupt, *, title: str, as_json: bool, color: bool,
 course_option = click.option("--course", "course_dir", type=click.Path(file_okay=False),
                              help="The course folder (default: the nearest folder above with a course.yml).")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON report on stdout, nothing else.")
-public_option = click.option("--public-only", is_flag=True,
+public_option = click.option("--public-only", is_flag=True, hidden=STUDENT_RELEASE,  # a release has no others
                              help="Skip the hidden tests even where solutions/ exists.")
 
 
@@ -182,7 +182,7 @@ def grade_exercise(ctx, exercise, submission, select, as_json, public_only, stri
     sys.exit(1 if strict and report.score < report.max_score else 0)
 
 
-@main.command("all")
+@main.command("all", short_help="Grade every exercise of your working copy.")
 @json_option
 @public_option
 @click.option("--strict", is_flag=True, help="Exit with status 1 when any score is below full marks.")
@@ -190,7 +190,7 @@ def grade_exercise(ctx, exercise, submission, select, as_json, public_only, stri
 @course_option
 def grade_all(as_json, public_only, strict, quiet, verbose, no_color, course_dir):
     """Grade every exercise of your working copy (exercises/). An exercise you have not
-    started gets one line ("exercise1: not started, 0 / 32"); -v shows its tests too.
+    started gets one line ("exercise1: not started, 0 / 26"); -v shows its tests too.
 
     Example: grade all -q
     """
@@ -223,7 +223,7 @@ def grade_all(as_json, public_only, strict, quiet, verbose, no_color, course_dir
     sys.exit(1 if strict and any(r.score < r.max_score for r in reports) else 0)
 
 
-@main.command("list")
+@main.command("list", short_help="The exercises, their points, how far your copy is.")
 @click.option("--json", "as_json", is_flag=True, help="Print the list as one JSON object on stdout.")
 @course_option
 def list_cmd(as_json, course_dir):
@@ -238,7 +238,7 @@ def list_cmd(as_json, course_dir):
     click.echo(overview_json(course) if as_json else overview_text(course))
 
 
-@main.command("build")
+@main.command("build", short_help="Regenerate exercises/ from solutions/.")
 @click.argument("exercises", nargs=-1)
 @click.option("--check", is_flag=True, help="Change nothing; exit 1 if exercises/ is out of date.")
 @course_option
@@ -263,7 +263,7 @@ def build_cmd(exercises, check, course_dir):
         click.echo(f"wrote {path.relative_to(course.root)}")
 
 
-@main.command("validate")
+@main.command("validate", short_help="CI check: solutions full marks, stubs zero, in sync.")
 @click.argument("exercises", nargs=-1)
 @course_option
 def validate_cmd(exercises, course_dir):
@@ -284,7 +284,7 @@ def validate_cmd(exercises, course_dir):
     click.echo("course is valid")
 
 
-@main.command("mutants")
+@main.command("mutants", short_help="Every catalogued mistake must be caught and named.")
 @click.argument("exercises", nargs=-1)
 @click.option("--verbose", "-v", is_flag=True, help="Show the messages each mutant got.")
 @course_option
@@ -324,7 +324,7 @@ def mutants_cmd(exercises, verbose, course_dir):
     sys.exit(1 if bad else 0)
 
 
-@main.command("new")
+@main.command("new", short_help="Start a new exercise from a working template.")
 @click.argument("exercise")
 @click.option("--module", metavar="FILE", help="The file students edit (default: EXERCISE.py).")
 @click.option("--function", "functions", multiple=True, metavar="NAME",
@@ -355,7 +355,7 @@ def new_cmd(exercise, module, functions, title, course_dir):
                "Then make it yours: docs/writing-an-exercise.md")
 
 
-@main.group("nbgrader", cls=Group)
+@main.group("nbgrader", cls=Group, short_help="The bridge to nbgrader (grade nbgrader build).")
 def nbgrader_group():
     """The bridge to nbgrader: notebooks whose test cells are graded by `grade`.
 
@@ -364,7 +364,7 @@ def nbgrader_group():
     """
 
 
-@nbgrader_group.command("build")
+@nbgrader_group.command("build", short_help="Write an nbgrader course graded by this grader.")
 @click.argument("nbgrader_dir", metavar="COURSE_DIR", type=click.Path(file_okay=False))
 @click.argument("exercises", nargs=-1)
 @course_option
@@ -374,8 +374,9 @@ def nbgrader_build_cmd(nbgrader_dir, exercises, course_dir):
     function and test cells graded by this grader. The test cells name this course's
     folder: autograde where it is, and rebuild after moving it.
 
-    Example: grade nbgrader build ~/nbgrader_course && cd ~/nbgrader_course &&
-    nbgrader generate_assignment exercise3
+    \b
+    Example: grade nbgrader build ~/nbgrader_course
+             cd ~/nbgrader_course && nbgrader generate_assignment exercise3
     """
     from grader import nbgrader
 
@@ -389,7 +390,7 @@ def nbgrader_build_cmd(nbgrader_dir, exercises, course_dir):
                    f"c.Execute.timeout = {nbgrader.cell_timeout(course)} or more", err=True)
 
 
-@main.command("release")
+@main.command("release", short_help="Write the bundle students receive (no solutions).")
 @click.argument("dest", type=click.Path(file_okay=False))
 @course_option
 def release_cmd(dest, course_dir):
@@ -407,7 +408,7 @@ def release_cmd(dest, course_dir):
     click.echo(f"wrote {len(files)} files to {Path(dest).resolve()}")
 
 
-@main.command("batch")
+@main.command("batch", short_help="Grade a whole class into a CSV or JSON gradebook.")
 @click.argument("exercise")
 @click.argument("submissions", type=click.Path())
 @click.option("--out", required=True, type=click.Path(dir_okay=False),
@@ -446,7 +447,7 @@ def batch_cmd(exercise, submissions, out, jobs, public_only, fresh, course_dir):
     click.echo(batch.summary_text(summary), err=True)
 
 
-@main.command("gradescope")
+@main.command("gradescope", short_help="Write Gradescope's results.json for one submission.")
 @click.argument("exercise")
 @click.option("--submission", type=click.Path(), help="A folder, module file or notebook to grade.")
 @click.option("--out", default="results.json", show_default=True,
@@ -458,8 +459,11 @@ def gradescope_cmd(exercise, submission, out, public_only, course_dir):
     """Grade one submission and write Gradescope's autograder results.json.
 
     Public tests are visible to the student at once, hidden tests once grades are published.
-    Example (in run_autograder): grade gradescope exercise3 --submission /autograder/submission
-    --out /autograder/results/results.json
+
+    \b
+    Example (in run_autograder):
+      grade gradescope exercise3 --submission /autograder/submission \\
+            --out /autograder/results/results.json
     """
     import time
 

@@ -56,6 +56,15 @@ class GradingInterrupted(KeyboardInterrupt):
         self.report, self.total = report, total
 
 
+def restore_fix(exercise) -> str:
+    """How to get a missing or broken course file back: instructors rebuild it from
+    solutions/; students (a release has no solutions/ and no `grade build`) restore it."""
+    if exercise.has_solutions:
+        return "rebuild the exercises with 'grade build'"
+    return ("it is part of the exercises you were given, not yours to edit: restore it from "
+            "your copy of the exercises (or ask your instructor)")
+
+
 def did_you_mean(word: str, candidates) -> str | None:
     """The one candidate clearly closest to a mistyped `word`, or None (none close, or a tie)."""
     import difflib

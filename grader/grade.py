@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from grader.course import HIDDEN_TESTS, Course, Exercise
-from grader.errors import CourseTestError, GraderError, NothingSelected, NothingToGrade
+from grader.errors import CourseTestError, GraderError, NothingSelected, NothingToGrade, restore_fix
 from grader.report import GradeReport
 
 
@@ -56,9 +56,23 @@ def _check_holds_a_module(exercise: Exercise, submission: Path | None) -> None:
     try:
         read(exercise, exercise.student_dir if submission is None else Path(submission))
     except NoModule as exc:
+        if submission is None:  # the working copy: the student's file is gone, not misnamed
+            raise NothingToGrade(_missing_working_copy(exercise)) from None
         raise NothingToGrade(f"{exc}; {exc.fix}") from None
     except SubmissionProblem:
         pass  # there is a file, but it is not read: that is the student's report
+
+
+def _missing_working_copy(exercise: Exercise) -> str:
+    """Why `grade EXERCISE` has nothing to grade: exercises/<id>/<module> is gone."""
+    where = exercise.student_dir / exercise.module
+    try:
+        where = where.relative_to(Path.cwd())
+    except ValueError:
+        pass
+    return (f"{where} is missing: it is the file you write {exercise.id} in. Put it back (it "
+            f"came with the exercises), or grade a copy elsewhere with "
+            f"'grade {exercise.id} --submission PATH'")
 
 
 def grade_each(course: Course, exercise_id: str, submissions: Iterable,
@@ -82,7 +96,7 @@ def grade_each(course: Course, exercise_id: str, submissions: Iterable,
     missing = [f for f in files if not f.is_file()]
     if missing or not files:
         raise CourseTestError(f"test file {missing[0] if missing else exercise.id} is missing; "
-                              "rebuild the exercises with 'grade build'")
+                              f"{restore_fix(exercise)}")
     reference = reference or Reference.for_exercise(exercise)
     zygotes = zygotes or ZygoteKeeper()
     queue = iter(submissions)
@@ -137,7 +151,8 @@ def _session(exercise: Exercise, files: list[Path], reference, each: Callable, s
     if select and plugin.deselected and not plugin.order and not plugin.collection_errors:
         raise NothingSelected(exercise.id, select)
     if plugin.collection_errors:
-        raise CourseTestError(f"the tests of {exercise.id} are broken: {plugin.collection_errors[0]}")
+        raise CourseTestError(f"the tests of {exercise.id} are broken: {plugin.collection_errors[0]}"
+                              + ("" if exercise.has_solutions else f"; {restore_fix(exercise)}"))
     if not plugin.order:
         raise CourseTestError(f"no tests were collected for {exercise.id}:\n{output[-2000:]}")
     if not plugin.looped:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from grader.course import EXPECTED_VALUES, Exercise
-from grader.errors import CourseTestError
+from grader.errors import CourseTestError, restore_fix
 from grader.sandbox import channel
 
 
@@ -46,7 +46,7 @@ class Reference:
         if mode == "replay":
             path = exercise.student_dir / EXPECTED_VALUES
             if not path.is_file():
-                raise CourseTestError(f"{path} is missing; rebuild the exercises with 'grade build'")
+                raise CourseTestError(f"{path} is missing; {restore_fix(exercise)}")
             self.records = channel.decode(path.read_bytes())
         else:
             self.module = _import_reference(exercise)
@@ -74,7 +74,7 @@ class Reference:
         if self.mode == "replay":
             if key not in self.records:
                 raise CourseTestError(f"no recorded reference value for this call of {name}; "
-                                      "rebuild the exercises with 'grade build'")
+                                      f"{restore_fix(self.exercise)}")
             result, after = self.records[key]
             result = copy.deepcopy(result)  # a test that changes it must not change it for the next
         else:

@@ -152,7 +152,8 @@ turns colours off. Ctrl-C stops a grading and shows the tests that finished.
 
 Each test prints `PASS`, `FAIL` (your function ran but the result is wrong), `ERROR` (it
 raised or could not be imported) or `TIME` (it ran too long), its points, and for anything
-but a pass a message that says what is wrong. Your code runs in a separate process with a
+but a pass a message that says what is wrong. A function you have not written yet gets one
+line for all its tests (`-v` lists them). Your code runs in a separate process with a
 time and memory limit; print statements are shown under the table.
 
 A notebook's code cells run in order, each on its own: a cell that raises (an `import` of

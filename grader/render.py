@@ -47,8 +47,14 @@ def table(report: GradeReport, *, title: str = "", color: bool = False, verbosit
         lines.extend(_wrap(note, width, "  Note: ", "        "))
     repeated = [t for t in report.tests if report.problem and t.outcome != "passed"
                 and t.message == report.problem]
+    stubs, said = {} if verbosity > 0 or report.problem else _not_written(report), set()
     for t in report.tests:
         if t in repeated or (verbosity < 0 and t.outcome == "passed"):
+            continue
+        if t.function in stubs:  # one line for all the tests of a function that meet a stub
+            if t.function not in said:
+                said.add(t.function)
+                lines.append(_stub_line(t.function, *stubs[t.function], color))
             continue
         label, colour = _LABEL[t.outcome]
         tag = click.style(f"{label:<5}", fg=colour, bold=True) if color else f"{label:<5}"
@@ -70,6 +76,39 @@ def table(report: GradeReport, *, title: str = "", color: bool = False, verbosit
     for warning in report.warnings:
         lines.append(f"Warning: {warning}")
     return "\n".join(lines)
+
+
+_STUB = re.compile(r"(\w+) is not implemented yet \(it raises NotImplementedError\)")
+
+
+def _not_written(report: GradeReport) -> dict[str, tuple[str, list]]:
+    """The functions whose every test stopped at the same stub: function -> (the function
+    that is not implemented yet, which may be another one it needs, and those tests)."""
+    tests: dict[str, list] = {}
+    for t in report.tests:
+        tests.setdefault(t.function, []).append(t)
+    out = {}
+    for fn, ts in tests.items():
+        stubs = {m.group(1) if (m := _STUB.fullmatch(t.message)) and t.outcome == "error" else None
+                 for t in ts}
+        if len(stubs) == 1 and None not in stubs:
+            out[fn] = (stubs.pop(), ts)
+    return out
+
+
+def _stub_line(function: str, stub: str, tests: list, color: bool) -> str:
+    """`  ERROR    0/6    xavier_normal: not implemented yet (4 tests; -v lists them)`, or
+    `  ERROR    0/3    dropout_backward: needs dropout_forward, not implemented yet (2 tests)`."""
+    import click
+
+    label, colour = _LABEL["error"]
+    tag = click.style(f"{label:<5}", fg=colour, bold=True) if color else f"{label:<5}"
+    hidden = sum(t.hidden for t in tests)
+    count = f"{len(tests)} test{'s' if len(tests) != 1 else ''}" + (f", {hidden} hidden" if hidden else "")
+    points = _fmt(sum(t.max_points for t in tests))
+    why = (f"not implemented yet ({count}; -v lists them)" if stub == function
+           else f"needs {stub}, not implemented yet ({count})")
+    return f"  {tag} {'0':>4}/{points:<4} {function}: {why}"
 
 
 def _total(report: GradeReport, interrupted_of: int | None, repeated: list = ()) -> str:

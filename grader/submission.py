@@ -20,7 +20,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.course import Exercise
+from grader.course import HIDDEN_TESTS, PUBLIC_TESTS, Exercise
 from grader.errors import SubmissionNotFound
 
 MAX_MODULE_BYTES = 1 << 20      # 1 MiB of Python: far beyond any exercise
@@ -163,7 +163,7 @@ def _fix(exercise: Exercise) -> str:
 
 def _choose(exercise: Exercise, folder: int, shown: Path, others: list[str]):
     """(file name, notes) of what to grade in one folder, or None; `others` collects the
-    .py files with another name (a hint for the message)."""
+    .py files with another name (a hint for the message), not the course's test files."""
     try:
         with os.scandir(folder) as listing:
             names = {e.name for e in listing}
@@ -171,7 +171,8 @@ def _choose(exercise: Exercise, folder: int, shown: Path, others: list[str]):
         raise Refused(f"{shown} could not be read ({exc.strerror})") from None
     visible = sorted(n for n in names if not n.startswith("."))
     notebooks = [n for n in visible if n.endswith(".ipynb")]
-    others += [n for n in visible if n.endswith(".py") and n != exercise.module]
+    others += [n for n in visible if n.endswith(".py")  # the course's test files are no hint
+               and n not in (exercise.module, PUBLIC_TESTS, HIDDEN_TESTS)]
     if exercise.module in names:
         notes = ()
         if notebooks:

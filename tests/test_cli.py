@@ -75,13 +75,15 @@ def test_module_file_and_notebook_submissions(tmp_path):
         assert report["score"] == report["max_score"], path
 
 
-def test_human_report_of_the_stub_has_a_line_per_test_and_the_total():
+def test_human_report_of_the_stub_has_a_line_per_function_and_the_total():
     result = invoke("exercise3")
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert lines[0].startswith("exercise3: ")
-    assert sum("not implemented yet" in line for line in lines) >= 4
+    assert sum("not implemented yet" in line for line in lines) == 4  # one line per function
     assert re.search(r"^Score: 0 / \d+", result.stdout, re.M)
+    verbose = invoke("exercise3", "-v").stdout  # -v: a line per test
+    assert verbose.count("not implemented yet") > 4 and "-v lists them" not in verbose
 
 
 def test_strict_exits_1_below_full_marks():

@@ -35,7 +35,7 @@ def test_a_nan_message_says_which_input_produced_it(tmp_path):
 
 def test_feedback_names_no_particular_course_material():
     """Feedback ships to every course: no lecture numbers or deck names of one course."""
-    pattern = re.compile(r"lectures? ?\d|deck ?\d|\blecture's\b|\bthe lecture\b", re.IGNORECASE)
+    pattern = re.compile(r"lectures? ?\d|deck ?\d|\blecture's\b|\bthe lecture\b|\bthe slides?\b", re.IGNORECASE)
     files = sorted((REPO / "solutions").glob("*/test_*.py")) + sorted((REPO / "grader").rglob("*.py"))
     found = [f"{f.relative_to(REPO)}:{n}: {line.strip()}" for f in files
              for n, line in enumerate(f.read_text().splitlines(), 1) if pattern.search(line)]
@@ -72,3 +72,84 @@ def test_build_check_reports_every_stale_exercise_not_only_the_first(tmp_path):
     stale = out_of_sync(course, [first.id, second.id])
     assert f"exercises/{first.id}/{first.module}" in stale
     assert f"exercises/{second.id}/expected.dat" in stale
+
+
+def test_a_missing_working_copy_says_put_it_back_not_rename_the_tests(tmp_path):
+    """`grade exercise3` after the student moved dropout.py away: the message names their
+    file and how to get it back, never "name your file" about the course's test_public.py."""
+    from tests.conftest import copy_course
+
+    course = copy_course(tmp_path / "course")
+    (course / "exercises" / "exercise3" / "dropout.py").unlink()
+    result = CliRunner().invoke(main, ["exercise3", "--course", str(course)])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1
+    assert "exercise3/dropout.py is missing" in result.stderr and "--submission" in result.stderr
+    assert "test_public.py" not in result.stderr
+    # a hand-in folder that holds the course's tests next to a misnamed module: the hint
+    # names the student's file only
+    hand_in = tmp_path / "hw3"
+    hand_in.mkdir()
+    (hand_in / "test_public.py").write_text("")
+    (hand_in / "my_dropout.py").write_text("")
+    result = CliRunner().invoke(main, ["exercise3", "--submission", str(hand_in), "--course", str(course)])
+    assert result.exit_code == 2
+    assert "(it holds my_dropout.py: name your file dropout.py)" in result.stderr, result.stderr
+
+
+def test_a_student_with_two_hand_ins_is_not_counted_as_an_earlier_runs_result(tmp_path):
+    """The first run of a batch has no earlier run: a student whose hand-in is unclear (two
+    candidate files) gets a row with the reason, counted as nothing graded, not as a
+    result kept from an interrupted run nor as a failed grading."""
+    subs = tmp_path / "canvas"
+    subs.mkdir()
+    reference = (REPO / "solutions" / "exercise3" / "dropout.py").read_text()
+    (subs / "doejane_12345_6789012_dropout.py").write_text(reference)
+    (subs / "kimsu_55555_1111111_answer.py").write_text(reference)
+    (subs / "kimsu_55555_1111112_other.py").write_text(reference)
+    out = tmp_path / "grades.csv"
+    result = CliRunner().invoke(main, ["batch", "exercise3", str(subs), "--out", str(out), "--jobs", "1",
+                                       "--course", str(REPO)])
+    assert result.exit_code == 0, result.output
+    assert "earlier run" not in result.stderr and "kept" not in result.stderr, result.stderr
+    assert "0 gradings failed" in result.stderr, result.stderr
+    assert "1 with their work graded, 1 student with nothing that could be graded" in result.stderr, result.stderr
+    rows = out.read_text().splitlines()
+    assert rows[1].startswith("doejane_12345,26,26,,") and rows[2].startswith('kimsu_55555,0,26,"kimsu_55555 handed in 2 files')
+
+
+def test_a_function_not_written_yet_gets_one_line_not_one_per_test(tmp_path):
+    """An untouched function's tests all say the same thing: one line per function (the
+    points of its tests, how many there are), and a function whose tests stop at another
+    one's stub names that one. A written function keeps a line per test."""
+    stub = (REPO / "exercises" / "exercise3" / "dropout.py").read_text()
+    reference = (REPO / "solutions" / "exercise3" / "dropout.py").read_text()
+    start = reference.index("def dropout_forward(")
+    written = reference[start:reference.index("\ndef ", start + 1)]
+    stub_start = stub.index("def dropout_forward(")
+    submission = tmp_path / "dropout.py"
+    submission.write_text(stub[:stub_start] + written + "\n\n" + stub[stub.index("\ndef ", stub_start + 1):])
+    result = CliRunner().invoke(main, ["exercise3", "--submission", str(submission), "--public-only",
+                                       "--course", str(REPO)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert sum(line.startswith("  PASS ") and "dropout_forward:" in line for line in lines) == 7
+    assert re.search(r"^  ERROR +0/\d+ +dropout_backward: not implemented yet \(2 tests; -v lists them\)$",
+                     result.stdout, re.M), result.stdout
+    assert re.search(r"^  ERROR +0/6 +vanilla_dropout_forward: not implemented yet \(5 tests; -v lists them\)$",
+                     result.stdout, re.M), result.stdout
+    assert re.search(r"^  ERROR +0/2 +vanilla_dropout_backward: needs vanilla_dropout_forward, "
+                     r"not implemented yet \(2 tests\)$", result.stdout, re.M), result.stdout
+    assert "NotImplementedError)" not in result.stdout  # no message repeated under each test
+    report = json.loads(CliRunner().invoke(main, ["exercise3", "--submission", str(submission), "--public-only",
+                                                  "--json", "--course", str(REPO)]).stdout)
+    assert len(report["tests"]) == 16  # the JSON report keeps every test
+
+
+def test_help_lists_every_command_with_a_whole_sentence():
+    """`grade --help` and `grade nbgrader --help`: no command summary cut off with '...'."""
+    for args in (["--help"], ["nbgrader", "--help"]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+        listing = result.stdout.split("Commands:")[1]
+        assert listing.strip() and "..." not in listing, listing

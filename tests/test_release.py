@@ -207,3 +207,28 @@ def test_release_refuses_a_folder_that_is_not_empty(tmp_path):
     result = CliRunner().invoke(main, ["release", str(tmp_path), "--course", str(ROOT)])
     assert result.exit_code == 2 and "not empty" in result.stderr
     assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
+
+
+def test_a_student_with_a_missing_or_edited_course_file_is_told_to_restore_it(bundle, tmp_path):
+    """A release has no solutions/ and no `grade build`: a deleted expected.dat or an edited
+    test_public.py is the student's to restore, and the message says so."""
+    import shutil
+
+    copy = tmp_path / "dl-exercises"
+    shutil.copytree(bundle, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    (copy / "exercises" / "exercise3" / "expected.dat").unlink()
+    tests = copy / "exercises" / "exercise2" / "test_public.py"
+    tests.write_text(tests.read_text() + "\nbroken(\n")
+    for exercise, words in (("exercise3", "expected.dat is missing"), ("exercise2", "tests of exercise2 are broken")):
+        result = run_from_bundle(copy, "-m", "grader", exercise)
+        assert result.returncode == 2 and result.stderr.startswith("Error: "), result.stderr
+        assert words in result.stderr and "restore it" in result.stderr, result.stderr
+        assert "grade build" not in result.stderr
+
+
+def test_the_bundle_help_names_nothing_a_student_does_not_have(bundle):
+    """No solutions/, no hidden tests to skip: --public-only is not offered in a release."""
+    for command in (["exercise3"], ["all"]):
+        result = run_from_bundle(bundle, "-m", "grader", *command, "--help")
+        assert result.returncode == 0, result.stderr
+        assert "solutions/" not in result.stdout and "--public-only" not in result.stdout, result.stdout

@@ -121,8 +121,8 @@ def normal_mistakes(method, fi, fo):
         }
     fans = "(fan_in + fan_out)" if method == "xavier_normal" else "fan_in"
     return {**own,
-            f"you used sqrt(2 / {fans}) as the variance (your std is its square root). The slide "
-            f"writes 'Var(W) = sqrt(2 / {fans})', but that expression is the standard deviation, "
+            f"you used sqrt(2 / {fans}) as the variance (your std is its square root). Some slides "
+            f"write 'Var(W) = sqrt(2 / {fans})', but that expression is the standard deviation, "
             "not the variance: pass it to rng.normal as the scale": math.sqrt(std),
             f"your std is 2 / {fans}: you forgot the square root (that is the variance; "
             "rng.normal's scale is the standard deviation)": std ** 2,
