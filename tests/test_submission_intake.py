@@ -292,6 +292,7 @@ def test_a_notebook_cell_that_fails_fails_alone_and_says_where(tmp_path):
                                f"No module named '{missing}'\n    import {missing}.pyplot as plt")
     assert notes[2].startswith("cell 5, line 2 of my_dropout.ipynb: NameError: name 'undefined_name' "
                                "is not defined\n    print(undefined_name)")
+    assert "can be tagged 'exploration' to leave it out of grading" in notes[1]  # how to keep it out
     table = grade("--submission", path).stdout
     assert "Note: cell 3, line 1 of my_dropout.ipynb: ModuleNotFoundError" in table
     assert "dropout.py" not in table.replace("my_dropout.ipynb", "")

@@ -226,7 +226,8 @@ class Submission:
         if self.generation != 1 or type(errors) is not list:
             return  # a restarted worker runs the same cells again: noted once
         self.cell_failures = [str(e)[:2000] for e in errors[:20]]
-        self.notes += [f"{e}\n(the rest of this cell did not run; the other cells did)"
+        self.notes += [f"{e}\n(the rest of this cell did not run; the other cells did. A cell that is only "
+                       "for exploring, such as a plot, can be tagged 'exploration' to leave it out of grading)"
                        for e in self.cell_failures]
 
     def _defines_nothing(self) -> str:
