@@ -350,23 +350,12 @@ ORACLE_FILE = '''\
 tests/test_oracles.py runs it, as it runs every solutions/<id>/oracle.py; like everything
 in solutions/, it never reaches students.
 """
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import torch
 
+from grader.oracle import reference
 
-
-def reference(module):
-    """The reference solution next to this file, imported by path (solutions/ is no package)."""
-    spec = importlib.util.spec_from_file_location(f"_oracle_{module}", Path(__file__).with_name(f"{module}.py"))
-    loaded = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(loaded)
-    return loaded
-
-
-ref = reference("$stem")
+ref = reference(__file__, "$stem")
 
 
 def test_forward_and_backward_match_autograd():

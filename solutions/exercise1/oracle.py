@@ -5,28 +5,16 @@ bound says its false-failure probability (at most 1e-9) and where it comes from.
 tests/test_oracles.py runs it, as it runs every solutions/<id>/oracle.py; like everything
 in solutions/, it never reaches students.
 """
-import importlib.util
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-
-def reference(module):
-    """The reference solution next to this file, imported by path (solutions/ is no package)."""
-    spec = importlib.util.spec_from_file_location(f"_oracle_{module}", Path(__file__).with_name(f"{module}.py"))
-    loaded = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(loaded)
-    return loaded
+from grader.oracle import reference, tensor as t
 
 
-init = reference("initializers")
-
-
-def t(a, grad=False):
-    return torch.tensor(a, dtype=torch.float64, requires_grad=grad)
+init = reference(__file__, "initializers")
 
 
 # ---------------------------------------------------------------------- initializers

@@ -5,34 +5,16 @@ and autograd.
 tests/test_oracles.py runs it, as it runs every solutions/<id>/oracle.py; like everything
 in solutions/, it never reaches students.
 """
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-
-def reference(module):
-    """The reference solution next to this file, imported by path (solutions/ is no package)."""
-    spec = importlib.util.spec_from_file_location(f"_oracle_{module}", Path(__file__).with_name(f"{module}.py"))
-    loaded = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(loaded)
-    return loaded
+from grader.oracle import close, reference, tensor as t
 
 
-norm = reference("normalization")
-
-
-def t(a, grad=False):
-    return torch.tensor(a, dtype=torch.float64, requires_grad=grad)
-
-
-def close(actual, expected, rtol=1e-10, atol=1e-12):
-    if isinstance(expected, torch.Tensor):
-        expected = expected.detach().numpy()
-    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol)
+norm = reference(__file__, "normalization")
 
 
 # ----------------------------------------------------------------- batch / layer norm
