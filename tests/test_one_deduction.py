@@ -1,0 +1,96 @@
+"""One mistake, one deduction (SPEC.md, Decisions): a backward pass that is the exact gradient
+of the student's own wrong forward pass keeps its points, and its message names the forward
+pass; a wrong backward pass still loses them; a trivial forward pass (zeros) earns nothing on
+a test it would pass vacuously. Graded through the real grader, hidden tests included."""
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from grader.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+REFERENCE = {"exercise2": "weight_decay.py", "exercise3": "dropout.py", "exercise4": "normalization.py"}
+
+
+def grade(tmp_path, exercise, overrides: str) -> list[dict]:
+    """The reference module with `overrides` appended (later definitions win), graded."""
+    module = REFERENCE[exercise]
+    path = tmp_path / module
+    path.write_text((REPO / "solutions" / exercise / module).read_text() + "\n\n" + overrides)
+    result = CliRunner().invoke(main, [exercise, "--submission", str(path), "--json", "--course", str(REPO)])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)["tests"]
+
+
+def of(tests, function):
+    chosen = [t for t in tests if t["function"] == function]
+    assert chosen, function
+    return chosen
+
+
+# exercise3: inverted and vanilla dropout swapped. Each forward is wrong, and each backward is
+# the exact gradient of the forward it goes with (in training and at test time).
+DROPOUT_SWAPPED = '''
+_inv_f, _inv_b, _van_f, _van_b = dropout_forward, dropout_backward, vanilla_dropout_forward, vanilla_dropout_backward
+dropout_forward, dropout_backward = _van_f, _van_b
+vanilla_dropout_forward, vanilla_dropout_backward = _inv_f, _inv_b
+'''
+
+DROPOUT_WRONG_BACKWARD = '''
+def dropout_backward(dout, cache):
+    mask, p, train = cache
+    return dout * (mask > 0) if train else dout * (1 - p)
+
+
+def vanilla_dropout_backward(dout, cache):
+    mask, p, train = cache
+    return dout * mask / (1 - p) if train else dout
+'''
+
+DROPOUT_ZEROS = '''
+def dropout_forward(x, p, train, rng):
+    if not 0 <= p < 1:
+        raise ValueError("p must be in [0, 1)")
+    return np.zeros_like(x), (p, train)
+
+
+def dropout_backward(dout, cache):
+    return np.zeros_like(dout)
+
+
+vanilla_dropout_forward, vanilla_dropout_backward = dropout_forward, dropout_backward
+'''
+
+
+@pytest.fixture(scope="module")
+def dropout_swapped(tmp_path_factory):
+    return grade(tmp_path_factory.mktemp("swapped"), "exercise3", DROPOUT_SWAPPED)
+
+
+@pytest.mark.parametrize("backward,forward", [("dropout_backward", "dropout_forward"),
+                                              ("vanilla_dropout_backward", "vanilla_dropout_forward")])
+def test_dropout_backward_of_a_wrong_forward_keeps_its_points(dropout_swapped, backward, forward):
+    for t in of(dropout_swapped, backward):
+        assert t["outcome"] == "passed" and t["points"] == t["max_points"], t
+        assert f"exact gradient of your {forward}" in t["message"] and f"fix {forward}" in t["message"], t
+    assert any(t["outcome"] == "failed" for t in of(dropout_swapped, forward))
+
+
+def test_dropout_wrong_backward_still_loses_its_points(tmp_path):
+    tests = grade(tmp_path, "exercise3", DROPOUT_WRONG_BACKWARD)
+    for backward in ("dropout_backward", "vanilla_dropout_backward"):
+        for t in of(tests, backward):
+            assert t["outcome"] == "failed" and t["points"] == 0, t
+            assert "exact gradient" not in t["message"], t
+    for forward in ("dropout_forward", "vanilla_dropout_forward"):
+        assert all(t["outcome"] == "passed" for t in of(tests, forward))
+
+
+def test_dropout_zero_forward_earns_nothing_vacuously(tmp_path):
+    tests = grade(tmp_path, "exercise3", DROPOUT_ZEROS)
+    earned = [t for t in tests if t["points"] > 0]
+    # only the argument checks (p outside [0, 1) raises) may pass
+    assert all("p_range" in t["name"] or "outside [0, 1)" in t["name"] for t in earned), earned
