@@ -94,3 +94,68 @@ def test_dropout_zero_forward_earns_nothing_vacuously(tmp_path):
     earned = [t for t in tests if t["points"] > 0]
     # only the argument checks (p outside [0, 1) raises) may pass
     assert all("p_range" in t["name"] or "outside [0, 1)" in t["name"] for t in earned), earned
+
+
+# exercise2: penalties off by a factor, gradients exactly theirs
+PENALTIES_SCALED = '''
+def l2_penalty(weights, lam):
+    return float(lam * sum(np.sum(W ** 2) for W in weights))
+
+
+def l2_grad(W, lam):
+    return 2 * lam * W
+
+
+def l1_penalty(weights, lam):
+    return float(0.5 * lam * sum(np.sum(np.abs(W)) for W in weights))
+
+
+def l1_grad(W, lam):
+    return 0.5 * lam * np.sign(W)
+'''
+
+GRADS_WRONG = '''
+def l2_grad(W, lam):
+    return 2 * lam * W
+
+
+def l1_grad(W, lam):
+    return 0.5 * lam * np.sign(W)
+'''
+
+PENALTIES_ZERO = '''
+def l2_penalty(weights, lam):
+    return 0.0
+
+
+def l2_grad(W, lam):
+    return np.zeros_like(W)
+
+
+l1_penalty, l1_grad = l2_penalty, l2_grad
+'''
+
+
+@pytest.mark.parametrize("backward,forward", [("l2_grad", "l2_penalty"), ("l1_grad", "l1_penalty")])
+def test_gradient_of_a_wrong_penalty_keeps_its_points(tmp_path, backward, forward):
+    tests = grade(tmp_path, "exercise2", PENALTIES_SCALED)
+    for t in of(tests, backward):
+        assert t["outcome"] == "passed" and t["points"] == t["max_points"], t
+    # a test whose lam is 0 (or whose W is 0) needs no note: dW is right there anyway
+    assert any(f"exact gradient of your {forward}" in t["message"] and f"fix {forward}" in t["message"]
+               for t in of(tests, backward))
+    assert all(t["outcome"] == "failed" for t in of(tests, forward))
+
+
+def test_wrong_gradient_still_loses_its_points(tmp_path):
+    tests = grade(tmp_path, "exercise2", GRADS_WRONG)
+    for backward in ("l2_grad", "l1_grad"):
+        for t in of(tests, backward):
+            assert t["outcome"] == "failed" and t["points"] == 0, t
+            assert "exact gradient" not in t["message"], t
+
+
+def test_zero_penalty_earns_nothing_vacuously(tmp_path):
+    tests = grade(tmp_path, "exercise2", PENALTIES_ZERO)
+    earned = [t["name"] for t in tests if t["points"] > 0 and t["function"] != "sgd_step"]
+    assert earned == [], earned
