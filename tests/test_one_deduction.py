@@ -159,3 +159,109 @@ def test_zero_penalty_earns_nothing_vacuously(tmp_path):
     tests = grade(tmp_path, "exercise2", PENALTIES_ZERO)
     earned = [t["name"] for t in tests if t["points"] > 0 and t["function"] != "sgd_step"]
     assert earned == [], earned
+
+
+# exercise4: normalizing with the unbiased variance (a wrong forward pass, in training for batch
+# norm), and backward passes that are exactly its gradient
+NORM_UNBIASED = '''
+def _unbiased_forward(x, gamma, beta, axis, eps):
+    n = x.shape[axis]
+    mu = x.mean(axis=axis, keepdims=True)
+    c = n / (n - 1)
+    s = np.sqrt(c * x.var(axis=axis, keepdims=True) + eps)
+    xhat = (x - mu) / s
+    return gamma * xhat + beta, (xhat, s, gamma, c, axis)
+
+
+def _unbiased_backward(dout, cache):
+    xhat, s, gamma, c, axis = cache
+    dxhat = dout * gamma
+    dx = (dxhat - dxhat.mean(axis=axis, keepdims=True)
+          - xhat * c * (dxhat * xhat).mean(axis=axis, keepdims=True)) / s
+    return dx, (dout * xhat).sum(axis=0), dout.sum(axis=0)
+
+
+_ref_bn_forward, _ref_bn_backward = batchnorm_forward, batchnorm_backward
+
+
+def batchnorm_forward(x, gamma, beta, running_mean, running_var, train, momentum=0.1, eps=1e-5):
+    if not train:
+        out, cache = _ref_bn_forward(x, gamma, beta, running_mean, running_var, train, momentum, eps)
+        return out, ("ref", cache)
+    _ref_bn_forward(x, gamma, beta, running_mean, running_var, train, momentum, eps)  # running stats
+    out, cache = _unbiased_forward(x, gamma, beta, 0, eps)
+    return out, ("unbiased", cache)
+
+
+def batchnorm_backward(dout, cache):
+    kind, cache = cache
+    return _ref_bn_backward(dout, cache) if kind == "ref" else _unbiased_backward(dout, cache)
+
+
+def layernorm_forward(x, gamma, beta, eps=1e-5):
+    return _unbiased_forward(x, gamma, beta, 1, eps)
+
+
+layernorm_backward = _unbiased_backward
+'''
+
+NORM_WRONG_BACKWARD = '''
+_ref_bn_backward, _ref_ln_backward = batchnorm_backward, layernorm_backward
+
+
+def batchnorm_backward(dout, cache):
+    dx, dgamma, dbeta = _ref_bn_backward(dout, cache)
+    return dx * 1.01, dgamma, dbeta
+
+
+def layernorm_backward(dout, cache):
+    dx, dgamma, dbeta = _ref_ln_backward(dout, cache)
+    return dx * 1.01, dgamma, dbeta
+'''
+
+NORM_ZERO = '''
+def batchnorm_forward(x, gamma, beta, running_mean, running_var, train, momentum=0.1, eps=1e-5):
+    if train and x.shape[0] < 2:
+        raise ValueError("N < 2 in training")
+    return np.zeros_like(x), None
+
+
+def batchnorm_backward(dout, cache):
+    return np.zeros_like(dout), np.zeros(dout.shape[1]), np.zeros(dout.shape[1])
+
+
+def layernorm_forward(x, gamma, beta, eps=1e-5):
+    return np.zeros_like(x), None
+
+
+layernorm_backward = batchnorm_backward
+'''
+
+
+@pytest.fixture(scope="module")
+def norm_unbiased(tmp_path_factory):
+    return grade(tmp_path_factory.mktemp("unbiased"), "exercise4", NORM_UNBIASED)
+
+
+@pytest.mark.parametrize("backward,forward", [("batchnorm_backward", "batchnorm_forward"),
+                                              ("layernorm_backward", "layernorm_forward")])
+def test_norm_backward_of_a_wrong_forward_keeps_its_points(norm_unbiased, backward, forward):
+    for t in of(norm_unbiased, backward):
+        assert t["outcome"] == "passed" and t["points"] == t["max_points"], t
+    assert any(f"exact gradient of your {forward}" in t["message"] and f"fix {forward}" in t["message"]
+               for t in of(norm_unbiased, backward))
+    assert any(t["outcome"] == "failed" for t in of(norm_unbiased, forward))
+
+
+def test_norm_wrong_backward_still_loses_its_points(tmp_path):
+    tests = grade(tmp_path, "exercise4", NORM_WRONG_BACKWARD)
+    for backward in ("batchnorm_backward", "layernorm_backward"):
+        for t in of(tests, backward):
+            assert t["outcome"] == "failed" and t["points"] == 0, t
+            assert "exact gradient" not in t["message"], t
+
+
+def test_norm_zero_forward_earns_nothing_on_backward_tests(tmp_path):
+    tests = grade(tmp_path, "exercise4", NORM_ZERO)
+    earned = [t["name"] for t in tests if t["points"] > 0 and t["function"].endswith("_backward")]
+    assert earned == [], earned

@@ -110,7 +110,7 @@ def keeps_points(analytic, expected, own, *, fn: str, wrt: str, forward: str) ->
     if own_err > GRAD_TOL or own_zero:
         return False
     note(f"{wrt} is the exact gradient of your {forward}, which is wrong: fix {forward} "
-         f"(this test keeps its points: {fn} is right for the forward pass you wrote)")
+         f"(this test keeps its points: {fn} is right for the {forward} you wrote)")
     return True
 
 
