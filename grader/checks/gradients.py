@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from grader.checks.arrays import as_array, fail
-from grader.checks.notes import note
+from grader.checks.notes import note, noted
 
 GRAD_TOL = 1e-6
 STEP = 1e-5
@@ -54,6 +54,7 @@ def numerical_gradient(f, x: np.ndarray, dout: np.ndarray, h: float = STEP, *, m
 #   backward measured had ||e|| >= 2.4e-3 (||a|| + ||n||); passing 1e-6 would need all k
 #   projections below ~4e-4 of their standard deviation: probability <= (4e-4)^k, 4e-21 for k = 6.
 DIRECTIONS = 6
+_NOTED_WRTS: dict = {}  # per note key: the gradients it names (valid while the note is there)
 
 
 class DirectionalGradient:
@@ -109,8 +110,14 @@ def keeps_points(analytic, expected, own, *, fn: str, wrt: str, forward: str) ->
     own_err, own_zero = _own(analytic, expected, own)
     if own_err > GRAD_TOL or own_zero:
         return False
-    note(f"{wrt} is the exact gradient of your {forward}, which is wrong: fix {forward} "
-         f"(this test keeps its points: {fn} is right for the {forward} you wrote)")
+    # one note per forward pass, naming each gradient (dx, dgamma, ...) that it explains
+    key = ("exact gradient", fn, forward)
+    wrts = _NOTED_WRTS[key] = [*(_NOTED_WRTS.get(key, []) if noted(key) else []), wrt]
+    wrts = list(dict.fromkeys(wrts))
+    names = wrts[0] if len(wrts) == 1 else ", ".join(wrts[:-1]) + " and " + wrts[-1]
+    note(f"{names} {'is the exact gradient' if len(wrts) == 1 else 'are the exact gradients'} of your {forward}, which is "
+         f"wrong: fix {forward} (this test keeps its points: {fn} is right for the {forward} you wrote)",
+         key=key)
     return True
 
 

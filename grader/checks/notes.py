@@ -6,13 +6,19 @@ the test passes, reports them as its `message` (a failing test reports its failu
 
 from __future__ import annotations
 
-_notes: list[str] = []
+_notes: dict = {}  # key -> text, in the order first noted
 
 
-def note(text: str) -> None:
-    """Record `text` for the running test; shown with the test when it passes."""
-    if text and text not in _notes:
-        _notes.append(text)
+def note(text: str, *, key=None) -> None:
+    """Record `text` for the running test; shown with the test when it passes. A later note
+    with the same `key` replaces the earlier one (in its place); the same text is said once."""
+    if text:
+        _notes[text if key is None else key] = text
+
+
+def noted(key):
+    """The text noted under `key` in the running test, or None."""
+    return _notes.get(key)
 
 
 def clear_notes() -> None:
@@ -21,6 +27,6 @@ def clear_notes() -> None:
 
 def take_notes() -> str:
     """The running test's notes as one message (and forget them)."""
-    text = " ".join(_notes)
+    text = " ".join(dict.fromkeys(_notes.values()))
     _notes.clear()
     return text
