@@ -27,6 +27,7 @@ import contextlib
 import pytest
 
 from grader.checks import CheckFailed
+from grader.checks.notes import clear_notes, take_notes
 from grader.errors import CourseTestError, GradingInterrupted, SandboxFailure
 from grader.report import GradeReport, TestResult
 from grader.sandbox.proxy import InputModified, StudentError, StudentTimeout
@@ -150,15 +151,21 @@ class GradingPlugin:
             namespace.update(dunders)
             exec(code, namespace)
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item):
+        clear_notes()  # a test's notes are its own
+
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
+        if call.when == "call":
+            notes = take_notes()  # what a passing test has to say (cleared either way)
         outcome = yield
         report = outcome.get_result()
         verdicts = self.verdicts.get(item.nodeid)
         if verdicts is None:
             return
         if report.passed:
-            verdicts.append(("passed" if report.when == "call" else "setup", ""))
+            verdicts.append(("passed", notes) if report.when == "call" else ("setup", ""))
         else:
             if call.excinfo is not None and isinstance(call.excinfo.value, SandboxFailure):
                 self.sandbox_failures.append(call.excinfo.value)
@@ -176,8 +183,8 @@ class GradingPlugin:
             failures = [v for v in verdicts if v[0] != "passed"]
             if failures:
                 outcome, message = max(failures, key=lambda v: _RANK[v[0]])
-            elif verdicts:
-                outcome, message = "passed", ""
+            elif verdicts:  # a passing test's message: its notes, if any
+                outcome, message = "passed", " ".join(m for _, m in verdicts if m)
             else:
                 outcome, message = "error", "this test did not run (grading was interrupted)"
             out.append(TestResult(**self.results[nodeid], outcome=outcome, message=message))

@@ -60,8 +60,10 @@ def table(report: GradeReport, *, title: str = "", color: bool = False, verbosit
         tag = click.style(f"{label:<5}", fg=colour, bold=True) if color else f"{label:<5}"
         hidden = " (hidden)" if t.hidden else ""
         lines.append(f"  {tag} {_fmt(t.points):>4}/{_fmt(t.max_points):<4} {t.name}{hidden}")
-        if t.outcome != "passed" or verbosity > 0:
+        if t.outcome != "passed":
             lines.extend(_wrap(t.message, width, " " * 14 + "-> ", " " * 17) if t.message else [])
+        elif t.message:  # a passing test's note: what to fix elsewhere, at no cost here
+            lines.extend(_wrap(t.message, width, " " * 14 + "note: ", " " * 20))
     total = _total(report, interrupted_of, repeated)
     if verbosity < 0:
         total = f"{report.exercise}: {total}"

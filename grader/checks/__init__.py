@@ -5,10 +5,11 @@ feedback the student reads, so write it for them: what is wrong and what to do.
 
 from grader.checks.arrays import (CheckFailed, as_array, assert_close, describe,
                                   expect_value_error, fail, matches, unpack)
-from grader.checks.gradients import (GRAD_TOL, check_backward, numerical_gradient,
-                                     relative_error)
+from grader.checks.gradients import (GRAD_TOL, DirectionalGradient, check_backward, directional_gradient, keeps_points,
+                                     numerical_gradient, relative_error)
 from grader.checks.inputs import normal_input, seeded
+from grader.checks.notes import note
 from grader.checks import stats
 
 __all__ = ["CheckFailed", "GRAD_TOL", "as_array", "assert_close", "check_backward", "describe", "expect_value_error",
-           "fail", "matches", "normal_input", "numerical_gradient", "relative_error", "seeded", "stats", "unpack"]
+           "fail", "matches", "normal_input", "note", "DirectionalGradient", "directional_gradient", "keeps_points", "numerical_gradient", "relative_error", "seeded", "stats", "unpack"]

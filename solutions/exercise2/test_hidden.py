@@ -45,8 +45,7 @@ def test_l2_grad_more_inputs(student, reference):
     """l2_grad: 3-D and 1-D arrays, lam = 0, and a numerical check on a 3-D array"""
     for seed, shape, lam in GRAD_CASES:
         W = public.weight_list(seed, [shape])[0]
-        assert_close(student.l2_grad(W, lam), reference.l2_grad(W, lam), fn="l2_grad", name="dW",
-                     rtol=1e-9, mistakes=public.l2_grad_mistakes(W, lam))
+        public.grad_value(student, reference, "l2_grad", "l2_penalty", W, lam, public.l2_grad_mistakes(W, lam))
     W = public.weight_list(28, [(2, 3, 2)])[0]
     public.gradient_check(student.l2_grad(W, 1.3), reference.l2_grad(W, 1.3),
                           public.own_numeric(student, "l2_penalty", W, 1.3), fn="l2_grad",
@@ -58,11 +57,9 @@ def test_l1_grad_more_inputs(student, reference):
     """l1_grad: 3-D and 1-D arrays with zeros, an all-zero array, lam = 0"""
     for seed, shape, lam in GRAD_CASES:
         W = public.with_zeros(seed, shape)
-        assert_close(student.l1_grad(W, lam), reference.l1_grad(W, lam), fn="l1_grad", name="dW",
-                     rtol=1e-9, mistakes=public.l1_grad_mistakes(W, lam))
+        public.grad_value(student, reference, "l1_grad", "l1_penalty", W, lam, public.l1_grad_mistakes(W, lam))
     W = np.zeros((4, 3))
-    assert_close(student.l1_grad(W, 0.5), reference.l1_grad(W, 0.5), fn="l1_grad", name="dW",
-                 mistakes=public.l1_grad_mistakes(W, 0.5))
+    public.grad_value(student, reference, "l1_grad", "l1_penalty", W, 0.5, public.l1_grad_mistakes(W, 0.5))
 
 
 @pytest.mark.points(1)
