@@ -39,8 +39,8 @@ def grade(course: Course, exercise_id: str, submission: Path | None = None, *,
     seconds, limit)` hears of a call into student code that is still running after a few
     seconds (`seconds` None: it is over), for a caller that shows progress.
     """
-    if require_module:
-        _check_holds_a_module(course.exercise(exercise_id), submission)
+    if require_module:  # read once here; the grading takes the code as read
+        submission = _holding_a_module(course.exercise(exercise_id), submission)
     outcome: list = []
     grade_each(course, exercise_id, [submission], lambda _, result: outcome.append(result),
                hidden=hidden, reference=reference, zygotes=ZygoteKeeper(zygote), on_slow=on_slow,
@@ -50,17 +50,18 @@ def grade(course: Course, exercise_id: str, submission: Path | None = None, *,
     return dataclasses.replace(outcome[0], selection=select) if select else outcome[0]
 
 
-def _check_holds_a_module(exercise: Exercise, submission: Path | None) -> None:
+def _holding_a_module(exercise: Exercise, submission: Path | None):
+    """The submission's code as read for grading; NothingToGrade when it holds no module."""
     from grader.submission import NoModule, SubmissionProblem, read
 
     try:
-        read(exercise, exercise.student_dir if submission is None else Path(submission))
+        return read(exercise, exercise.student_dir if submission is None else Path(submission))
     except NoModule as exc:
         if submission is None:  # the working copy: the student's file is gone, not misnamed
             raise NothingToGrade(_missing_working_copy(exercise)) from None
         raise NothingToGrade(f"{exc}; {exc.fix}") from None
     except SubmissionProblem:
-        pass  # there is a file, but it is not read: that is the student's report
+        return submission  # there is a file, but it is not read: that is the student's report
 
 
 def _missing_working_copy(exercise: Exercise) -> str:
@@ -79,7 +80,8 @@ def grade_each(course: Course, exercise_id: str, submissions: Iterable,
                on_graded: Callable[[object, GradeReport | Exception], None], *,
                hidden: bool | None = None, reference=None, zygotes: "ZygoteKeeper | None" = None,
                retries: int = 0, on_slow=None, select: str = "") -> None:
-    """Grade each submission (as `grade` would, `None` meaning the working copy) in one
+    """Grade each submission (a path as `grade` takes it, `None` meaning the working copy, or
+    a `StudentCode` already read) in one
     pytest session (or one per submission, for tests that cannot run twice: see
     grader.plugin); call `on_graded(submission, report)` as each finishes.
 
@@ -162,11 +164,11 @@ def _session(exercise: Exercise, files: list[Path], reference, each: Callable, s
 
 def _grade_one(exercise: Exercise, submission, run_tests: Callable, zygotes, on_slow=None) -> GradeReport:
     from grader.sandbox.proxy import IsolationWarning, Submission, reset_warnings
-    from grader.submission import SubmissionProblem, read
+    from grader.submission import StudentCode, SubmissionProblem, read
 
-    path = exercise.student_dir if submission is None else Path(submission)
     try:
-        code, problem = read(exercise, path), ""
+        code, problem = (submission if isinstance(submission, StudentCode) else
+                         read(exercise, exercise.student_dir if submission is None else Path(submission))), ""
     except SubmissionProblem as exc:  # the student's: every test says so, the report says it once
         code, problem = None, str(exc)
     with contextlib.ExitStack() as stack:
