@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import os
 
+from grader.sandbox.mounts import mountinfo
+
 PIDS_MAX = 64
 
 
@@ -195,17 +197,13 @@ def _find_bases() -> tuple[list[str], int]:
 def _cgroup_mounts() -> dict[str, str]:
     """Mount point of cgroup2 ("cgroup2") and of each v1 controller ("memory", "pids")."""
     out = {}
-    for line in _read("/proc/self/mountinfo").splitlines():
-        left, _, right = line.partition(" - ")
-        fields, tail = left.split(), right.split()
-        if len(fields) < 5 or len(tail) < 3:
-            continue
-        if tail[0] == "cgroup2":
-            out.setdefault("cgroup2", fields[4])
-        elif tail[0] == "cgroup":
-            for option in tail[2].split(","):
+    for point, _, fstype, super_options in mountinfo():
+        if fstype == "cgroup2":
+            out.setdefault("cgroup2", point)
+        elif fstype == "cgroup":
+            for option in super_options.split(","):
                 if option in ("memory", "pids"):
-                    out.setdefault(option, fields[4])
+                    out.setdefault(option, point)
     return out
 
 

@@ -27,8 +27,7 @@ _CELL = re.compile(r"(?s)(.*), cell (\d+)")
 
 def units_of(spec: dict) -> list[tuple[str, str]]:
     """(file in the private folder, name shown to the student) for each unit, in order."""
-    units = spec["units"] if "units" in spec else [(spec["module_file"], spec["module_file"])]
-    return [tuple(u) for u in units]
+    return [tuple(u) for u in spec["units"]]
 
 
 def student_files(spec: dict) -> frozenset[str]:
@@ -76,10 +75,11 @@ def where(filename: str, lineno) -> str:
     return f"cell {cell[2]}, line {lineno} of {cell[1]}" if cell else f"line {lineno}"
 
 
-def syntax_message(exc: SyntaxError) -> str:
-    """"line 20: expected ':'" and, under it, the line itself."""
+def syntax_message(exc: SyntaxError, kind: str = "") -> str:
+    """"line 20: expected ':'" (with `kind`: "line 20: SyntaxError: expected ':'") and,
+    under it, the line itself."""
     text = (exc.text or "").strip()
-    return f"{where(exc.filename or '', exc.lineno)}: {exc.msg}" + (f"\n    {text}" if text else "")
+    return f"{where(exc.filename or '', exc.lineno)}: {kind}{exc.msg}" + (f"\n    {text}" if text else "")
 
 
 def describe(exc: BaseException, files) -> str:
@@ -93,8 +93,7 @@ def describe(exc: BaseException, files) -> str:
 def cell_failure(exc: BaseException, shown: str) -> str:
     """"cell 5, line 1 of my.ipynb: ModuleNotFoundError: ..." and the cell's line."""
     if isinstance(exc, SyntaxError) and exc.filename == shown:
-        text = (exc.text or "").strip()
-        message = f"{where(shown, exc.lineno)}: SyntaxError: {exc.msg}" + (f"\n    {text}" if text else "")
+        message = syntax_message(exc, "SyntaxError: ")
     else:
         frame = next((f for f in reversed(traceback.extract_tb(exc.__traceback__))
                       if f.filename == shown), None)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import re
 
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_NOATIME, MS_NODIRATIME, MS_BIND, MS_REC = 32, 1024, 2048, 4096, 16384
@@ -103,19 +104,32 @@ _FLAGS = {"nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC, "noatime"
           "nodiratime": MS_NODIRATIME, "relatime": MS_RELATIME, "strictatime": MS_STRICTATIME}
 
 
-def _mount_points() -> list[tuple[str, int]]:
+def mountinfo() -> list[tuple[str, str, str, str]]:
+    """This process's mounts from /proc/self/mountinfo: (mount point, mount options,
+    file system type, super options) each, the point unescaped (a space comes as \\040)."""
     out = []
     try:
         with open("/proc/self/mountinfo") as f:
-            for line in f:
-                fields = line.split()
-                point = fields[4].encode().decode("unicode_escape")  # spaces come as \040
-                flags = 0
-                for option in fields[5].split(","):
-                    flags |= _FLAGS.get(option, 0)
-                out.append((point, flags))
-    except (OSError, IndexError):
-        pass
+            lines = f.read().splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        left, _, right = line.partition(" - ")
+        fields, tail = left.split(), right.split()
+        if len(fields) >= 6 and len(tail) >= 3:
+            point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m[1], 8)), fields[4])
+            out.append((point, fields[5], tail[0], tail[2]))
+    return out
+
+
+def _mount_points() -> list[tuple[str, int]]:
+    """Each mount point, with the flags of its options that a remount must keep."""
+    out = []
+    for point, options, _, _ in mountinfo():
+        flags = 0
+        for option in options.split(","):
+            flags |= _FLAGS.get(option, 0)
+        out.append((point, flags))
     return out
 
 

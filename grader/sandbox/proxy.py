@@ -183,9 +183,9 @@ class Submission:
             load = self._receive("the import")
         except StudentError as exc:
             self._failed_import(type(exc), f"{self.name} could not be imported: {exc}")
-        self._imported(load, problems)
+        self._imported(load)
 
-    def _imported(self, load, problems: list[str]) -> None:
+    def _imported(self, load) -> None:
         """Take in the worker's reply to the import: its functions, or why there are none."""
         if type(load) is not dict or type(load.get("functions")) is not dict and load["ok"]:
             self._stop_worker()

@@ -17,7 +17,6 @@ import numpy.random  # noqa: F401 - numpy loads it lazily: once in the zygote, n
 from grader.sandbox import channel, isolate, loader, mounts
 
 GLOBAL_SEED = 20261122  # np.random is seeded before every call, so misuse is deterministic
-MAX_MESSAGE = 2000
 SMALL = 1 << 16  # arrays up to this many bytes are compared byte by byte first
 FOLDER_MB = 64   # the worker's folder, in total (a tmpfs), and any one file it writes
 PROCESSES = 64   # threads included; where the kernel counts them per user namespace
@@ -111,7 +110,7 @@ def _load(spec: dict):
         if exc.filename not in files:  # raised by code the student ran (exec, eval)
             return None, {"ok": False, "kind": "import", "message": loader.describe(exc, files)}
         return None, {"ok": False, "kind": "syntax", "line": exc.lineno or 0,
-                      "message": loader.syntax_message(exc)[:MAX_MESSAGE]}
+                      "message": loader.syntax_message(exc)[:loader.MAX_MESSAGE]}
     except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt included
         return None, {"ok": False, "kind": "import", "message": loader.describe(exc, files)}
     functions = {}
@@ -183,13 +182,14 @@ def _loop(sock, module, spec: dict) -> None:
     handles = _Handles(spec["generation"])
     signal.signal(signal.SIGALRM, _on_alarm)
     call_seconds = float(spec["limits"]["call_seconds"])
+    files = loader.student_files(spec)
     while True:
         try:
             request = channel.recv_request(sock)
         except EOFError:
             return
         reply = _run_calls(getattr(module, request["function"], None), request["calls"], handles,
-                           loader.student_files(spec), call_seconds)
+                           files, call_seconds)
         try:
             payload = channel.encode_parts(reply, handles.wrap)
             problem = _too_large(payload, spec["reply_bytes"])

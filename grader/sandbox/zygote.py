@@ -34,7 +34,7 @@ def main(control_fd: int, groups: bool = True) -> None:
             request = channel.recv_request(control)
             if request["op"] == "spawn":
                 try:
-                    workers.spawn(control, request)
+                    workers.spawn(request)
                 except (OSError, ValueError) as exc:  # fork or pipe failed: say so, keep serving
                     channel.send_frame(control, channel.encode({"error": f"{type(exc).__name__}: {exc}"}))
                 workers.reap()
@@ -78,7 +78,7 @@ class _Workers:
                 problem = f"no control group for the worker ({exc}): its memory is bounded per process, not in total"
         return _Middle(paths, self.control, problem)
 
-    def spawn(self, control: socket.socket, spec: dict) -> None:
+    def spawn(self, spec: dict) -> None:
         """Start a worker in the spare middle process (its group limited now); send the
         grader its pid, the guarantees that are off, and its two fds."""
         middle, self.spare = self.spare or self._middle(), None
@@ -97,18 +97,18 @@ class _Workers:
                 problems = [f"the worker's control group could not be limited ({exc.strerror}): its memory "
                             "is bounded per process, not in total"]
         pid, reply = middle.launch(spec, problems)
-        socket.send_fds(control, [_frame(channel.encode(reply))], [middle.ours.fileno(), middle.out_r])
-        middle.close()
-        self.groups.track(pid, middle.paths)
+        self.groups.track(pid, middle.paths)  # first: a worker whose grader is gone is still ended
         self.running.add(pid)
+        try:
+            socket.send_fds(self.control, [_frame(channel.encode(reply))], [middle.ours.fileno(), middle.out_r])
+        finally:
+            middle.close()
 
     def wait(self, pid: int) -> dict:
         """After the grader killed the worker: its wait status, and whether the kernel killed
         a process of its group for memory."""
         self.running.discard(pid)
-        if pid not in self.ended:
-            self.ended[pid] = (_wait(pid), self.groups.forget(pid))
-        status, oom = self.ended.pop(pid)
+        status, oom = self.ended.pop(pid, None) or (_wait(pid), self.groups.forget(pid))
         return {"status": status, "oom": oom}
 
     def reap(self) -> None:
@@ -171,17 +171,20 @@ class _Middle:
             os.close(fd)
 
     def launch(self, spec: dict, problems: list[str]) -> tuple[int, dict]:
-        """Hand the middle process its spec; the worker's pid and what is off."""
-        with os.fdopen(self.spec_w, "wb") as f:
-            f.write(pickle.dumps((spec, problems)))
-        # one write of a few bytes, read as soon as it is made: the grader gets its reply
-        # while the middle process is still exiting (EOF would wait for that)
-        pid_text, *problems = os.read(self.pid_r, 1 << 16).decode().split("\n")
+        """Hand the middle process its spec; the worker's pid and what is off. A middle
+        process that died (or sent nothing usable) is discarded, its group with it."""
+        fd, self.spec_w = self.spec_w, -1  # the file object below owns (and closes) it
         try:
-            return int(pid_text), {"pid": int(pid_text), "isolation_problems": problems}
-        except ValueError:
+            with os.fdopen(fd, "wb") as f:
+                f.write(pickle.dumps((spec, problems)))
+            # one write of a few bytes, read as soon as it is made: the grader gets its reply
+            # while the middle process is still exiting (EOF would wait for that)
+            pid_text, *problems = os.read(self.pid_r, 1 << 16).decode().split("\n")
+            pid = int(pid_text)
+        except (OSError, ValueError):
             self.discard()
             raise
+        return pid, {"pid": pid, "isolation_problems": problems}
 
     def close(self) -> None:
         os.close(self.pid_r)
@@ -191,10 +194,9 @@ class _Middle:
 
     def discard(self) -> None:
         """Unused (or failed): let the middle process go, and its group."""
-        try:
+        if self.spec_w >= 0:
             os.close(self.spec_w)  # it reads an empty spec and leaves
-        except OSError:
-            pass
+            self.spec_w = -1
         self.close()
         cgroups.remove(self.paths)
 
@@ -234,8 +236,3 @@ def _wait(pid: int):
         return status
     except ChildProcessError:
         return None
-
-
-if __name__ == "__main__":
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the grader's to handle
-    main(int(sys.argv[1]))
