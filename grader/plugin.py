@@ -139,7 +139,10 @@ class GradingPlugin:
         they see the fresh state. (Compiled at the second run: a single grading never pays.)"""
         for module in {item.module for item in items if getattr(item, "module", None)}:
             if module not in self.modules:  # as collected: fresh; keep what the re-runs restore
-                self.modules[module] = (None, {k: v for k, v in vars(module).items() if k.startswith("__")})
+                # its dunders, and the helpers an outer pytest's assertion rewriting put there
+                # (@py_builtins, @pytest_ar), which the collected test functions refer to
+                self.modules[module] = (None, {k: v for k, v in vars(module).items()
+                                               if k.startswith(("__", "@py"))})
                 continue
             code, dunders = self.modules[module]
             if code is None:

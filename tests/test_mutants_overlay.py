@@ -40,30 +40,24 @@ def relu(x):
     return max(x, 0) + 0 * math.pi
     ### END SOLUTION
 '''
-# The checks raise AssertionError themselves: a bare assert in a test module that is re-run
-# for a second submission fails with NameError '@pytest_ar' when the grading runs inside
-# another pytest (as here), a bug of the engine outside this file's subject.
+# Plain asserts: the modules graded one after another re-run the test module, which must keep
+# what an outer pytest's assertion rewriting put there (the project's own tests are that pytest).
 TESTS = '''\
 import pytest
-
-
-def check(ok, message):
-    if not ok:
-        raise AssertionError(message)
 
 
 @pytest.mark.points(1)
 def test_double(student):
     """double: twice its input"""
     out = student.double(3)
-    check(out == 6, "double(3) is {}{}".format(out, ": you squared instead of doubling" if out == 9 else ""))
+    assert out == 6, "double(3) is {}{}".format(out, ": you squared instead of doubling" if out == 9 else "")
 
 
 @pytest.mark.points(1)
 def test_relu(student):
     """relu: keeps the positive part"""
     out = student.relu(-2)
-    check(out == 0, "relu(-2) is {}: a negative input gives 0".format(out))
+    assert out == 0, "relu(-2) is {}: a negative input gives 0".format(out)
 '''
 ONE_FUNCTION = '''\
 """double squares instead of doubling.
