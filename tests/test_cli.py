@@ -298,12 +298,15 @@ def run_on_a_terminal(*args: str, env: dict) -> str:
                                stdout=child_fd, stderr=child_fd, env=env)
     os.close(child_fd)
     chunks = []
+    watchdog = threading.Timer(600, process.kill)  # a hang fails the test, it does not hang CI
+    watchdog.start()
     try:
         while data := os.read(main_fd, 65536):
             chunks.append(data)
     except OSError:  # EIO: the program ended and the terminal closed
         pass
     finally:
+        watchdog.cancel()
         os.close(main_fd)
         process.wait(timeout=600)
     return b"".join(chunks).decode()

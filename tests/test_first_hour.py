@@ -6,14 +6,13 @@ import json
 import os
 import re
 import stat
-from pathlib import Path
 
 from click.testing import CliRunner
 
 from grader.cli import main
 from grader.nbgrader_cell import credit
+from tests.conftest import ROOT as REPO
 
-REPO = Path(__file__).resolve().parents[1]
 
 
 def test_a_nan_message_says_which_input_produced_it(tmp_path):

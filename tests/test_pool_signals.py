@@ -6,14 +6,13 @@ SIGINT while it started a grading process, so a Ctrl-C in that window vanished."
 import multiprocessing.process
 import os
 import signal
-from pathlib import Path
 
 import pytest
 
 from grader import pool
 from grader.course import load_course
+from tests.conftest import ROOT as REPO
 
-REPO = Path(__file__).resolve().parents[1]
 
 
 def test_a_ctrl_c_while_a_grading_process_starts_is_not_lost(monkeypatch):

@@ -14,8 +14,8 @@ from pathlib import Path
 from grader.course import load_course
 from grader.grade import grade
 from grader.reference import Reference, fingerprint
+from tests.conftest import ROOT as REPO
 
-REPO = Path(__file__).resolve().parents[1]
 COURSE = load_course(REPO)
 
 REPLAY = '''\

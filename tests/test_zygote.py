@@ -11,8 +11,8 @@ from pathlib import Path
 from grader.course import load_course
 from grader.sandbox import isolate
 from grader.sandbox.spawn import Zygote
+from tests.conftest import ROOT as REPO
 
-REPO = Path(__file__).resolve().parents[1]
 
 
 def spawn(zygote, exercise, code: str):
@@ -34,6 +34,7 @@ def test_a_worker_that_ended_early_keeps_its_exit_status():
     try:
         pid, sock, out_fd, private = spawn(zygote, exercise, "import os\nos._exit(3)\n")
         opened.append((sock, out_fd, private))
+        sock.settimeout(60)  # a regression fails here, it does not hang the suite
         while sock.recv(1 << 16):  # its confinement report, then the end: its channel closes
             pass
         # another spawn makes the zygote collect the children that ended, this one too
