@@ -77,6 +77,8 @@ def test_a_backward_consistent_with_a_wrong_forward_keeps_its_points(demo, tmp_p
     for t in report.tests:
         by_function[t.function] = by_function.get(t.function, 0) + t.points
     assert by_function == {"scale_forward": 0, "scale_backward": points}, report.tests
+    kept = [t for t in report.tests if t.function == "scale_backward" and t.points]
+    assert all("exact gradient of your scale_forward" in t.message for t in kept)  # the note says why
 
 
 def test_names_from_the_options_run_through_every_file(tmp_path):
