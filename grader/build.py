@@ -2,7 +2,8 @@
 
 A stub is the reference solution with every `### BEGIN SOLUTION` ... `### END SOLUTION`
 block replaced by `raise NotImplementedError`; the signature and the docstring stay.
-The public tests are copied as they are, and `expected.dat` records the reference's
+The public tests are copied as they are, with the data files beside them (`*.npz`, e.g.
+a data set the tests train on), and `expected.dat` records the reference's
 answers to every call the public tests make (see grader/reference.py), so a student
 release can compare against the reference without shipping it.
 """
@@ -53,6 +54,8 @@ def student_files(exercise: Exercise) -> dict[str, bytes]:
     if not public.is_file():
         raise CourseError(f"{public} is missing")
     files[PUBLIC_TESTS] = public.read_bytes()
+    for data in sorted(exercise.solution_dir.glob("*.npz")):  # data the public tests load
+        files[data.name] = data.read_bytes()
     return files
 
 

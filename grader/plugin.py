@@ -27,7 +27,7 @@ import contextlib
 import pytest
 
 from grader.checks import CheckFailed
-from grader.checks.notes import clear_notes, take_notes
+from grader.checks.notes import clear_figures, clear_notes, take_figures, take_notes
 from grader.errors import CourseTestError, GradingInterrupted, SandboxFailure
 from grader.report import GradeReport, TestResult
 from grader.sandbox.proxy import InputModified, StudentError, StudentTimeout
@@ -51,6 +51,7 @@ class GradingPlugin:
         self.deselected = 0  # tests left out by -k
         self.sandbox_failures: list[SandboxFailure] = []
         self.verdicts: dict[str, list[tuple[str, str]]] = {}  # per test, per phase that ran
+        self.figures: dict[str, tuple] = {}  # per test: the figures its call attached
 
     @pytest.fixture
     def student(self):
@@ -110,6 +111,7 @@ class GradingPlugin:
         items, item, finished = session.items, None, False
         self.submission = submission
         self.verdicts = {nodeid: [] for nodeid in self.order}
+        self.figures = {}
         self.sandbox_failures = []
         try:
             self._fresh_modules(items)
@@ -156,12 +158,14 @@ class GradingPlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item):
-        clear_notes()  # a test's notes are its own
+        clear_notes()  # a test's notes (and figures) are its own
+        clear_figures()
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
         if call.when == "call":
             notes = take_notes()  # what a passing test has to say (cleared either way)
+            self.figures[item.nodeid] = take_figures()  # shown whatever the outcome
         outcome = yield
         report = outcome.get_result()
         verdicts = self.verdicts.get(item.nodeid)
@@ -190,7 +194,8 @@ class GradingPlugin:
                 outcome, message = "passed", " ".join(m for _, m in verdicts if m)
             else:
                 outcome, message = "error", "this test did not run (grading was interrupted)"
-            out.append(TestResult(**self.results[nodeid], outcome=outcome, message=message))
+            out.append(TestResult(**self.results[nodeid], outcome=outcome, message=message,
+                                  figures=self.figures.get(nodeid, ())))
         return tuple(out)
 
 

@@ -21,15 +21,19 @@ class TestResult:
     outcome: str
     hidden: bool
     message: str = ""
+    figures: tuple = ()  # {"title", "kind", "data"}: plain numbers the renderers draw
 
     @property
     def points(self) -> float:
         return points_for(self.outcome, self.max_points)
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "function": self.function, "points": self.points,
+        data = {"name": self.name, "function": self.function, "points": self.points,
                 "max_points": float(self.max_points), "outcome": self.outcome,
                 "hidden": self.hidden, "message": self.message}
+        if self.figures:
+            data["figures"] = [dict(f) for f in self.figures]
+        return data
 
 
 @dataclass(frozen=True)

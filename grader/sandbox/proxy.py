@@ -443,6 +443,8 @@ class Submission:
                         before.bit_generator.state = now["generator_state"]
                     except Exception:  # noqa: BLE001 - a forged state: leave the caller's as it is
                         pass
+            elif param.name in allowed and type(before) is dict:
+                _update_dict(name, param.name, before, now)
             elif param.name in allowed and type(before) is np.ndarray:
                 if type(now) is not np.ndarray or now.shape != before.shape:
                     raise InputModified(f"{name} must update {param.name} in place, keeping its shape "
@@ -452,6 +454,26 @@ class Submission:
                 raise InputModified(
                     f"{name} changed its argument '{param.name}' in place; it must leave its inputs "
                     f"unchanged (compute a new array, e.g. out = x * mask rather than x *= mask)")
+
+
+def _update_dict(function: str, param: str, before: dict, now) -> None:
+    """A dict of arrays the function may change (a network's parameters, batch norm's running
+    statistics): its arrays keep their shapes and are updated in place; new arrays may be
+    added under new string keys; nothing may be removed."""
+    if type(now) is not dict or not all(type(k) is str and type(v) is np.ndarray for k, v in now.items()):
+        raise InputModified(f"{function} must keep {param} a dict of numpy arrays; afterwards it "
+                            f"was {_short(now) if type(now) is not dict else 'a dict holding other things'}")
+    for key, old in before.items():
+        if key not in now:
+            raise InputModified(f"{function} removed {param}[{key!r}]; keep every entry (update it instead)")
+        if type(old) is np.ndarray and now[key].shape != old.shape:
+            raise InputModified(f"{function} must keep the shape {old.shape} of {param}[{key!r}]; "
+                                f"afterwards it was {_short(now[key])}")
+    for key, value in now.items():
+        if type(before.get(key)) is np.ndarray:
+            np.copyto(before[key], value, casting="unsafe")
+        else:
+            before[key] = value
 
 
 class RemoteFunction:

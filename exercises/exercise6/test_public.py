@@ -1,0 +1,749 @@
+"""Public tests of exercise 6 (a network from your layers). They ship with the exercise:
+run `grade exercise6`.
+
+First the parts: the parameters init_network makes, the loss and its gradients (checked
+numerically, in float64, against the gradient of your own loss), batch norm's running
+statistics and test mode, dropout in the network, one step of SGD. Then the experiments,
+run with your own network on the digits data set (1,797 handwritten digits of 8x8 pixels,
+stored beside these tests):
+
+- initialization: activations through 5 layers of 100 units, for std 1, std 0.01,
+  Xavier and He (saturated, collapsed or preserved);
+- overfitting: 300 training images, 6 hidden layers of 100 units; weight decay and dropout
+  must narrow the gap between training and test accuracy, judged on paired runs (the
+  same split, the same initial weights, with and without the regularizer);
+- batch normalization: from weights of std 0.01, 20 epochs train with batch norm and stay
+  near chance without it.
+
+Every accuracy and gap that decides points is computed here, by the grader, from the
+weights and running statistics your train() leaves in params and state: never from the
+numbers your code reports. The figures in the report are drawn from those numbers.
+"""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grader.checks import GRAD_TOL, as_array, check_backward, fail, note, relative_error, seeded, stats
+from grader.checks.notes import figure
+
+LOSS = "network_loss"
+EPS = 1e-5          # batch norm's eps
+MOMENTUM = 0.1      # batch norm's momentum (torch's convention)
+STEP = 1e-5         # central differences
+
+
+# ===================================================================== data and helpers
+
+def digits():
+    """(images scaled to [0, 1], labels): the 1,797 digits stored beside this file."""
+    with np.load(Path(__file__).with_name("digits.npz"), allow_pickle=False) as data:
+        return data["images"] / 16.0, data["labels"].astype(np.int64)
+
+
+def n_layers(params):
+    return sum(1 for k in params if isinstance(k, str) and k.startswith("W") and k[1:].isdigit())
+
+
+def check_params(params, sizes, batchnorm, fn="init_network"):
+    """The parameter dict for `sizes`: W_i, b_i (and gamma_i, beta_i for hidden layers with
+    batch norm), each a finite float array of the right shape, and nothing else."""
+    if type(params) is not dict:
+        fail(f"{fn} must return a dict of arrays (W1, b1, ...); it returned {type(params).__name__}")
+    L = len(sizes) - 1
+    shapes = {}
+    for i in range(1, L + 1):
+        shapes[f"W{i}"], shapes[f"b{i}"] = (sizes[i - 1], sizes[i]), (sizes[i],)
+        if batchnorm and i < L:
+            shapes[f"gamma{i}"] = shapes[f"beta{i}"] = (sizes[i],)
+    missing = [k for k in shapes if k not in params]
+    extra = [k for k in params if k not in shapes]
+    if missing:
+        fail(f"{fn}: the parameters for sizes {list(sizes)}{' with batch norm' if batchnorm else ''} "
+             f"lack {', '.join(missing)}; expected exactly {', '.join(shapes)}")
+    if extra:
+        last = [k for k in extra if k in (f"gamma{L}", f"beta{L}")]
+        why = (f" (the last layer gives the class scores: batch norm belongs to the hidden layers "
+               f"1..{L - 1} only)" if last else "")
+        fail(f"{fn}: unexpected parameters {', '.join(map(str, extra))}{why}; expected exactly {', '.join(shapes)}")
+    return {k: as_array(params[k], fn, k, shape=s) for k, s in shapes.items()}
+
+
+def predict(params, state, X):
+    """Class scores in test mode, computed HERE from the student's weights and running
+    statistics: affine -> [batch norm with running statistics] -> ReLU per hidden layer."""
+    L = n_layers(params)
+    h = X
+    for i in range(1, L):
+        h = h @ params[f"W{i}"] + params[f"b{i}"]
+        if f"gamma{i}" in params:
+            h = params[f"gamma{i}"] * (h - state[f"running_mean{i}"]) / np.sqrt(state[f"running_var{i}"] + EPS) \
+                + params[f"beta{i}"]
+        h = np.maximum(h, 0)
+    return h @ params[f"W{L}"] + params[f"b{L}"]
+
+
+def accuracy(params, state, X, y):
+    return float(np.mean(predict(params, state, X).argmax(axis=1) == y))
+
+
+def hidden_batch_stats(params, X):
+    """Per hidden layer with batch norm: (batch mean, biased batch variance) of its affine
+    output in a training pass without dropout, computed here."""
+    out, h = {}, X
+    for i in range(1, n_layers(params)):
+        h = h @ params[f"W{i}"] + params[f"b{i}"]
+        if f"gamma{i}" in params:
+            mean, var = h.mean(axis=0), h.var(axis=0)
+            out[i] = (mean, var)
+            h = params[f"gamma{i}"] * (h - mean) / np.sqrt(var + EPS) + params[f"beta{i}"]
+        h = np.maximum(h, 0)
+    return out
+
+
+def random_params(sizes, batchnorm, seed, scale=0.5):
+    """Parameters made here (non-zero biases, gammas and betas), so that every term shows."""
+    rng = seeded(seed)
+    params = {}
+    for i in range(1, len(sizes)):
+        params[f"W{i}"] = scale * rng.standard_normal((sizes[i - 1], sizes[i]))
+        params[f"b{i}"] = 0.1 * rng.standard_normal(sizes[i])
+        if batchnorm and i < len(sizes) - 1:
+            params[f"gamma{i}"] = 1 + 0.2 * rng.standard_normal(sizes[i])
+            params[f"beta{i}"] = 0.1 * rng.standard_normal(sizes[i])
+    return params
+
+
+def copy_params(params):
+    return {k: v.copy() for k, v in params.items()}
+
+
+def loss_and_grads(result, params, fn=LOSS):
+    """Check that network_loss returned (loss, grads) with a gradient for every parameter."""
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        fail(f"{fn} must return (loss, grads) when y is given; it returned {type(result).__name__}")
+    loss, grads = result
+    if isinstance(loss, (int, float, np.integer, np.floating)) and not isinstance(loss, bool):
+        loss = np.asarray(loss, dtype=np.float64)
+    loss = float(as_array(loss, fn, "loss", shape=()))
+    if type(grads) is not dict or set(grads) != set(params):
+        have = sorted(grads) if type(grads) is dict else type(grads).__name__
+        fail(f"{fn}: grads must be a dict with one gradient per parameter ({', '.join(sorted(params))}); "
+             f"it has {have}")
+    return loss, {k: as_array(grads[k], fn, f"d{k}", shape=params[k].shape) for k in params}
+
+
+def scores_of(result, n, classes, fn=LOSS, context=""):
+    return as_array(result, fn, "scores", shape=(n, classes), context=context)
+
+
+# ============================================================================ init_network
+
+@pytest.mark.points(1)
+def test_init_keys_and_shapes(student):
+    """init_network: one W, b per layer (gamma, beta per hidden layer with batch norm)"""
+    sizes = [7, 5, 4, 3]
+    for bn in (False, True):
+        params = check_params(student.init_network(sizes, "he_normal", bn, seeded(1)), sizes, bn)
+        for k, v in params.items():
+            if k[0] == "b" and np.any(v != 0):
+                fail(f"init_network: {k} must start at zeros (random biases break nothing but are not "
+                     "what the initializers specify)")
+            if k.startswith("gamma") and np.any(v != 1):
+                fail(f"init_network: {k} must start at ones (batch norm starts as the identity scale)")
+            if k.startswith("beta") and np.any(v != 0):
+                fail(f"init_network: {k} must start at zeros")
+
+
+# Laurent and Massart (2000): for S ~ chi-square with N degrees of freedom and x > 0,
+# P(S/N - 1 >= 2 sqrt(x/N) + 2x/N) <= e^-x and P(1 - S/N >= 2 sqrt(x/N)) <= e^-x. With
+# x = ln(2/1e-9) both tails together are below 1e-9, for every N: the mean square of N
+# normal weights of std s lies in s^2 [1 - 2 sqrt(x/N), 1 + 2 sqrt(x/N) + 2x/N].
+def mean_square_band(n):
+    x = np.log(2 / stats.ALPHA)
+    return 1 - 2 * np.sqrt(x / n), 1 + 2 * np.sqrt(x / n) + 2 * x / n
+
+
+def check_std(W, std, what, fan_in, fan_out, fn="init_network"):
+    """W's entries are N(0, std^2): its mean square is within the chi-square band."""
+    ratio = float(np.mean(W ** 2) / std ** 2)
+    lo, hi = mean_square_band(W.size)
+    if lo <= ratio <= hi:
+        return
+    rms = float(np.sqrt(np.mean(W ** 2)))
+    msg = (f"{fn}: {what} for a layer {fan_in} -> {fan_out} has standard deviation {rms:.4g}; "
+           f"expected {std:.4g}")
+    for name, wrong in ((f"sqrt(2 / fan_out) = sqrt(2 / {fan_out}): He uses fan_in, the number of "
+                         f"inputs of each unit (W has shape (fan_in, fan_out) = ({fan_in}, {fan_out}))",
+                         np.sqrt(2 / fan_out)),
+                        ("its square: the formula gives the standard deviation, not the variance",
+                         std ** 2),
+                        ("the square root of it: the formula gives the standard deviation",
+                         np.sqrt(std))):
+        if abs(rms / wrong - 1) < 0.05:
+            fail(msg + f", which is {name}")
+    fail(msg)
+
+
+@pytest.mark.points(2)
+def test_init_scales_by_method(student):
+    """init_network: weights scaled by the named initializer (fan_in, fan_out) or the given std"""
+    sizes = [300, 120, 60]  # non-square in both directions: fan_in and fan_out differ
+    cases = [("he_normal", lambda fi, fo: np.sqrt(2 / fi)),
+             ("xavier_normal", lambda fi, fo: np.sqrt(2 / (fi + fo))),
+             (0.05, lambda fi, fo: 0.05)]
+    results = student.init_network.many([(sizes, init, False, seeded(10 + i))
+                                         for i, (init, _) in enumerate(cases)])
+    for (init, std_of), params in zip(cases, results):
+        params = check_params(params, sizes, False)
+        for i in (1, 2):
+            fi, fo = sizes[i - 1], sizes[i]
+            what = f"init={init!r}" if isinstance(init, str) else f"init={init} (a number is the std)"
+            check_std(params[f"W{i}"], std_of(fi, fo), f"W{i} with {what}", fi, fo)
+    for init, bound_of in (("he_uniform", lambda fi, fo: np.sqrt(6 / fi)),
+                           ("xavier_uniform", lambda fi, fo: np.sqrt(6 / (fi + fo)))):
+        params = check_params(student.init_network(sizes, init, False, seeded(20)), sizes, False)
+        for i in (1, 2):
+            fi, fo = sizes[i - 1], sizes[i]
+            a, W = bound_of(fi, fo), params[f"W{i}"]
+            # U(-a, a): every |w| <= a, and max |w| >= a (1 - f) but with probability
+            # (1 - f)^N = 1e-9 (stats.uniform_max_fraction); mean square a^2/3 within
+            # Hoeffding's bound for values in [0, a^2].
+            top = float(np.abs(W).max())
+            ms = float(np.mean(W ** 2))
+            if top > a * (1 + 1e-12) or top < a * (1 - stats.uniform_max_fraction(W.size)) \
+                    or abs(ms - a * a / 3) > stats.hoeffding(W.size, a * a):
+                fail(f"init_network: W{i} with init={init!r} for a layer {fi} -> {fo} is not uniform "
+                     f"on [-a, a] with a = {a:.4g} (largest |w| {top:.4g}, mean square {ms:.4g}, "
+                     f"expected a^2/3 = {a * a / 3:.4g})")
+
+
+@pytest.mark.points(1)
+def test_init_draws_from_rng(student):
+    """init_network: every random draw comes from rng (same seed, same weights)"""
+    sizes = [6, 5, 3]
+    a, b, c = (check_params(p, sizes, False) for p in student.init_network.many(
+        [(sizes, "he_normal", False, seeded(30)), (sizes, "he_normal", False, seeded(30)),
+         (sizes, "he_normal", False, seeded(31))]))
+    if not all(np.array_equal(a[k], b[k]) for k in a):
+        fail("init_network: two calls with generators seeded alike gave different weights: draw "
+             "every weight from the rng argument")
+    if np.array_equal(a["W1"], c["W1"]):
+        fail("init_network: generators with different seeds gave the same weights, so they do not "
+             "come from rng (np.random or a generator of your own?)")
+
+
+# ============================================================================ network_loss
+
+def reference_loss(reference, params, X, y, train, p, wd, seed):
+    """The reference's (loss, grads): inputs made here, a fresh state."""
+    return reference.network_loss(copy_params(params), {}, X, y, train, p, wd, seeded(seed))
+
+
+def own_numeric_gradient(student, params, X, y, p, wd, seed):
+    """The numerical gradient (central differences, float64) of YOUR loss with respect to
+    every parameter, each evaluation with a fresh generator of `seed` (the same dropout
+    masks) and a fresh state: all evaluations in one round trip."""
+    points = []
+    for key in params:
+        for index in np.ndindex(params[key].shape):
+            for step in (STEP, -STEP):
+                shifted = copy_params(params)
+                shifted[key][index] += step
+                points.append((shifted, {}, X, y, True, p, wd, seeded(seed)))
+    losses = [loss_and_grads(result, params)[0] for result in student.network_loss.many(points)]
+    out, at = {}, 0
+    for key in params:
+        size = params[key].size
+        pairs = np.array(losses[at:at + 2 * size]).reshape(size, 2)
+        out[key] = ((pairs[:, 0] - pairs[:, 1]) / (2 * STEP)).reshape(params[key].shape)
+        at += 2 * size
+    return out
+
+
+def check_gradients(student, reference, sizes, *, batchnorm, p, wd, seed, hint):
+    """The gradients of network_loss against the reference and, where they differ, against
+    the numerical gradient of the student's own loss (one mistake, one deduction)."""
+    params = random_params(sizes, batchnorm, seed)
+    X = seeded(seed + 1).standard_normal((8, sizes[0]))
+    y = seeded(seed + 2).integers(0, sizes[-1], 8)
+    loss, grads = loss_and_grads(student.network_loss(copy_params(params), {}, X, y, True, p, wd,
+                                                      seeded(seed + 3)), params)
+    _, expected = reference_loss(reference, params, X, y, True, p, wd, seed + 3)
+    wrong = [k for k in params if relative_error(grads[k], expected[k]) > GRAD_TOL]
+    if not wrong:
+        return
+    own = {}
+
+    def own_gradient():
+        if not own:
+            own.update(own_numeric_gradient(student, params, X, y, p, wd, seed + 3))
+        return own
+
+    for key in params:
+        try:
+            check_backward(grads[key], expected=expected[key], own_numeric=lambda k=key: own_gradient()[k],
+                           fn=LOSS, wrt=f"d{key}", forward="loss")
+        except AssertionError as exc:
+            fail(f"{exc} {hint}".strip())
+
+
+@pytest.mark.points(2)
+def test_gradients_plain(student, reference):
+    """network_loss: gradients of the whole network (affine, ReLU, softmax, weight decay)"""
+    check_gradients(student, reference, [6, 5, 4, 3], batchnorm=False, p=0.0, wd=0.1, seed=40,
+                    hint="Go backwards through the layers: the scores' gradient through the last "
+                         "affine layer, then for each hidden layer ReLU's and the affine layer's "
+                         "backward, and add weight decay's lambda * W to each dW.")
+
+
+@pytest.mark.points(2)
+def test_gradients_batchnorm(student, reference):
+    """network_loss: gradients with batch norm in every hidden layer"""
+    check_gradients(student, reference, [6, 5, 4, 3], batchnorm=True, p=0.0, wd=0.0, seed=50,
+                    hint="With batch norm the hidden layer is affine -> batch norm -> ReLU, so its "
+                         "backward is ReLU's, then batchnorm_backward (which gives dgamma, dbeta), "
+                         "then the affine layer's; check your batchnorm_backward against its "
+                         "training-mode formula.")
+
+
+@pytest.mark.points(2)
+def test_gradients_dropout(student, reference):
+    """network_loss: gradients with dropout after every hidden ReLU"""
+    check_gradients(student, reference, [6, 9, 8, 3], batchnorm=False, p=0.3, wd=0.0, seed=60,
+                    hint="The numerical gradient replays the same dropout masks (a generator with "
+                         "the same seed for every evaluation), so with dropout the gradient must "
+                         "flow through the very mask the forward pass drew: does your "
+                         "dropout_backward reuse the forward mask (kept in its cache) and the same "
+                         "1/(1-p) scaling, and does the network pass each layer's own cache?")
+
+
+@pytest.mark.points(2)
+def test_weight_decay_terms(student):
+    """network_loss: weight decay adds 0.5*lambda*sum(W^2) to the loss and lambda*W to each dW only"""
+    sizes, lam = [5, 4, 3], 0.3
+    params = random_params(sizes, False, 70)
+    X = seeded(71).standard_normal((6, 5))
+    y = seeded(72).integers(0, 3, 6)
+    plain, decayed = (loss_and_grads(r, params) for r in student.network_loss.many(
+        [(copy_params(params), {}, X, y, True, 0.0, wd, seeded(73)) for wd in (0.0, lam)]))
+    weights = [k for k in params if k.startswith("W")]
+    penalty = 0.5 * lam * sum(float(np.sum(params[k] ** 2)) for k in weights)
+    biases = 0.5 * lam * sum(float(np.sum(params[k] ** 2)) for k in params if k not in weights)
+    extra = decayed[0] - plain[0]
+    if not np.isclose(extra, penalty, rtol=1e-8, atol=1e-12):
+        for wrong, why in ((-penalty, "it has the wrong sign: the penalty 0.5*lambda*sum(W^2) is "
+                                      "ADDED to the loss"),
+                           (2 * penalty, "it lacks the 0.5: the penalty is 0.5*lambda*sum(W^2)"),
+                           (penalty + biases, "it includes the biases: weight decay applies to the "
+                                              "weights W only, not to b (nor gamma, beta)"),
+                           (0.0, "weight_decay does not change the loss: add 0.5*lambda*sum(W^2)")):
+            if np.isclose(extra, wrong, rtol=1e-8, atol=1e-12):
+                fail(f"{LOSS}: with weight_decay = {lam} the loss grows by {extra:.6g} instead of "
+                     f"0.5*lambda*sum(W^2) = {penalty:.6g}: {why}")
+        fail(f"{LOSS}: with weight_decay = {lam} the loss grows by {extra:.6g} instead of "
+             f"0.5*lambda*sum(W^2) = {penalty:.6g} (over the weights W only)")
+    for key in params:
+        got = decayed[1][key] - plain[1][key]
+        want = lam * params[key] if key in weights else np.zeros_like(params[key])
+        if np.allclose(got, want, rtol=1e-7, atol=1e-10):
+            continue
+        if key in weights and np.allclose(got, -want, rtol=1e-7, atol=1e-10):
+            fail(f"{LOSS}: weight decay changes d{key} by -lambda*{key}: the sign is wrong. The "
+                 "gradient of +0.5*lambda*||W||^2 is +lambda*W, which pulls every weight toward 0 "
+                 "at each step (with -lambda*W the weights are pushed away from 0)")
+        if key in weights and np.allclose(got, 2 * want, rtol=1e-7, atol=1e-10):
+            fail(f"{LOSS}: weight decay changes d{key} by 2*lambda*{key}: the gradient of "
+                 "0.5*lambda*||W||^2 is lambda*W")
+        if key not in weights and np.allclose(got, lam * params[key], rtol=1e-7, atol=1e-10):
+            fail(f"{LOSS}: weight decay changes d{key} by lambda*{key}: decay the weights W only, "
+                 "not the biases (nor batch norm's gamma and beta)")
+        fail(f"{LOSS}: with weight_decay = {lam}, d{key} changes by something other than "
+             + ("lambda*" + key if key in weights else "nothing (only weights are decayed)"))
+
+
+@pytest.mark.points(2)
+def test_batchnorm_running_statistics(student):
+    """network_loss: training updates the running statistics in state (momentum 0.1, unbiased variance)"""
+    sizes = [6, 5, 4, 3]
+    params = random_params(sizes, True, 80)
+    X = 2.0 + seeded(81).standard_normal((10, 6))
+    y = seeded(82).integers(0, 3, 10)
+    state = {}
+    loss_and_grads(student.network_loss(copy_params(params), state, X, y, True, 0.0, 0.0, seeded(83)), params)
+    stats_here = hidden_batch_stats(params, X)
+    n = X.shape[0]
+    for i, (mean, var) in stats_here.items():
+        for key, size in ((f"running_mean{i}", sizes[i]), (f"running_var{i}", sizes[i])):
+            if key not in state:
+                fail(f"{LOSS}: after a training call, state has no {key!r} (it has "
+                     f"{', '.join(map(str, state)) or 'nothing'}): keep batch norm's running "
+                     f"statistics of hidden layer {i} in state as running_mean{i} and running_var{i}, "
+                     "created on first use (zeros and ones) and updated in place")
+            as_array(state[key], LOSS, f"state[{key!r}]", shape=(size,))
+        got_mean, got_var = state[f"running_mean{i}"], state[f"running_var{i}"]
+        want_mean = MOMENTUM * mean
+        want_var = (1 - MOMENTUM) + MOMENTUM * var * n / (n - 1)
+        if not np.allclose(got_mean, want_mean, rtol=1e-7, atol=1e-10):
+            if np.allclose(got_mean, (1 - MOMENTUM) * mean, rtol=1e-7, atol=1e-10):
+                fail(f"{LOSS}: running_mean{i} after one step from 0 is 0.9 * batch mean; with momentum "
+                     "0.1 it must be 0.1 * batch mean: running = (1 - momentum) * running + momentum * "
+                     "batch (momentum is the weight of the NEW batch, as in torch; some course notes "
+                     "use 0.9 as a decay instead)")
+            fail(f"{LOSS}: running_mean{i} after one training step from zeros is not 0.1 * the batch "
+                 "mean of that layer's affine output: running = 0.9 * running + 0.1 * batch mean")
+        if not np.allclose(got_var, want_var, rtol=1e-7, atol=1e-10):
+            if np.allclose(got_var, (1 - MOMENTUM) + MOMENTUM * var, rtol=1e-7, atol=1e-10):
+                fail(f"{LOSS}: running_var{i} was updated with the biased batch variance; the running "
+                     "variance uses the unbiased one, var * N / (N - 1) (normalising the batch itself "
+                     "uses the biased variance)")
+            fail(f"{LOSS}: running_var{i} after one training step from ones is not "
+                 "0.9 + 0.1 * the unbiased batch variance of that layer's affine output")
+
+
+@pytest.mark.points(2)
+def test_batchnorm_test_mode(student):
+    """network_loss: test mode normalises with the running statistics and leaves them unchanged"""
+    sizes = [6, 5, 4, 3]
+    params = random_params(sizes, True, 90)
+    rng = seeded(91)
+    state = {}
+    for i in (1, 2):
+        state[f"running_mean{i}"] = rng.standard_normal(sizes[i])
+        state[f"running_var{i}"] = rng.uniform(0.5, 2.0, sizes[i])
+    before = {k: v.copy() for k, v in state.items()}
+    X = seeded(92).standard_normal((7, 6))
+    batch, single = student.network_loss.many([(copy_params(params), state, X, None, False, 0.0, 0.0, seeded(93)),
+                                                (copy_params(params), state, X[:1], None, False, 0.0, 0.0, seeded(93))])
+    batch = scores_of(batch, 7, 3, context="in test mode")
+    single = scores_of(single, 1, 3, context="in test mode")
+    if any(not np.array_equal(state[k], before[k]) for k in before):
+        fail(f"{LOSS}: test mode changed the running statistics in state: at test time batch norm "
+             "only uses them (they are updated in training only)")
+    expected = predict(params, state, X)
+    if np.allclose(batch, expected, rtol=1e-7, atol=1e-9):
+        if not np.allclose(single[0], expected[0], rtol=1e-7, atol=1e-9):
+            fail(f"{LOSS}: in test mode the scores of a sample alone differ from its scores in a "
+                 "batch: at test time batch norm must use the running statistics, so each sample's "
+                 "prediction does not depend on the other samples")
+        return
+    fail(f"{LOSS}: the scores in test mode are not those of the network normalised with the "
+         "running statistics in state (largest difference "
+         f"{float(np.abs(batch - expected).max()):.3g}): at test time batch norm must use "
+         "running_mean and running_var, not the statistics of the batch"
+         + (" (a batch's own statistics make each prediction depend on the other samples in the "
+            "batch)" if not np.allclose(single[0], batch[0], rtol=1e-7, atol=1e-9) else ""))
+
+
+@pytest.mark.points(2)
+def test_dropout_in_the_network(student):
+    """network_loss: dropout after each hidden ReLU: zero or rescaled by 1/(1-p) in training, off at test time"""
+    # W2 = identity and b2 = 0 make the scores the dropout layer's output itself, and b1 = 10
+    # keeps every ReLU output far from 0: a zero score marks a dropped unit.
+    D, p = 400, 0.3
+    rng = seeded(100)
+    params = {"W1": rng.standard_normal((5, D)), "b1": np.full(D, 10.0), "W2": np.eye(D), "b2": np.zeros(D)}
+    X = seeded(101).standard_normal((50, 5))
+    hidden = np.maximum(X @ params["W1"] + params["b1"], 0)
+    train_scores, test_scores = student.network_loss.many(
+        [(copy_params(params), {}, X, None, True, p, 0.0, seeded(102)),
+         (copy_params(params), {}, X, None, False, p, 0.0, seeded(103))])
+    test_scores = scores_of(test_scores, 50, D, context="in test mode")
+    if not np.allclose(test_scores, hidden, rtol=1e-9, atol=1e-9):
+        if (test_scores == 0).mean() > 0.01:
+            fail(f"{LOSS}: in test mode (train=False) units were dropped: at test time dropout is "
+                 "off (every unit takes part in the prediction); pass train on to dropout_forward")
+        fail(f"{LOSS}: in test mode the scores are not those of the network without dropout: "
+             "inverted dropout returns x unchanged at test time"
+             + (" (yours scales by 1 - p)" if np.allclose(test_scores, hidden * (1 - p)) else ""))
+    out = scores_of(train_scores, 50, D, context="in training mode")
+    dropped = out == 0
+    # 20,000 independent drops: the dropped fraction is within Hoeffding's bound of p
+    # (false failure <= 1e-9)
+    frac, t = float(dropped.mean()), stats.hoeffding(out.size, 1.0)
+    if abs(frac - p) > t:
+        extra = (": that is about 1 - p, but p is the probability of DROPPING a unit"
+                 if abs(frac - (1 - p)) <= t else "")
+        fail(f"{LOSS}: with dropout_p = {p} in training, a fraction {frac:.3f} of the hidden units "
+             f"was dropped (expected {p} within {t:.3f}){extra}")
+    kept = ~dropped
+    if not np.allclose(out[kept], hidden[kept] / (1 - p), rtol=1e-9, atol=1e-9):
+        why = (": the kept units are not rescaled by 1/(1-p) (inverted dropout keeps the expected "
+               "output equal to the test-time output)" if np.allclose(out[kept], hidden[kept]) else "")
+        fail(f"{LOSS}: in training each unit after dropout must be 0 or its ReLU output divided by "
+             f"(1 - p){why}")
+
+
+# ================================================================================== train
+
+@pytest.mark.points(2)
+def test_train_one_sgd_step(student, reference):
+    """train: one epoch of one full batch is one SGD step p <- p - lr*grad; history per epoch"""
+    sizes, lr, wd = [6, 5, 3], 0.5, 0.01
+    params = random_params(sizes, False, 110)
+    X = seeded(111).standard_normal((12, 6))
+    y = seeded(112).integers(0, 3, 12)
+    mine = copy_params(params)
+    history = student.train(mine, {}, X, y, 1, 12, lr, 0.0, wd, seeded(113))
+    ref_loss, grads = reference_loss(reference, params, X, y, True, 0.0, wd, 114)
+    for key in params:
+        got = as_array(mine.get(key), "train", f"params[{key!r}] after training", shape=params[key].shape)
+        want = params[key] - lr * grads[key]
+        if np.allclose(got, want, rtol=1e-8, atol=1e-10):
+            continue
+        if np.array_equal(got, params[key]):
+            fail(f"train: params[{key!r}] did not change: train must update the arrays in params "
+                 "(in place, or by assigning new arrays to the dict's keys)")
+        if np.allclose(got, params[key] + lr * grads[key], rtol=1e-8, atol=1e-10):
+            fail(f"train: params[{key!r}] moved uphill: an SGD step is p <- p - lr * grad")
+        fail(f"train: after one epoch with one batch of all 12 samples, params[{key!r}] is not "
+             "p - lr * grad (one plain SGD step with the gradient of network_loss)")
+    if type(history) is not dict or not all(isinstance(history.get(k), (list, tuple, np.ndarray))
+                                            for k in ("loss", "train_acc")):
+        fail("train must return a dict with lists 'loss' and 'train_acc' (one value per epoch)")
+    if len(history["loss"]) != 1 or len(history["train_acc"]) != 1:
+        fail("train: history['loss'] and history['train_acc'] need one value per epoch")
+    if not np.isclose(float(history["loss"][0]), ref_loss, rtol=1e-8):
+        fail(f"train: history['loss'] for the epoch is {history['loss'][0]}; the loss of its one "
+             f"step was {ref_loss:.6g}")
+    acc = accuracy(mine, {}, X, y)
+    if not np.isclose(float(history["train_acc"][0]), acc):
+        fail(f"train: history['train_acc'] for the epoch is {history['train_acc'][0]}; the accuracy "
+             f"of the trained network on X is {acc:.4g} (in test mode, after the epoch)")
+
+
+@pytest.mark.points(1)
+def test_train_minibatches_from_rng(student):
+    """train: mini-batches in a random order drawn from rng; state filled with batch norm"""
+    sizes = [6, 5, 3]
+    params = random_params(sizes, True, 120)
+    X = seeded(121).standard_normal((40, 6))
+    y = seeded(122).integers(0, 3, 40)
+    rng = seeded(123)
+    runs = []
+    for generator in (seeded(123), seeded(123), seeded(124)):
+        mine, state = copy_params(params), {}
+        history = student.train(mine, state, X, y, 3, 10, 0.1, 0.0, 0.0, generator)
+        runs.append((mine, state, history, generator))
+    (a, state, history, used), (b, *_), (c, *_) = runs
+    if used.bit_generator.state == rng.bit_generator.state:
+        fail("train: the generator rng did not advance: shuffle the training samples every epoch "
+             "with rng (e.g. rng.permutation(N)), so that every run is reproducible from its seed")
+    if not all(np.array_equal(a[k], b[k]) for k in a):
+        fail("train: two runs with generators seeded alike ended with different weights: draw every "
+             "random number from rng")
+    if all(np.array_equal(a[k], c[k]) for k in a):
+        fail("train: runs with generators of different seeds ended with the same weights: the "
+             "mini-batches must come in a random order drawn from rng")
+    if len(history.get("loss", ())) != 3:
+        fail("train: history['loss'] needs one value per epoch (3 epochs here)")
+    for i in (1,):
+        if f"running_mean{i}" not in state:
+            fail(f"train: with batch norm, state must hold running_mean{i} and running_var{i} after "
+                 "training (network_loss keeps them there)")
+
+
+# ============================================================================ experiments
+
+def run_train(student, cases):
+    """train(...) for every case (params, state, X, y, epochs, batch, lr, p, wd, rng) in one
+    round trip; returns (params, state, history) per case as the student's code left them."""
+    results = student.train.many(cases)
+    out = []
+    for case, history in zip(cases, results):
+        params, state = case[0], case[1]
+        out.append((params, state, history))
+    return out
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+E1_CASES = (("sigmoid", 1.0, "std 1"), ("sigmoid", 0.01, "std 0.01"), ("sigmoid", "xavier_normal", "Xavier"),
+            ("relu", 0.01, "std 0.01"), ("relu", "he_normal", "He"))
+
+
+def activations(params, X, act):
+    """Each layer's activations for X through W_i (biases are zero), computed here."""
+    h, out = X, []
+    for i in range(1, n_layers(params) + 1):
+        a = h @ params[f"W{i}"] + params[f"b{i}"]
+        h = sigmoid(a) if act == "sigmoid" else np.maximum(a, 0)
+        out.append(h)
+    return out
+
+
+def histogram_figure(title, layers, lo, hi):
+    edges = np.linspace(lo, hi, 31)
+    return {"title": title, "kind": "histograms",
+            "data": {"edges": [round(float(e), 6) for e in edges],
+                     "series": [{"label": f"layer {i + 1}",
+                                 "counts": np.histogram(np.clip(h, lo, hi), edges)[0].tolist()}
+                                for i, h in enumerate(layers)]}}
+
+
+@pytest.mark.points(3)
+def test_experiment_initialization(student):
+    """init_network: activations through 5 layers: saturated (std 1), collapsed (std 0.01), preserved (He)"""
+    X = seeded(130).standard_normal((1000, 100))
+    sizes = [100] * 6
+    funnel = [512, 256, 128, 64, 32, 16]  # widths that halve: He must use each layer's fan_in
+    calls = [(sizes, init, False, seeded(131 + i)) for i, (_, init, _) in enumerate(E1_CASES)]
+    calls.append((funnel, "he_normal", False, seeded(140)))
+    results = student.init_network.many(calls)
+    layers = {}
+    for (act, init, label), params in zip(E1_CASES, results):
+        layers[(act, label)] = activations(check_params(params, sizes, False), X, act)
+        h = layers[(act, label)]
+        lo, hi = (0, 1) if act == "sigmoid" else (0, max(1e-12, float(np.percentile(h[0], 99))))
+        figure(**histogram_figure(f"{act} activations, {label} weights", h, lo, hi))
+    saturated = [float(np.mean((h < 0.01) | (h > 0.99))) for h in layers[("sigmoid", "std 1")]]
+    # measured with correct code: 54-69% of the units at 0 or 1 in every layer
+    if min(saturated) < 0.35:
+        fail("init_network: with weights of std 1, sigmoid activations should pile up at 0 and 1 "
+             f"(the gradient vanishes there); only {min(saturated):.0%} of a layer's units are "
+             "saturated: does a number given as init become the weights' standard deviation?")
+    collapsed = float(np.std(layers[("sigmoid", "std 0.01")][-1]))
+    if collapsed > 0.05:  # measured 0.0115
+        fail("init_network: with weights of std 0.01, sigmoid activations should collapse toward "
+             f"0.5 (std of the last layer near 0.01), but their std is {collapsed:.3g}: is init=0.01 "
+             "used as the standard deviation?")
+    he = float(np.std(layers[("relu", "He")][-1]))
+    tiny = float(np.std(layers[("relu", "std 0.01")][-1]))
+    if not 0.3 <= he <= 3.0:  # measured 1.0
+        fail(f"init_network: with He weights, ReLU activations keep their spread through 5 layers "
+             f"(std near 1), but the last layer's std is {he:.3g}: He's std is sqrt(2 / fan_in)")
+    if tiny > 1e-3:  # measured below 1e-5
+        fail(f"init_network: with weights of std 0.01, ReLU activations should vanish layer after "
+             f"layer, but the last layer's std is {tiny:.3g}")
+    deep = activations(check_params(results[-1], funnel, False), seeded(141).standard_normal((1000, 512)), "relu")
+    # through layers whose width halves, He (fan_in) keeps the mean square of the ReLU
+    # outputs near 1; with fan_out the variance doubles at every layer (x32 after five)
+    ms = [float(np.mean(h ** 2)) for h in deep]
+    figure(title="ReLU activations, He weights, widths 512 -> 16", kind="curves",
+           data={"x_label": "layer", "y_label": "mean square of the activations",
+                 "series": [{"label": "yours", "values": [round(v, 6) for v in ms]},
+                            {"label": "expected", "values": [1.0] * len(ms)}]})
+    if not 0.3 <= ms[-1] <= 3.0:
+        why = (": it doubles at every layer, as when the std uses fan_out (the number of "
+               "outputs) instead of fan_in" if ms[-1] > 8 else "")
+        fail(f"init_network: with He weights through layers of widths {funnel}, the mean square of "
+             f"the ReLU activations should stay near 1, but the last layer's is {ms[-1]:.3g}{why}")
+
+
+E2_SEEDS = 6        # paired seeds; see calibration numbers in the exercise's notes
+E2_NEEDED = 5       # narrower on at least this many of them
+E2_EPOCHS = 100
+E2_SIZES = [64] + [100] * 6 + [10]
+_e2_cache: dict = {}
+
+
+def e2_runs(student, condition):
+    """For each paired seed: (train accuracy, test accuracy, history) after training on the
+    same 300 images from the same initial weights with condition (dropout_p, weight_decay)."""
+    key = (id(student), condition)
+    if key in _e2_cache:
+        return _e2_cache[key]
+    X, y = digits()
+    cases, splits = [], []
+    inits = student.init_network.many([(E2_SIZES, "he_normal", False, seeded(200 + s)) for s in range(E2_SEEDS)])
+    for s, init in enumerate(inits):
+        init = check_params(init, E2_SIZES, False)
+        order = seeded(210 + s).permutation(len(X))
+        train_idx, test_idx = order[:300], order[300:]
+        p, wd = condition
+        cases.append((copy_params(init), {}, X[train_idx], y[train_idx], E2_EPOCHS, 100, 0.01, p, wd,
+                      seeded(220 + s)))
+        splits.append((train_idx, test_idx))
+    out = []
+    for (params, state, history), (tr, te) in zip(run_train(student, cases), splits):
+        check_params(params, E2_SIZES, False, fn="train")
+        out.append((accuracy(params, state, X[tr], y[tr]), accuracy(params, state, X[te], y[te]), history))
+    _e2_cache[key] = out
+    return out
+
+
+def e2_check(student, condition, name, mechanism):
+    base, regular = e2_runs(student, (0.0, 0.0)), e2_runs(student, condition)
+    gaps0 = [a - b for a, b, _ in base]
+    gaps1 = [a - b for a, b, _ in regular]
+    narrower = sum(g1 < g0 for g0, g1 in zip(gaps0, gaps1))
+    figure(title=f"train-test gap per paired run: without and with {name}", kind="curves",
+           data={"x_label": "paired run", "y_label": "train accuracy - test accuracy",
+                 "series": [{"label": "without", "values": [round(g, 4) for g in gaps0]},
+                            {"label": f"with {name}", "values": [round(g, 4) for g in gaps1]}]})
+    loss = lambda h: [round(float(v), 5) for v in h.get("loss", [])] if type(h) is dict else []  # noqa: E731
+    figure(title=f"training loss per epoch (first run, as your train reported it)", kind="curves",
+           data={"x_label": "epoch", "y_label": "loss",
+                 "series": [{"label": "without", "values": loss(base[0][2])},
+                            {"label": f"with {name}", "values": loss(regular[0][2])}]})
+    if min(a for a, _, _ in base) < 0.9:
+        fail(f"train: without regularization your network should fit its 300 training images (its "
+             f"training accuracy reached only {min(a for a, _, _ in base):.2f} in one run), so there "
+             "is no overfitting to reduce: check the SGD step and the gradients first")
+    if narrower < E2_NEEDED:
+        fail(f"train: with your {name} the train-test gap did not narrow on {E2_SEEDS - narrower} of "
+             f"{E2_SEEDS} paired runs (gaps without: {', '.join(f'{g:.3f}' for g in gaps0)}; with: "
+             f"{', '.join(f'{g:.3f}' for g in gaps1)}); correct code narrows it on at least "
+             f"{E2_NEEDED}: {mechanism}")
+    note(f"the gap narrowed on {narrower} of {E2_SEEDS} paired runs (mean {np.mean(gaps0):.3f} -> "
+         f"{np.mean(gaps1):.3f})")
+
+
+@pytest.mark.points(3)
+def test_experiment_weight_decay(student):
+    """train: overfitting 300 images, weight decay 0.1 narrows the train-test gap"""
+    e2_check(student, (0.0, 0.1), "weight decay (lambda 0.1)",
+             "weight decay pulls every weight toward 0 by lr*lambda*W per step; is lambda*W added "
+             "(with a plus sign) to each dW, for the weights only?")
+
+
+@pytest.mark.points(3)
+def test_experiment_dropout(student):
+    """train: overfitting 300 images, dropout 0.1 narrows the train-test gap"""
+    e2_check(student, (0.1, 0.0), "dropout (p 0.1)",
+             "does your dropout_backward reuse the mask of the forward pass (not a new one), and "
+             "are the kept units scaled by 1/(1-p) in both passes?")
+
+
+@pytest.mark.points(3)
+def test_experiment_batchnorm(student):
+    """train: from weights of std 0.01, batch norm trains in 20 epochs; without it the network stays near chance"""
+    X, y = digits()
+    sizes = [64] + [100] * 5 + [10]
+    seeds = (0, 1)
+    inits = student.init_network.many([(sizes, 0.01, bn, seeded(300 + s)) for s in seeds for bn in (True, False)])
+    cases, subsets = [], []
+    for (s, bn), init in zip([(s, bn) for s in seeds for bn in (True, False)], inits):
+        init = check_params(init, sizes, bn)
+        idx = seeded(310 + s).permutation(len(X))[:1000]
+        cases.append((copy_params(init), {}, X[idx], y[idx], 20, 100, 0.01, 0.0, 0.0, seeded(320 + s)))
+        subsets.append((s, bn, idx))
+    runs = run_train(student, cases)
+    acc = {}
+    for (params, state, history), (s, bn, idx) in zip(runs, subsets):
+        check_params(params, sizes, bn, fn="train")
+        if bn and not all(f"running_mean{i}" in state for i in range(1, 6)):
+            fail("train: with batch norm, state must hold each hidden layer's running statistics "
+                 "after training (network_loss creates and updates them)")
+        acc[(s, bn)] = accuracy(params, state, X[idx], y[idx])
+        if s == seeds[0]:
+            reported = history.get("train_acc", []) if type(history) is dict else []
+            figure(title=f"training accuracy per epoch, {'with' if bn else 'without'} batch norm "
+                         "(as your train reported it)", kind="curves",
+                   data={"x_label": "epoch", "y_label": "accuracy",
+                         "series": [{"label": "yours", "values": [round(float(v), 4) for v in reported]}]})
+    # measured with correct code: 1.000 with batch norm, 0.105-0.112 without, on every seed
+    for s in seeds:
+        if acc[(s, True)] < 0.9:
+            fail(f"train: with batch norm, a network starting from weights of std 0.01 should reach "
+                 f"a training accuracy near 1 in 20 epochs; yours reached {acc[(s, True)]:.2f} (computed "
+                 "from your trained weights and running statistics): batch norm re-scales each layer's "
+                 "input, so tiny weights no longer make the signal vanish. Check that the network "
+                 "normalises every hidden layer with the batch statistics in training and updates "
+                 "gamma and beta")
+        if acc[(s, False)] > 0.3:
+            fail(f"train: without batch norm, weights of std 0.01 should leave the network near chance "
+                 f"(about 0.1) after 20 epochs; yours reached {acc[(s, False)]:.2f}: with "
+                 "use_batchnorm=False, does your network still normalise?")
