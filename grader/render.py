@@ -64,6 +64,7 @@ def table(report: GradeReport, *, title: str = "", color: bool = False, verbosit
             lines.extend(_wrap(t.message, width, " " * 14 + "-> ", " " * 17) if t.message else [])
         elif t.message:  # a passing test's note: what to fix elsewhere, at no cost here
             lines.extend(_wrap(t.message, width, " " * 14 + "note: ", " " * 20))
+        lines.extend(_figure_lines(t, width))
     total = _total(report, interrupted_of, repeated)
     if verbosity < 0:
         total = f"{report.exercise}: {total}"
@@ -78,6 +79,17 @@ def table(report: GradeReport, *, title: str = "", color: bool = False, verbosit
     for warning in report.warnings:
         lines.append(f"Warning: {warning}")
     return "\n".join(lines)
+
+
+def _figure_lines(test, width: int) -> list[str]:
+    """A test's figures as sparklines (the HTML report draws them: grade EXERCISE --html FILE)."""
+    from grader.figures import sparkline
+
+    lines = []
+    for fig in test.figures:
+        for i, line in enumerate(_clean(sparkline(fig, width=min(40, width - 40))).splitlines()):
+            lines.append(" " * 14 + ("~ " if i == 0 else "  ") + line)
+    return lines
 
 
 _STUB = re.compile(r"(\w+) is not implemented yet \(it raises NotImplementedError\)")
