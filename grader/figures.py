@@ -6,8 +6,9 @@ epoch). Nothing the student's process drew is ever shown. Two kinds:
 
     histograms  {"edges": [e0, ..., eB], "series": [{"label", "counts": [B numbers]}, ...]}
                 one small panel per series (e.g. per layer), sharing the edges
-    curves      {"x_label", "y_label", "series": [{"label", "values": [...]}, ...]}
-                one line per series over 1, 2, ... (e.g. per epoch)
+    curves      {"x_label", "y_label", "series": [{"label", "values": [...]}, ...],
+                 "y_range": [lo, hi] (optional: the y axis shows at least this range)}
+                one line per series over 1, 2, ... (e.g. per epoch), the legend below
 
 `svg(figure) -> str` is a self-contained <svg> element (no script, no external font or
 image; every text escaped, so a title in Hangul or with markup shows as text);
@@ -112,10 +113,13 @@ def _curves(figure) -> tuple[list[str], int]:
     if not series:
         return [], 0
     data = figure["data"]
-    left, right, top, plot_h = 58, 130, 28, 180
+    left, right, top, plot_h = 58, 14, 28, 180
     plot_w = WIDTH - left - right
     finite = [v for _, values in series for v in values if v is not None]
     lo, hi = min(finite), max(finite)
+    wanted = _numbers(data.get("y_range"))  # [lo, hi] the axis must show, e.g. [0, 1]
+    if len(wanted) == 2 and None not in wanted:
+        lo, hi = min(lo, wanted[0]), max(hi, wanted[1])
     if hi - lo < 1e-12:
         lo, hi = lo - 0.5, hi + 0.5
     pad = (hi - lo) * 0.05
@@ -145,10 +149,12 @@ def _curves(figure) -> tuple[list[str], int]:
         if longest <= 12:  # few points: mark each
             out += [f'<circle cx="{x_of(i):.1f}" cy="{y_of(v):.1f}" r="2.5" fill="{color}"/>'
                     for i, v in enumerate(values) if v is not None]
-        y = top + 10 + n * 16
-        out.append(f'<rect x="{left + plot_w + 10}" y="{y - 7}" width="12" height="3" fill="{color}"/>')
-        out.append(_text(left + plot_w + 26, y - 2, label, size=10))
-    return out, top + plot_h + 34
+    legend_top = top + plot_h + 44  # one line per series under the plot: long labels fit
+    for n, (label, _) in enumerate(series):
+        y = legend_top + n * 15
+        out.append(f'<rect x="{left}" y="{y - 5}" width="14" height="3" fill="{COLORS[n % len(COLORS)]}"/>')
+        out.append(_text(left + 20, y, label, size=10))
+    return out, legend_top + len(series) * 15
 
 
 def _runs(values) -> list[list[tuple[int, float]]]:

@@ -6,7 +6,7 @@ Instructor-only; runs the modules directly (no sandbox) with the tests' own prot
 trusted-side accuracy (test_public.e2-like runs: same split and initial weights with and
 without the regularizer). Prints one line per module and condition:
 
-    python solutions/exercise6/calibrate.py --seeds 24 [--epochs 100] [MUTANT ...]
+    python solutions/exercise6/calibrate.py --seeds 24 [--epochs 100] [--no-reference] [MUTANT ...]
 
 MUTANT names a file of solutions/exercise6/mutants/ (without .py); none: the reference only.
 """
@@ -57,6 +57,7 @@ def main() -> None:
     parser.add_argument("mutants", nargs="*")
     parser.add_argument("--seeds", type=int, default=24)
     parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--no-reference", action="store_true", help="only the mutants named")
     args = parser.parse_args()
     sys.path.insert(0, str(HERE.parents[1]))
     from grader.mutants import overlay
@@ -64,7 +65,7 @@ def main() -> None:
     t = tests()
     epochs = args.epochs or t.E2_EPOCHS
     reference = (HERE / "network.py").read_text(encoding="utf-8")
-    modules = [("reference", reference)] + [
+    modules = ([] if args.no_reference else [("reference", reference)]) + [
         (m, overlay(reference, (HERE / "mutants" / f"{m}.py").read_text(encoding="utf-8")))
         for m in args.mutants]
     print(f"epochs {epochs}, seeds {args.seeds}, rule: at least {t.E2_NEEDED} of {t.E2_SEEDS}")

@@ -285,7 +285,7 @@ def check_gradients(student, reference, sizes, *, batchnorm, p, wd, seed, hint):
             check_backward(grads[key], expected=expected[key], own_numeric=lambda k=key: own_gradient()[k],
                            fn=LOSS, wrt=f"d{key}", forward="loss")
         except AssertionError as exc:
-            fail(f"{exc} {hint}".strip())
+            fail(f"{str(exc).rstrip('.')}. {hint}")
 
 
 @pytest.mark.points(2)
@@ -596,8 +596,11 @@ def test_experiment_initialization(student):
     for (act, init, label), params in zip(E1_CASES, results):
         layers[(act, label)] = activations(check_params(params, sizes, False), X, act)
         h = layers[(act, label)]
-        lo, hi = (0, 1) if act == "sigmoid" else (0, max(1e-12, float(np.percentile(h[0], 99))))
-        figure(**histogram_figure(f"{act} activations, {label} weights", h, lo, hi))
+        if act == "sigmoid":
+            figure(**histogram_figure(f"sigmoid activations, {label} weights", h, 0, 1))
+        else:  # half of the ReLU outputs are 0: the histogram shows the others
+            top = max(1e-12, float(np.percentile(h[0][h[0] > 0], 99))) if (h[0] > 0).any() else 1.0
+            figure(**histogram_figure(f"ReLU activations above 0, {label} weights", [a[a > 0] for a in h], 0, top))
     saturated = [float(np.mean((h < 0.01) | (h > 0.99))) for h in layers[("sigmoid", "std 1")]]
     # measured with correct code: 54-69% of the units at 0 or 1 in every layer
     if min(saturated) < 0.35:
@@ -622,7 +625,7 @@ def test_experiment_initialization(student):
     # outputs near 1; with fan_out the variance doubles at every layer (x32 after five)
     ms = [float(np.mean(h ** 2)) for h in deep]
     figure(title="ReLU activations, He weights, widths 512 -> 16", kind="curves",
-           data={"x_label": "layer", "y_label": "mean square of the activations",
+           data={"x_label": "layer", "y_label": "mean square of the activations", "y_range": [0, 2],
                  "series": [{"label": "yours", "values": [round(v, 6) for v in ms]},
                             {"label": "expected", "values": [1.0] * len(ms)}]})
     if not 0.3 <= ms[-1] <= 3.0:
@@ -670,7 +673,7 @@ def e2_check(student, condition, name, mechanism):
     gaps1 = [a - b for a, b, _ in regular]
     narrower = sum(g1 < g0 for g0, g1 in zip(gaps0, gaps1))
     figure(title=f"train-test gap per paired run: without and with {name}", kind="curves",
-           data={"x_label": "paired run", "y_label": "train accuracy - test accuracy",
+           data={"x_label": "paired run", "y_label": "train accuracy - test accuracy", "y_range": [0, 0.1],
                  "series": [{"label": "without", "values": [round(g, 4) for g in gaps0]},
                             {"label": f"with {name}", "values": [round(g, 4) for g in gaps1]}]})
     loss = lambda h: [round(float(v), 5) for v in h.get("loss", [])] if type(h) is dict else []  # noqa: E731
@@ -732,7 +735,7 @@ def test_experiment_batchnorm(student):
             reported = history.get("train_acc", []) if type(history) is dict else []
             figure(title=f"training accuracy per epoch, {'with' if bn else 'without'} batch norm "
                          "(as your train reported it)", kind="curves",
-                   data={"x_label": "epoch", "y_label": "accuracy",
+                   data={"x_label": "epoch", "y_label": "accuracy", "y_range": [0, 1],
                          "series": [{"label": "yours", "values": [round(float(v), 4) for v in reported]}]})
     # measured with correct code: 1.000 with batch norm, 0.105-0.112 without, on every seed
     for s in seeds:
