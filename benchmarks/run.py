@@ -751,6 +751,12 @@ def verdict(ok: bool) -> str:
 
 
 def print_report(res: dict) -> None:
+    _print_report(res)
+    if res.get("experiments"):
+        print_experiments(res["experiments"])
+
+
+def _print_report(res: dict) -> None:
     m = res["machine"]
     print(f"Machine: {m['cpu']}, {m['cores']} cores ({m['usable_cores']} usable), {m['memory_gb']} GB, "
           f"Linux {m['kernel']}, Python {m['python']}, "
@@ -882,6 +888,44 @@ def print_report(res: dict) -> None:
         print()
 
 
+# ================================================================ experiments and figures
+
+def bench_experiments(work: Path) -> dict:
+    """exercise6 graded once (the reference: every test, the three experiments run to the
+    end) with --json --html: wall and CPU of the whole process tree (wait4), the figures in
+    its report, and the time and size of drawing them as SVG and as sparklines."""
+    from grader import figures
+
+    page = work / "exercise6.html"
+    before = loadavg()
+    wall, rss, result = run_timed(grade_cmd() + ["exercise6", "--submission",
+                                                 str(ROOT / "solutions" / "exercise6" / "network.py"),
+                                                 "--json", "--html", str(page)])
+    check(result, "grade exercise6")
+    report = json.loads(result.stdout)
+    figs = [f for t in report["tests"] for f in t.get("figures", [])]
+    start = time.perf_counter()
+    svgs = [figures.svg(f) for f in figs]
+    svg_ms = (time.perf_counter() - start) * 1000
+    start = time.perf_counter()
+    for f in figs:
+        figures.sparkline(f)
+    spark_ms = (time.perf_counter() - start) * 1000
+    return {"wall_s": wall, "cpu_s": result.cpu_seconds, "peak_rss_mb": rss, "score": report["score"],
+            "max_score": report["max_score"], "figures": len(figs), "svg_ms": svg_ms,
+            "svg_kb": sum(len(s.encode()) for s in svgs) / 1024, "sparkline_ms": spark_ms,
+            "html_kb": page.stat().st_size / 1024, "loadavg_before": before, "loadavg_after": loadavg()}
+
+
+def print_experiments(e: dict) -> None:
+    print(f"6. exercise6 graded once (the reference; experiments included; load {e['loadavg_before']} -> "
+          f"{e['loadavg_after']}): {e['wall_s']:.1f} s wall, {e['cpu_s']:.1f} s CPU (grader, zygote and "
+          f"worker), peak {e['peak_rss_mb']:.0f} MB, score {e['score']:g}/{e['max_score']:g}")
+    print(f"   {e['figures']} figures: SVG {e['svg_ms']:.1f} ms, {e['svg_kb']:.1f} KB; sparklines "
+          f"{e['sparkline_ms']:.1f} ms; the HTML page {e['html_kb']:.1f} KB")
+    print()
+
+
 # ================================================================ main
 
 def main() -> None:
@@ -896,7 +940,8 @@ def main() -> None:
                         help="autograde the first N of them with nbgrader and extrapolate "
                              "(default: all; quick 10); 0 skips nbgrader")
     parser.add_argument("--seed", type=int, default=2026, help="seed of the generated submissions")
-    parser.add_argument("--only", nargs="+", choices=["cold", "batch", "nbgrader", "proxy", "isolation"],
+    parser.add_argument("--only", nargs="+", choices=["cold", "batch", "nbgrader", "proxy", "isolation",
+                                                      "experiments"],
                         help="run only these parts (nbgrader needs batch for the ratio)")
     parser.add_argument("--keep", type=Path, help="keep the generated files in this (new) folder")
     args = parser.parse_args()
@@ -904,7 +949,7 @@ def main() -> None:
     count = args.count or (30 if args.quick else 100)
     nb_count = args.nbgrader_count if args.nbgrader_count is not None else (10 if args.quick else count)
     nb_count = min(nb_count, count)
-    parts = set(args.only or ["cold", "batch", "nbgrader", "proxy", "isolation"])
+    parts = set(args.only or ["cold", "batch", "nbgrader", "proxy", "isolation", "experiments"])
 
     started = time.perf_counter()
     res: dict = {"machine": machine(),
@@ -960,6 +1005,9 @@ def main() -> None:
             print(f"[5/5] isolation layers: {starts} worker starts and {calls} calls each ...",
                   file=sys.stderr, flush=True)
             res["isolation"] = bench_isolation(starts, calls, work)
+        if "experiments" in parts:
+            print("[6/6] exercise6 once, with its experiments and figures ...", file=sys.stderr, flush=True)
+            res["experiments"] = bench_experiments(work)
     res["loadavg_end"] = loadavg()
     res["seconds"] = time.perf_counter() - started
     print_report(res)

@@ -56,7 +56,7 @@ def softmax_cross_entropy(scores, y):
     return float(loss), dscores / n
 
 
-# =========================================================== your layers (paste yours)
+# ==================== your layers: paste your own from the earlier exercises (same names)
 
 def xavier_normal(fan_in, fan_out, rng):
     """N(0, std^2) of shape (fan_in, fan_out), std = sqrt(2 / (fan_in + fan_out))."""

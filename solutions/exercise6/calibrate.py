@@ -6,7 +6,7 @@ Instructor-only; runs the modules directly (no sandbox) with the tests' own prot
 trusted-side accuracy (test_public.e2-like runs: same split and initial weights with and
 without the regularizer). Prints one line per module and condition:
 
-    python solutions/exercise6/calibrate.py --seeds 24 [--epochs 100] [--no-reference] [MUTANT ...]
+    python solutions/exercise6/calibrate.py --seeds 24 [--epochs 100] [--no-reference] [--only weight_decay|dropout] [MUTANT ...]
 
 MUTANT names a file of solutions/exercise6/mutants/ (without .py); none: the reference only.
 """
@@ -58,6 +58,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=24)
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--no-reference", action="store_true", help="only the mutants named")
+    parser.add_argument("--only", choices=["weight_decay", "dropout"], help="one regularizer only")
     args = parser.parse_args()
     sys.path.insert(0, str(HERE.parents[1]))
     from grader.mutants import overlay
@@ -74,6 +75,8 @@ def main() -> None:
         started = time.process_time()
         base = [gaps(net, t, s, (0.0, 0.0), epochs) for s in range(args.seeds)]
         for label, condition in (("weight decay 0.1", (0.0, 0.1)), ("dropout 0.1", (0.1, 0.0))):
+            if args.only and not label.startswith(args.only.replace("_", " ")):
+                continue
             other = [gaps(net, t, s, condition, epochs) for s in range(args.seeds)]
             narrower = sum(b > o for b, o in zip(base, other))
             rate = narrower / args.seeds

@@ -41,6 +41,13 @@ def digits():
         return data["images"] / 16.0, data["labels"].astype(np.int64)
 
 
+def call_all(function, calls):
+    """`[function(*args) for args in calls]` in one round trip to the sandbox; the first
+    call that raised raises when its result is reached."""
+    each = getattr(function, "each", None)
+    return list(each(calls)) if each is not None else function.many(calls)
+
+
 def n_layers(params):
     return sum(1 for k in params if isinstance(k, str) and k.startswith("W") and k[1:].isdigit())
 
@@ -192,7 +199,7 @@ def test_init_scales_by_method(student):
     cases = [("he_normal", lambda fi, fo: np.sqrt(2 / fi)),
              ("xavier_normal", lambda fi, fo: np.sqrt(2 / (fi + fo))),
              (0.05, lambda fi, fo: 0.05)]
-    results = student.init_network.many([(sizes, init, False, seeded(10 + i))
+    results = call_all(student.init_network, [(sizes, init, False, seeded(10 + i))
                                          for i, (init, _) in enumerate(cases)])
     for (init, std_of), params in zip(cases, results):
         params = check_params(params, sizes, False)
@@ -222,7 +229,7 @@ def test_init_scales_by_method(student):
 def test_init_draws_from_rng(student):
     """init_network: every random draw comes from rng (same seed, same weights)"""
     sizes = [6, 5, 3]
-    a, b, c = (check_params(p, sizes, False) for p in student.init_network.many(
+    a, b, c = (check_params(p, sizes, False) for p in call_all(student.init_network,
         [(sizes, "he_normal", False, seeded(30)), (sizes, "he_normal", False, seeded(30)),
          (sizes, "he_normal", False, seeded(31))]))
     if not all(np.array_equal(a[k], b[k]) for k in a):
@@ -251,7 +258,7 @@ def own_numeric_gradient(student, params, X, y, p, wd, seed):
                 shifted = copy_params(params)
                 shifted[key][index] += step
                 points.append((shifted, {}, X, y, True, p, wd, seeded(seed)))
-    losses = [loss_and_grads(result, params)[0] for result in student.network_loss.many(points)]
+    losses = [loss_and_grads(result, params)[0] for result in call_all(student.network_loss, points)]
     out, at = {}, 0
     for key in params:
         size = params[key].size
@@ -325,7 +332,7 @@ def test_weight_decay_terms(student):
     params = random_params(sizes, False, 70)
     X = seeded(71).standard_normal((6, 5))
     y = seeded(72).integers(0, 3, 6)
-    plain, decayed = (loss_and_grads(r, params) for r in student.network_loss.many(
+    plain, decayed = (loss_and_grads(r, params) for r in call_all(student.network_loss,
         [(copy_params(params), {}, X, y, True, 0.0, wd, seeded(73)) for wd in (0.0, lam)]))
     weights = [k for k in params if k.startswith("W")]
     penalty = 0.5 * lam * sum(float(np.sum(params[k] ** 2)) for k in weights)
@@ -413,7 +420,7 @@ def test_batchnorm_test_mode(student):
         state[f"running_var{i}"] = rng.uniform(0.5, 2.0, sizes[i])
     before = {k: v.copy() for k, v in state.items()}
     X = seeded(92).standard_normal((7, 6))
-    batch, single = student.network_loss.many([(copy_params(params), state, X, None, False, 0.0, 0.0, seeded(93)),
+    batch, single = call_all(student.network_loss, [(copy_params(params), state, X, None, False, 0.0, 0.0, seeded(93)),
                                                 (copy_params(params), state, X[:1], None, False, 0.0, 0.0, seeded(93))])
     batch = scores_of(batch, 7, 3, context="in test mode")
     single = scores_of(single, 1, 3, context="in test mode")
@@ -445,7 +452,7 @@ def test_dropout_in_the_network(student):
     params = {"W1": rng.standard_normal((5, D)), "b1": np.full(D, 10.0), "W2": np.eye(D), "b2": np.zeros(D)}
     X = seeded(101).standard_normal((50, 5))
     hidden = np.maximum(X @ params["W1"] + params["b1"], 0)
-    train_scores, test_scores = student.network_loss.many(
+    train_scores, test_scores = call_all(student.network_loss,
         [(copy_params(params), {}, X, None, True, p, 0.0, seeded(102)),
          (copy_params(params), {}, X, None, False, p, 0.0, seeded(103))])
     test_scores = scores_of(test_scores, 50, D, context="in test mode")
@@ -548,7 +555,7 @@ def test_train_minibatches_from_rng(student):
 def run_train(student, cases):
     """train(...) for every case (params, state, X, y, epochs, batch, lr, p, wd, rng) in one
     round trip; returns (params, state, history) per case as the student's code left them."""
-    results = student.train.many(cases)
+    results = call_all(student.train, cases)
     out = []
     for case, history in zip(cases, results):
         params, state = case[0], case[1]
@@ -591,7 +598,7 @@ def test_experiment_initialization(student):
     funnel = [512, 256, 128, 64, 32, 16]  # widths that halve: He must use each layer's fan_in
     calls = [(sizes, init, False, seeded(131 + i)) for i, (_, init, _) in enumerate(E1_CASES)]
     calls.append((funnel, "he_normal", False, seeded(140)))
-    results = student.init_network.many(calls)
+    results = call_all(student.init_network, calls)
     layers = {}
     for (act, init, label), params in zip(E1_CASES, results):
         layers[(act, label)] = activations(check_params(params, sizes, False), X, act)
@@ -635,8 +642,15 @@ def test_experiment_initialization(student):
              f"the ReLU activations should stay near 1, but the last layer's is {ms[-1]:.3g}{why}")
 
 
-E2_SEEDS = 6        # paired seeds; see calibration numbers in the exercise's notes
-E2_NEEDED = 5       # narrower on at least this many of them
+# The overfitting experiment's rule, calibrated with calibrate.py (python
+# solutions/exercise6/calibrate.py --seeds 24): over 24 paired seeds the reference narrowed
+# the gap on 20/24 with weight decay 0.1 and 21/24 with dropout 0.1 at 100 epochs (20/24 at
+# 200 epochs too: more epochs buy nothing), a rate of about 0.85 per pair. With 6 pairs,
+# "at least 3 narrower" passes correct code with probability 0.994 at that rate (at least 5
+# would pass it with only 0.74, and failed the reference itself on one secret: 3 of 6). A
+# weight decay with the wrong sign, or none at all, narrows no pair.
+E2_SEEDS = 6        # paired runs: the same split and initial weights, with and without
+E2_NEEDED = 3       # narrower on at least this many of them
 E2_EPOCHS = 100
 E2_SIZES = [64] + [100] * 6 + [10]
 _e2_cache: dict = {}
@@ -650,7 +664,7 @@ def e2_runs(student, condition):
         return _e2_cache[key]
     X, y = digits()
     cases, splits = [], []
-    inits = student.init_network.many([(E2_SIZES, "he_normal", False, seeded(200 + s)) for s in range(E2_SEEDS)])
+    inits = call_all(student.init_network, [(E2_SIZES, "he_normal", False, seeded(200 + s)) for s in range(E2_SEEDS)])
     for s, init in enumerate(inits):
         init = check_params(init, E2_SIZES, False)
         order = seeded(210 + s).permutation(len(X))
@@ -689,7 +703,7 @@ def e2_check(student, condition, name, mechanism):
         fail(f"train: with your {name} the train-test gap did not narrow on {E2_SEEDS - narrower} of "
              f"{E2_SEEDS} paired runs (gaps without: {', '.join(f'{g:.3f}' for g in gaps0)}; with: "
              f"{', '.join(f'{g:.3f}' for g in gaps1)}); correct code narrows it on at least "
-             f"{E2_NEEDED}: {mechanism}")
+             f"{E2_NEEDED} (on 5 of 6 on average): {mechanism}")
     note(f"the gap narrowed on {narrower} of {E2_SEEDS} paired runs (mean {np.mean(gaps0):.3f} -> "
          f"{np.mean(gaps1):.3f})")
 
@@ -716,7 +730,7 @@ def test_experiment_batchnorm(student):
     X, y = digits()
     sizes = [64] + [100] * 5 + [10]
     seeds = (0, 1)
-    inits = student.init_network.many([(sizes, 0.01, bn, seeded(300 + s)) for s in seeds for bn in (True, False)])
+    inits = call_all(student.init_network, [(sizes, 0.01, bn, seeded(300 + s)) for s in seeds for bn in (True, False)])
     cases, subsets = [], []
     for (s, bn), init in zip([(s, bn) for s in seeds for bn in (True, False)], inits):
         init = check_params(init, sizes, bn)
