@@ -63,6 +63,8 @@ class GradingPlugin:
 
     def pytest_configure(self, config):
         config.addinivalue_line("markers", "points(n): the points a test is worth")
+        config.addinivalue_line("markers", "slow: a long test (an experiment that trains a network); "
+                                           "-k 'not slow' leaves it out")
 
     def pytest_collectreport(self, report):
         if report.failed:

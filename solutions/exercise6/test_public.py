@@ -708,6 +708,7 @@ def e2_check(student, condition, name, mechanism):
          f"{np.mean(gaps1):.3f})")
 
 
+@pytest.mark.slow
 @pytest.mark.points(3)
 def test_experiment_weight_decay(student):
     """train: overfitting 300 images, weight decay 0.1 narrows the train-test gap"""
@@ -716,14 +717,17 @@ def test_experiment_weight_decay(student):
              "(with a plus sign) to each dW, for the weights only?")
 
 
+@pytest.mark.slow
 @pytest.mark.points(3)
 def test_experiment_dropout(student):
     """train: overfitting 300 images, dropout 0.1 narrows the train-test gap"""
     e2_check(student, (0.1, 0.0), "dropout (p 0.1)",
-             "does your dropout_backward reuse the mask of the forward pass (not a new one), and "
-             "are the kept units scaled by 1/(1-p) in both passes?")
+             "dropout makes every step train a different thinned network, so no unit can rely on "
+             "another; is it applied after every hidden ReLU in training (dropout_p and train "
+             "passed on to dropout_forward), and does the backward pass go through the same mask?")
 
 
+@pytest.mark.slow
 @pytest.mark.points(3)
 def test_experiment_batchnorm(student):
     """train: from weights of std 0.01, batch norm trains in 20 epochs; without it the network stays near chance"""
