@@ -27,6 +27,7 @@ import contextlib
 import pytest
 
 from grader.checks import CheckFailed
+from grader.checks.context import set_function_under_test
 from grader.checks.notes import clear_notes, take_notes
 from grader.errors import CourseTestError, GradingInterrupted, SandboxFailure
 from grader.report import GradeReport, TestResult
@@ -50,7 +51,8 @@ class GradingPlugin:
         self.collection_errors: list[str] = []
         self.deselected = 0  # tests left out by -k
         self.sandbox_failures: list[SandboxFailure] = []
-        self.verdicts: dict[str, list[tuple[str, str]]] = {}  # per test, per phase that ran
+        self.verdicts: dict[str, list[tuple[str, str, str]]] = {}  # per test, per phase that ran:
+        # (outcome, message, the id of the catalogued mistake it names)
 
     @pytest.fixture
     def student(self):
@@ -157,6 +159,7 @@ class GradingPlugin:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item):
         clear_notes()  # a test's notes are its own
+        set_function_under_test(self.results[item.nodeid]["function"] if item.nodeid in self.results else "")
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
@@ -168,7 +171,7 @@ class GradingPlugin:
         if verdicts is None:
             return
         if report.passed:
-            verdicts.append(("passed", notes) if report.when == "call" else ("setup", ""))
+            verdicts.append(("passed", notes, "") if report.when == "call" else ("setup", "", ""))
         else:
             if call.excinfo is not None and isinstance(call.excinfo.value, SandboxFailure):
                 self.sandbox_failures.append(call.excinfo.value)
@@ -184,13 +187,14 @@ class GradingPlugin:
             if finished_only and not verdicts:
                 continue
             failures = [v for v in verdicts if v[0] != "passed"]
+            mistake = ""
             if failures:
-                outcome, message = max(failures, key=lambda v: _RANK[v[0]])
+                outcome, message, mistake = max(failures, key=lambda v: _RANK[v[0]])
             elif verdicts:  # a passing test's message: its notes, if any
-                outcome, message = "passed", " ".join(m for _, m in verdicts if m)
+                outcome, message = "passed", " ".join(m for _, m, _ in verdicts if m)
             else:
                 outcome, message = "error", "this test did not run (grading was interrupted)"
-            out.append(TestResult(**self.results[nodeid], outcome=outcome, message=message))
+            out.append(TestResult(**self.results[nodeid], outcome=outcome, message=message, mistake=mistake))
         return tuple(out)
 
 
@@ -214,23 +218,25 @@ def _rerunnable(items) -> bool:
     return True
 
 
-def _classify(excinfo, item) -> tuple[str, str]:
-    """The outcome of a test that did not pass, and a message a student can act on."""
+def _classify(excinfo, item) -> tuple[str, str, str]:
+    """The outcome of a test that did not pass, a message a student can act on, and the id
+    of the catalogued mistake the message names (if any)."""
     if excinfo is None:
-        return "error", "the test did not run to the end"
+        return "error", "the test did not run to the end", ""
     exc = excinfo.value
     if isinstance(exc, StudentTimeout):
-        return "timeout", str(exc)
+        return "timeout", str(exc), ""
     if isinstance(exc, StudentError):
-        return "error", str(exc)
+        return "error", str(exc), ""
     if isinstance(exc, CourseTestError):
-        return "error", f"the course is out of date: {exc}"
+        return "error", f"the course is out of date: {exc}", ""
     if isinstance(exc, (CheckFailed, InputModified, AssertionError)):
         # drop pytest's assertion explanation where an outer pytest rewrote the test module
         message = str(exc).split("\nassert ")[0].strip()
-        return "failed", message or f"check failed: {item.function.__doc__.strip().splitlines()[0]}"
+        return ("failed", message or f"check failed: {item.function.__doc__.strip().splitlines()[0]}",
+                getattr(exc, "mistake", ""))
     if isinstance(exc, pytest.skip.Exception):
-        return "error", f"the test was skipped: {exc}"
+        return "error", f"the test was skipped: {exc}", ""
     # The test itself tripped over what the student's code returned (a wrong type, say).
     return "error", (f"your result could not be checked ({type(exc).__name__}: {exc}); "
-                     "check the types and shapes your function returns")
+                     "check the types and shapes your function returns"), ""

@@ -21,6 +21,7 @@ class TestResult:
     outcome: str
     hidden: bool
     message: str = ""
+    mistake: str = ""  # the stable id of the catalogued mistake the message names
 
     @property
     def points(self) -> float:
@@ -29,7 +30,8 @@ class TestResult:
     def to_dict(self) -> dict:
         return {"name": self.name, "function": self.function, "points": self.points,
                 "max_points": float(self.max_points), "outcome": self.outcome,
-                "hidden": self.hidden, "message": self.message}
+                "hidden": self.hidden, "message": self.message,
+                **({"mistake": self.mistake} if self.mistake else {})}
 
 
 @dataclass(frozen=True)
