@@ -234,30 +234,33 @@ def running_mistakes(name, old, stat, N, momentum=0.1):
     return out
 
 
-def bn_backward_mistakes(dout, x, gamma, eps=EPS):
-    """dx, dgamma and dbeta as the usual slips in the training backward pass give them."""
-    N = x.shape[0]
+def dx_through_stats(g, xhat, std, axis, mean=True, var=True):
+    """(n g - sum(g) - xhat * sum(g * xhat)) / (n std), sums over `axis` (n entries): dx of a
+    normalization over `axis` for g = gamma * dout, without the path through the mean or the
+    variance if asked."""
+    n, total = xhat.shape[axis], xhat.shape[axis] * g
+    if mean:
+        total = total - g.sum(axis=axis, keepdims=True)
+    if var:
+        total = total - xhat * (g * xhat).sum(axis=axis, keepdims=True)
+    return total / (n * std)
+
+
+def bn_backward_mistakes(dout, x, gamma, running_mean, running_var, train, eps=EPS):
+    """dx, dgamma and dbeta as the usual slips in the backward pass give them."""
     std = np.sqrt(x.var(axis=0) + eps)
     xhat = (x - x.mean(axis=0)) / std
-    s, sx = dout.sum(axis=0), (dout * xhat).sum(axis=0)
-    return {"dx": {
-        BN_DX_NO_MEAN: gamma / (N * std) * (N * dout - xhat * sx),
-        BN_DX_NO_VAR: gamma / (N * std) * (N * dout - s),
-        BN_DX_CONSTANT_STATS: gamma * dout / std,
-        DX_NO_GAMMA: 1 / (N * std) * (N * dout - s - xhat * sx),
-    }, **param_grad_mistakes(dout, x, xhat)}
-
-
-def bn_test_backward_mistakes(dout, x, gamma, running_mean, running_var, eps=EPS):
-    """dx, dgamma and dbeta as the usual slips give them for a test-mode cache."""
-    N = x.shape[0]
-    std = np.sqrt(running_var + eps)
-    xhat = (x - running_mean) / std
-    s, sx = dout.sum(axis=0), (dout * xhat).sum(axis=0)
-    dx = {TEST_CACHE_TRAIN_FORMULA: gamma / (N * std) * (N * dout - s - xhat * sx), DX_NO_GAMMA: dout / std}
-    if N > 1:  # the training formula computed from the batch statistics of x
-        dx[also(TEST_CACHE_TRAIN_FORMULA, " (here with the batch statistics of x)")] = \
-            bn_backward_mistakes(dout, x, gamma, eps)["dx"][DX_NO_GAMMA] * gamma
+    if train:
+        dx = {BN_DX_NO_MEAN: dx_through_stats(gamma * dout, xhat, std, 0, mean=False),
+              BN_DX_NO_VAR: dx_through_stats(gamma * dout, xhat, std, 0, var=False),
+              BN_DX_CONSTANT_STATS: gamma * dout / std, DX_NO_GAMMA: dx_through_stats(dout, xhat, std, 0)}
+    else:
+        batch_dx = dx_through_stats(gamma * dout, xhat, std, 0) if x.shape[0] > 1 else None
+        std = np.sqrt(running_var + eps)
+        xhat = (x - running_mean) / std
+        dx = {TEST_CACHE_TRAIN_FORMULA: dx_through_stats(gamma * dout, xhat, std, 0), DX_NO_GAMMA: dout / std}
+        if batch_dx is not None:  # the training formula computed from the batch statistics of x
+            dx[also(TEST_CACHE_TRAIN_FORMULA, " (here with the batch statistics of x)")] = batch_dx
     return {"dx": dx, **param_grad_mistakes(dout, x, xhat)}
 
 
@@ -281,18 +284,11 @@ def ln_mistakes(x, gamma, beta, eps=EPS):
 
 
 def ln_backward_mistakes(dout, x, gamma, eps=EPS):
-    N, D = x.shape
     std = np.sqrt(x.var(axis=1, keepdims=True) + eps)
     xhat = (x - x.mean(axis=1, keepdims=True)) / std
     g = gamma * dout
-    s, sx = g.sum(axis=1, keepdims=True), (g * xhat).sum(axis=1, keepdims=True)
-    dx = {
-        LN_DX_AXIS0: (N * g - g.sum(axis=0) - xhat * (g * xhat).sum(axis=0)) / (N * std),
-        LN_DX_NO_MEAN: (D * g - xhat * sx) / (D * std),
-        LN_DX_NO_VAR: (D * g - s) / (D * std),
-        DX_NO_GAMMA: (D * dout - dout.sum(axis=1, keepdims=True)
-                      - xhat * (dout * xhat).sum(axis=1, keepdims=True)) / (D * std),
-    }
+    dx = {LN_DX_AXIS0: dx_through_stats(g, xhat, std, 0), LN_DX_NO_MEAN: dx_through_stats(g, xhat, std, 1, mean=False),
+          LN_DX_NO_VAR: dx_through_stats(g, xhat, std, 1, var=False), DX_NO_GAMMA: dx_through_stats(dout, xhat, std, 1)}
     return {name: as_layernorm(m) for name, m in {"dx": dx, **param_grad_mistakes(dout, x, xhat)}.items()}
 
 
@@ -311,12 +307,10 @@ def check_bn_backward(student, reference, seed, shape, train):
     x, gamma, beta, rm, rv = make_batch(seed, shape, low_std=1e-2)  # 1e-2: numerical gradients stay exact
     dout = seeded(seed + 1).normal(size=shape)
     ref_out, ref_cache = reference.batchnorm_forward(x, gamma, beta, rm.copy(), rv.copy(), train)
-    mistakes = (bn_backward_mistakes(dout, x, gamma) if train
-                else bn_test_backward_mistakes(dout, x, gamma, rm, rv))
     gradcheck(student.batchnorm_forward, student.batchnorm_backward, (x, gamma, beta, rm, rv, train),
               wrt=("x", "gamma", "beta"), dout=dout, expected=reference.batchnorm_backward(dout, ref_cache),
-              mistakes=mistakes, steps=STEPS, forward_expected=ref_out,
-              forward_label=f"batchnorm_forward ({'training' if train else 'test'} mode)")
+              mistakes=bn_backward_mistakes(dout, x, gamma, rm, rv, train), steps=STEPS,
+              forward_expected=ref_out, forward_label=f"batchnorm_forward ({'training' if train else 'test'} mode)")
 
 
 def check_ln_backward(student, reference, seed, shape, eps=EPS):
