@@ -51,8 +51,8 @@ class GradingPlugin:
         self.collection_errors: list[str] = []
         self.deselected = 0  # tests left out by -k
         self.sandbox_failures: list[SandboxFailure] = []
-        self.verdicts: dict[str, list[tuple[str, str, str]]] = {}  # per test, per phase that ran:
-        # (outcome, message, the id of the catalogued mistake it names)
+        self.verdicts: dict[str, list[tuple[str, str, str, str]]] = {}  # per test, per phase that ran:
+        # (outcome, message, the id of the catalogued mistake it names, the stub that stopped it)
 
     @pytest.fixture
     def student(self):
@@ -171,7 +171,7 @@ class GradingPlugin:
         if verdicts is None:
             return
         if report.passed:
-            verdicts.append(("passed", notes, "") if report.when == "call" else ("setup", "", ""))
+            verdicts.append(("passed", notes, "", "") if report.when == "call" else ("setup", "", "", ""))
         else:
             if call.excinfo is not None and isinstance(call.excinfo.value, SandboxFailure):
                 self.sandbox_failures.append(call.excinfo.value)
@@ -187,14 +187,15 @@ class GradingPlugin:
             if finished_only and not verdicts:
                 continue
             failures = [v for v in verdicts if v[0] != "passed"]
-            mistake = ""
+            mistake = stub = ""
             if failures:
-                outcome, message, mistake = max(failures, key=lambda v: _RANK[v[0]])
+                outcome, message, mistake, stub = max(failures, key=lambda v: _RANK[v[0]])
             elif verdicts:  # a passing test's message: its notes, if any
-                outcome, message = "passed", " ".join(m for _, m, _ in verdicts if m)
+                outcome, message = "passed", " ".join(v[1] for v in verdicts if v[1])
             else:
                 outcome, message = "error", "this test did not run (grading was interrupted)"
-            out.append(TestResult(**self.results[nodeid], outcome=outcome, message=message, mistake=mistake))
+            out.append(TestResult(**self.results[nodeid], outcome=outcome, message=message, mistake=mistake,
+                                  not_implemented=stub))
         return tuple(out)
 
 
@@ -218,25 +219,26 @@ def _rerunnable(items) -> bool:
     return True
 
 
-def _classify(excinfo, item) -> tuple[str, str, str]:
-    """The outcome of a test that did not pass, a message a student can act on, and the id
-    of the catalogued mistake the message names (if any)."""
+def _classify(excinfo, item) -> tuple[str, str, str, str]:
+    """The outcome of a test that did not pass, a message a student can act on, the id of
+    the catalogued mistake the message names (if any), and the function not implemented yet
+    that stopped it (if that is why)."""
     if excinfo is None:
-        return "error", "the test did not run to the end", ""
+        return "error", "the test did not run to the end", "", ""
     exc = excinfo.value
     if isinstance(exc, StudentTimeout):
-        return "timeout", str(exc), ""
+        return "timeout", str(exc), "", ""
     if isinstance(exc, StudentError):
-        return "error", str(exc), ""
+        return "error", str(exc), "", exc.not_implemented
     if isinstance(exc, CourseTestError):
-        return "error", f"the course is out of date: {exc}", ""
+        return "error", f"the course is out of date: {exc}", "", ""
     if isinstance(exc, (CheckFailed, InputModified, AssertionError)):
         # drop pytest's assertion explanation where an outer pytest rewrote the test module
         message = str(exc).split("\nassert ")[0].strip()
         return ("failed", message or f"check failed: {item.function.__doc__.strip().splitlines()[0]}",
-                getattr(exc, "mistake", ""))
+                getattr(exc, "mistake", ""), "")
     if isinstance(exc, pytest.skip.Exception):
-        return "error", f"the test was skipped: {exc}", ""
+        return "error", f"the test was skipped: {exc}", "", ""
     # The test itself tripped over what the student's code returned (a wrong type, say).
     return "error", (f"your result could not be checked ({type(exc).__name__}: {exc}); "
-                     "check the types and shapes your function returns"), ""
+                     "check the types and shapes your function returns"), "", ""

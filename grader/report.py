@@ -22,6 +22,7 @@ class TestResult:
     hidden: bool
     message: str = ""
     mistake: str = ""  # the stable id of the catalogued mistake the message names
+    not_implemented: str = ""  # the function not implemented yet that stopped this test (a stub's)
 
     @property
     def points(self) -> float:
@@ -31,7 +32,8 @@ class TestResult:
         return {"name": self.name, "function": self.function, "points": self.points,
                 "max_points": float(self.max_points), "outcome": self.outcome,
                 "hidden": self.hidden, "message": self.message,
-                **({"mistake": self.mistake} if self.mistake else {})}
+                **({"mistake": self.mistake} if self.mistake else {}),
+                **({"not_implemented": self.not_implemented} if self.not_implemented else {})}
 
 
 @dataclass(frozen=True)
