@@ -30,10 +30,9 @@ from grader.checks import CheckFailed
 from grader.checks.context import set_function_under_test
 from grader.checks.notes import clear_notes, take_notes
 from grader.errors import CourseTestError, GradingInterrupted, SandboxFailure
-from grader.report import GradeReport, TestResult
+from grader.report import RANK, GradeReport, TestResult
 from grader.sandbox.proxy import InputModified, StudentError, StudentTimeout
 
-_RANK = {"passed": 0, "failed": 1, "error": 2, "timeout": 3}
 
 
 class GradingPlugin:
@@ -189,7 +188,7 @@ class GradingPlugin:
             failures = [v for v in verdicts if v[0] != "passed"]
             mistake = stub = ""
             if failures:
-                outcome, message, mistake, stub = max(failures, key=lambda v: _RANK[v[0]])
+                outcome, message, mistake, stub = max(failures, key=lambda v: RANK[v[0]])
             elif verdicts:  # a passing test's message: its notes, if any
                 outcome, message = "passed", " ".join(v[1] for v in verdicts if v[1])
             else:

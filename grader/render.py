@@ -8,10 +8,10 @@ import shlex
 import shutil
 import textwrap
 
-from grader.report import SCHEMA_VERSION, GradeReport
+from grader.report import LABELS, SCHEMA_VERSION, GradeReport
 
-_LABEL = {"passed": ("PASS", "green"), "failed": ("FAIL", "red"),
-          "error": ("ERROR", "red"), "timeout": ("TIME", "yellow")}
+_LABEL = {outcome: (LABELS[outcome], colour) for outcome, colour in
+          (("passed", "green"), ("failed", "red"), ("error", "red"), ("timeout", "yellow"))}
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")

@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 SCHEMA_VERSION = 1
+# The outcomes of a test, from best to worst (a test with several failed phases reports the
+# worst), and the label every renderer shows for each.
 OUTCOMES = ("passed", "failed", "error", "timeout")
+LABELS = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "timeout": "TIME"}
+RANK = {outcome: rank for rank, outcome in enumerate(OUTCOMES)}
 
 
 def points_for(outcome: str, max_points: float) -> float:
