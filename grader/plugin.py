@@ -206,16 +206,25 @@ def _doc_line(item) -> str:
 
 def _rerunnable(items) -> bool:
     """Whether the collected items can run for one submission after another as if collected
-    afresh: plain test functions of a module, without default arguments. pytest keeps what it
-    made at collection (parametrize and fixture-param values, test-class instances), and a
-    test could change those; tests that use them get a fresh session per submission."""
+    afresh: test functions of a module, without default arguments, parametrized (if at all)
+    with immutable values (numbers, strings, None, and tuples and frozensets of these). pytest
+    keeps what it made at collection (parametrize and fixture-param values, test-class
+    instances), and a test could change a mutable one; tests that use those get a fresh
+    session per submission."""
     for item in items:
         function = getattr(item, "function", None)
+        callspec = getattr(item, "callspec", None)
         if function is None or getattr(item, "cls", None) is not None \
-                or getattr(item, "callspec", None) is not None \
-                or function.__defaults__ or function.__kwdefaults__:
+                or function.__defaults__ or function.__kwdefaults__ \
+                or callspec is not None and not all(map(_immutable, callspec.params.values())):
             return False
     return True
+
+
+def _immutable(value) -> bool:
+    if value is None or type(value) in (bool, int, float, complex, str, bytes):
+        return True
+    return type(value) in (tuple, frozenset) and all(map(_immutable, value))
 
 
 def _classify(excinfo, item) -> tuple[str, str, str, str]:
