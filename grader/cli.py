@@ -468,7 +468,7 @@ def gradescope_cmd(exercise, submission, out, public_only, course_dir):
     import time
 
     from grader import gradescope, render
-    from grader.batch import write_atomic
+    from grader.files import write_atomic
     from grader.grade import grade
 
     course = _run(_course, course_dir)

@@ -8,10 +8,10 @@ import shlex
 import shutil
 import textwrap
 
-from grader.report import SCHEMA_VERSION, GradeReport
+from grader.report import LABELS, SCHEMA_VERSION, GradeReport
 
-_LABEL = {"passed": ("PASS", "green"), "failed": ("FAIL", "red"),
-          "error": ("ERROR", "red"), "timeout": ("TIME", "yellow")}
+_LABEL = {outcome: (LABELS[outcome], colour) for outcome, colour in
+          (("passed", "green"), ("failed", "red"), ("error", "red"), ("timeout", "yellow"))}
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -80,9 +80,6 @@ def table(report: GradeReport, *, title: str = "", color: bool = False, verbosit
     return "\n".join(lines)
 
 
-_STUB = re.compile(r"(\w+) is not implemented yet \(it raises NotImplementedError\)")
-
-
 def _not_written(report: GradeReport) -> dict[str, tuple[str, list]]:
     """The functions whose every test stopped at the same stub: function -> (the function
     that is not implemented yet, which may be another one it needs, and those tests)."""
@@ -91,9 +88,8 @@ def _not_written(report: GradeReport) -> dict[str, tuple[str, list]]:
         tests.setdefault(t.function, []).append(t)
     out = {}
     for fn, ts in tests.items():
-        stubs = {m.group(1) if (m := _STUB.fullmatch(t.message)) and t.outcome == "error" else None
-                 for t in ts}
-        if len(stubs) == 1 and None not in stubs:
+        stubs = {t.not_implemented if t.outcome == "error" else "" for t in ts}
+        if len(stubs) == 1 and "" not in stubs:
             out[fn] = (stubs.pop(), ts)
     return out
 

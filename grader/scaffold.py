@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
+from grader.files import write_atomic
 from grader.course import COURSE_FILE, HIDDEN_TESTS, PUBLIC_TESTS, Course, parse_course
 from grader.errors import CourseError, NewExerciseRefused
 
@@ -190,9 +191,7 @@ def _write(root: Path, exercise_id: str, files: dict[str, str], course_file: Pat
         for name, content in files.items():
             (folder / name).parent.mkdir(exist_ok=True)
             (folder / name).write_text(content, encoding="utf-8")
-        staged = course_file.with_name(course_file.name + ".tmp")
-        staged.write_text(text, encoding="utf-8")
-        staged.replace(course_file)
+        write_atomic(course_file, text)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
