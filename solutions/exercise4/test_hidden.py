@@ -22,22 +22,25 @@ def test_batchnorm_more_shapes(student, reference):
     """batchnorm_forward: training and test outputs match the reference on more shapes (N = 2, D = 1, large)"""
     cases = [(200, (2, 3), 0.1, 1e-5), (201, (9, 1), 0.1, 1e-5), (202, (64, 32), 0.1, 1e-5),
              (203, (3, 10), 0.05, 1e-4), (204, (12, 12), 0.5, 1e-3)]
-    inputs = [(pub.make_batch(seed, shape), dict(momentum=momentum, eps=eps)) for seed, shape, momentum, eps in cases]
-    states = [(rm.copy(), rv.copy(), rm.copy(), rv.copy()) for (*_, rm, rv), _ in inputs]  # student's, reference's
-    trained = student.batchnorm_forward.each([call(x, g, b, mean_s, var_s, True, **kw) for ((x, g, b, _, _), kw),
-                                              (mean_s, var_s, _, _) in zip(inputs, states)], returns=pub.OUT)
-    tests = []
-    for ((x, gamma, beta, rm, rv), kw), (mean_s, var_s, mean_r, var_r), (out, _) in zip(inputs, states, trained):
+    batches = [pub.make_batch(seed, shape) for seed, shape, _, _ in cases]
+    kws = [dict(momentum=momentum, eps=eps) for _, _, momentum, eps in cases]
+    stats = [(rm.copy(), rv.copy()) for *_, rm, rv in batches]  # the student's, updated in place
+    trained = student.batchnorm_forward.each([call(x, g, b, mean, var, True, **kw) for (x, g, b, _, _), (mean, var), kw
+                                              in zip(batches, stats, kws)], returns=pub.OUT)
+    tests = []  # then test mode with what each side learned: (x, gamma, beta, student's, reference's, kw)
+    for (x, gamma, beta, rm, rv), (mean_s, var_s), kw, (out, _) in zip(batches, stats, kws, trained):
+        mean_r, var_r = rm.copy(), rv.copy()
         expected, _ = reference.batchnorm_forward(x, gamma, beta, mean_r, var_r, True, **kw)
         assert_close(out, expected, mistakes=pub.bn_train_mistakes(x, gamma, beta, rm, rv, kw["eps"], kw["momentum"]))
         pub.check_running_step(x, mean_s, var_s, rm, rv, kw["momentum"])
         assert_close(mean_s, mean_r, name="running_mean")
         assert_close(var_s, var_r, name="running_var")
-        tests += [(x[rows] + 0.5, gamma, beta, mean_r, var_r, kw) for rows in (slice(None), slice(0, 1))]
-    results = student.batchnorm_forward.each([call(*args, False, **kw) for *args, kw in tests], returns=pub.OUT)
-    for (part, gamma, beta, mean_r, var_r, kw), (out, _) in zip(tests, results):
-        expected, _ = reference.batchnorm_forward(part, gamma, beta, mean_r, var_r, False, **kw)
-        assert_close(out, expected, mistakes=pub.bn_test_mistakes(part, gamma, beta, mean_r, var_r, kw["eps"]))
+        tests += [(x[rows] + 0.5, gamma, beta, (mean_s, var_s), (mean_r, var_r), kw) for rows in (slice(None), slice(0, 1))]
+    results = student.batchnorm_forward.each([call(x, g, b, *mine, False, **kw) for x, g, b, mine, _, kw in tests],
+                                             returns=pub.OUT)
+    for (x, gamma, beta, _, (mean_r, var_r), kw), (out, _) in zip(tests, results):
+        expected, _ = reference.batchnorm_forward(x, gamma, beta, mean_r, var_r, False, **kw)
+        assert_close(out, expected, mistakes=pub.bn_test_mistakes(x, gamma, beta, mean_r, var_r, kw["eps"]))
 
 
 @pytest.mark.points(1)
