@@ -126,14 +126,9 @@ LN_DX_NO_VAR = mistake("layernorm.backward_no_var_term", (
     "(dxhat = gamma * dout)"))
 
 
-def also(m, text):
-    """The mistake `m` with its message completed by `text` (a variant of the same slip)."""
-    return mistake(m.id, m.text + text)
-
-
-def named(m, name):
-    """The mistake `m` about the running statistic `name`."""
-    return mistake(m.id, m.format(name=name))
+def variant(m, more="", **params):
+    """The mistake `m`, its `{placeholders}` filled from `params` and its message completed by `more`."""
+    return mistake(m.id, m.format(**params) + more)
 
 
 def as_layernorm(mistakes):
@@ -195,7 +190,7 @@ def bn_train_mistakes(x, gamma, beta, running_mean, running_var, eps=EPS, moment
         **normalization_mistakes(x, gamma, beta, mu, var, eps),
         BN_AXIS1: norm(x, gamma, beta, rows_mu, rows_var, eps),
         TRAIN_USES_RUNNING: norm(x, gamma, beta, running_mean, running_var, eps),
-        also(TRAIN_USES_RUNNING, " (you used them just after updating them)"):
+        variant(TRAIN_USES_RUNNING, " (you used them just after updating them)"):
             norm(x, gamma, beta, updated_mean, updated_var, eps),
         EPS_IGNORED: norm(x, gamma, beta, mu, var),
     }
@@ -213,22 +208,22 @@ def running_mistakes(name, old, stat, N, momentum=0.1):
     """What the usual slips in the running-statistics update produce (stat: the batch mean,
     or the biased batch variance for running_var)."""
     m = momentum
-    out = {named(RUNNING_UNCHANGED, name): old}
+    out = {variant(RUNNING_UNCHANGED, name=name): old}
     if name == "running_var":
         unbiased = stat * N / (N - 1)
         out.update({
             CS231N_BOTH: m * old + (1 - m) * stat,
-            named(MOMENTUM_SWAPPED, name): m * old + (1 - m) * unbiased,
+            variant(MOMENTUM_SWAPPED, name=name): m * old + (1 - m) * unbiased,
             RUNNING_VAR_BIASED: (1 - m) * old + m * stat,
             RUNNING_STD: (1 - m) * old + m * np.sqrt(unbiased),
-            also(RUNNING_STD, " (and use the unbiased variance)"): (1 - m) * old + m * np.sqrt(stat),
-            named(RUNNING_REPLACED, name): unbiased,
+            variant(RUNNING_STD, " (and use the unbiased variance)"): (1 - m) * old + m * np.sqrt(stat),
+            variant(RUNNING_REPLACED, name=name): unbiased,
             MOMENTUM_IGNORED: 0.9 * old + 0.1 * unbiased,
         })
     else:
         out.update({
-            named(MOMENTUM_SWAPPED, name): m * old + (1 - m) * stat,
-            named(RUNNING_REPLACED, name): stat,
+            variant(MOMENTUM_SWAPPED, name=name): m * old + (1 - m) * stat,
+            variant(RUNNING_REPLACED, name=name): stat,
             MOMENTUM_IGNORED: 0.9 * old + 0.1 * stat,
         })
     return out
@@ -260,7 +255,7 @@ def bn_backward_mistakes(dout, x, gamma, running_mean, running_var, train, eps=E
         xhat = (x - running_mean) / std
         dx = {TEST_CACHE_TRAIN_FORMULA: dx_through_stats(gamma * dout, xhat, std, 0), DX_NO_GAMMA: dout / std}
         if batch_dx is not None:  # the training formula computed from the batch statistics of x
-            dx[also(TEST_CACHE_TRAIN_FORMULA, " (here with the batch statistics of x)")] = batch_dx
+            dx[variant(TEST_CACHE_TRAIN_FORMULA, " (here with the batch statistics of x)")] = batch_dx
     return {"dx": dx, **param_grad_mistakes(dout, x, xhat)}
 
 
@@ -450,9 +445,9 @@ def test_batchnorm_test_uses_what_training_learned(student):
     unbiased = var * N / (N - 1)
     assert_close(out, learned(0.1, unbiased), mistakes={
         TEST_USES_BATCH: norm(x, gamma, beta, mu, var),
-        named(RUNNING_UNCHANGED, "running_mean"): norm(x, gamma, beta, 0.0, 1.0),
+        variant(RUNNING_UNCHANGED, name="running_mean"): norm(x, gamma, beta, 0.0, 1.0),
         CS231N_BOTH: learned(0.9, var),
-        named(MOMENTUM_SWAPPED, "running_mean"): learned(0.9, unbiased),
+        variant(MOMENTUM_SWAPPED, name="running_mean"): learned(0.9, unbiased),
         RUNNING_VAR_BIASED: learned(0.1, var),
         RUNNING_STD: learned(0.1, np.sqrt(unbiased)),
         **normalization_mistakes(x, gamma, beta, (1 - 0.9 ** k) * mu, 0.9 ** k + (1 - 0.9 ** k) * unbiased),
