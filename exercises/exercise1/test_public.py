@@ -269,7 +269,7 @@ def check_normal_shape(fn, W, fi, fo):
 
 def check_rng(student, fn):
     # 600 weights: two correct draws are equal with probability 0 in practice.
-    check_draws_from_rng(getattr(student, fn), lambda rng: (30, 20, rng), pick=lambda W: as_weights(W, 30, 20),
+    check_draws_from_rng(getattr(student, fn), lambda rng: (30, 20, rng), pick=lambda W: as_array(W, name="W"),
                          what="weights", draw="rng.normal, rng.uniform")
 
 
