@@ -46,12 +46,9 @@ def other_shapes(student, fn):
 
 
 OTHER_SHAPES = "other shapes ({} x {}, 1 x 9, 9 x 1); the generator advances"
-test_xavier_normal_other_shapes = public.initializer_test(
-    "xavier_normal", 1, OTHER_SHAPES.format(392, 512), other_shapes)
-test_xavier_uniform_other_shapes = public.initializer_test(
-    "xavier_uniform", 1, OTHER_SHAPES.format(512, 392), other_shapes)
-test_he_normal_other_shapes = public.initializer_test("he_normal", 1, OTHER_SHAPES.format(512, 392), other_shapes)
-test_he_uniform_other_shapes = public.initializer_test("he_uniform", 1, OTHER_SHAPES.format(392, 512), other_shapes)
+test_xavier_normal_other_shapes, test_xavier_uniform_other_shapes, test_he_normal_other_shapes, \
+    test_he_uniform_other_shapes = (public.initializer_test(fn, 1, OTHER_SHAPES.format(*OTHER[fn][0]), other_shapes)
+                                    for fn in public.METHODS)
 
 
 @pytest.mark.points(1)

@@ -273,14 +273,6 @@ def check_rng(student, fn):
                          what="weights", draw="rng.normal, rng.uniform")
 
 
-def on_draws(check):
-    """`check(fn, W, fan_in, fan_out)` of each of fn's two draws (BIG, both orientations)."""
-    def run(student, fn):
-        for W, fi, fo in draws(student, fn):
-            check(fn, W, fi, fo)
-    return run
-
-
 def initializer_test(fn, points, what, run):
     """The test `run(student, fn)`, worth `points`, whose docstring is "fn: what"."""
     @pytest.mark.points(points)
@@ -290,37 +282,29 @@ def initializer_test(fn, points, what, run):
     return test
 
 
-# Four tests per initializer. The shape tests take the draws only (as_weights checks them).
-SHAPE = "returns an array of shape (fan_in, fan_out)"
-USES_RNG = "same seed, same weights; every draw comes from rng"
-UNIFORM = "the weights are uniform on [-a, a] (mean 0, variance a^2 / 3)"
-shapes_only = on_draws(lambda *_: None)
+def initializer_tests(fn, spread):
+    """The four tests of an initializer: shape (as_weights), spread (`spread` says what: the
+    std of a normal initializer, the bound of a uniform one), distribution, rng; each on both
+    of fn's draws (BIG, both orientations), but rng."""
+    def on_draws(check):
+        return lambda student, fn: [check(fn, W, fi, fo) for W, fi, fo in draws(student, fn)]
+    normal = fn in NORMAL
+    return (initializer_test(fn, 1, "returns an array of shape (fan_in, fan_out)", on_draws(lambda *_: None)),
+            initializer_test(fn, 2, spread, on_draws(check_std if normal else check_bound)),
+            initializer_test(fn, 1, "the weights are normally distributed" if normal else
+                             "the weights are uniform on [-a, a] (mean 0, variance a^2 / 3)",
+                             on_draws(check_normal_shape if normal else check_uniform_shape)),
+            initializer_test(fn, 1, "same seed, same weights; every draw comes from rng", check_rng))
 
-test_xavier_normal_shape = initializer_test("xavier_normal", 1, SHAPE, shapes_only)
-test_xavier_normal_std = initializer_test(
-    "xavier_normal", 2, "mean 0 and std sqrt(2 / (fan_in + fan_out)), in both orientations", on_draws(check_std))
-test_xavier_normal_distribution = initializer_test(
-    "xavier_normal", 1, "the weights are normally distributed", on_draws(check_normal_shape))
-test_xavier_normal_uses_rng = initializer_test("xavier_normal", 1, USES_RNG, check_rng)
 
-test_xavier_uniform_shape = initializer_test("xavier_uniform", 1, SHAPE, shapes_only)
-test_xavier_uniform_bound = initializer_test(
-    "xavier_uniform", 2, "every |w| <= sqrt(6 / (fan_in + fan_out)) and the bound is reached", on_draws(check_bound))
-test_xavier_uniform_distribution = initializer_test("xavier_uniform", 1, UNIFORM, on_draws(check_uniform_shape))
-test_xavier_uniform_uses_rng = initializer_test("xavier_uniform", 1, USES_RNG, check_rng)
-
-test_he_normal_shape = initializer_test("he_normal", 1, SHAPE, shapes_only)
-test_he_normal_std = initializer_test(
-    "he_normal", 2, "mean 0 and std sqrt(2 / fan_in), in both orientations", on_draws(check_std))
-test_he_normal_distribution = initializer_test(
-    "he_normal", 1, "the weights are normally distributed", on_draws(check_normal_shape))
-test_he_normal_uses_rng = initializer_test("he_normal", 1, USES_RNG, check_rng)
-
-test_he_uniform_shape = initializer_test("he_uniform", 1, SHAPE, shapes_only)
-test_he_uniform_bound = initializer_test(
-    "he_uniform", 2, "every |w| <= sqrt(6 / fan_in) and the bound is reached", on_draws(check_bound))
-test_he_uniform_distribution = initializer_test("he_uniform", 1, UNIFORM, on_draws(check_uniform_shape))
-test_he_uniform_uses_rng = initializer_test("he_uniform", 1, USES_RNG, check_rng)
+test_xavier_normal_shape, test_xavier_normal_std, test_xavier_normal_distribution, test_xavier_normal_uses_rng = \
+    initializer_tests("xavier_normal", "mean 0 and std sqrt(2 / (fan_in + fan_out)), in both orientations")
+test_xavier_uniform_shape, test_xavier_uniform_bound, test_xavier_uniform_distribution, test_xavier_uniform_uses_rng = \
+    initializer_tests("xavier_uniform", "every |w| <= sqrt(6 / (fan_in + fan_out)) and the bound is reached")
+test_he_normal_shape, test_he_normal_std, test_he_normal_distribution, test_he_normal_uses_rng = \
+    initializer_tests("he_normal", "mean 0 and std sqrt(2 / fan_in), in both orientations")
+test_he_uniform_shape, test_he_uniform_bound, test_he_uniform_distribution, test_he_uniform_uses_rng = \
+    initializer_tests("he_uniform", "every |w| <= sqrt(6 / fan_in) and the bound is reached")
 
 
 # --------------------------------------------------------------------------- init_mlp
