@@ -44,7 +44,6 @@ SHAPES = [(6, 4), (4, 3), (3, 2)]  # a small MLP's weights: different, non-squar
 
 # --------------------------------------------------------------------- result checking
 
-
 def check_penalties(penalty, reference, cases, catalogue):
     """The penalty of each (seed, shapes, lam) case against the reference, in one round trip;
     a value that a catalogued mistake gives names it."""
@@ -56,10 +55,9 @@ def check_penalties(penalty, reference, cases, catalogue):
 
 def own_gradient(penalty, W, lam, *, full=False):
     """A callable: the gradient of the student's own penalty of [W] (central differences in
-    float64, all calls in one round trip) along a few random directions (directional_gradient,
-    12 calls) or, `full`, element by element; None where the penalty fails. (Central
-    differences at an exact zero of W give 0 in every direction, the L1 subgradient; the other
-    entries of the test weights are at least 0.1 from 0, far beyond the step.)"""
+    float64, one round trip) along 6 random directions or, `full`, element by element; None
+    where the penalty fails. (At an exact zero of W central differences give 0 in every
+    direction, the L1 subgradient; the other test weights are >= 0.1 from 0, beyond the step.)"""
     def many(points):
         return [as_scalar(r, penalty.__name__, "the penalty") for r in penalty.each([([w], lam) for w in points])]
 
@@ -97,7 +95,6 @@ def check_numerical(grad, reference, penalty, W, lam, catalogue):
 
 
 # ------------------------------------------------------------------ mistakes, by value
-
 
 def l2_penalty_mistakes(weights, lam):
     sq = [np.sum(W ** 2) for W in weights]
@@ -213,17 +210,13 @@ def step_mistakes(key, W, dW, lr, wd):
     }
 
 
-# ----------------------------------------------------------------------------- l2_penalty
-
+# -------------------------------------------------------------------- l2_penalty, l2_grad
 
 @pytest.mark.points(2)
 def test_l2_penalty_value(student, reference):
     """l2_penalty: 0.5 * lam * sum(W**2) over arrays of different shapes, as a float"""
     check_penalties(student.l2_penalty, reference.l2_penalty, [(1, SHAPES, 0.3), (2, SHAPES, 2.5)],
                     l2_penalty_mistakes)
-
-
-# -------------------------------------------------------------------------------- l2_grad
 
 
 @pytest.mark.points(2)
@@ -240,17 +233,13 @@ def test_l2_grad_matches_numerical_gradient(student, reference):
                     l2_grad_mistakes)
 
 
-# ----------------------------------------------------------------------------- l1_penalty
-
+# -------------------------------------------------------------------- l1_penalty, l1_grad
 
 @pytest.mark.points(2)
 def test_l1_penalty_value(student, reference):
     """l1_penalty: lam * sum(|W|) over arrays of different shapes, as a float"""
     check_penalties(student.l1_penalty, reference.l1_penalty, [(6, SHAPES, 0.3), (7, SHAPES, 2.5)],
                     l1_penalty_mistakes)
-
-
-# -------------------------------------------------------------------------------- l1_grad
 
 
 @pytest.mark.points(2)
@@ -269,7 +258,6 @@ def test_l1_grad_matches_numerical_gradient(student, reference):
 
 
 # ------------------------------------------------------------------------------- sgd_step
-
 
 def mlp_params(seed, keys):
     rng = seeded(seed)
