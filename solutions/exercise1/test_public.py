@@ -164,17 +164,18 @@ def as_weights(W, fan_in, fan_out, what="W"):
 
 
 # One 784 x 256 draw is 1.6 MB through the sandbox. The shape, spread and distribution tests
-# share each method's two draws (one round trip): a submission's results are kept per
-# submission (weakly, so a later submission never sees them). The functions are deterministic
-# given the seed (the worker seeds np.random before every call), so this changes no outcome.
+# share each method's two draws (one round trip): a submission's values are kept per
+# submission (weakly, so a later submission never sees them; a call that failed is made again
+# by the next test). The functions are deterministic given the seed (the worker seeds
+# np.random before every call), so this changes no outcome.
 _draws = weakref.WeakKeyDictionary()
 
 
 def draws(student, method):
     """[(W, fan_in, fan_out)] of `method` for each shape of BIG, validated as they are taken."""
     cache = _draws.setdefault(student, {})
-    if method not in cache:
-        cache[method] = getattr(student, method).each([(fi, fo, seeded(SEED[method])) for fi, fo in BIG])
+    if method not in cache:  # the values only: Results would hold the submission, the weak key
+        cache[method] = list(getattr(student, method).each([(fi, fo, seeded(SEED[method])) for fi, fo in BIG]))
     return [(as_weights(W, fi, fo), fi, fo) for W, (fi, fo) in zip(cache[method], BIG)]
 
 
