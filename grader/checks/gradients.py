@@ -203,8 +203,8 @@ def gradcheck(forward, backward, args, *, wrt, dout, expected, mistakes=None, st
     except StudentTimeout:
         raise
     except StudentError as exc:
-        raise type(exc)(f"{name_b} could not be checked: {exc}, so there is no cache to give "
-                        f"{name_b}: fix {name_f} first", not_implemented=exc.not_implemented,
+        raise type(exc)(f"{name_b} could not be checked: {name_f} failed, so there is no cache to give "
+                        f"{name_b}: fix {name_f} first. {exc}", not_implemented=exc.not_implemented,
                         exc_type=exc.exc_type) from None
     names = tuple(f"d{w}" for w in wrt)
     shapes = [np.shape(bound[w]) for w in wrt]

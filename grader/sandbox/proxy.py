@@ -15,7 +15,6 @@ import socket
 import tempfile
 import threading
 import time
-import warnings
 from dataclasses import asdict
 from pathlib import Path
 
@@ -32,9 +31,9 @@ from grader.submission import StudentCode, read
 class StudentError(Exception):
     """The student's code raised, could not be imported, or ended its process."""
 
-    def __init__(self, message: str, *, not_implemented: bool = False, exc_type: str | None = None):
+    def __init__(self, message: str, *, not_implemented: str = "", exc_type: str | None = None):
         super().__init__(message)
-        self.not_implemented = not_implemented
+        self.not_implemented = not_implemented  # the function that is not implemented yet, if that is why
         self.exc_type = exc_type  # the student's exception class name, when it raised one
 
 
@@ -46,22 +45,12 @@ class InputModified(AssertionError):
     """The student's function changed an argument it must leave alone (a failed check)."""
 
 
-class IsolationWarning(UserWarning):
-    """The sandbox could not isolate the worker as fully as on Linux."""
-
-
-_warned: set[str] = set()
 # What the worker's replies may hold, checked before they are read: one reply (arrays and
 # all; the largest of a real exercise is 8 MB) and all replies of one submission (a real
 # exercise's total is under 60 MB): what the trusted process receives and decodes for a student.
 REPLY_MB = 64
 SUBMISSION_REPLIES_MB = 1024
 READY_SECONDS = 60  # a worker confines itself in milliseconds; past this, the machine is at fault
-
-
-def reset_warnings() -> None:
-    """Warn again about a weaker sandbox (each grading of a batch must carry the warning)."""
-    _warned.clear()
 
 
 class _Output:
@@ -123,7 +112,8 @@ class Submission:
         self.load_error: StudentError | None = None
         self.generation = 0
         self.outputs: list[str] = []
-        self.isolation_problems: list[str] = []
+        self.isolation_problems: list[str] = []  # the current worker's
+        self.warnings: list[str] = []  # every worker's, for the report
         self.timed_out: dict[str, str] = {}  # function -> why it is not called again
         self.on_slow = on_slow  # on_slow(what, seconds waited, limit): a long wait, still going
         self.reply_bytes = min(self.limits.memory_mb, REPLY_MB) * 2**20
@@ -270,11 +260,12 @@ class Submission:
         return [str(p)[:300] for p in ready["isolation_problems"]]
 
     def _warn(self, problems: list[str]) -> None:
+        """What the sandbox could not do for this worker: the report's warnings (each once)."""
         self.isolation_problems = problems
         for problem in problems:
-            if problem not in _warned:
-                _warned.add(problem)
-                warnings.warn(f"the sandbox is weaker here: {problem}", IsolationWarning, stacklevel=2)
+            text = f"the sandbox is weaker here: {problem}"
+            if text not in self.warnings:
+                self.warnings.append(text)
 
     def _stop_worker(self) -> str:
         """Kill the worker (and with it its PID namespace); describe how it ended."""
@@ -320,8 +311,8 @@ class Submission:
             self._start()
         info = self.functions.get(name)
         if info is None or not info["callable"]:
-            hint = (f" (a notebook cell that failed may have been meant to define it: see the "
-                    f"notes)") if self.cell_failures else ""
+            hint = (" (a notebook cell that failed may have been meant to define it: see the "
+                    "notes)") if self.cell_failures else ""
             raise StudentError(f"{self.name} has no function {name}(); "
                                f"define it with the signature {self.signatures[name].text}{hint}")
         expected = self.signatures[name]
@@ -377,7 +368,7 @@ class Submission:
             return self._timed_out(name, _timeout_message(f"{name}()", self.limits.call_seconds))
         if outcome.get("not_implemented") is True:
             return StudentError(f"{name} is not implemented yet (it raises NotImplementedError)",
-                                not_implemented=True, exc_type=exc_type)
+                                not_implemented=name, exc_type=exc_type)
         hint = (f" (the worker's memory limit is {self.limits.memory_mb} MB)"
                 if exc_type == "MemoryError" else "")
         return StudentError(f"{name} raised {str(outcome.get('message', ''))[:2000]}{hint}",
