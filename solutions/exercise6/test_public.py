@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.checks import GRAD_TOL, as_array, check_backward, fail, note, relative_error, seeded, stats
-from grader.checks.notes import figure
+from grader.checks import (GRAD_TOL, as_array, check_backward, fail, figure, mistake, note, relative_error,
+                           seeded, stats)
 
 LOSS = "network_loss"
 EPS = 1e-5          # batch norm's eps
@@ -69,10 +69,10 @@ def check_params(params, sizes, batchnorm, fn="init_network"):
         fail(f"{fn}: the parameters for sizes {list(sizes)}{' with batch norm' if batchnorm else ''} "
              f"lack {', '.join(missing)}; expected exactly {', '.join(shapes)}")
     if extra:
-        last = [k for k in extra if k in (f"gamma{L}", f"beta{L}")]
-        why = (f" (the last layer gives the class scores: batch norm belongs to the hidden layers "
-               f"1..{L - 1} only)" if last else "")
-        fail(f"{fn}: unexpected parameters {', '.join(map(str, extra))}{why}; expected exactly {', '.join(shapes)}")
+        if any(k in (f"gamma{L}", f"beta{L}") for k in extra):
+            fail(mistake("init.batchnorm_on_last_layer"), fn=fn, extra=", ".join(map(str, extra)),
+                 hidden=L - 1, expected=", ".join(shapes))
+        fail(f"{fn}: unexpected parameters {', '.join(map(str, extra))}; expected exactly {', '.join(shapes)}")
     return {k: as_array(params[k], fn, k, shape=s) for k, s in shapes.items()}
 
 
@@ -178,18 +178,14 @@ def check_std(W, std, what, fan_in, fan_out, fn="init_network"):
     if lo <= ratio <= hi:
         return
     rms = float(np.sqrt(np.mean(W ** 2)))
-    msg = (f"{fn}: {what} for a layer {fan_in} -> {fan_out} has standard deviation {rms:.4g}; "
-           f"expected {std:.4g}")
-    for name, wrong in ((f"sqrt(2 / fan_out) = sqrt(2 / {fan_out}): He uses fan_in, the number of "
-                         f"inputs of each unit (W has shape (fan_in, fan_out) = ({fan_in}, {fan_out}))",
-                         np.sqrt(2 / fan_out)),
-                        ("its square: the formula gives the standard deviation, not the variance",
-                         std ** 2),
-                        ("the square root of it: the formula gives the standard deviation",
-                         np.sqrt(std))):
-        if abs(rms / wrong - 1) < 0.05:
-            fail(msg + f", which is {name}")
-    fail(msg)
+    facts = dict(what=what, fan_in=fan_in, fan_out=fan_out, rms=rms, std=std)
+    if "he" in what and abs(rms / np.sqrt(2 / fan_out) - 1) < 0.05:
+        fail(mistake("init.he_fan_out"), fn=fn, **facts)
+    if "number" in what and abs(rms / np.sqrt(std) - 1) < 0.05:
+        fail(mistake("init.std_as_variance"), fn=fn, **facts)
+    fail(f"{fn}: {what} for a layer {fan_in} -> {fan_out} has standard deviation {rms:.4g}; "
+         f"expected {std:.4g}" + (", which is its square: the formula gives the standard deviation, not "
+                                   "the variance" if abs(rms / std ** 2 - 1) < 0.05 else ""))
 
 
 @pytest.mark.points(2)
@@ -317,12 +313,24 @@ def test_gradients_batchnorm(student, reference):
 @pytest.mark.points(2)
 def test_gradients_dropout(student, reference):
     """network_loss: gradients with dropout after every hidden ReLU"""
-    check_gradients(student, reference, [6, 9, 8, 3], batchnorm=False, p=0.3, wd=0.0, seed=60,
-                    hint="The numerical gradient replays the same dropout masks (a generator with "
-                         "the same seed for every evaluation), so with dropout the gradient must "
-                         "flow through the very mask the forward pass drew: does your "
-                         "dropout_backward reuse the forward mask (kept in its cache) and the same "
-                         "1/(1-p) scaling, and does the network pass each layer's own cache?")
+    sizes, seed = [6, 9, 8, 3], 60
+    try:
+        check_gradients(student, reference, sizes, batchnorm=False, p=0.3, wd=0.0, seed=seed,
+                        hint="The numerical gradient replays the same dropout masks (a generator "
+                             "with the same seed for every evaluation), so the gradient must flow "
+                             "through the very mask the forward pass drew.")
+    except AssertionError as exc:
+        # the same network without dropout: right there means the dropout path is wrong
+        params = random_params(sizes, False, seed)
+        X = seeded(seed + 1).standard_normal((8, sizes[0]))
+        y = seeded(seed + 2).integers(0, sizes[-1], 8)
+        _, plain = loss_and_grads(student.network_loss(copy_params(params), {}, X, y, True, 0.0, 0.0,
+                                                       seeded(seed + 3)), params)
+        _, right = reference_loss(reference, params, X, y, True, 0.0, 0.0, seed + 3)
+        if all(relative_error(plain[k], right[k]) <= GRAD_TOL for k in params):
+            detail = str(exc).split(": ", 1)[-1].split(" (")[0]
+            fail(mistake("network.dropout_backward_mask"), p=0.3, detail=detail)
+        raise
 
 
 @pytest.mark.points(2)
@@ -339,15 +347,14 @@ def test_weight_decay_terms(student):
     biases = 0.5 * lam * sum(float(np.sum(params[k] ** 2)) for k in params if k not in weights)
     extra = decayed[0] - plain[0]
     if not np.isclose(extra, penalty, rtol=1e-8, atol=1e-12):
-        for wrong, why in ((-penalty, "it has the wrong sign: the penalty 0.5*lambda*sum(W^2) is "
-                                      "ADDED to the loss"),
-                           (2 * penalty, "it lacks the 0.5: the penalty is 0.5*lambda*sum(W^2)"),
-                           (penalty + biases, "it includes the biases: weight decay applies to the "
-                                              "weights W only, not to b (nor gamma, beta)"),
-                           (0.0, "weight_decay does not change the loss: add 0.5*lambda*sum(W^2)")):
+        for wrong, which in ((-penalty, "network.weight_decay_loss_sign"),
+                             (2 * penalty, "network.weight_decay_loss_no_half"),
+                             (penalty + biases, "network.weight_decay_loss_biases")):
             if np.isclose(extra, wrong, rtol=1e-8, atol=1e-12):
-                fail(f"{LOSS}: with weight_decay = {lam} the loss grows by {extra:.6g} instead of "
-                     f"0.5*lambda*sum(W^2) = {penalty:.6g}: {why}")
+                fail(mistake(which), lam=lam, extra=extra, penalty=penalty)
+        if np.isclose(extra, 0.0, atol=1e-12):
+            fail(f"{LOSS}: weight_decay = {lam} does not change the loss: add 0.5*lambda*sum(W^2) over "
+                 "the weights")
         fail(f"{LOSS}: with weight_decay = {lam} the loss grows by {extra:.6g} instead of "
              f"0.5*lambda*sum(W^2) = {penalty:.6g} (over the weights W only)")
     for key in params:
@@ -356,15 +363,12 @@ def test_weight_decay_terms(student):
         if np.allclose(got, want, rtol=1e-7, atol=1e-10):
             continue
         if key in weights and np.allclose(got, -want, rtol=1e-7, atol=1e-10):
-            fail(f"{LOSS}: weight decay changes d{key} by -lambda*{key}: the sign is wrong. The "
-                 "gradient of +0.5*lambda*||W||^2 is +lambda*W, which pulls every weight toward 0 "
-                 "at each step (with -lambda*W the weights are pushed away from 0)")
+            fail(mistake("network.weight_decay_grad_sign"), key=key)
         if key in weights and np.allclose(got, 2 * want, rtol=1e-7, atol=1e-10):
             fail(f"{LOSS}: weight decay changes d{key} by 2*lambda*{key}: the gradient of "
                  "0.5*lambda*||W||^2 is lambda*W")
         if key not in weights and np.allclose(got, lam * params[key], rtol=1e-7, atol=1e-10):
-            fail(f"{LOSS}: weight decay changes d{key} by lambda*{key}: decay the weights W only, "
-                 "not the biases (nor batch norm's gamma and beta)")
+            fail(mistake("network.weight_decay_grad_biases"), key=key)
         fail(f"{LOSS}: with weight_decay = {lam}, d{key} changes by something other than "
              + ("lambda*" + key if key in weights else "nothing (only weights are decayed)"))
 
@@ -393,17 +397,12 @@ def test_batchnorm_running_statistics(student):
         want_var = (1 - MOMENTUM) + MOMENTUM * var * n / (n - 1)
         if not np.allclose(got_mean, want_mean, rtol=1e-7, atol=1e-10):
             if np.allclose(got_mean, (1 - MOMENTUM) * mean, rtol=1e-7, atol=1e-10):
-                fail(f"{LOSS}: running_mean{i} after one step from 0 is 0.9 * batch mean; with momentum "
-                     "0.1 it must be 0.1 * batch mean: running = (1 - momentum) * running + momentum * "
-                     "batch (momentum is the weight of the NEW batch, as in torch; some course notes "
-                     "use 0.9 as a decay instead)")
+                fail(mistake("network.batchnorm_momentum_decay"), layer=i)
             fail(f"{LOSS}: running_mean{i} after one training step from zeros is not 0.1 * the batch "
                  "mean of that layer's affine output: running = 0.9 * running + 0.1 * batch mean")
         if not np.allclose(got_var, want_var, rtol=1e-7, atol=1e-10):
             if np.allclose(got_var, (1 - MOMENTUM) + MOMENTUM * var, rtol=1e-7, atol=1e-10):
-                fail(f"{LOSS}: running_var{i} was updated with the biased batch variance; the running "
-                     "variance uses the unbiased one, var * N / (N - 1) (normalising the batch itself "
-                     "uses the biased variance)")
+                fail(mistake("network.batchnorm_running_var_biased"), layer=i)
             fail(f"{LOSS}: running_var{i} after one training step from ones is not "
                  "0.9 + 0.1 * the unbiased batch variance of that layer's affine output")
 
@@ -434,12 +433,9 @@ def test_batchnorm_test_mode(student):
                  "batch: at test time batch norm must use the running statistics, so each sample's "
                  "prediction does not depend on the other samples")
         return
-    fail(f"{LOSS}: the scores in test mode are not those of the network normalised with the "
-         "running statistics in state (largest difference "
-         f"{float(np.abs(batch - expected).max()):.3g}): at test time batch norm must use "
-         "running_mean and running_var, not the statistics of the batch"
-         + (" (a batch's own statistics make each prediction depend on the other samples in the "
-            "batch)" if not np.allclose(single[0], batch[0], rtol=1e-7, atol=1e-9) else ""))
+    fail(mistake("network.batchnorm_test_batch_statistics"), diff=float(np.abs(batch - expected).max()),
+         why=(" (a batch's own statistics make each prediction depend on the other samples in the batch)"
+              if not np.allclose(single[0], batch[0], rtol=1e-7, atol=1e-9) else ""))
 
 
 @pytest.mark.points(2)
@@ -458,8 +454,7 @@ def test_dropout_in_the_network(student):
     test_scores = scores_of(test_scores, 50, D, context="in test mode")
     if not np.allclose(test_scores, hidden, rtol=1e-9, atol=1e-9):
         if (test_scores == 0).mean() > 0.01:
-            fail(f"{LOSS}: in test mode (train=False) units were dropped: at test time dropout is "
-                 "off (every unit takes part in the prediction); pass train on to dropout_forward")
+            fail(mistake("network.dropout_at_test_time"))
         fail(f"{LOSS}: in test mode the scores are not those of the network without dropout: "
              "inverted dropout returns x unchanged at test time"
              + (" (yours scales by 1 - p)" if np.allclose(test_scores, hidden * (1 - p)) else ""))
@@ -475,10 +470,9 @@ def test_dropout_in_the_network(student):
              f"was dropped (expected {p} within {t:.3f}){extra}")
     kept = ~dropped
     if not np.allclose(out[kept], hidden[kept] / (1 - p), rtol=1e-9, atol=1e-9):
-        why = (": the kept units are not rescaled by 1/(1-p) (inverted dropout keeps the expected "
-               "output equal to the test-time output)" if np.allclose(out[kept], hidden[kept]) else "")
-        fail(f"{LOSS}: in training each unit after dropout must be 0 or its ReLU output divided by "
-             f"(1 - p){why}")
+        if np.allclose(out[kept], hidden[kept]):
+            fail(mistake("network.dropout_not_rescaled"))
+        fail(f"{LOSS}: in training each unit after dropout must be 0 or its ReLU output divided by (1 - p)")
 
 
 # ================================================================================== train
@@ -502,7 +496,7 @@ def test_train_one_sgd_step(student, reference):
             fail(f"train: params[{key!r}] did not change: train must update the arrays in params "
                  "(in place, or by assigning new arrays to the dict's keys)")
         if np.allclose(got, params[key] + lr * grads[key], rtol=1e-8, atol=1e-10):
-            fail(f"train: params[{key!r}] moved uphill: an SGD step is p <- p - lr * grad")
+            fail(mistake("train.gradient_ascent"), key=key)
         fail(f"train: after one epoch with one batch of all 12 samples, params[{key!r}] is not "
              "p - lr * grad (one plain SGD step with the gradient of network_loss)")
     if type(history) is not dict or not all(isinstance(history.get(k), (list, tuple, np.ndarray))
@@ -534,8 +528,7 @@ def test_train_minibatches_from_rng(student):
         runs.append((mine, state, history, generator))
     (a, state, history, used), (b, *_), (c, *_) = runs
     if used.bit_generator.state == rng.bit_generator.state:
-        fail("train: the generator rng did not advance: shuffle the training samples every epoch "
-             "with rng (e.g. rng.permutation(N)), so that every run is reproducible from its seed")
+        fail(mistake("train.rng_not_advanced"))
     if not all(np.array_equal(a[k], b[k]) for k in a):
         fail("train: two runs with generators seeded alike ended with different weights: draw every "
              "random number from rng")
@@ -641,11 +634,11 @@ def test_experiment_initialization(student):
            data={"x_label": "layer", "y_label": "mean square of the activations", "y_range": [0, 2],
                  "series": [{"label": "yours", "values": [round(v, 6) for v in ms]},
                             {"label": "expected", "values": [1.0] * len(ms)}]})
-    if not 0.1 <= ms[-1] <= 8.0:
-        why = (": it doubles at every layer, as when the std uses fan_out (the number of "
-               "outputs) instead of fan_in" if ms[-1] > 8 else "")
+    if ms[-1] > 8.0:
+        fail(mistake("init.he_fan_out_funnel"), widths=funnel, ms=ms[-1])
+    if ms[-1] < 0.1:
         fail(f"init_network: with He weights through layers of widths {funnel}, the mean square of "
-             f"the ReLU activations should stay near 1, but the last layer's is {ms[-1]:.3g}{why}")
+             f"the ReLU activations should stay near 1, but the last layer's is {ms[-1]:.3g}")
 
 
 # The overfitting experiment's rule, calibrated with calibrate.py (python
