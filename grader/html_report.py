@@ -12,9 +12,7 @@ from __future__ import annotations
 from html import escape
 
 from grader.figures import svg
-from grader.report import GradeReport
-
-_LABEL = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "timeout": "TIME"}
+from grader.report import LABELS, GradeReport
 _OUTPUT_CHARS = 20_000
 
 _STYLE = """
@@ -43,7 +41,7 @@ def _fmt(x: float) -> str:
 
 def _test(t) -> str:
     hidden = ' <span class="hidden">(hidden)</span>' if t.hidden else ""
-    parts = [f'<div class="test {escape(t.outcome)}"><span class="badge">{_LABEL.get(t.outcome, "?")}</span>'
+    parts = [f'<div class="test {escape(t.outcome)}"><span class="badge">{LABELS.get(t.outcome, "?")}</span>'
              f'<span class="points">{_fmt(t.points)} / {_fmt(t.max_points)}</span>'
              f'<span class="name">{escape(t.name)}</span>{hidden}']
     if t.message:
@@ -87,10 +85,7 @@ def report_html(reports: list[GradeReport], *, titles: dict[str, str] | None = N
 
 
 def write_html(path, reports: list[GradeReport], **options) -> None:
-    """Write the page atomically (a temporary file beside it, then renamed)."""
-    from pathlib import Path
+    """Write the page atomically (grader/files.py: a temporary file, then renamed)."""
+    from grader.files import write_atomic
 
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(report_html(reports, **options), encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, report_html(reports, **options).encode("utf-8"))

@@ -159,3 +159,21 @@ def test_chromium_renders_the_report_and_its_figures(tmp_path):
     blue = bytes([0x1F, 0x77, 0xB4])
     hits = sum(row[i:i + 3] == blue for row in rows[::4] for i in range(0, width * bpp, bpp * 2))
     assert hits > 50, f"no figure pixels in the screenshot ({hits})"
+
+
+def test_grade_html_writes_the_page_and_a_missing_folder_is_a_usage_error(tmp_path):
+    from click.testing import CliRunner
+
+    from grader.cli import main
+    from tests.conftest import ROOT
+
+    page = tmp_path / "report.html"
+    result = CliRunner().invoke(main, ["exercise6", "--submission", str(ROOT / "solutions/exercise6/network.py"),
+                                       "-k", "activations", "--html", str(page), "--course", str(ROOT)])
+    assert result.exit_code == 0, result.output
+    text = page.read_text(encoding="utf-8")
+    assert "exercise6" in text and text.count("<svg") == 6  # five histograms and the He funnel's curve
+    assert "~ sigmoid activations, std 1 weights" in result.stdout  # the terminal's sparklines
+    missing = CliRunner().invoke(main, ["exercise3", "--html", str(tmp_path / "no" / "r.html"),
+                                        "--course", str(ROOT)])
+    assert missing.exit_code == 2 and "Error: --html" in missing.output and "does not exist" in missing.output
