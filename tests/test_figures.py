@@ -169,7 +169,7 @@ def test_grade_html_writes_the_page_and_a_missing_folder_is_a_usage_error(tmp_pa
 
     page = tmp_path / "report.html"
     result = CliRunner().invoke(main, ["exercise6", "--submission", str(ROOT / "solutions/exercise6/network.py"),
-                                       "-k", "activations", "--html", str(page), "--course", str(ROOT)])
+                                       "-k", "experiment_initialization", "--html", str(page), "--course", str(ROOT)])
     assert result.exit_code == 0, result.output
     text = page.read_text(encoding="utf-8")
     assert "exercise6" in text and text.count("<svg") == 6  # five histograms and the He funnel's curve
