@@ -42,7 +42,6 @@ from urllib.parse import urlsplit
 from grader.course import COURSE_FILE, Course, Exercise
 from grader.errors import GraderError
 
-CONNECT_SECONDS = 30     # to reach the scheduler
 WORKERS_SECONDS = 120    # for a first worker to join it
 IN_FLIGHT_PER_THREAD = 2  # tasks submitted ahead, per worker thread: the queue never runs dry
 SCHEMES = ("tcp", "tls")
@@ -84,7 +83,7 @@ class ClusterGrading:
         self.warnings = tuple(check_address(address))
         distributed = _distributed()
         try:
-            self.client = distributed.Client(address, timeout=CONNECT_SECONDS)
+            self.client = distributed.Client(address)  # waits distributed.comm.timeouts.connect (30 s)
         except (OSError, TimeoutError) as exc:
             raise GraderError(f"cannot reach the Dask scheduler at {address} ({exc}); start it with "
                               "'dask scheduler' (docs/scaling.md)") from None
@@ -194,7 +193,7 @@ def course_archive(course: Course, exercise: Exercise) -> bytes:
 # ------------------------------------------------------------------ the worker
 
 _LOCK = threading.Lock()
-_COURSES: dict[str, Course] = {}        # archive sha256 -> the course unpacked on this worker
+_COURSES: dict[tuple, tuple] = {}  # (archive sha256, exercise, hidden) -> (course unpacked here, its setup hash)
 _PROCESSES: dict[tuple, queue.LifoQueue] = {}  # (archive, exercise, hidden) -> idle grading processes
 _KEEP = 2  # course versions whose grading processes a worker keeps
 
@@ -232,23 +231,23 @@ def unpack_course(archive: bytes, archive_sha: str, setup: str, exercise_id: str
     from grader.batch import setup_digest
     from grader.course import load_course
 
+    if hashlib.sha256(archive).hexdigest() != archive_sha:
+        raise CourseMismatch("the course archive arrived damaged on a Dask worker; run the batch again")
     with _LOCK:
-        if archive_sha in _COURSES:
-            return _COURSES[archive_sha]
-        if hashlib.sha256(archive).hexdigest() != archive_sha:
-            raise CourseMismatch("the course archive arrived damaged on a Dask worker; run the batch again")
-        root = folder / f"course-{archive_sha[:16]}"
-        with zipfile.ZipFile(io.BytesIO(archive)) as z:
-            z.extractall(root)
-        course = load_course(root)
-        ours = setup_digest(course.exercise(exercise_id), hidden)
-        if ours != setup:
-            raise CourseMismatch(
-                f"a Dask worker ({_worker_name()}) computes the setup hash {ours[:12]} for the course it "
-                f"received, the coordinator {setup[:12]}: its grader differs from this one; install the "
-                "same dl-grader on every worker (docs/scaling.md)")
-        _COURSES[archive_sha] = course
-        return course
+        key = (archive_sha, exercise_id, hidden)
+        if key not in _COURSES:
+            root = folder / f"course-{archive_sha[:16]}"
+            with zipfile.ZipFile(io.BytesIO(archive)) as z:
+                z.extractall(root)
+            course = load_course(root)
+            _COURSES[key] = course, setup_digest(course.exercise(exercise_id), hidden)
+        course, ours = _COURSES[key]
+    if ours != setup:  # checked for every task: each coordinator may run another grader
+        raise CourseMismatch(
+            f"a Dask worker ({_worker_name()}) computes the setup hash {ours[:12]} for the course it "
+            f"received, the coordinator {setup[:12]}: its grader differs from this one; install the "
+            "same dl-grader on every worker (docs/scaling.md)")
+    return course
 
 
 def _worker_folder() -> Path:
