@@ -918,6 +918,8 @@ def main() -> None:
                         help="run only these parts (nbgrader needs batch for the ratio)")
     parser.add_argument("--keep", type=Path, help="keep the generated files in this (new) folder")
     parser.add_argument("--cost-count", type=int, help="hand-ins per exercise for the cost part (default 30; quick 10)")
+    parser.add_argument("--dask-rounds", type=int, default=3,
+                        help="--jobs 2 and --scheduler runs, alternating, in the dask part (default 3)")
     args = parser.parse_args()
     runs = args.runs or (3 if args.quick else 7)
     count = args.count or (30 if args.quick else 100)
@@ -996,7 +998,7 @@ def main() -> None:
                     write_submissions(subs, folder)
                 print(f"[7/7] grade batch --scheduler (2-worker LocalCluster) and --jobs 2 on {count} "
                       "submissions ...", file=sys.stderr, flush=True)
-                res["dask"] = scaling.bench_dask(count, folder, work)
+                res["dask"] = scaling.bench_dask(count, folder, work, args.dask_rounds)
     res["loadavg_end"] = loadavg()
     res["seconds"] = time.perf_counter() - started
     print_report(res)

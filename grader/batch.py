@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import glob
 import hashlib
 import io
 import json
@@ -107,12 +108,16 @@ def run_batch(course: Course, exercise_id: str, submissions: Path, out: Path, *,
     hidden = exercise.has_solutions if hidden is None else hidden
     out, progress = Path(out), progress or Progress()
     check_out(out)
+    told = ()
+    if scheduler:
+        from grader.cluster import check_address  # (not dask: that comes when there is work)
+
+        told = tuple(check_address(scheduler))
     state, skipped_file = StateDir(out, shard.suffix if shard else ".partial"), skipped_path(out)
     roster = find_students(Path(submissions), exercise,
                            own=_own_names(Path(submissions), out, state.path, skipped_file))
     students = [s for s in roster.students if shard is None or shard.holds(s.id)]
     _check_tests(exercise, hidden)
-    warnings = roster.warnings
     setup = setup_digest(exercise, hidden)
     with state.locked():
         if fresh:
@@ -130,9 +135,8 @@ def run_batch(course: Course, exercise_id: str, submissions: Path, out: Path, *,
                     reused += 1
                 else:
                     todo.append((student, digest))
-            results, jobs, told = _grading(course, exercise, todo, hidden=hidden, jobs=jobs,
-                                           scheduler=scheduler, setup=setup)
-            warnings += told
+            results, jobs = _grading(course, exercise, todo, hidden=hidden, jobs=jobs,
+                                     scheduler=scheduler, setup=setup)
             progress.start(len(todo), reused)
             with contextlib.closing(results):
                 for (student, digest), outcome in results:
@@ -157,7 +161,7 @@ def run_batch(course: Course, exercise_id: str, submissions: Path, out: Path, *,
     return BatchSummary(out=out, students=len(rows), failed=len(rows) - len(graded) - unclear, reused=reused,
                         mean_score=sum(graded) / len(graded) if graded else 0.0,
                         max_score=exercise.points, seconds=time.monotonic() - started, jobs=jobs,
-                        skipped=roster.skipped, warnings=warnings,
+                        skipped=roster.skipped, warnings=roster.warnings + told,
                         skipped_file=skipped_file if roster.skipped and not shard else None,
                         not_graded=unclear + sum(bool(e["report"].get("problem")) for e in rows if "report" in e),
                         shard=str(shard or ""), kept=state.path if shard else None)
@@ -165,15 +169,15 @@ def run_batch(course: Course, exercise_id: str, submissions: Path, out: Path, *,
 
 def _grading(course: Course, exercise: Exercise, todo: list, *, hidden: bool, jobs: int | None,
              scheduler: str | None, setup: str):
-    """(the results as (task, outcome) pairs, how many grade at once, warnings): local
-    processes, or a Dask cluster's workers when a scheduler is given (and there is work)."""
+    """(the results as (task, outcome) pairs, how many grade at once): local processes, or
+    a Dask cluster's workers when a scheduler is given (and there is work)."""
     if scheduler and todo:
         from grader.cluster import ClusterGrading  # dask is imported only here
 
         grading = ClusterGrading(scheduler, course, exercise, todo, hidden=hidden, setup=setup)
-        return grading, grading.threads, grading.warnings
+        return grading, grading.threads
     jobs = max(1, min(jobs or available_cores(), len(todo) or 1))
-    return grade_in_parallel(course, exercise.id, todo, hidden=hidden, jobs=jobs), jobs, ()
+    return grade_in_parallel(course, exercise.id, todo, hidden=hidden, jobs=jobs), jobs
 
 
 def write_gradebook(out: Path, rows: list[dict], skipped: tuple[Skipped, ...]) -> Path | None:
@@ -195,12 +199,16 @@ def skipped_path(out: Path) -> Path:
 
 
 def _own_names(submissions: Path, out: Path, *paths: Path) -> frozenset[str]:
-    """The batch's own files, when they are written inside SUBMISSIONS: not students."""
+    """The batch's own files, when they are written inside SUBMISSIONS: not students (nor
+    the folders of the other shards of this gradebook)."""
     try:
         inside = out.resolve().parent == submissions.resolve()
     except OSError:
         return frozenset()
-    return frozenset(p.name for p in (out, *paths)) if inside else frozenset()
+    if not inside:
+        return frozenset()
+    shards = {p.name for p in submissions.glob(glob.escape(out.name) + ".shard-*-of-*")}
+    return frozenset({p.name for p in (out, *paths)} | shards)
 
 
 def available_cores() -> int:

@@ -80,7 +80,7 @@ class ClusterGrading:
 
     def __init__(self, address: str, course: Course, exercise: Exercise, todo: list, *,
                  hidden: bool, setup: str):
-        self.warnings = tuple(check_address(address))
+        check_address(address)
         distributed = _distributed()
         try:
             self.client = distributed.Client(address)  # waits distributed.comm.timeouts.connect (30 s)
