@@ -113,7 +113,7 @@ def bench_dask(count: int, folder: Path, work: Path, rounds: int) -> dict:
         res[f"{way}_cpu_seconds"] = statistics.median(r["cpu_seconds"] for r in res[way])
     res["ratio"] = res["dask_seconds"] / res["local_seconds"]
     res["cpu_ratio"] = res["dask_cpu_seconds"] / res["local_cpu_seconds"]
-    res["ratios_by_round"] = [d["seconds"] / l["seconds"] for l, d in zip(res["local"], res["dask"])]
+    res["ratios_by_round"] = [d["seconds"] / loc["seconds"] for loc, d in zip(res["local"], res["dask"])]
     res["same_gradebook"] = len({o.read_bytes() for o in outs}) == 1
     res["loadavg_after"] = loadavg()
     return res
@@ -137,9 +137,9 @@ def print_dask(d: dict, table) -> None:
           f"(processes, 1 thread each) against --jobs 2, alternating, {d['rounds']} rounds "
           f"(load {d['loadavg_before']} -> {d['loadavg_after']})")
     rows = [("round", "--jobs 2 s", "--scheduler s", "ratio", "--jobs 2 CPU s", "--scheduler CPU s")]
-    for i, (l, c) in enumerate(zip(d["local"], d["dask"])):
-        rows.append((str(i + 1), f"{l['seconds']:.1f}", f"{c['seconds']:.1f}", f"{c['seconds'] / l['seconds']:.2f}",
-                     f"{l['cpu_seconds']:.1f}", f"{c['cpu_seconds']:.1f}"))
+    for i, (loc, c) in enumerate(zip(d["local"], d["dask"])):
+        rows.append((str(i + 1), f"{loc['seconds']:.1f}", f"{c['seconds']:.1f}", f"{c['seconds'] / loc['seconds']:.2f}",
+                     f"{loc['cpu_seconds']:.1f}", f"{c['cpu_seconds']:.1f}"))
     rows.append(("median", f"{d['local_seconds']:.1f}", f"{d['dask_seconds']:.1f}", f"{d['ratio']:.2f}",
                  f"{d['local_cpu_seconds']:.1f}", f"{d['dask_cpu_seconds']:.1f}"))
     print(table(rows))

@@ -35,11 +35,11 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from grader.files import write_atomic
 from grader.course import Course, Exercise
 from grader.errors import CourseTestError, GraderError
 from grader.pool import grade_in_parallel
@@ -263,11 +263,12 @@ def submission_digest(exercise: Exercise, path: Path) -> str:
 
 def setup_digest(exercise: Exercise, hidden: bool) -> str:
     """A hash of everything besides the submission that decides a grade."""
-    from grader.course import EXPECTED_VALUES
+    from grader.course import EXPECTED_VALUES, MISTAKES
 
     h = hashlib.sha256(json.dumps([exercise.id, hidden, exercise.functions, asdict(exercise.limits),
                                    sorted(exercise.mutates.items())]).encode())
     files = list(exercise.test_files(hidden=hidden))
+    files += [files[0].parent / MISTAKES] if files else []  # the feedback that names each mistake
     files.append(exercise.solution_dir / exercise.module if exercise.has_solutions
                  else exercise.student_dir / EXPECTED_VALUES)
     files += sorted(Path(__file__).parent.rglob("*.py"))  # the grader itself
@@ -330,21 +331,6 @@ class StateDir:
 
     def remove(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write a temporary file next to `path`, flush it to disk, rename it over `path`."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 # ------------------------------------------------------------------ rendering

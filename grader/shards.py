@@ -71,7 +71,7 @@ def class_digest(roster) -> str:
 
 def write_manifest(state, shard: Shard, exercise_id: str, setup: str, roster, rows: list[dict]) -> Path:
     """`shard.json` in the shard's state folder, written last: the shard is complete."""
-    from grader.batch import write_atomic
+    from grader.files import write_atomic
 
     manifest = {
         "manifest_version": MANIFEST_VERSION, "shard": [shard.index, shard.count], "exercise": exercise_id,

@@ -12,7 +12,6 @@ The tests that need a cluster skip when Dask's distributed is not installed; the
 `dev` extra installs it, so CI runs them.
 """
 
-import json
 import os
 import signal
 import socket
@@ -30,7 +29,6 @@ from grader import cluster as grader_cluster
 from grader.batch import setup_digest
 from grader.cli import main
 from grader.course import load_course
-from grader.errors import GraderError
 
 CLASS_SIZE = 40
 NO_DASK = "Dask's distributed is not installed (pip install -e '.[dask]')"
