@@ -220,7 +220,12 @@ def grade_on_worker(archive: bytes, archive_sha: str, setup: str, exercise_id: s
     except BaseException:
         process.close(now=True)
         raise
-    idle.put(process)
+    with _LOCK:
+        kept = _PROCESSES.get(key) is idle
+    if kept:
+        idle.put(process)
+    else:  # its course version was dropped meanwhile (a worker keeps _KEEP of them)
+        process.close(now=False)
     return json.dumps(outcome)
 
 
