@@ -135,8 +135,9 @@ def run_batch(course: Course, exercise_id: str, submissions: Path, out: Path, *,
                     reused += 1
                 else:
                     todo.append((student, digest))
-            results, jobs = _grading(course, exercise, todo, hidden=hidden, jobs=jobs,
-                                     scheduler=scheduler, setup=setup)
+            results, jobs, cluster_told = _grading(course, exercise, todo, hidden=hidden, jobs=jobs,
+                                                   scheduler=scheduler, setup=setup)
+            told += cluster_told
             progress.start(len(todo), reused)
             with contextlib.closing(results):
                 for (student, digest), outcome in results:
@@ -169,15 +170,15 @@ def run_batch(course: Course, exercise_id: str, submissions: Path, out: Path, *,
 
 def _grading(course: Course, exercise: Exercise, todo: list, *, hidden: bool, jobs: int | None,
              scheduler: str | None, setup: str):
-    """(the results as (task, outcome) pairs, how many grade at once): local processes, or
-    a Dask cluster's workers when a scheduler is given (and there is work)."""
+    """(the results as (task, outcome) pairs, how many grade at once, warnings): local
+    processes, or a Dask cluster's workers when a scheduler is given (and there is work)."""
     if scheduler and todo:
         from grader.cluster import ClusterGrading  # dask is imported only here
 
         grading = ClusterGrading(scheduler, course, exercise, todo, hidden=hidden, setup=setup)
-        return grading, grading.threads
+        return grading, grading.threads, grading.warnings
     jobs = max(1, min(jobs or available_cores(), len(todo) or 1))
-    return grade_in_parallel(course, exercise.id, todo, hidden=hidden, jobs=jobs), jobs
+    return grade_in_parallel(course, exercise.id, todo, hidden=hidden, jobs=jobs), jobs, ()
 
 
 def write_gradebook(out: Path, rows: list[dict], skipped: tuple[Skipped, ...]) -> Path | None:

@@ -94,6 +94,7 @@ class ClusterGrading:
             raise GraderError(f"no Dask worker joined the scheduler at {address} within {WORKERS_SECONDS} s; "
                               f"start workers with 'dask worker {address} --nthreads 1'") from None
         self.threads = sum(self.client.nthreads().values())
+        self.warnings = _retry_warnings(self.client, address)
         self.exercise, self.todo, self.hidden, self.setup = exercise, todo, hidden, setup
         archive = course_archive(course, exercise)
         self.archive_sha = hashlib.sha256(archive).hexdigest()
@@ -145,6 +146,23 @@ class ClusterGrading:
 
     def close(self) -> None:
         self.client.close()
+
+
+def _retry_warnings(client, address: str) -> tuple[str, ...]:
+    """A warning unless the scheduler runs a lost worker's task again exactly once."""
+    try:
+        allowed = client.run_on_scheduler(_allowed_failures)
+    except Exception:  # noqa: BLE001 - a scheduler that runs no functions: nothing to say
+        return ()
+    if allowed == 1:
+        return ()
+    return (f"the scheduler {address} runs a task whose worker was lost up to {allowed} more time"
+            f"{'s' if allowed != 1 else ''} (distributed.scheduler.allowed-failures); start it with "
+            "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=1 so a student is retried once (docs/scaling.md)",)
+
+
+def _allowed_failures(dask_scheduler) -> int:
+    return dask_scheduler.allowed_failures
 
 
 def _distributed():

@@ -100,6 +100,7 @@ def test_the_cluster_writes_the_gradebook_of_a_local_batch(dask_cluster, classro
     assert f"Graded {CLASS_SIZE} students" in stderr and "with 2 workers" in stderr
     assert (tmp_path / "grades.skipped.json").is_file() and not out.with_name("grades.json.partial").exists()
     assert "without TLS" not in stderr  # a loopback scheduler
+    assert "allowed-failures" not in stderr  # it retries a lost worker's student once
 
 
 def test_a_worker_killed_mid_batch_changes_nothing(dask_cluster, classroom, local, tmp_path):
@@ -193,6 +194,23 @@ def test_a_worker_whose_grader_differs_refuses_to_grade(dask_cluster, tmp_path):
     assert lines[-1].startswith("Error: a Dask worker (tcp://") and "computes the setup hash" in lines[-1], stderr
     assert "install the same dl-grader on every worker" in lines[-1]
     assert "Traceback" not in stderr and not (tmp_path / "g.csv").exists()
+
+
+def _set_allowed_failures(dask_scheduler, n):
+    dask_scheduler.allowed_failures = n
+
+
+def test_a_scheduler_that_retries_more_than_once_is_warned_about(dask_cluster, tmp_path):
+    cluster, client = dask_cluster
+    subs = exercise3_class(tmp_path / "subs", 1)
+    client.run_on_scheduler(_set_allowed_failures, n=3)  # Dask's default
+    try:
+        code, stderr = finish(coordinator(subs, tmp_path / "g.csv", cluster.scheduler_address))
+    finally:
+        client.run_on_scheduler(_set_allowed_failures, n=1)
+    assert code == 0, stderr
+    assert ("Warning: the scheduler tcp://127.0.0.1:" in stderr and "up to 3 more times" in stderr
+            and "ALLOWED_FAILURES=1" in stderr), stderr
 
 
 def test_an_unreachable_scheduler_is_one_line(classroom, tmp_path):
