@@ -59,6 +59,58 @@ def inputs_context(bound: dict) -> str:
     return f"for {', '.join(parts)}" if parts else ""
 
 
+class InputModified(AssertionError):
+    """The student's function changed an argument it must leave alone (a failed check)."""
+
+
+def settle(submission, name: str, outcome):
+    """The arguments a call changed, judged by the course's rule (`mutates` in course.yml):
+    an array the function may update is copied back into the caller's array (batch norm's
+    running statistics), so is a dict of arrays (`update_dict`: a network's params and
+    state), any other change makes the call's outcome an `InputModified`."""
+    if outcome.error is not None or not outcome.changed:
+        return outcome
+    allowed = submission.exercise.mutates.get(name, ())
+    params = submission.signatures[name].params
+    try:
+        for index, now in outcome.changed.items():
+            param, before = params[index], outcome.sent[index]
+            if param.name in allowed and type(before) is dict:
+                update_dict(name, param.name, before, now)
+            elif param.name in allowed and type(before) is np.ndarray:
+                if type(now) is not np.ndarray or now.shape != before.shape:
+                    raise InputModified(f"{name} must update {param.name} in place, keeping its shape "
+                                        f"{before.shape}; afterwards it was {describe(now)}")
+                np.copyto(before, now, casting="unsafe")
+            else:  # the worker reports only arguments the call changed
+                raise InputModified(
+                    f"{name} changed its argument '{param.name}' in place; it must leave its inputs "
+                    f"unchanged (compute a new array, e.g. out = x * mask rather than x *= mask)")
+    except InputModified as exc:
+        outcome.error = exc
+    return outcome
+
+
+def update_dict(function: str, param: str, before: dict, now) -> None:
+    """A dict of arrays the function may change (a network's parameters, batch norm's running
+    statistics): its arrays keep their shapes and are updated in place; new arrays may be
+    added under new string keys; nothing may be removed."""
+    if type(now) is not dict or not all(type(k) is str and type(v) is np.ndarray for k, v in now.items()):
+        raise InputModified(f"{function} must keep {param} a dict of numpy arrays; afterwards it "
+                            f"was {describe(now) if type(now) is not dict else 'a dict holding other things'}")
+    for key, old in before.items():
+        if key not in now:
+            raise InputModified(f"{function} removed {param}[{key!r}]; keep every entry (update it instead)")
+        if type(old) is np.ndarray and now[key].shape != old.shape:
+            raise InputModified(f"{function} must keep the shape {old.shape} of {param}[{key!r}]; "
+                                f"afterwards it was {describe(now[key])}")
+    for key, value in now.items():
+        if type(before.get(key)) is np.ndarray:
+            np.copyto(before[key], value, casting="unsafe")
+        else:
+            before[key] = value
+
+
 class Results:
     """The results of `student.f.each(calls, returns)`, one per call, in order (see the module
     docstring). Sent when the first result is taken; each result is checked once."""
@@ -80,9 +132,10 @@ class Results:
     def __getitem__(self, i: int):
         if i in self._values:
             return self._values[i]
-        if self._outcomes is None:
-            self._outcomes = self.function.submission.outcomes(
-                self.name, [(c.args, c.kwargs) for c in self.calls])
+        if self._outcomes is None:  # every call's changes judged at once, in order, as they were made
+            submission = self.function.submission
+            self._outcomes = [settle(submission, self.name, o) for o in
+                              submission.outcomes(self.name, [(c.args, c.kwargs) for c in self.calls])]
         value = self._outcomes[i].value()
         if self.returns is not None:
             bound = self.bound(i)
