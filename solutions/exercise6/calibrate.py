@@ -40,7 +40,7 @@ def tests():
 
 def gaps(net, t, seed: int, condition, epochs: int) -> float:
     X, y = t.digits()
-    init = net.init_network(t.E2_SIZES, "he_normal", False, np.random.default_rng([seed, 200]))
+    init = t.initial_params(t.E2_SIZES, "he_normal", False, np.random.default_rng([seed, 200]))
     order = np.random.default_rng([seed, 210]).permutation(len(X))
     tr, te = order[:300], order[300:]
     params, state = t.copy_params(init), {}
@@ -73,7 +73,7 @@ def e3_sweep(net, t, seeds: int) -> None:
         accs = []
         for s in range(seeds):
             idx = np.random.default_rng([s, 310]).permutation(len(X))[:1000]
-            params = net.init_network([64] + [100] * 5 + [10], 0.01, bn, np.random.default_rng([s, 300]))
+            params = t.initial_params([64] + [100] * 5 + [10], 0.01, bn, np.random.default_rng([s, 300]))
             state = {}
             net.train(params, state, X[idx], y[idx], 20, 100, 0.01, 0.0, 0.0, np.random.default_rng([s, 320]))
             accs.append(t.accuracy(params, state, X[idx], y[idx]))
