@@ -2,7 +2,8 @@
 
 A stub is the reference solution with every `### BEGIN SOLUTION` ... `### END SOLUTION`
 block replaced by `raise NotImplementedError`; the signature and the docstring stay.
-The public tests are copied as they are, and `expected.dat` records the reference's
+The public tests are copied as they are with their part of the exercise's message
+catalogues (`<lang>.po`, grader/messages.py), and `expected.dat` records the reference's
 answers to every call the public tests make (see grader/reference.py), so a student
 release can compare against the reference without shipping it.
 """
@@ -53,6 +54,12 @@ def student_files(exercise: Exercise) -> dict[str, bytes]:
     if not public.is_file():
         raise CourseError(f"{public} is missing")
     files[PUBLIC_TESTS] = public.read_bytes()
+    from grader.messages import languages, public_part
+
+    for lang in languages():  # the translations of what the public tests say, nothing of the hidden ones
+        part = public_part(exercise, lang)
+        if part is not None:
+            files[f"{lang}.po"] = part
     return files
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from grader.errors import did_you_mean
+from grader.i18n import _
 
 STUDENT_RELEASE = (Path(__file__).parent / "_student_release.py").is_file()
 STUDENT_COMMANDS = ("all", "list")  # with `grade EXERCISE`: what a student's help shows
@@ -33,9 +34,11 @@ class Group(click.Group):
         if args and not args[0].startswith("-") and self.get_command(ctx, args[0]) is None:
             names = visible_commands(ctx)
             guess = did_you_mean(args[0], names)
-            raise UsageProblem(f"unknown command '{ctx.command_path} {args[0]}'; " +
-                               (f"did you mean '{ctx.command_path} {guess}'?" if guess else
-                                f"the commands are: {', '.join(names)}"))
+            command = f"{ctx.command_path} {args[0]}"
+            raise UsageProblem(_("unknown command '{command}'; did you mean '{guess}'?", command=command,
+                                 guess=f"{ctx.command_path} {guess}") if guess else
+                               _("unknown command '{command}'; the commands are: {commands}", command=command,
+                                 commands=", ".join(names)))
         return super().resolve_command(ctx, args)
 
 
@@ -60,7 +63,7 @@ class GradeGroup(Group):
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:  # Ctrl-C where a command does not say more: no traceback
-            click.echo("Interrupted.", err=True)
+            click.echo(_("Interrupted."), err=True)
             ctx.exit(130)
 
     def format_usage(self, ctx, formatter):
@@ -79,7 +82,8 @@ class ExerciseCommand(click.Command):
         except click.UsageError:  # `grade batc exercise3 subs/ --out x.csv`: a mistyped command
             guess = did_you_mean(ctx.info_name, visible_commands(ctx.parent)) if ctx.parent else None
             if guess:
-                raise UsageProblem(f"unknown command {ctx.info_name!r}; did you mean {guess!r}?") from None
+                raise UsageProblem(_("unknown command {command!r}; did you mean {guess!r}?",
+                                     command=ctx.info_name, guess=guess)) from None
             raise
 
 
@@ -97,17 +101,51 @@ def unknown_word(ctx, word: str, exercises=(), problem: str = "") -> str:
     commands = visible_commands(ctx.parent) if ctx.parent else []
     guess = did_you_mean(word, [*exercises, *commands])
     if guess in commands:
-        return f"unknown command {word!r}; did you mean {guess!r}?"
+        return _("unknown command {command!r}; did you mean {guess!r}?", command=word, guess=guess)
     return str(UnknownExercise(word, exercises)) if exercises else problem
 
 
+LANG_FLAG = "grader.lang"  # ctx.meta: the --lang given (the course's language may come later)
+
+
+def _speak(ctx, _param, value):
+    """--lang: speak the language it names (or GRADER_LANG's) from here on; once the course
+    is read, `speak_course` adds course.yml's `language:` below these two."""
+    from grader import i18n
+
+    try:
+        lang = i18n.resolve(value)
+    except i18n.UnknownLanguage as exc:
+        raise UsageProblem(str(exc)) from None
+    ctx.meta[LANG_FLAG] = value
+    ctx.with_resource(i18n.language(lang))
+
+
+def speak_course(course) -> None:
+    """The command's language now that its course is known: --lang, GRADER_LANG, course.yml."""
+    from grader import i18n
+
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.with_resource(i18n.language(i18n.resolve(ctx.meta.get(LANG_FLAG), course.language)))
+
+
+lang_option = click.option("--lang", metavar="LANG", expose_value=False, callback=_speak,
+                           help="The language of the feedback: en or ko (default: GRADER_LANG, "
+                                "then course.yml's language:, then en).")
+
+
 def finish(group: click.Group, *extra: click.Command, root: click.Group | None = None) -> None:
-    """--version on every command; in a student release, only the students' commands listed."""
+    """--version and --lang on every command; in a student release, only the students'
+    commands listed."""
     root = root or group
     for command in extra:
         click.version_option(package_name="dl-grader")(command)
+        lang_option(command)
     for name, command in group.commands.items():
         click.version_option(package_name="dl-grader")(command)
+        if not isinstance(command, click.Group) and command not in extra:
+            lang_option(command)
         command.hidden |= STUDENT_RELEASE and group is root and name not in STUDENT_COMMANDS
         if isinstance(command, click.Group):
             finish(command, root=root)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from grader.course import Course
 from grader.errors import GraderError
+from grader.i18n import _
 
 def grade_in_parallel(course: Course, exercise_id: str, tasks: list, *, hidden: bool, jobs: int):
     """Yield (task, outcome) as students finish; outcome is {"report": dict} or {"error": str}.
@@ -54,7 +55,7 @@ def grade_in_parallel(course: Course, exercise_id: str, tasks: list, *, hidden: 
                     if tries == 0:
                         pending.appendleft((task, 1))
                         continue
-                    outcome = {"error": f"the grading process {how}, twice on this submission"}
+                    outcome = {"error": _("the grading process {how}, twice on this submission", how=how)}
                 yield task, outcome
             pool.stop_stuck(limit)
     finally:
@@ -74,7 +75,9 @@ class _Pool:
 
     def __init__(self, course, exercise_id, hidden, jobs):
         self.ctx = multiprocessing.get_context("spawn")
-        self.args = (course, exercise_id, hidden)
+        from grader.i18n import current
+
+        self.args = (course, exercise_id, hidden, current())  # the batch's language, in every process
         self.graded = self.deaths = 0
         self.workers = [self._start() for _ in range(jobs)]
         self.idle = list(self.workers)
@@ -153,7 +156,7 @@ class _Pool:
             w.conn.close()
 
 
-def _worker_main(conn, course: Course, exercise_id: str, hidden: bool) -> None:
+def _worker_main(conn, course: Course, exercise_id: str, hidden: bool, lang: str = "en") -> None:
     """A grading process: one zygote, one pytest session, many students, one at a time.
 
     SIGTERM (the batch was interrupted) kills the zygote's process group, which holds the
@@ -171,9 +174,12 @@ def _worker_main(conn, course: Course, exercise_id: str, hidden: bool) -> None:
         os._exit(0)
 
     signal.signal(signal.SIGTERM, on_term)
+    from grader.i18n import language
+
     tasks = _Tasks(conn)
     try:
-        grade_each(course, exercise_id, tasks, tasks.answer, hidden=hidden, zygotes=zygotes, retries=1)
+        with language(lang):
+            grade_each(course, exercise_id, tasks, tasks.answer, hidden=hidden, zygotes=zygotes, retries=1)
     except (EOFError, OSError):
         pass  # the batch is gone
     except GraderError as exc:  # the course's tests are broken: every student says so
@@ -211,5 +217,5 @@ class _Tasks:
 def outcome_of(result) -> dict:
     """What a grading process sends back: {"report": dict} or {"error": reason}."""
     if isinstance(result, Exception):
-        return {"error": f"grading failed: {type(result).__name__}: {result}"}
+        return {"error": _("grading failed: {error}", error=f"{type(result).__name__}: {result}")}
     return {"report": result.to_dict()}

@@ -83,7 +83,8 @@ def pyproject() -> str:
             f'description = "The grader for this course\'s exercises"\nreadme = "README.md"\n'
             f'requires-python = "{meta["requires-python"]}"\ndependencies = [\n{deps}]\n\n'
             '[project.scripts]\ngrade = "grader.cli:entry"\n\n'
-            '[tool.setuptools.packages.find]\ninclude = ["grader*"]\n')
+            '[tool.setuptools.packages.find]\ninclude = ["grader*"]\n\n'
+            '[tool.setuptools.package-data]\ngrader = ["locale/*.po"]\n')
 
 
 def _metadata() -> dict:

@@ -21,15 +21,24 @@ class TestResult:
     outcome: str
     hidden: bool
     message: str = ""
+    title: str = ""  # the name in the report's language, where it differs from `name` (the test's id)
 
     @property
     def points(self) -> float:
         return points_for(self.outcome, self.max_points)
 
+    @property
+    def shown_name(self) -> str:
+        """The name a student reads: in the report's language."""
+        return self.title or self.name
+
     def to_dict(self) -> dict:
-        return {"name": self.name, "function": self.function, "points": self.points,
+        data = {"name": self.name, "function": self.function, "points": self.points,
                 "max_points": float(self.max_points), "outcome": self.outcome,
                 "hidden": self.hidden, "message": self.message}
+        if self.title and self.title != self.name:
+            data["title"] = self.title
+        return data
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,7 @@ class GradeReport:
     selection: str = ""  # the -k expression when only some tests ran ("" for a full grading)
     problem: str = ""
     notes: tuple[str, ...] = field(default=())
+    language: str = "en"  # of its messages, notes and titles (test names and mistake ids never change)
 
     @property
     def score(self) -> float:
@@ -61,6 +71,8 @@ class GradeReport:
                 "tests": [t.to_dict() for t in self.tests],
                 "output": self.output, "warnings": list(self.warnings),
                 "problem": self.problem, "notes": list(self.notes)}
+        if self.language != "en":
+            data["language"] = self.language
         if self.selection:
             data["selection"] = self.selection  # score and max_score are those of the selected tests
         return data
