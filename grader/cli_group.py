@@ -82,8 +82,8 @@ class ExerciseCommand(click.Command):
         except click.UsageError:  # `grade batc exercise3 subs/ --out x.csv`: a mistyped command
             guess = did_you_mean(ctx.info_name, visible_commands(ctx.parent)) if ctx.parent else None
             if guess:
-                raise UsageProblem(_("unknown command {command!r}; did you mean {guess!r}?",
-                                     command=ctx.info_name, guess=guess)) from None
+                raise UsageProblem(_("unknown command {command}; did you mean {guess}?",
+                                     command=repr(ctx.info_name), guess=repr(guess))) from None
             raise
 
 
@@ -101,7 +101,7 @@ def unknown_word(ctx, word: str, exercises=(), problem: str = "") -> str:
     commands = visible_commands(ctx.parent) if ctx.parent else []
     guess = did_you_mean(word, [*exercises, *commands])
     if guess in commands:
-        return _("unknown command {command!r}; did you mean {guess!r}?", command=word, guess=guess)
+        return _("unknown command {command}; did you mean {guess}?", command=repr(word), guess=repr(guess))
     return str(UnknownExercise(word, exercises)) if exercises else problem
 
 

@@ -19,15 +19,15 @@ class UnknownExercise(GraderError):
     def __init__(self, name, known):
         self.name, self.known = name, list(known)
         guess = did_you_mean(name, self.known)
-        super().__init__(_("unknown exercise {name!r}; did you mean {guess!r}?", name=name, guess=guess) if guess
-                         else _("unknown exercise {name!r}; this course has: {known}", name=name,
+        super().__init__(_("unknown exercise {name}; did you mean {guess}?", name=repr(name), guess=repr(guess)) if guess
+                         else _("unknown exercise {name}; this course has: {known}", name=repr(name),
                                 known=", ".join(known)))
 
 
 class NothingSelected(GraderError):
     def __init__(self, exercise_id, expression):
-        super().__init__(_("no test of {exercise} matches -k {expression!r}; 'grade {exercise} --help' shows "
-                           "what -k matches", exercise=exercise_id, expression=expression))
+        super().__init__(_("no test of {exercise} matches -k {expression}; 'grade {exercise} --help' shows "
+                           "what -k matches", exercise=exercise_id, expression=repr(expression)))
 
 
 class SubmissionNotFound(GraderError):

@@ -141,7 +141,7 @@ def normalize(value: str, source: str = "the language") -> str:
     code = re.split(r"[_.@-]", value.strip().lower(), maxsplit=1)[0]
     if code in LANGUAGES:
         return code
-    raise UnknownLanguage(_("{source} is {value!r}; the grader speaks {known}", source=source, value=value,
+    raise UnknownLanguage(_("{source} is {value}; the grader speaks {known}", source=source, value=repr(value),
                             known=", ".join(f"{k} ({v})" for k, v in LANGUAGES.items())))
 
 

@@ -82,7 +82,7 @@ def credit(tests: list[dict], points: float, *, public_only: bool = False) -> fl
     for test in tests:
         value, most = test.get("points"), test.get("max_points")
         if not (_number(value) and _number(most) and 0 <= value <= most):
-            raise NotGraded(_("the report has a malformed score for {test!r}", test=test.get("name")))
+            raise NotGraded(_("the report has a malformed score for {test}", test=repr(test.get("name"))))
         earned, possible = earned + value, possible + most
     if public_only:
         earned = earned / possible * float(points) if possible > 0 else 0.0
