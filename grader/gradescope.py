@@ -15,11 +15,10 @@ from __future__ import annotations
 import json
 
 from grader import i18n
-from grader.i18n import N_, _, n_
-from grader.report import SCHEMA_VERSION, GradeReport, TestResult
+from grader.i18n import _, n_
+from grader.report import LABELS, SCHEMA_VERSION, GradeReport, TestResult
 
 VISIBLE, AFTER_PUBLISHED = "visible", "after_published"
-_LABEL = {"failed": N_("FAILED"), "error": N_("ERROR"), "timeout": N_("TIMEOUT")}
 
 
 def results(report: GradeReport, *, execution_time: float | None = None) -> dict:
@@ -46,11 +45,10 @@ def results_json(report: GradeReport, *, execution_time: float | None = None) ->
 
 def _test(t: TestResult) -> dict:
     passed = t.outcome == "passed"
-    label = _(_LABEL[t.outcome]) if t.outcome in _LABEL else t.outcome.upper()
     return {"name": t.shown_name + (" " + _("(hidden)") if t.hidden else ""),
             "score": t.points, "max_score": t.max_points,
             "status": "passed" if passed else "failed",
-            "output": "" if passed else f"{label}: {t.message}",
+            "output": "" if passed else f"{_(LABELS[t.outcome])}: {t.message}",
             "visibility": AFTER_PUBLISHED if t.hidden else VISIBLE}
 
 

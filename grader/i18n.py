@@ -143,11 +143,3 @@ def normalize(value: str, source: str = "the language") -> str:
         return code
     raise UnknownLanguage(_("{source} is {value}; the grader speaks {known}", source=source, value=repr(value),
                             known=", ".join(f"{k} ({v})" for k, v in LANGUAGES.items())))
-
-
-def template(msgid: str) -> re.Pattern:
-    """A pattern that matches `msgid` as the active language says it, each `{name}` a group:
-    for recognising a message that was written in any language."""
-    text = _active.get().gettext(msgid)
-    parts = re.split(r"\{(\w+)\}", text)
-    return re.compile("".join(re.escape(p) if i % 2 == 0 else rf"(?P<{p}>.+?)" for i, p in enumerate(parts)))

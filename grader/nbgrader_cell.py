@@ -14,8 +14,8 @@ the feedback of its function's tests and returns its partial credit: a plain flo
 Two rules of nbgrader shape this module: a test cell that writes anything to stderr scores
 0, so nothing here writes to stderr; and a cell whose value does not parse as a float gets
 full marks, so `check` always returns a float (0.0 when anything goes wrong, with the
-reason printed). Stdlib only: importing this must be cheap and import nothing else (but
-grader.i18n, itself stdlib only, for feedback in the report's language).
+reason printed). Stdlib only: importing this must be cheap (it imports grader.report,
+grader.i18n and grader.textwidth, also stdlib only: feedback in the report's language).
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ import sys
 from pathlib import Path
 
 from grader import i18n
-from grader.i18n import N_, _
+from grader.i18n import _
+from grader.report import LABELS  # stdlib only, like this module
 from grader.textwidth import ljust
 
 COURSE_ENV = "GRADER_COURSE"          # where to find the course when the cell does not say
@@ -98,9 +99,8 @@ def feedback(tests: list[dict], function: str, earned: float, points: float, *,
     scope = " " + _("(public tests only; the hidden tests count when your work is graded)") if public_only else ""
     lines = [_("{function}: {earned} / {points} points", function=function, earned=f"{earned:g}",
                points=f"{points:g}") + scope]
-    labels = {"passed": N_("PASS"), "failed": N_("FAIL"), "error": N_("ERROR"), "timeout": N_("TIME")}
     for t in tests:
-        label = _(labels.get(t.get("outcome"), N_("ERROR")))
+        label = _(LABELS.get(t.get("outcome"), LABELS["error"]))
         hidden = " " + _("(hidden)") if t.get("hidden") else ""
         lines.append(f"  {ljust(label, 5)} {t.get('points', 0):g}/{t.get('max_points', 0):g}  "
                      f"{t.get('title') or t.get('name')}{hidden}")

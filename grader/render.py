@@ -8,11 +8,11 @@ import shlex
 import shutil
 
 from grader import i18n, textwidth
-from grader.i18n import N_, _, n_
-from grader.report import SCHEMA_VERSION, GradeReport
+from grader.i18n import _, n_
+from grader.report import LABELS, SCHEMA_VERSION, GradeReport
 
-_LABEL = {"passed": (N_("PASS"), "green"), "failed": (N_("FAIL"), "red"),
-          "error": (N_("ERROR"), "red"), "timeout": (N_("TIME"), "yellow")}
+_LABEL = {outcome: (LABELS[outcome], colour) for outcome, colour in
+          (("passed", "green"), ("failed", "red"), ("error", "red"), ("timeout", "yellow"))}
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -99,21 +99,16 @@ def _table(report: GradeReport, *, title: str, color: bool, verbosity: int, inte
     return "\n".join(lines)
 
 
-# the message of a test that met a function still raising NotImplementedError (grader/sandbox/proxy.py)
-STUB_MESSAGE = N_("{fn} is not implemented yet (it raises NotImplementedError)")
-
-
 def _not_written(report: GradeReport) -> dict[str, tuple[str, list]]:
     """The functions whose every test stopped at the same stub: function -> (the function
     that is not implemented yet, which may be another one it needs, and those tests)."""
     tests: dict[str, list] = {}
     for t in report.tests:
         tests.setdefault(t.function, []).append(t)
-    out, stub = {}, i18n.template(STUB_MESSAGE)  # in the report's language
+    out = {}
     for fn, ts in tests.items():
-        stubs = {m.group("fn") if (m := stub.fullmatch(t.message)) and t.outcome == "error" else None
-                 for t in ts}
-        if len(stubs) == 1 and None not in stubs:
+        stubs = {t.not_implemented if t.outcome == "error" else "" for t in ts}
+        if len(stubs) == 1 and "" not in stubs:
             out[fn] = (stubs.pop(), ts)
     return out
 
@@ -197,3 +192,26 @@ def reports_json(reports: list[GradeReport]) -> str:
                        "score": float(sum(r.score for r in reports)),
                        "max_score": float(sum(r.max_score for r in reports)),
                        "exercises": [r.to_dict() for r in reports]}, indent=2)
+
+
+def mutants_text(results: dict, *, verbose: bool = False) -> str:
+    """`grade mutants`: per exercise, how many catalogued mistakes were caught and named and
+    how many correct variants got full marks, then a line per mutant (with the messages it
+    got, if unnamed or `verbose`) and per variant that lost points."""
+    lines = []
+    for ex_id, (verdicts, variants) in results.items():
+        caught, named = sum(v.caught for v in verdicts), sum(v.named for v in verdicts)
+        full = sum(r.score == r.max_score for _, r in variants)
+        lines.append(f"{ex_id}: mutants caught {caught}/{len(verdicts)}, named {named}/{len(verdicts)}; "
+                     f"correct variants with full marks {full}/{len(variants)}")
+        for v in verdicts:
+            mark = "ok  " if v.caught and v.named else ("UNNAMED" if v.caught else "SURVIVED")
+            lines.append(f"  {mark:<8} {v.mutant.name}: {v.mutant.description}")
+            if verbose or not v.named:
+                lines += [f"             {message.splitlines()[0][:150]}" for message in v.messages]
+        for name, report in variants:
+            if report.score != report.max_score:
+                lines.append(f"  VARIANT LOSES POINTS {name}: {report.score:g}/{report.max_score:g}")
+                lines += [f"             {t.name}: {t.message.splitlines()[0][:150]}"
+                          for t in report.tests if t.outcome != "passed"]
+    return "\n".join(lines)

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from grader.i18n import N_
+
 SCHEMA_VERSION = 1
+# The outcomes of a test, from best to worst (a test with several failed phases reports the
+# worst), and the label every renderer shows for each.
 OUTCOMES = ("passed", "failed", "error", "timeout")
+LABELS = {"passed": N_("PASS"), "failed": N_("FAIL"), "error": N_("ERROR"), "timeout": N_("TIME")}  # translated where shown
+RANK = {outcome: rank for rank, outcome in enumerate(OUTCOMES)}
 
 
 def points_for(outcome: str, max_points: float) -> float:
@@ -21,6 +27,8 @@ class TestResult:
     outcome: str
     hidden: bool
     message: str = ""
+    mistake: str = ""  # the stable id of the catalogued mistake the message names
+    not_implemented: str = ""  # the function not implemented yet that stopped this test (a stub's)
     title: str = ""  # the name in the report's language, where it differs from `name` (the test's id)
 
     @property
@@ -35,7 +43,9 @@ class TestResult:
     def to_dict(self) -> dict:
         data = {"name": self.name, "function": self.function, "points": self.points,
                 "max_points": float(self.max_points), "outcome": self.outcome,
-                "hidden": self.hidden, "message": self.message}
+                "hidden": self.hidden, "message": self.message,
+                **({"mistake": self.mistake} if self.mistake else {}),
+                **({"not_implemented": self.not_implemented} if self.not_implemented else {})}
         if self.title and self.title != self.name:
             data["title"] = self.title
         return data

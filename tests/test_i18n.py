@@ -271,7 +271,7 @@ def test_gradescope_results_are_in_the_reports_language():
         "dropout_forward: 학습 모드에서 유닛의 비율 p만큼을 드롭", "dropout_forward: 테스트 모드는 항등 함수 (출력 = 입력)",
         "dropout_backward: 테스트 모드에서 dx = dout (비공개)"]
     assert data["tests"][0]["output"].startswith("실패: 학습 모드에서")
-    assert data["tests"][2]["output"].startswith("시간 초과: ")
+    assert data["tests"][2]["output"].startswith("시간초과: ")
     assert data["output"].startswith("exercise3: 공개 테스트 2 / 14점 (3개 중 1개 통과).")
 
 
