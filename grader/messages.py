@@ -26,7 +26,10 @@ from grader.i18n import DEFAULT, LANGUAGES, LOCALE_DIR
 
 PACKAGE = Path(__file__).parent
 MARKERS = {"_": 1, "N_": 1, "n_": 2}        # function name -> how many leading string arguments are msgids
-MESSAGE_ARGUMENT = {"mistake": 1}           # checks API calls whose argument at this index is a msgid
+# The checks API translates the messages it is given (grader/checks): these arguments are msgids too.
+MESSAGE_ARGUMENTS = {"mistake": (1, None), "fail": (0, None), "note": (0, None),
+                     "expect_value_error": (None, "why"), "assert_close": (None, "hint"),
+                     "check_draws_from_rng": (None, "what")}
 
 
 @dataclass
@@ -59,24 +62,27 @@ def extract(files: list[Path], root: Path, *, test_names: bool = False) -> tuple
     for path in files:
         tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-                name = node.func.id
-                if name in MARKERS:
-                    strings = node.args[:MARKERS[name]]
-                    if len(strings) < MARKERS[name] or not all(_literal(a) for a in strings):
-                        if name != "_" or not node.args or isinstance(node.args[0], ast.JoinedStr):
-                            problems.append(f"{_relative(path, root)}:{node.lineno}: {name}() needs "
-                                            "a plain string literal (with {name} placeholders), not "
-                                            "an f-string or an expression")
-                        continue
-                    add(strings[0].value, strings[1].value if len(strings) > 1 else None, path, node.lineno)
-                elif name in MESSAGE_ARGUMENT and len(node.args) > MESSAGE_ARGUMENT[name]:
-                    arg = node.args[MESSAGE_ARGUMENT[name]]
-                    if _literal(arg):
-                        add(arg.value, None, path, node.lineno)
-                    elif isinstance(arg, ast.JoinedStr):
-                        problems.append(f"{_relative(path, root)}:{node.lineno}: {name}()'s message must be "
-                                        "a plain string literal (with {name} placeholders), not an f-string")
+            name = _called(node)
+            if name in MARKERS:
+                strings = node.args[:MARKERS[name]]
+                if len(strings) < MARKERS[name] or not all(_literal(a) for a in strings):
+                    if name != "_" or not node.args or not _dynamic(node.args[0]):
+                        problems.append(f"{_relative(path, root)}:{node.lineno}: {name}() needs a plain string "
+                                        "literal (with {name} placeholders), not an f-string or an expression")
+                    continue
+                add(strings[0].value, strings[1].value if len(strings) > 1 else None, path, node.lineno)
+            elif name in MESSAGE_ARGUMENTS:
+                index, keyword = MESSAGE_ARGUMENTS[name]
+                args = [node.args[index]] if index is not None and len(node.args) > index else []
+                args += [k.value for k in node.keywords if keyword is not None and k.arg == keyword]
+                for arg in args:
+                    texts = _texts(arg)
+                    if texts is None:
+                        problems.append(f"{_relative(path, root)}:{node.lineno}: the message of {name}() must be "
+                                        "a plain string literal (with {name} placeholders), not an f-string or "
+                                        "a concatenation: it is translated")
+                    for text in texts or ():
+                        add(text, None, path, node.lineno)
             if test_names and isinstance(node, ast.FunctionDef) and node.name.startswith("test"):
                 what = test_name(ast.get_docstring(node) or "")
                 if what:
@@ -92,6 +98,34 @@ def test_name(doc: str) -> str:
 
 def _literal(node) -> bool:
     return isinstance(node, ast.Constant) and isinstance(node.value, str)
+
+
+def _called(node) -> str | None:
+    """The name of the function a call calls (`fail`, `checks.fail`), or None."""
+    if not isinstance(node, ast.Call):
+        return None
+    func = node.func
+    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+
+
+def _dynamic(node) -> bool:
+    """A message computed at run time from a variable (translated elsewhere: fine), as opposed
+    to text built in place (an f-string, a concatenation: cannot be translated)."""
+    return not isinstance(node, (ast.JoinedStr, ast.BinOp)) and not _literal(node)
+
+
+def _texts(node) -> list[str] | None:
+    """The msgids a message argument can be: a literal, either branch of `a if c else b`;
+    [] for a variable or a call (translated where it was written); None for text built in
+    place (an f-string, a concatenation), which cannot be translated."""
+    if _literal(node):
+        return [node.value]
+    if isinstance(node, ast.IfExp):
+        branches = [_texts(node.body), _texts(node.orelse)]
+        return None if None in branches else branches[0] + branches[1]
+    if isinstance(node, (ast.JoinedStr, ast.BinOp)):
+        return None
+    return []
 
 
 def _relative(path: Path, root: Path) -> str:

@@ -23,6 +23,7 @@ import numpy as np
 
 from grader.checks.arrays import as_array, describe, fail
 from grader.checks.context import function_under_test
+from grader.i18n import _
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,8 @@ def expect(value, returns, fn: str, bound: dict | None = None, *, context: str =
         return as_array(value, fn, returns.name, shape=shape, context=context)
     names = tuple(r if isinstance(r, str) else r.name for r in returns)
     if not isinstance(value, (tuple, list)) or len(value) != len(names):
-        fail(f"{fn} must return a tuple ({', '.join(names)}); it returned {describe(value)}")
+        fail("{fn} must return a tuple ({names}); it returned {value}", fn=fn, names=", ".join(names),
+             value=describe(value))
     return tuple(expect(v, r, fn, bound, context=context) for v, r in zip(value, returns))
 
 
@@ -56,7 +58,7 @@ def inputs_context(bound: dict) -> str:
     """'for p = 0.2, train = True': the call's scalar arguments, naming the case in a message."""
     parts = [f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}" for k, v in bound.items()
              if isinstance(v, (bool, int, float, np.integer, np.floating)) and not isinstance(v, np.ndarray)]
-    return f"for {', '.join(parts)}" if parts else ""
+    return _("for {arguments}", arguments=", ".join(parts)) if parts else ""
 
 
 class Results:

@@ -6,12 +6,16 @@
 
 The report's test carries the id in its `mistake` key; `grade mutants` checks that each
 mutant triggers the id it declares. A message may hold `{name}` placeholders, filled by
-`fail(m, name=value)`.
+`fail(m, name=value)`. The message is also its msgid: it is shown in the student's language
+(grader/i18n.py; `python -m grader.messages update` adds it to the exercise's catalogue),
+so write it as a plain string literal, never an f-string.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from grader.i18n import _
 
 
 @dataclass(frozen=True)
@@ -20,10 +24,12 @@ class Mistake:
     text: str
 
     def __str__(self) -> str:
-        return self.text
+        """The message in the student's language."""
+        return _(self.text)
 
     def format(self, **params) -> str:
-        return self.text.format(**params) if params else self.text
+        """The message in the student's language, its placeholders filled."""
+        return _(self.text, **params)
 
 
 def mistake(id: str, text: str) -> Mistake:  # noqa: A002 - the word the catalogue uses

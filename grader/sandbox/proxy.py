@@ -43,7 +43,14 @@ class StudentTimeout(StudentError):
 
 
 class InputModified(AssertionError):
-    """The student's function changed an argument it must leave alone (a failed check)."""
+    """The student's function changed an argument it must leave alone, or did not update in
+    place one it must (a failed check); `mistake` is the catalogued mistake's id."""
+
+    CHANGED, NOT_UPDATED = "inputs.changed_in_place", "inputs.not_updated_in_place"
+
+    def __init__(self, message: str, *, mistake: str = ""):
+        super().__init__(message)
+        self.mistake = mistake
 
 
 # What the worker's replies may hold, checked before they are read: one reply (arrays and
@@ -476,12 +483,13 @@ class Submission:
                 if type(now) is not np.ndarray or now.shape != before.shape:
                     raise InputModified(_("{name} must update {param} in place, keeping its shape {shape}; "
                                           "afterwards it was {now}", name=name, param=param.name,
-                                          shape=before.shape, now=_short(now)))
+                                          shape=before.shape, now=_short(now)), mistake=InputModified.NOT_UPDATED)
                 np.copyto(before, now, casting="unsafe")
             else:  # the worker reports only arguments the call changed
                 raise InputModified(_(
                     "{name} changed its argument '{param}' in place; it must leave its inputs unchanged "
-                    "(compute a new array, e.g. out = x * mask rather than x *= mask)", name=name, param=param.name))
+                    "(compute a new array, e.g. out = x * mask rather than x *= mask)", name=name, param=param.name),
+                    mistake=InputModified.CHANGED)
 
 
 class Outcome:
