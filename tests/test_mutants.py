@@ -45,13 +45,13 @@ def test_validate_names_a_catalogue_below_its_minimum_and_a_broken_mutant(tmp_pa
         (tmp_path / "solutions" / ex_id / "mutants").mkdir(parents=True)
         (tmp_path / "solutions" / ex_id / module).write_text("def f(x):\n    return x\n")
         (tmp_path / "solutions" / ex_id / "mutants" / "negates.py").write_text(
-            '"""negates\n\nfunction: f\ndiagnosis: sign\n"""\n\n\ndef f(x):\n    return -x\n')
+            '"""negates\n\nfunction: f\nmistake: f.sign\n"""\n\n\ndef f(x):\n    return -x\n')
     course = load_course(tmp_path)
     assert _catalogue(course.exercise("ex")) == [
         "ex: solutions/ex/mutants/ holds 1; course.yml's catalogue asks for at least 3 (min_mutants)",
         "ex: solutions/ex/variants/ holds 0; course.yml's catalogue asks for at least 1 (min_variants)"]
     assert _catalogue(course.exercise("ok")) == []
-    (tmp_path / "solutions" / "ok" / "mutants" / "typo.py").write_text('"""t\n\nfunction: f\ndiagnosis: t\n"""\n'
+    (tmp_path / "solutions" / "ok" / "mutants" / "typo.py").write_text('"""t\n\nfunction: f\nmistake: f.t\n"""\n'
                                                                     "def g(x):\n    return x\n")
     (problem,) = _catalogue(course.exercise("ok"))
     assert problem.startswith("ok: ") and "typo.py, line 6: g is not a function of the reference" in problem
@@ -82,7 +82,7 @@ def test_mutant_is_caught_and_named(mutant, zygote):
     assert verdict.caught, f"mutant {mutant.name} ({mutant.description}) survived: no test of " \
                            f"{mutant.function} lost points"
     assert verdict.named, f"mutant {mutant.name} ({mutant.description}) is not named: no failing " \
-                          f"test says {mutant.diagnosis!r}; messages: {verdict.messages}"
+                          f"test names {mutant.mistake!r}; messages: {verdict.messages}"
 
 
 @pytest.mark.parametrize("exercise_id, path", VARIANTS, ids=[f"{e}-{p.stem}" for e, p in VARIANTS])
@@ -103,5 +103,5 @@ def test_mutants_are_named_in_a_student_release_too(tmp_path, zygote):
     with written(MUTANTS) as files:
         for m in MUTANTS:
             report = grade(course, m.exercise, files[m], zygote=zygote)
-            named += any(m.diagnosis.lower() in t.message.lower() for t in report.tests if t.outcome != "passed")
+            named += any(t.mistake == m.mistake for t in report.tests if t.outcome != "passed")
     assert named == len(MUTANTS), f"only {named} of {len(MUTANTS)} mutants named in a release"
