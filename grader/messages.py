@@ -25,7 +25,7 @@ from grader import po
 from grader.i18n import DEFAULT, LANGUAGES, LOCALE_DIR
 
 PACKAGE = Path(__file__).parent
-MARKERS = {"_": 1, "N_": 1, "n_": 2}        # function name -> how many leading string arguments are msgids
+MARKERS = {"_": 1, "tr": 1, "N_": 1, "n_": 2}        # function name -> how many leading string arguments are msgids
 # The checks API translates the messages it is given (grader/checks): these arguments are msgids too.
 MESSAGE_ARGUMENTS = {"mistake": (1, None), "fail": (0, None), "note": (0, None),
                      "expect_value_error": (None, "why"), "assert_close": (None, "hint"),
@@ -66,7 +66,7 @@ def extract(files: list[Path], root: Path, *, test_names: bool = False) -> tuple
             if name in MARKERS:
                 strings = node.args[:MARKERS[name]]
                 if len(strings) < MARKERS[name] or not all(_literal(a) for a in strings):
-                    if name != "_" or not node.args or not _dynamic(node.args[0]):
+                    if name not in ("_", "tr") or not node.args or not _dynamic(node.args[0]):
                         problems.append(f"{_relative(path, root)}:{node.lineno}: {name}() needs a plain string "
                                         "literal (with {name} placeholders), not an f-string or an expression")
                     continue

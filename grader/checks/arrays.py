@@ -122,11 +122,12 @@ def named_mistake(actual, mistakes, *, rtol: float = 1e-6, atol: float = 1e-9, c
 
 
 def assert_close(actual, expected, *, fn: str | None = None, name: str = "out", rtol: float = 1e-6,
-                 atol: float = 1e-9, mistakes: dict | None = None, hint: str = "") -> None:
+                 atol: float = 1e-9, mistakes: dict | None = None, hint: str = "", **params) -> None:
     """Fail unless actual ~ expected. When actual matches a known mistake, name that mistake.
 
     `mistakes` maps a `Mistake` (or a message) to the value that mistake produces on these
-    inputs (or to a predicate of the actual value); the first match is the feedback.
+    inputs (or to a predicate of the actual value); the first match is the feedback. `hint`
+    (a msgid, its placeholders filled from `params`) ends the message of any other difference.
     """
     fn = fn or function_under_test()
     actual = as_array(actual, fn, name, shape=np.shape(expected))
@@ -140,7 +141,7 @@ def assert_close(actual, expected, *, fn: str | None = None, name: str = "out", 
     where_txt = _(" at index {where}", where=tuple(int(i) for i in where)) if where else ""
     fail("{fn}: {name} is wrong: largest difference {diff}{where} (yours {yours}, expected {expected}){hint}",
          fn=fn, name=name, diff=f"{diff.max():.3g}", where=where_txt, yours=f"{actual[where]:.6g}",
-         expected=f"{np.asarray(expected, dtype=float)[where]:.6g}", hint=". " + _(hint) if hint else "")
+         expected=f"{np.asarray(expected, dtype=float)[where]:.6g}", hint=". " + _(hint, **params) if hint else "")
 
 
 def expect_value_error(call, *, fn: str | None = None, why: str, **params) -> None:
