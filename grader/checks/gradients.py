@@ -13,6 +13,7 @@ import copy
 import numpy as np
 
 from grader.checks.arrays import CheckFailed, as_array, fail
+from grader.checks.context import function_under_test
 from grader.checks.mistakes import mistake
 from grader.checks.notes import note, noted
 from grader.i18n import _
@@ -105,11 +106,13 @@ def _own(analytic, expected, own):
     return relative_error(a, n), n_norm <= GRAD_TOL * e_norm
 
 
-def keeps_points(analytic, expected, own, *, fn: str, wrt: str, forward: str) -> bool:
+def keeps_points(analytic, expected, own, *, fn: str | None = None, wrt: str, forward: str) -> bool:
     """Whether a gradient `analytic` that is not `expected` is the exact gradient of the
     student's own (wrong) forward pass, `own` (see `check_backward`), whose gradient is not
     (near) zero. If so, record a note that names the forward pass: the caller passes the test.
-    `own` may be a callable that computes it (called only here)."""
+    `own` may be a callable that computes it (called only here). `fn`: the backward function
+    (default: the function under test)."""
+    fn = fn or function_under_test()
     analytic = np.asarray(analytic, dtype=np.float64)
     if relative_error(analytic, expected) <= GRAD_TOL:
         return False
@@ -134,7 +137,7 @@ def keeps_points(analytic, expected, own, *, fn: str, wrt: str, forward: str) ->
     return True
 
 
-def check_backward(analytic, *, expected, own_numeric, fn: str, wrt: str, forward: str) -> None:
+def check_backward(analytic, *, expected, own_numeric, fn: str | None = None, wrt: str, forward: str) -> None:
     """Pass when the student's gradient matches `expected` (the true gradient).
 
     When it does not, compare it with the gradient of the student's own forward pass
@@ -142,8 +145,10 @@ def check_backward(analytic, *, expected, own_numeric, fn: str, wrt: str, forwar
     not computed). One mistake, one deduction (SPEC.md): a backward that is the exact gradient
     of a wrong forward keeps its points, with a note that names the forward, unless that
     forward's gradient is (near) zero while the true one is not (a forward that ignores x
-    would make any zero backward "consistent").
+    would make any zero backward "consistent"). `fn`: the backward function (default: the
+    function under test).
     """
+    fn = fn or function_under_test()
     analytic = as_array(analytic, fn, wrt, shape=np.shape(expected))
     err = relative_error(analytic, expected)
     if err <= GRAD_TOL:
