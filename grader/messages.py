@@ -51,10 +51,10 @@ def extract(files: list[Path], root: Path, *, test_names: bool = False) -> tuple
         except ValueError as exc:
             problems.append(f"{_relative(path, root)}:{line}: not a valid format string ({exc}): {msgid[:50]!r}")
             return
-        if any(conversion or spec for _name, conversion, spec in fields):
-            problems.append(f"{_relative(path, root)}:{line}: a placeholder with a conversion or format spec "
-                            f"({msgid[:50]!r}): GNU msgfmt --check does not check those; format the value "
-                            "first and pass it as a plain {name}")
+        if any(conversion for _name, conversion, _spec in fields):
+            problems.append(f"{_relative(path, root)}:{line}: a placeholder with a conversion such as !r "
+                            f"({msgid[:50]!r}): GNU msgfmt --check does not check those; pass repr(value) "
+                            "as a plain {name}")
         entry = found.setdefault(msgid, Found(msgid, plural))
         entry.plural = entry.plural or plural
         entry.where.append(f"{_relative(path, root)}:{line}")

@@ -93,11 +93,13 @@ def test_a_good_translation_passes_both_checks(tmp_path):
 
 
 def test_a_msgid_msgfmt_cannot_check_is_refused_in_the_code(tmp_path):
-    """GNU msgfmt skips format strings with a conversion ({x!r}): the code may not use them."""
+    """GNU msgfmt skips format strings with a conversion ({x!r}): the code may not use them (a
+    format spec, {p:.3g}, it checks: the translation must keep it)."""
     source = tmp_path / "m.py"
     source.write_text('_("unknown exercise {name!r}", name=1)\n_("{p:.3g}", p=1)\n', encoding="utf-8")
-    _found, problems = messages.extract([source], tmp_path)
-    assert len(problems) == 2 and all("GNU msgfmt --check does not check those" in p for p in problems)
+    found, problems = messages.extract([source], tmp_path)
+    assert len(problems) == 1 and "m.py:1: a placeholder with a conversion" in problems[0]
+    assert "GNU msgfmt --check does not check those" in problems[0] and "{p:.3g}" in found
 
 
 def test_a_message_without_translation_or_marked_fuzzy_fails_the_check():

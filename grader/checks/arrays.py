@@ -28,8 +28,8 @@ def fail(message: "str | Mistake", *, fn: str | None = None, mistake: "Mistake |
     literal with placeholders, never an f-string (`python -m grader.messages check` says so)."""
     fn = fn or function_under_test()
     template = _(message.text if isinstance(message, Mistake) else str(message))
-    if mistake is not None:
-        params["mistake"] = str(mistake)
+    if mistake is not None:  # {mistake}: its text, its placeholders filled from the same params
+        params["mistake"] = mistake.format(**{"fn": fn, **params})
     text = template.format(**{"fn": fn, **params}) if params or "{fn}" in template else template
     if not text.startswith(fn):
         text = f"{fn}: {text}"
