@@ -126,16 +126,17 @@ def assert_close(actual, expected, *, fn: str | None = None, name: str = "out", 
     """Fail unless actual ~ expected. When actual matches a known mistake, name that mistake.
 
     `mistakes` maps a `Mistake` (or a message) to the value that mistake produces on these
-    inputs (or to a predicate of the actual value); the first match is the feedback. `hint`
-    (a msgid, its placeholders filled from `params`) ends the message of any other difference.
+    inputs (or to a predicate of the actual value); the first match is the feedback (its
+    placeholders filled from `params`). `hint` (a msgid, its placeholders filled from `params`
+    too) ends the message of any other difference.
     """
     fn = fn or function_under_test()
     actual = as_array(actual, fn, name, shape=np.shape(expected))
     if matches(actual, expected, rtol=rtol, atol=atol):
         return
     found = named_mistake(actual, mistakes, rtol=rtol, atol=atol)
-    if found is not None:
-        fail(found, fn=fn)
+    if found is not None:  # its message's placeholders filled from params
+        fail(found, fn=fn, **params)
     diff = np.abs(actual - np.asarray(expected, dtype=float))
     where = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.ndim else ()
     where_txt = _(" at index {where}", where=tuple(int(i) for i in where)) if where else ""
