@@ -27,7 +27,7 @@ from grader.i18n import DEFAULT, LANGUAGES, LOCALE_DIR
 PACKAGE = Path(__file__).parent
 MARKERS = {"_": 1, "tr": 1, "N_": 1, "n_": 2}        # function name -> how many leading string arguments are msgids
 # The checks API translates the messages it is given (grader/checks): these arguments are msgids too.
-MESSAGE_ARGUMENTS = {"mistake": (1, None), "fail": (0, None), "note": (0, None),
+MESSAGE_ARGUMENTS = {"mistake": (1, "more"), "fail": (0, None), "note": (0, None),
                      "expect_value_error": (None, "why"), "assert_close": (None, "hint"),
                      "check_draws_from_rng": (None, "what")}
 

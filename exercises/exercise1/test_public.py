@@ -16,8 +16,8 @@ import weakref
 import numpy as np
 import pytest
 
-from grader.checks import (as_array, check_draws_from_rng, expect_value_error, fail, mistake, named_mistake,
-                           seeded, stats)
+from grader.checks import (N_, as_array, check_draws_from_rng, describe, expect_value_error, fail, mistake,
+                           named_mistake, seeded, stats, tr)
 
 BIG = [(784, 256), (256, 784)]  # 200,704 weights each: stats.INIT_N
 N = stats.INIT_N
@@ -49,87 +49,83 @@ def std_of(method, fan_in, fan_out):
 
 # ------------------------------------------------------------------- mistake catalogue
 
-def known(id, text):  # noqa: A002 - a mistake of this exercise, id "init.<id>"
-    return mistake(f"init.{id}", text)
-
-
-TRANSPOSED = known("transposed", "{what} has shape {shape} for fan_in={fi}, fan_out={fo}, which is (fan_out, "
+TRANSPOSED = mistake("init.transposed", "{what} has shape {shape} for fan_in={fi}, fan_out={fo}, which is (fan_out, "
                    "fan_in). Weights have shape (fan_in, fan_out): a layer computes x @ W + b and x has fan_in "
                    "columns (torch's Linear stores (out, in); we store (in, out))")
-NOT_CENTRED = known("normal_not_centred", "the weights' mean is {mean:.4g}, but N(0, std^2) is centred on 0: check "
+NOT_CENTRED = mistake("init.normal_not_centred", "the weights' mean is {mean:.4g}, but N(0, std^2) is centred on 0: check "
                     "the order of rng.normal(loc, scale) (the first argument is the mean) and that nothing is added "
                     "to the draws")
-CONSTANT = known("constant_weights", "every weight is {value:.4g}: did you swap the arguments of rng.normal(loc, "
+CONSTANT = mistake("init.constant_weights", "every weight is {value:.4g}: did you swap the arguments of rng.normal(loc, "
                  "scale)? Draw with rng.normal(0.0, std, size=...); equal weights make every neuron learn the same "
                  "thing")
-LOOKS_UNIFORM = known("uniform_for_normal", "your weights look uniformly distributed (flat, with a hard bound); "
+LOOKS_UNIFORM = mistake("init.uniform_for_normal", "your weights look uniformly distributed (flat, with a hard bound); "
                       "{method} draws from the normal distribution N(0, std^2): use rng.normal(0.0, std, size=...)")
-LOOKS_NORMAL = known("normal_for_uniform", "your weights look normally distributed (a bell curve, with values "
+LOOKS_NORMAL = mistake("init.normal_for_uniform", "your weights look normally distributed (a bell curve, with values "
                      "beyond the bound a = {a:.4g}); this initializer draws from the uniform distribution U(-a, a): "
                      "use rng.uniform(-a, a, size=...)")
-UNIFORM_NOT_CENTRED = known("uniform_not_centred", "the weights' mean is {mean:.3g}·a, but U(-a, a) is centred on "
+UNIFORM_NOT_CENTRED = mistake("init.uniform_not_centred", "the weights' mean is {mean:.3g}·a, but U(-a, a) is centred on "
                             "0: draw with rng.uniform(-a, a, ...), not rng.uniform(0, a) or rng.random() * a")
 
 
 def normal_catalogue(method, fi, fo):
     """{mistake: the std it gives}; the first whose statistics W fits is named."""
-    std, fans = std_of(method, fi, fo), FANS[method]
+    std = std_of(method, fi, fo)
     own = {
-        known("xavier_fan_in", "you used fan_in only (sqrt(2 / fan_in) is He's std, for ReLU); Xavier averages "
+        mistake("init.xavier_fan_in", "you used fan_in only (sqrt(2 / fan_in) is He's std, for ReLU); Xavier averages "
               "both sides: std = sqrt(2 / (fan_in + fan_out))"): math.sqrt(2 / fi),
-        known("xavier_fan_out", "you used fan_out only; Xavier's std is sqrt(2 / (fan_in + fan_out))"):
+        mistake("init.xavier_fan_out", "you used fan_out only; Xavier's std is sqrt(2 / (fan_in + fan_out))"):
             math.sqrt(2 / fo),
-        known("xavier_no_2", "your std is sqrt(1 / (fan_in + fan_out)): the 2 is missing; Xavier's std is "
+        mistake("init.xavier_no_2", "your std is sqrt(1 / (fan_in + fan_out)): the 2 is missing; Xavier's std is "
               "sqrt(2 / (fan_in + fan_out))"): math.sqrt(1 / (fi + fo)),
-        known("xavier_lecun", "your std is sqrt(1 / fan_in) (LeCun's); Xavier's is sqrt(2 / (fan_in + fan_out))"):
+        mistake("init.xavier_lecun", "your std is sqrt(1 / fan_in) (LeCun's); Xavier's is sqrt(2 / (fan_in + fan_out))"):
             math.sqrt(1 / fi),
     } if method == "xavier_normal" else {
-        known("he_fan_out", "you used fan_out; He's std uses fan_in, the number of inputs each neuron sums: "
+        mistake("init.he_fan_out", "you used fan_out; He's std uses fan_in, the number of inputs each neuron sums: "
               "std = sqrt(2 / fan_in)"): math.sqrt(2 / fo),
-        known("he_xavier", "your std is sqrt(2 / (fan_in + fan_out)), Xavier's; He's std (for ReLU) is "
+        mistake("init.he_xavier", "your std is sqrt(2 / (fan_in + fan_out)), Xavier's; He's std (for ReLU) is "
               "sqrt(2 / fan_in)"): math.sqrt(2 / (fi + fo)),
-        known("he_no_2", "your std is sqrt(1 / fan_in): He's std has a 2, because ReLU zeroes half of its "
+        mistake("init.he_no_2", "your std is sqrt(1 / fan_in): He's std has a 2, because ReLU zeroes half of its "
               "inputs: std = sqrt(2 / fan_in)"): math.sqrt(1 / fi),
     }
     return {**own,
-            known("variance_as_std", f"you used sqrt(2 / {fans}) as the variance (your std is its square root). "
-                  f"Some slides write 'Var(W) = sqrt(2 / {fans})', but that expression is the standard deviation, "
+            mistake("init.variance_as_std", "you used sqrt(2 / {fans}) as the variance (your std is its square root). "
+                  "Some slides write 'Var(W) = sqrt(2 / {fans})', but that expression is the standard deviation, "
                   "not the variance: pass it to rng.normal as the scale"): math.sqrt(std),
-            known("std_no_sqrt", f"your std is 2 / {fans}: you forgot the square root (that is the variance; "
+            mistake("init.std_no_sqrt", "your std is 2 / {fans}: you forgot the square root (that is the variance; "
                   "rng.normal's scale is the standard deviation)"): std ** 2,
-            known("uniform_bound_as_std", f"your std is {math.sqrt(3) * std:.4g} = sqrt(6 / {fans}), the bound of "
-                  f"the uniform version; the normal one uses std = sqrt(2 / {fans})"): math.sqrt(3) * std,
-            known("uniform_std", f"your weights have std {std / math.sqrt(3):.4g} = std / sqrt(3): did you draw "
-                  "from U(-std, std)? This initializer draws from the normal distribution N(0, std^2)"):
+            mistake("init.uniform_bound_as_std", "your std is {bound:.4g} = sqrt(6 / {fans}), the bound of the uniform "
+                  "version; the normal one uses std = sqrt(2 / {fans})"): math.sqrt(3) * std,
+            mistake("init.uniform_std", "your weights have std {third:.4g} = std / sqrt(3): did you draw from U(-std, "
+                  "std)? This initializer draws from the normal distribution N(0, std^2)"):
                 std / math.sqrt(3),
-            known("std_one", "your weights have std 1: with std 1, sigmoid outputs pile up at 0 and 1 (vanishing "
+            mistake("init.std_one", "your weights have std 1: with std 1, sigmoid outputs pile up at 0 and 1 (vanishing "
                   "gradients); scale by the formula"): 1.0,
-            known("std_0_01", "your weights have std 0.01: then all activations collapse to the same value; scale "
+            mistake("init.std_0_01", "your weights have std 0.01: then all activations collapse to the same value; scale "
                   "by the formula"): 0.01}
 
 
 def uniform_catalogue(method, fi, fo):
     """{mistake: the bound it gives}."""
-    a, fans = std_of(method, fi, fo), FANS[method]
+    a = std_of(method, fi, fo)
     own = {
-        known("xavier_uniform_fan_in", "you used fan_in only (sqrt(6 / fan_in) is He's bound); Xavier's bound is "
+        mistake("init.xavier_uniform_fan_in", "you used fan_in only (sqrt(6 / fan_in) is He's bound); Xavier's bound is "
               "a = sqrt(6 / (fan_in + fan_out))"): math.sqrt(6 / fi),
-        known("xavier_uniform_fan_out", "you used fan_out only; Xavier's bound is a = sqrt(6 / (fan_in + fan_out))"):
+        mistake("init.xavier_uniform_fan_out", "you used fan_out only; Xavier's bound is a = sqrt(6 / (fan_in + fan_out))"):
             math.sqrt(6 / fo),
     } if method == "xavier_uniform" else {
-        known("he_uniform_fan_out", "you used fan_out; He's bound uses fan_in, the number of inputs: "
+        mistake("init.he_uniform_fan_out", "you used fan_out; He's bound uses fan_in, the number of inputs: "
               "a = sqrt(6 / fan_in)"): math.sqrt(6 / fo),
-        known("he_uniform_xavier", "your bound is sqrt(6 / (fan_in + fan_out)), Xavier's; He's is "
+        mistake("init.he_uniform_xavier", "your bound is sqrt(6 / (fan_in + fan_out)), Xavier's; He's is "
               "a = sqrt(6 / fan_in)"): math.sqrt(6 / (fi + fo)),
     }
     return {**own,
-            known("bound_sqrt3", f"your bound is sqrt(3 / {fans}). U(-a, a) has variance a^2 / 3; for the variance "
-                  f"2 / {fans} of the normal version you need a = sqrt(6 / {fans})"): a / math.sqrt(2),
-            known("std_as_bound", f"your bound is sqrt(2 / {fans}), the normal version's std. U(-a, a) has "
-                  f"variance a^2 / 3, so the bound is sqrt(3) times the std: a = sqrt(6 / {fans})"): a / math.sqrt(3),
-            known("bound_no_sqrt", f"your bound is 6 / {fans}: you forgot the square root, a = sqrt(6 / {fans})"):
+            mistake("init.bound_sqrt3", "your bound is sqrt(3 / {fans}). U(-a, a) has variance a^2 / 3; for the variance "
+                  "2 / {fans} of the normal version you need a = sqrt(6 / {fans})"): a / math.sqrt(2),
+            mistake("init.std_as_bound", "your bound is sqrt(2 / {fans}), the normal version's std. U(-a, a) has "
+                  "variance a^2 / 3, so the bound is sqrt(3) times the std: a = sqrt(6 / {fans})"): a / math.sqrt(3),
+            mistake("init.bound_no_sqrt", "your bound is 6 / {fans}: you forgot the square root, a = sqrt(6 / {fans})"):
                 a ** 2,
-            known("bound_one", "your weights lie in [-1, 1]: scale the bound by the formula"): 1.0}
+            mistake("init.bound_one", "your weights lie in [-1, 1]: scale the bound by the formula"): 1.0}
 
 
 def name_mistake(method, W, fi, fo, where=None):
@@ -139,9 +135,9 @@ def name_mistake(method, W, fi, fo, where=None):
     if method in NORMAL:
         mean, spread = float(np.mean(W)), float(np.std(W))
         if spread == 0:
-            fail(f"{where}: {CONSTANT.format(value=W.flat[0])}", mistake=CONSTANT)
+            fail("{where}: {mistake}", where=where, mistake=CONSTANT, value=W.flat[0])
         if abs(mean) / spread > MEAN_RATIO:  # the mean is large even next to the spread you drew
-            fail(f"{where}: {NOT_CENTRED.format(mean=mean)}", mistake=NOT_CENTRED)
+            fail("{where}: {mistake}", where=where, mistake=NOT_CENTRED, mean=mean)
         found = named_mistake(float(np.sqrt(np.mean(W ** 2))), normal_catalogue(method, fi, fo),
                               close=lambda rms, wrong: RMS_LO <= rms / wrong <= RMS_HI)
     else:
@@ -150,8 +146,9 @@ def name_mistake(method, W, fi, fo, where=None):
                               close=lambda top, wrong: wrong * (1 - TOP_FRACTION) <= top <= wrong * (1 + SLACK))
         if found is None and top > scale and looks_normal(W):
             found = LOOKS_NORMAL
-    if found:
-        fail(f"{where}: {found.format(a=scale)}", mistake=found)
+    if found:  # the catalogues' placeholders: the formula's fans, the contract's std or bound a
+        fail("{where}: {mistake}", where=where, mistake=found, a=scale, fans=FANS[method],
+             bound=math.sqrt(3) * scale, third=scale / math.sqrt(3))
 
 
 # --------------------------------------------------------------------- drawing and shapes
@@ -215,9 +212,11 @@ def check_std(fn, W, fi, fo):
     name_mistake(fn, W, fi, fo)
     rms, mean = float(np.sqrt(np.mean(W ** 2))), float(np.mean(W))
     if not RMS_LO <= rms / std <= RMS_HI:
-        fail(f"{fn}({fi}, {fo}, rng): the weights' standard deviation is {rms:.4g}; expected {FORMULA[fn]} = "
-             f"{std:.4g} (the statistics of {W.size} draws allow {RMS_LO:.4f} to {RMS_HI:.4f} times that)")
-    fail(f"{fn}({fi}, {fo}, rng): {NOT_CENTRED.format(mean=mean)} (std = {std:.4g})", mistake=NOT_CENTRED)
+        fail("{fn}({fi}, {fo}, rng): the weights' standard deviation is {rms:.4g}; expected {formula} = {std:.4g} "
+             "(the statistics of {n} draws allow {lo:.4f} to {hi:.4f} times that)", fn=fn, fi=fi, fo=fo, rms=rms,
+             formula=FORMULA[fn], std=std, n=W.size, lo=RMS_LO, hi=RMS_HI)
+    fail("{fn}({fi}, {fo}, rng): {mistake} (std = {std:.4g})", fn=fn, fi=fi, fo=fo, mistake=NOT_CENTRED, mean=mean,
+         std=std)
 
 
 def check_bound(fn, W, fi, fo):
@@ -228,10 +227,12 @@ def check_bound(fn, W, fi, fo):
     name_mistake(fn, W, fi, fo)
     if top > a:
         outside = int(np.sum(np.abs(W) > a * (1 + SLACK)))
-        fail(f"{fn}({fi}, {fo}, rng): {outside} weights lie outside [-a, a] (largest |w| = {top:.4g}; "
-             f"{FORMULA[fn]} = {a:.4g}): draw with rng.uniform(-a, a, size=...)")
-    fail(f"{fn}({fi}, {fo}, rng): the largest |w| is {top:.4g}, but {W.size} draws from U(-a, a) with "
-         f"{FORMULA[fn]} = {a:.4g} come within {TOP_FRACTION:.2g}·a of a: your bound is too small")
+        fail("{fn}({fi}, {fo}, rng): {outside} weights lie outside [-a, a] (largest |w| = {top:.4g}; {formula} = "
+             "{a:.4g}): draw with rng.uniform(-a, a, size=...)", fn=fn, fi=fi, fo=fo, outside=outside, top=top,
+             formula=FORMULA[fn], a=a)
+    fail("{fn}({fi}, {fo}, rng): the largest |w| is {top:.4g}, but {n} draws from U(-a, a) with {formula} = {a:.4g} "
+         "come within {fraction:.2g}·a of a: your bound is too small", fn=fn, fi=fi, fo=fo, top=top, n=W.size,
+         formula=FORMULA[fn], a=a, fraction=TOP_FRACTION)
 
 
 def check_uniform_shape(fn, W, fi, fo):
@@ -241,17 +242,17 @@ def check_uniform_shape(fn, W, fi, fo):
     # except with probability 1e-9.
     mean = float(np.mean(W)) / a
     if abs(mean) > stats.hoeffding(N, 2.0):
-        fail(f"{where}: {UNIFORM_NOT_CENTRED.format(mean=mean)}", mistake=UNIFORM_NOT_CENTRED)
+        fail("{where}: {mistake}", where=where, mistake=UNIFORM_NOT_CENTRED, mean=mean)
     s = float(np.mean(W ** 2)) / a ** 2
     if abs(s - 1 / 3) > H:
         name_mistake(fn, W, fi, fo)
-        fail(f"{where}: mean(w^2) / a^2 is {s:.4f}; U(-a, a) with {FORMULA[fn]} = {a:.4g} gives 1/3 (its "
-             "variance is a^2 / 3)")
+        fail("{where}: mean(w^2) / a^2 is {s:.4f}; U(-a, a) with {formula} = {a:.4g} gives 1/3 (its variance is "
+             "a^2 / 3)", where=where, s=s, formula=FORMULA[fn], a=a)
     d = stats.ks_on_grid(W, stats.uniform_cdf(a), -a, a)
     if d > KS_BOUND:
         name_mistake(fn, W, fi, fo)
-        fail(f"{where}: the weights do not look uniform on [-a, a] (Kolmogorov-Smirnov distance {d:.3g} > "
-             f"{KS_BOUND:.3g}): draw with rng.uniform(-a, a, size=...)")
+        fail("{where}: the weights do not look uniform on [-a, a] (Kolmogorov-Smirnov distance {d:.3g} > "
+             "{bound:.3g}): draw with rng.uniform(-a, a, size=...)", where=where, d=d, bound=KS_BOUND)
 
 
 def check_normal_shape(fn, W, fi, fo):
@@ -262,10 +263,11 @@ def check_normal_shape(fn, W, fi, fo):
     if d <= KS_BOUND:
         return
     if looks_uniform(W):
-        fail(f"{where}: {LOOKS_UNIFORM.format(method='this initializer')}", mistake=LOOKS_UNIFORM)
+        fail("{where}: {mistake}", where=where, mistake=LOOKS_UNIFORM, method=fn)
     name_mistake(fn, W, fi, fo)
-    fail(f"{where}: the weights do not look like draws from N(0, std^2) with {FORMULA[fn]} = {std:.4g} "
-         f"(Kolmogorov-Smirnov distance {d:.3g} > {KS_BOUND:.3g})")
+    fail("{where}: the weights do not look like draws from N(0, std^2) with {formula} = {std:.4g} "
+         "(Kolmogorov-Smirnov distance {d:.3g} > {bound:.3g})", where=where, formula=FORMULA[fn], std=std, d=d,
+         bound=KS_BOUND)
 
 
 def check_rng(student, fn):
@@ -275,7 +277,8 @@ def check_rng(student, fn):
 
 
 def initializer_test(fn, points, what, run):
-    """The test `run(student, fn)`, worth `points`, whose docstring is "fn: what"."""
+    """The test `run(student, fn)`, worth `points`, whose docstring is "fn: what" (mark `what`
+    with N_ where it is written, for the catalogue: a test's name is translated)."""
     @pytest.mark.points(points)
     def test(student):
         run(student, fn)
@@ -290,32 +293,32 @@ def initializer_tests(fn, spread):
     def on_draws(check):
         return lambda student, fn: [check(fn, W, fi, fo) for W, fi, fo in draws(student, fn)]
     normal = fn in NORMAL
-    return (initializer_test(fn, 1, "returns an array of shape (fan_in, fan_out)", on_draws(lambda *_: None)),
+    return (initializer_test(fn, 1, N_("returns an array of shape (fan_in, fan_out)"), on_draws(lambda *_: None)),
             initializer_test(fn, 2, spread, on_draws(check_std if normal else check_bound)),
-            initializer_test(fn, 1, "the weights are normally distributed" if normal else
-                             "the weights are uniform on [-a, a] (mean 0, variance a^2 / 3)",
+            initializer_test(fn, 1, N_("the weights are normally distributed") if normal else
+                             N_("the weights are uniform on [-a, a] (mean 0, variance a^2 / 3)"),
                              on_draws(check_normal_shape if normal else check_uniform_shape)),
-            initializer_test(fn, 1, "same seed, same weights; every draw comes from rng", check_rng))
+            initializer_test(fn, 1, N_("same seed, same weights; every draw comes from rng"), check_rng))
 
 
 test_xavier_normal_shape, test_xavier_normal_std, test_xavier_normal_distribution, test_xavier_normal_uses_rng = \
-    initializer_tests("xavier_normal", "mean 0 and std sqrt(2 / (fan_in + fan_out)), in both orientations")
+    initializer_tests("xavier_normal", N_("mean 0 and std sqrt(2 / (fan_in + fan_out)), in both orientations"))
 test_xavier_uniform_shape, test_xavier_uniform_bound, test_xavier_uniform_distribution, test_xavier_uniform_uses_rng = \
-    initializer_tests("xavier_uniform", "every |w| <= sqrt(6 / (fan_in + fan_out)) and the bound is reached")
+    initializer_tests("xavier_uniform", N_("every |w| <= sqrt(6 / (fan_in + fan_out)) and the bound is reached"))
 test_he_normal_shape, test_he_normal_std, test_he_normal_distribution, test_he_normal_uses_rng = \
-    initializer_tests("he_normal", "mean 0 and std sqrt(2 / fan_in), in both orientations")
+    initializer_tests("he_normal", N_("mean 0 and std sqrt(2 / fan_in), in both orientations"))
 test_he_uniform_shape, test_he_uniform_bound, test_he_uniform_distribution, test_he_uniform_uses_rng = \
-    initializer_tests("he_uniform", "every |w| <= sqrt(6 / fan_in) and the bound is reached")
+    initializer_tests("he_uniform", N_("every |w| <= sqrt(6 / fan_in) and the bound is reached"))
 
 
 # --------------------------------------------------------------------------- init_mlp
 
-BIAS_SHAPE = known("mlp_bias_shape", "b of layer {i} has shape {shape}; biases are 1-D, shape (d_out,) = ({d},) "
+BIAS_SHAPE = mistake("init.mlp_bias_shape", "b of layer {i} has shape {shape}; biases are 1-D, shape (d_out,) = ({d},) "
                "(broadcasting adds them to every row of x @ W)")
-BIAS_NOT_ZERO = known("mlp_bias_not_zero", "b of layer {i} is not all zeros: biases start at 0. Only the weights need "
+BIAS_NOT_ZERO = mistake("init.mlp_bias_not_zero", "b of layer {i} is not all zeros: biases start at 0. Only the weights need "
                   "random values, to break the symmetry between neurons (if every weight were 0, every neuron "
                   "would learn the same thing)")
-WRONG_METHOD = known("mlp_wrong_method", "the weights look drawn by {other}, not by {method}: call the initializer "
+WRONG_METHOD = mistake("init.mlp_wrong_method", "the weights look drawn by {other}, not by {method}: call the initializer "
                  "that `method` names")
 
 
@@ -323,16 +326,16 @@ def layers_of(result, sizes, method):
     """init_mlp's result as a list of (W, b) arrays with the right shapes."""
     call = f"init_mlp({sizes}, {method!r}, rng)"
     if not isinstance(result, (list, tuple)):
-        fail(f"init_mlp must return a list of (W, b) pairs; {call} returned a {type(result).__name__}")
+        fail("init_mlp must return a list of (W, b) pairs; {call} returned a {type}", call=call,
+             type=type(result).__name__)
     if len(result) != len(sizes) - 1:
-        fail(f"{call} returned {len(result)} layers; {len(sizes)} sizes make {len(sizes) - 1} layers (one "
-             "(W, b) pair between each two consecutive sizes)")
+        fail("{call} returned {layers} layers; {sizes} sizes make {want} layers (one (W, b) pair between each two "
+             "consecutive sizes)", call=call, layers=len(result), sizes=len(sizes), want=len(sizes) - 1)
     layers = []
     for i, (pair, d_in, d_out) in enumerate(zip(result, sizes[:-1], sizes[1:]), 1):
         if not isinstance(pair, (list, tuple)) or len(pair) != 2:
-            fail(f"layer {i} of {call} must be a pair (W, b); it is a {type(pair).__name__}"
-                 + (f" of {len(pair)} items" if isinstance(pair, (list, tuple)) else ""))
-        W, b = as_weights(pair[0], d_in, d_out, what=f"W of layer {i}"), pair[1]
+            fail("layer {i} of {call} must be a pair (W, b); it is {value}", i=i, call=call, value=describe(pair))
+        W, b = as_weights(pair[0], d_in, d_out, what=tr("W of layer {i}", i=i)), pair[1]
         if type(b) is np.ndarray and b.shape != (d_out,) and b.size == d_out:
             fail(BIAS_SHAPE, i=i, shape=b.shape, d=d_out)
         layers.append((W, as_array(b, name=f"b of layer {i}", shape=(d_out,))))
@@ -360,15 +363,16 @@ def matches_method(W, method, fi, fo):
 def check_layer_method(W, method, fi, fo, i):
     if matches_method(W, method, fi, fo):
         return
-    where = f"init_mlp(..., {method!r}, rng), layer {i} ({fi} x {fo})"
+    where = tr("init_mlp(..., {method}, rng), layer {i} ({fi} x {fo})", method=repr(method), i=i, fi=fi, fo=fo)
     for other in METHODS:
         if other != method and matches_method(W, other, fi, fo):
-            fail(f"{where}: {WRONG_METHOD.format(other=other, method=method)}", mistake=WRONG_METHOD)
+            fail("{where}: {mistake}", where=where, mistake=WRONG_METHOD, other=other, method=method)
     if method in NORMAL and looks_uniform(W):
-        fail(f"{where}: {LOOKS_UNIFORM.format(method=method)}", mistake=LOOKS_UNIFORM)
+        fail("{where}: {mistake}", where=where, mistake=LOOKS_UNIFORM, method=method)
     name_mistake(method, W, fi, fo, where)
-    fail(f"{where}: the weights do not have the statistics of {method} ({FORMULA[method]} = "
-         f"{std_of(method, fi, fo):.4g}); draw each layer with {method}(d_in, d_out, rng)")
+    fail("{where}: the weights do not have the statistics of {method} ({formula} = {std:.4g}); draw each layer "
+         "with {method}(d_in, d_out, rng)", where=where, method=method, formula=FORMULA[method],
+         std=std_of(method, fi, fo))
 
 
 @pytest.mark.points(1)
@@ -408,10 +412,10 @@ def check_invalid(student, cases):
 @pytest.mark.points(1)
 def test_init_mlp_invalid_arguments(student):
     """init_mlp: ValueError for an unknown method or fewer than two sizes"""
-    check_invalid(student, [([5, 3], "glorot", "for an unknown method ('glorot')"),
-                            ([5, 3], "kaiming_normal", "for an unknown method ('kaiming_normal')"),
-                            ([5], "he_normal", "for fewer than two sizes ([5]: no layer to make)"),
-                            ([], "xavier_uniform", "for fewer than two sizes ([])")])
+    check_invalid(student, [([5, 3], "glorot", N_("for an unknown method ('glorot')")),
+                            ([5, 3], "kaiming_normal", N_("for an unknown method ('kaiming_normal')")),
+                            ([5], "he_normal", N_("for fewer than two sizes ([5]: no layer to make)")),
+                            ([], "xavier_uniform", N_("for fewer than two sizes ([])"))])
 
 
 @pytest.mark.points(1)

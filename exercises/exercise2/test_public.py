@@ -16,11 +16,7 @@ import pytest
 
 from grader.checks import (GRAD_TOL, CheckFailed, InputModified, StudentError, StudentTimeout, array, as_scalar,
                            assert_close, check_backward, describe, directional_gradient, fail, keeps_points, matches,
-                           mistake, named_mistake, numerical_gradient, relative_error, returned, seeded)
-
-
-def known(id, text):  # noqa: A002 - a mistake of this exercise, id "decay.<id>"
-    return mistake(f"decay.{id}", text)
+                           mistake, named_mistake, numerical_gradient, relative_error, returned, seeded, tr)
 
 
 # ------------------------------------------------------------------------------ inputs
@@ -91,8 +87,10 @@ def check_numerical(grad, reference, penalty, W, lam, catalogue):
     if own is None or relative_error(dW, own) > GRAD_TOL:
         found = named_mistake(dW, catalogue(W, lam))
         if found:
-            also = f" (a numerical gradient of your {penalty.__name__} disagrees too)" if own is not None else ""
-            fail(f"{found}{also}", mistake=found)
+            if own is not None:
+                fail("{mistake} (a numerical gradient of your {penalty} disagrees too)", mistake=found,
+                     penalty=penalty.__name__)
+            fail(found)
     check_backward(dW, expected=expected, own_numeric=own, wrt="dW", forward=penalty.__name__)
 
 
@@ -101,23 +99,23 @@ def check_numerical(grad, reference, penalty, W, lam, catalogue):
 def l2_penalty_mistakes(weights, lam):
     sq = [np.sum(W ** 2) for W in weights]
     return {
-        known("l2_penalty_factor_2", "your penalty is lam * sum(W**2), twice the contract: the L2 penalty is "
+        mistake("decay.l2_penalty_factor_2", "your penalty is lam * sum(W**2), twice the contract: the L2 penalty is "
               "0.5 * lam * sum(W**2). The 0.5 makes its gradient exactly lam * W (a penalty lambda * sum(w^2) "
               "without the 0.5 has gradient 2 * lambda * w)"): lam * sum(sq),
-        known("l2_penalty_no_lam", "lam is missing: the penalty is 0.5 * lam * sum(W**2)"): 0.5 * sum(sq),
-        known("l2_penalty_half_twice", "lam / 2 was applied twice (0.25 * lam * sum(W**2)): the penalty is "
+        mistake("decay.l2_penalty_no_lam", "lam is missing: the penalty is 0.5 * lam * sum(W**2)"): 0.5 * sum(sq),
+        mistake("decay.l2_penalty_half_twice", "lam / 2 was applied twice (0.25 * lam * sum(W**2)): the penalty is "
               "0.5 * lam * sum(W**2)"): 0.25 * lam * sum(sq),
-        known("l2_penalty_first_only", "only the first array was counted: sum the squares of every W in "
+        mistake("decay.l2_penalty_first_only", "only the first array was counted: sum the squares of every W in "
               "weights"): 0.5 * lam * sq[0],
-        known("l2_penalty_last_only", "only the last array was counted: add each array's sum to a running total "
+        mistake("decay.l2_penalty_last_only", "only the last array was counted: add each array's sum to a running total "
               "instead of overwriting it"): 0.5 * lam * sq[-1],
-        known("l2_penalty_mean", "you averaged the squares (np.mean); the penalty sums them: "
+        mistake("decay.l2_penalty_mean", "you averaged the squares (np.mean); the penalty sums them: "
               "0.5 * lam * sum(W**2)"): 0.5 * lam * sum(np.mean(W ** 2) for W in weights),
-        known("l2_penalty_norm", "you used the norm ||W||, not its square: the penalty is 0.5 * lam * sum(W**2)"):
+        mistake("decay.l2_penalty_norm", "you used the norm ||W||, not its square: the penalty is 0.5 * lam * sum(W**2)"):
             0.5 * lam * sum(np.sqrt(s) for s in sq),
-        known("l2_penalty_square_of_sum", "you squared the sum of the weights, (sum W)^2; square each weight, "
+        mistake("decay.l2_penalty_square_of_sum", "you squared the sum of the weights, (sum W)^2; square each weight, "
               "then sum: sum(W**2)"): 0.5 * lam * sum(np.sum(W) ** 2 for W in weights),
-        known("l2_penalty_is_l1", "that is the L1 penalty (absolute values); L2 squares the weights: "
+        mistake("decay.l2_penalty_is_l1", "that is the L1 penalty (absolute values); L2 squares the weights: "
               "0.5 * lam * sum(W**2)"): lam * sum(np.sum(np.abs(W)) for W in weights),
     }
 
@@ -125,58 +123,58 @@ def l2_penalty_mistakes(weights, lam):
 def l1_penalty_mistakes(weights, lam):
     ab = [np.sum(np.abs(W)) for W in weights]
     return {
-        known("l1_penalty_squared", "you squared the weights: that is the L2 penalty. L1 sums absolute values: "
+        mistake("decay.l1_penalty_squared", "you squared the weights: that is the L2 penalty. L1 sums absolute values: "
               "lam * sum(|W|)"): lam * sum(np.sum(W ** 2) for W in weights),
-        known("l1_penalty_is_l2", "you squared the weights and kept a 0.5: that is the L2 penalty. L1 sums "
+        mistake("decay.l1_penalty_is_l2", "you squared the weights and kept a 0.5: that is the L2 penalty. L1 sums "
               "absolute values: lam * sum(|W|)"): 0.5 * lam * sum(np.sum(W ** 2) for W in weights),
-        known("l1_penalty_squared_sum", "you squared the sum of absolute values; the L1 penalty is "
+        mistake("decay.l1_penalty_squared_sum", "you squared the sum of absolute values; the L1 penalty is "
               "lam * sum(|W|), not squared"): lam * sum(a ** 2 for a in ab),
-        known("l1_penalty_no_abs", "the absolute value is missing: negative weights cancel positive ones. The "
+        mistake("decay.l1_penalty_no_abs", "the absolute value is missing: negative weights cancel positive ones. The "
               "L1 penalty is lam * sum(|W|)"): lam * sum(np.sum(W) for W in weights),
-        known("l1_penalty_half", "your penalty is 0.5 * lam * sum(|W|): the 0.5 belongs to the L2 penalty; L1 "
+        mistake("decay.l1_penalty_half", "your penalty is 0.5 * lam * sum(|W|): the 0.5 belongs to the L2 penalty; L1 "
               "is lam * sum(|W|)"): 0.5 * lam * sum(ab),
-        known("l1_penalty_no_lam", "lam is missing: the penalty is lam * sum(|W|)"): sum(ab),
-        known("l1_penalty_first_only", "only the first array was counted: sum |W| over every W in weights"):
+        mistake("decay.l1_penalty_no_lam", "lam is missing: the penalty is lam * sum(|W|)"): sum(ab),
+        mistake("decay.l1_penalty_first_only", "only the first array was counted: sum |W| over every W in weights"):
             lam * ab[0],
-        known("l1_penalty_last_only", "only the last array was counted: add each array's sum to a running total "
+        mistake("decay.l1_penalty_last_only", "only the last array was counted: add each array's sum to a running total "
               "instead of overwriting it"): lam * ab[-1],
-        known("l1_penalty_mean", "you averaged (np.mean); the penalty sums: lam * sum(|W|)"):
+        mistake("decay.l1_penalty_mean", "you averaged (np.mean); the penalty sums: lam * sum(|W|)"):
             lam * sum(np.mean(np.abs(W)) for W in weights),
     }
 
 
 def l2_grad_mistakes(W, lam):
     return {
-        known("l2_grad_factor_2", "your gradient is 2 * lam * W, twice the gradient of the penalty 0.5 * lam * "
+        mistake("decay.l2_grad_factor_2", "your gradient is 2 * lam * W, twice the gradient of the penalty 0.5 * lam * "
               "sum(W**2). A penalty lambda * sum(w^2) without the 0.5 has gradient 2 * lambda * w; ours has a 0.5 "
               "so that the gradient is exactly lam * W"): 2 * lam * W,
-        known("l2_grad_half", "your gradient is lam / 2 * W: the 0.5 of the penalty cancels against the 2 from "
+        mistake("decay.l2_grad_half", "your gradient is lam / 2 * W: the 0.5 of the penalty cancels against the 2 from "
               "differentiating W**2, so the gradient is lam * W"): 0.5 * lam * W,
-        known("l2_grad_sign", "the gradient has the wrong sign: d/dW of 0.5 * lam * sum(W**2) is +lam * W (the "
+        mistake("decay.l2_grad_sign", "the gradient has the wrong sign: d/dW of 0.5 * lam * sum(W**2) is +lam * W (the "
               "update then subtracts it, which shrinks the weights)"): -lam * W,
-        known("l2_grad_no_lam", "lam is missing: the gradient is lam * W"): W,
-        known("l2_grad_is_l1", "that is the L1 gradient lam * sign(W); the L2 gradient is lam * W"):
+        mistake("decay.l2_grad_no_lam", "lam is missing: the gradient is lam * W"): W,
+        mistake("decay.l2_grad_is_l1", "that is the L1 gradient lam * sign(W); the L2 gradient is lam * W"):
             lam * np.sign(W),
-        known("l2_grad_penalty", "that is the penalty of each weight, 0.5 * lam * W**2, not its derivative "
+        mistake("decay.l2_grad_penalty", "that is the penalty of each weight, 0.5 * lam * W**2, not its derivative "
               "lam * W"): 0.5 * lam * W ** 2,
-        known("l2_grad_squared", "your gradient is lam * W**2; the derivative of 0.5 * lam * W**2 is lam * W"):
+        mistake("decay.l2_grad_squared", "your gradient is lam * W**2; the derivative of 0.5 * lam * W**2 is lam * W"):
             lam * W ** 2,
     }
 
 
 def l1_grad_mistakes(W, lam):
     return {
-        known("l1_grad_sign0_plus", "at W == 0 your gradient is +lam (np.where(W >= 0, 1, -1) or similar), but "
+        mistake("decay.l1_grad_sign0_plus", "at W == 0 your gradient is +lam (np.where(W >= 0, 1, -1) or similar), but "
               "|W| has no slope there and the subgradient used is 0, as np.sign(0) == 0 (torch too): use "
               "lam * np.sign(W)"): lam * np.where(W >= 0, 1.0, -1.0),
-        known("l1_grad_sign0_minus", "at W == 0 your gradient is -lam (np.where(W > 0, 1, -1) or similar), but "
+        mistake("decay.l1_grad_sign0_minus", "at W == 0 your gradient is -lam (np.where(W > 0, 1, -1) or similar), but "
               "the subgradient used at 0 is 0, as np.sign(0) == 0: use lam * np.sign(W)"):
             lam * np.where(W > 0, 1.0, -1.0),
-        known("l1_grad_is_l2", "that is the L2 gradient lam * W; the L1 gradient is lam * sign(W)"): lam * W,
-        known("l1_grad_sign", "the gradient has the wrong sign: d|w|/dw = sign(w), so the gradient is "
+        mistake("decay.l1_grad_is_l2", "that is the L2 gradient lam * W; the L1 gradient is lam * sign(W)"): lam * W,
+        mistake("decay.l1_grad_sign", "the gradient has the wrong sign: d|w|/dw = sign(w), so the gradient is "
               "+lam * sign(W)"): -lam * np.sign(W),
-        known("l1_grad_no_lam", "lam is missing: the gradient is lam * sign(W)"): np.sign(W),
-        known("l1_grad_penalty", "that is lam * |W|, the penalty of each weight; its derivative is "
+        mistake("decay.l1_grad_no_lam", "lam is missing: the gradient is lam * sign(W)"): np.sign(W),
+        mistake("decay.l1_grad_penalty", "that is lam * |W|, the penalty of each weight; its derivative is "
               "lam * sign(W)"): lam * np.abs(W),
     }
 
@@ -185,30 +183,29 @@ def step_mistakes(key, W, dW, lr, wd):
     """{mistake: the new value it gives} for the key's step (weights decay, the rest do not)."""
     if not key.startswith("W"):
         return {
-            known("sgd_bias_decayed", f"you decayed {key} too: weight decay applies to weights only (keys starting "
-                  f"with 'W'); every other key, like a bias, takes a plain step {key} - lr * d{key}. A bias does not "
+            mistake("decay.sgd_bias_decayed", "you decayed {key} too: weight decay applies to weights only (keys starting "
+                  "with 'W'); every other key, like a bias, takes a plain step {key} - lr * d{key}. A bias does not "
                   "make the model more complex, so it is not regularized"): W - lr * (dW + wd * W),
-            known("sgd_bias_uphill", f"{key} moved uphill: gradient descent subtracts the gradient, "
-                  f"{key} - lr * d{key}"): W + lr * dW,
-            known("sgd_not_updated", f"{key} was not updated: every parameter takes a step "
-                  f"{key} - lr * d{key}"): W,
+            mistake("decay.sgd_bias_uphill", "{key} moved uphill: gradient descent subtracts the gradient, "
+                  "{key} - lr * d{key}"): W + lr * dW,
+            mistake("decay.sgd_not_updated", "{key} was not updated: every parameter takes a step "
+                  "{key} - lr * d{key}"): W,
         }
-    step = "W - lr * (dW + weight_decay * W)"
     return {
-        known("sgd_not_decayed", f"{key} was not decayed: keys starting with 'W' are weights, and their step adds "
-              f"weight_decay * W to the gradient: {step}"): W - lr * dW,
-        known("sgd_decay_sign", f"the decay of {key} has the wrong sign (it makes the weights grow): {step} = "
+        mistake("decay.sgd_not_decayed", "{key} was not decayed: keys starting with 'W' are weights, and their step adds "
+              "weight_decay * W to the gradient: W - lr * (dW + weight_decay * W)"): W - lr * dW,
+        mistake("decay.sgd_decay_sign", "the decay of {key} has the wrong sign (it makes the weights grow): W - lr * (dW + weight_decay * W) = "
               "(1 - lr * weight_decay) * W - lr * dW"): W - lr * (dW - wd * W),
-        known("sgd_decay_factor_2", f"the decay of {key} has a factor 2 (2 * weight_decay * W, from a penalty "
+        mistake("decay.sgd_decay_factor_2", "the decay of {key} has a factor 2 (2 * weight_decay * W, from a penalty "
               "lambda * sum(w^2) without the 0.5); here weight_decay is the coefficient of the gradient, as in "
-              f"torch.optim.SGD: {step}"): W - lr * (dW + 2 * wd * W),
-        known("sgd_decay_half", f"the decay of {key} is weight_decay / 2 * W; the step is {step}"):
+              "torch.optim.SGD: W - lr * (dW + weight_decay * W)"): W - lr * (dW + 2 * wd * W),
+        mistake("decay.sgd_decay_half", "the decay of {key} is weight_decay / 2 * W; the step is W - lr * (dW + weight_decay * W)"):
             W - lr * (dW + 0.5 * wd * W),
-        known("sgd_decay_no_lr", f"the decay of {key} is not multiplied by the learning rate: the step is {step}, "
+        mistake("decay.sgd_decay_no_lr", "the decay of {key} is not multiplied by the learning rate: the step is W - lr * (dW + weight_decay * W), "
               "i.e. W shrinks by the factor (1 - lr * weight_decay)"): W - lr * dW - wd * W,
-        known("sgd_uphill", f"{key} moved uphill: gradient descent subtracts the gradient, {step}"):
+        mistake("decay.sgd_uphill", "{key} moved uphill: gradient descent subtracts the gradient, W - lr * (dW + weight_decay * W)"):
             W + lr * (dW + wd * W),
-        known("sgd_no_loss_grad", f"{key} took the decay but not the loss gradient dW: {step}"): W - lr * wd * W,
+        mistake("decay.sgd_no_loss_grad", "{key} took the decay but not the loss gradient dW: W - lr * (dW + weight_decay * W)"): W - lr * wd * W,
     }
 
 
@@ -273,15 +270,15 @@ def check_steps(student, reference, cases):
     """Each (params, grads, lr, weight_decay) step against the reference, in one round trip."""
     for (params, grads, lr, wd), new in zip(cases, student.sgd_step.each(cases)):
         if not isinstance(new, dict):
-            fail(f"sgd_step must return a new dict of updated arrays; it returned {describe(new)}")
+            fail("sgd_step must return a new dict of updated arrays; it returned {value}", value=describe(new))
         if set(new) != set(params):
             missing, extra = sorted(set(params) - set(new)), sorted(set(new) - set(params))
-            fail("sgd_step must return a dict with the keys of params"
-                 + (f"; missing {missing}" if missing else "") + (f"; unexpected {extra}" if extra else ""))
+            fail("sgd_step must return a dict with the keys of params (missing: {missing}; unexpected: {extra})",
+                 missing=", ".join(missing) or "-", extra=", ".join(extra) or "-")
         expected = reference.sgd_step(params, grads, lr, wd)
         for key in params:
-            assert_close(new[key], expected[key], name=f"the new {key}", rtol=1e-9,
-                         mistakes=step_mistakes(key, params[key], grads[key], lr, wd))
+            assert_close(new[key], expected[key], name=tr("the new {key}", key=key), rtol=1e-9,
+                         mistakes=step_mistakes(key, params[key], grads[key], lr, wd), key=key)
 
 
 @pytest.mark.points(3)
@@ -296,7 +293,7 @@ def test_sgd_step_only_w_keys_decay(student, reference):
     check_steps(student, reference, [(*mlp_params(12, ["W1", "gamma1", "beta1", "b1", "W2", "b2"]), 0.05, 0.5)])
 
 
-IN_PLACE = known("sgd_in_place", "Build a new dict of new arrays, new[k] = params[k] - lr * (...): a copy of the "
+IN_PLACE = mistake("decay.sgd_in_place", "Build a new dict of new arrays, new[k] = params[k] - lr * (...): a copy of the "
                  "dict (params.copy(), dict(params)) still holds the caller's arrays, so new[k] -= ... or "
                  "grads[k] += ... changes them in place")
 
@@ -310,9 +307,9 @@ def test_sgd_step_leaves_inputs_unchanged(student):
     try:
         new = student.sgd_step(params, grads, 0.1, 0.3)
     except InputModified as exc:
-        fail(f"{exc}. {IN_PLACE}", mistake=IN_PLACE)
+        fail("{error}. {mistake}", error=exc, mistake=IN_PLACE)
     if not isinstance(new, dict) or set(new) != set(params):
-        fail(f"sgd_step must return a new dict with the keys of params; it returned {describe(new)}")
+        fail("sgd_step must return a new dict with the keys of params; it returned {value}", value=describe(new))
     stale = [k for k in params if matches(new[k], params[k], rtol=0, atol=0)]
     if stale:
-        fail(f"sgd_step returned {stale} unchanged: every parameter takes a step")
+        fail("sgd_step returned {keys} unchanged: every parameter takes a step", keys=", ".join(stale))

@@ -213,7 +213,7 @@ def check_rng(student, fn):
     # q^2000 = 0.58^2000 < 1e-400 (q = p^2 + (1-p)^2), so "different" never fails falsely.
     x = big_input((50, 40), 10)
     check_draws_from_rng(getattr(student, fn), lambda rng: (x, 0.3, True, rng), returns=OUT,
-                         pick=lambda r: r[0], what="masks")
+                         pick=lambda r: r[0], what="mask")
 
 
 @pytest.mark.points(1)

@@ -27,10 +27,13 @@ def fail(message: "str | Mistake", *, fn: str | None = None, mistake: "Mistake |
     placeholders filled from `params` (and `{fn}` with the function), so pass a plain string
     literal with placeholders, never an f-string (`python -m grader.messages check` says so)."""
     fn = fn or function_under_test()
-    template = _(message.text if isinstance(message, Mistake) else str(message))
-    if mistake is not None:  # {mistake}: its text, its placeholders filled from the same params
-        params["mistake"] = mistake.format(**{"fn": fn, **params})
-    text = template.format(**{"fn": fn, **params}) if params or "{fn}" in template else template
+    if isinstance(message, Mistake):
+        text = message.format(**{"fn": fn, **params})
+    else:
+        if mistake is not None:  # {mistake}: its text, its placeholders filled from the same params
+            params["mistake"] = mistake.format(**{"fn": fn, **params})
+        template = _(str(message))
+        text = template.format(**{"fn": fn, **params}) if params or "{fn}" in template else template
     if not text.startswith(fn):
         text = f"{fn}: {text}"
     mistake = message if isinstance(message, Mistake) else mistake

@@ -22,17 +22,33 @@ from grader.i18n import _
 class Mistake:
     id: str
     text: str
+    params: tuple = ()  # (name, value) pairs bound to the text's placeholders
+    more: str = ""      # a msgid that completes the message (its placeholders filled the same way)
 
     def __str__(self) -> str:
-        """The message in the student's language."""
-        return _(self.text)
+        """The message in the student's language (its bound placeholders filled)."""
+        return self.format()
 
     def format(self, **params) -> str:
-        """The message in the student's language, its placeholders filled."""
-        return _(self.text, **params)
+        """The message in the student's language, its placeholders filled from the bound
+        values and `params`."""
+        values = {**dict(self.params), **params}
+        return _fill(self.text, values) + (_fill(self.more, values) if self.more else "")
 
 
-def mistake(id: str, text: str) -> Mistake:  # noqa: A002 - the word the catalogue uses
+def _fill(msgid: str, values: dict) -> str:
+    """`msgid` translated, its placeholders filled from `values` (left as they are where a value
+    is missing: a message with a gap beats a test that crashes)."""
+    try:
+        return _(msgid, **values) if values else _(msgid)
+    except (KeyError, IndexError):
+        return _(msgid)
+
+
+def mistake(id: str, text: str, *, more: str = "", **params) -> Mistake:  # noqa: A002 - the catalogue's word
+    """A catalogued mistake: a stable id and its message (a msgid). `params` bind some of the
+    message's placeholders now; `more` completes the message (a variant of a mistake keeps its
+    id: `mistake(m.id, m.text, more=" (...)", name="running_mean")`)."""
     if not id or " " in id:
         raise ValueError(f"a mistake id is a dotted name without spaces, e.g. 'dropout.keep_prob_swap'; got {id!r}")
-    return Mistake(id, text)
+    return Mistake(id, text, tuple(sorted(params.items())), more)
