@@ -55,6 +55,7 @@ class MutantVerdict:
     caught: bool          # lost points on a test of the function it breaks
     named: bool           # a failing test names the mistake (by its id)
     messages: tuple[str, ...]
+    naming: tuple[str, ...] = ()  # the messages of the failing tests that name it
 
 
 def mutants(exercise: Exercise) -> list[Mutant]:
@@ -215,8 +216,8 @@ def judge(course: Course, mutant: Mutant, *, zygote=None) -> MutantVerdict:
 def verdict(mutant: Mutant, report) -> MutantVerdict:
     lost = [t for t in report.tests if t.outcome != "passed"]
     caught = any(t.function == mutant.function for t in lost)
-    named = any(t.mistake == mutant.mistake for t in lost)
-    return MutantVerdict(mutant, caught, named, tuple(f"{t.name}: {t.message}" for t in lost))
+    naming = tuple(t.message for t in lost if t.mistake == mutant.mistake)
+    return MutantVerdict(mutant, caught, bool(naming), tuple(f"{t.shown_name}: {t.message}" for t in lost), naming)
 
 
 def summary(course: Course, exercise_ids: list[str] | None = None, *, progress=lambda m: None):

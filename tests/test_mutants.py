@@ -92,6 +92,25 @@ def test_correct_variant_gets_full_marks(exercise_id, path, zygote):
     assert not lost and report.score == report.max_score
 
 
+def test_every_mutant_is_named_in_korean_too():
+    """The catalogue holds in Korean (grade mutants --lang ko): every mutant is caught and named
+    by the same id, and the message that names it is in Korean, not an English fallback."""
+    import re
+
+    from grader import i18n
+    from grader.mutants import summary
+
+    with i18n.language("ko"):
+        results = summary(COURSE)
+    verdicts = [v for ex_verdicts, _ in results.values() for v in ex_verdicts]
+    assert len(verdicts) == len(MUTANTS)
+    for v in verdicts:
+        assert v.caught and v.named, f"{v.mutant.exercise}/{v.mutant.name}: {v.messages}"
+        assert all(re.search("[\uac00-\ud7a3]", m) for m in v.naming), f"{v.mutant.name}: {v.naming}"
+    for ex_verdicts, variants in results.values():
+        assert all(r.score == r.max_score for _, r in variants)
+
+
 def test_mutants_are_named_in_a_student_release_too(tmp_path, zygote):
     """The diagnoses live in the public tests, so students get them without solutions/."""
     import shutil
