@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader import po
+from grader.checks.mistakes import CATALOGUE as MISTAKES
 from grader.i18n import DEFAULT, LANGUAGES, LOCALE_DIR
 
 PACKAGE = Path(__file__).parent
@@ -60,6 +61,11 @@ def extract(files: list[Path], root: Path, *, test_names: bool = False) -> tuple
         entry.where.append(f"{_relative(path, root)}:{line}")
 
     for path in files:
+        if path.suffix == ".yml":  # an exercise's mistakes.yml: every feedback text is a message
+            for mistake_id, text in _mistakes(path).items():
+                entry = found.setdefault(text, Found(text))
+                entry.where.append(f"{_relative(path, root)}:{mistake_id}")
+            continue
         tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
         for node in ast.walk(tree):
             name = _called(node)
@@ -88,6 +94,12 @@ def extract(files: list[Path], root: Path, *, test_names: bool = False) -> tuple
                 if what:
                     add(what, None, path, node.lineno)
     return found, problems
+
+
+def _mistakes(path: Path) -> dict:
+    from grader.checks.mistakes import load_catalogue
+
+    return load_catalogue(path)
 
 
 def test_name(doc: str) -> str:
@@ -156,6 +168,7 @@ def catalogues(course=None) -> list[Catalogue]:
     for ex in course.exercises if course is not None else ():
         if ex.has_solutions:
             tests = tuple(sorted(ex.solution_dir.glob("test_*.py")))
+            tests += tuple(p for p in [ex.solution_dir / MISTAKES] if p.is_file())
             out.append(Catalogue(ex.id, tests, ex.solution_dir, test_names=True))
     return out
 
@@ -234,7 +247,9 @@ def public_part(exercise, lang: str) -> bytes | None:
     path = exercise.solution_dir / f"{lang}.po"
     if not path.is_file():
         return None
-    found, _ = extract([exercise.solution_dir / PUBLIC_TESTS], exercise.solution_dir, test_names=True)
+    shipped = [exercise.solution_dir / name for name in (PUBLIC_TESTS, MISTAKES)  # mistakes.yml ships whole
+               if (exercise.solution_dir / name).is_file()]
+    found, _ = extract(shipped, exercise.solution_dir, test_names=True)
     entries = po.parse(path.read_text(encoding="utf-8"), str(path))
     kept = [e for e in entries if e.msgid == "" or e.msgid in found]
     for e in kept:

@@ -32,7 +32,8 @@ from grader.checks.notes import clear_notes, take_notes
 from grader.errors import CourseTestError, GradingInterrupted, SandboxFailure
 from grader.i18n import _
 from grader.report import RANK, GradeReport, TestResult
-from grader.sandbox.proxy import InputModified, StudentError, StudentTimeout
+from grader.checks.calls import InputModified
+from grader.sandbox.proxy import StudentError, StudentTimeout
 
 
 

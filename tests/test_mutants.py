@@ -107,8 +107,8 @@ def test_every_mutant_is_named_in_korean_too():
     for v in verdicts:
         assert v.caught and v.named, f"{v.mutant.exercise}/{v.mutant.name}: {v.messages}"
         assert all(re.search("[\uac00-\ud7a3]", m) for m in v.naming), f"{v.mutant.name}: {v.naming}"
-    for ex_verdicts, variants in results.values():
-        assert all(r.score == r.max_score for _, r in variants)
+    for _verdicts, correct in results.values():
+        assert all(r.score == r.max_score for _, r in correct)
 
 
 def test_mutants_are_named_in_a_student_release_too(tmp_path, zygote):

@@ -61,6 +61,44 @@ def inputs_context(bound: dict) -> str:
     return _("for {arguments}", arguments=", ".join(parts)) if parts else ""
 
 
+class InputModified(AssertionError):
+    """The student's function changed an argument it must leave alone, or did not update in
+    place one it must (a failed check); `mistake` is the catalogued mistake's id."""
+
+    CHANGED, NOT_UPDATED = "inputs.changed_in_place", "inputs.not_updated_in_place"
+
+    def __init__(self, message: str, *, mistake: str = ""):
+        super().__init__(message)
+        self.mistake = mistake
+
+
+def settle(submission, name: str, outcome):
+    """The arguments a call changed, judged by the course's rule (`mutates` in course.yml):
+    an array the function may update is copied back into the caller's array (batch norm's
+    running statistics), any other change makes the call's outcome an `InputModified`."""
+    if outcome.error is not None or not outcome.changed:
+        return outcome
+    allowed = submission.exercise.mutates.get(name, ())
+    params = submission.signatures[name].params
+    try:
+        for index, now in outcome.changed.items():
+            param, before = params[index], outcome.sent[index]
+            if param.name in allowed and type(before) is np.ndarray:
+                if type(now) is not np.ndarray or now.shape != before.shape:
+                    raise InputModified(_("{name} must update {param} in place, keeping its shape {shape}; "
+                                          "afterwards it was {now}", name=name, param=param.name,
+                                          shape=before.shape, now=describe(now)), mistake=InputModified.NOT_UPDATED)
+                np.copyto(before, now, casting="unsafe")
+            else:  # the worker reports only arguments the call changed
+                raise InputModified(_(
+                    "{name} changed its argument '{param}' in place; it must leave its inputs unchanged "
+                    "(compute a new array, e.g. out = x * mask rather than x *= mask)", name=name, param=param.name),
+                    mistake=InputModified.CHANGED)
+    except InputModified as exc:
+        outcome.error = exc
+    return outcome
+
+
 class Results:
     """The results of `student.f.each(calls, returns)`, one per call, in order (see the module
     docstring). Sent when the first result is taken; each result is checked once."""
@@ -82,9 +120,10 @@ class Results:
     def __getitem__(self, i: int):
         if i in self._values:
             return self._values[i]
-        if self._outcomes is None:
-            self._outcomes = self.function.submission.outcomes(
-                self.name, [(c.args, c.kwargs) for c in self.calls])
+        if self._outcomes is None:  # every call's changes judged at once, in order, as they were made
+            submission = self.function.submission
+            self._outcomes = [settle(submission, self.name, o) for o in
+                              submission.outcomes(self.name, [(c.args, c.kwargs) for c in self.calls])]
         value = self._outcomes[i].value()
         if self.returns is not None:
             bound = self.bound(i)

@@ -20,10 +20,8 @@ _spec.loader.exec_module(public)
 OTHER = {"xavier_normal": ((392, 512), 201), "xavier_uniform": ((512, 392), 202),
          "he_normal": ((512, 392), 203), "he_uniform": ((392, 512), 204)}
 TINY = [(1, 9), (9, 1)]
-STALE_RNG = mistake("init.rng_not_advancing", "two calls with the same generator returned the same weights: draw "
-                    "from rng itself so that it advances (every layer of a network needs fresh weights)")
-SAME_LAYERS = mistake("init.mlp_layers_identical", "layers 1 and 3 (both 30 x 20) have identical weights: draw "
-                      "each layer with the same rng, one after the other, so every layer gets fresh weights")
+STALE_RNG = mistake("init.rng_not_advancing")
+SAME_LAYERS = mistake("init.mlp_layers_identical")
 
 
 def other_shapes(student, fn):
@@ -47,6 +45,8 @@ def other_shapes(student, fn):
 
 
 OTHER_SHAPES = "other shapes ({} x {}, 1 x 9, 9 x 1); the generator advances"
+N_("other shapes (392 x 512, 1 x 9, 9 x 1); the generator advances")  # the names it makes, for the catalogue
+N_("other shapes (512 x 392, 1 x 9, 9 x 1); the generator advances")
 N_("other shapes (392 x 512, 1 x 9, 9 x 1); the generator advances")  # the names it makes, for the catalogue
 N_("other shapes (512 x 392, 1 x 9, 9 x 1); the generator advances")
 test_xavier_normal_other_shapes, test_xavier_uniform_other_shapes, test_he_normal_other_shapes, \

@@ -49,83 +49,56 @@ def std_of(method, fan_in, fan_out):
 
 # ------------------------------------------------------------------- mistake catalogue
 
-TRANSPOSED = mistake("init.transposed", "{what} has shape {shape} for fan_in={fi}, fan_out={fo}, which is (fan_out, "
-                   "fan_in). Weights have shape (fan_in, fan_out): a layer computes x @ W + b and x has fan_in "
-                   "columns (torch's Linear stores (out, in); we store (in, out))")
-NOT_CENTRED = mistake("init.normal_not_centred", "the weights' mean is {mean:.4g}, but N(0, std^2) is centred on 0: check "
-                    "the order of rng.normal(loc, scale) (the first argument is the mean) and that nothing is added "
-                    "to the draws")
-CONSTANT = mistake("init.constant_weights", "every weight is {value:.4g}: did you swap the arguments of rng.normal(loc, "
-                 "scale)? Draw with rng.normal(0.0, std, size=...); equal weights make every neuron learn the same "
-                 "thing")
-LOOKS_UNIFORM = mistake("init.uniform_for_normal", "your weights look uniformly distributed (flat, with a hard bound); "
-                      "{method} draws from the normal distribution N(0, std^2): use rng.normal(0.0, std, size=...)")
-LOOKS_NORMAL = mistake("init.normal_for_uniform", "your weights look normally distributed (a bell curve, with values "
-                     "beyond the bound a = {a:.4g}); this initializer draws from the uniform distribution U(-a, a): "
-                     "use rng.uniform(-a, a, size=...)")
-UNIFORM_NOT_CENTRED = mistake("init.uniform_not_centred", "the weights' mean is {mean:.3g}·a, but U(-a, a) is centred on "
-                            "0: draw with rng.uniform(-a, a, ...), not rng.uniform(0, a) or rng.random() * a")
+TRANSPOSED = mistake("init.transposed")
+NOT_CENTRED = mistake("init.normal_not_centred")
+CONSTANT = mistake("init.constant_weights")
+LOOKS_UNIFORM = mistake("init.uniform_for_normal")
+LOOKS_NORMAL = mistake("init.normal_for_uniform")
+UNIFORM_NOT_CENTRED = mistake("init.uniform_not_centred")
 
 
 def normal_catalogue(method, fi, fo):
     """{mistake: the std it gives}; the first whose statistics W fits is named."""
     std = std_of(method, fi, fo)
     own = {
-        mistake("init.xavier_fan_in", "you used fan_in only (sqrt(2 / fan_in) is He's std, for ReLU); Xavier averages "
-              "both sides: std = sqrt(2 / (fan_in + fan_out))"): math.sqrt(2 / fi),
-        mistake("init.xavier_fan_out", "you used fan_out only; Xavier's std is sqrt(2 / (fan_in + fan_out))"):
+        mistake("init.xavier_fan_in"): math.sqrt(2 / fi),
+        mistake("init.xavier_fan_out"):
             math.sqrt(2 / fo),
-        mistake("init.xavier_no_2", "your std is sqrt(1 / (fan_in + fan_out)): the 2 is missing; Xavier's std is "
-              "sqrt(2 / (fan_in + fan_out))"): math.sqrt(1 / (fi + fo)),
-        mistake("init.xavier_lecun", "your std is sqrt(1 / fan_in) (LeCun's); Xavier's is sqrt(2 / (fan_in + fan_out))"):
+        mistake("init.xavier_no_2"): math.sqrt(1 / (fi + fo)),
+        mistake("init.xavier_lecun"):
             math.sqrt(1 / fi),
     } if method == "xavier_normal" else {
-        mistake("init.he_fan_out", "you used fan_out; He's std uses fan_in, the number of inputs each neuron sums: "
-              "std = sqrt(2 / fan_in)"): math.sqrt(2 / fo),
-        mistake("init.he_xavier", "your std is sqrt(2 / (fan_in + fan_out)), Xavier's; He's std (for ReLU) is "
-              "sqrt(2 / fan_in)"): math.sqrt(2 / (fi + fo)),
-        mistake("init.he_no_2", "your std is sqrt(1 / fan_in): He's std has a 2, because ReLU zeroes half of its "
-              "inputs: std = sqrt(2 / fan_in)"): math.sqrt(1 / fi),
+        mistake("init.he_fan_out"): math.sqrt(2 / fo),
+        mistake("init.he_xavier"): math.sqrt(2 / (fi + fo)),
+        mistake("init.he_no_2"): math.sqrt(1 / fi),
     }
     return {**own,
-            mistake("init.variance_as_std", "you used sqrt(2 / {fans}) as the variance (your std is its square root). "
-                  "Some slides write 'Var(W) = sqrt(2 / {fans})', but that expression is the standard deviation, "
-                  "not the variance: pass it to rng.normal as the scale"): math.sqrt(std),
-            mistake("init.std_no_sqrt", "your std is 2 / {fans}: you forgot the square root (that is the variance; "
-                  "rng.normal's scale is the standard deviation)"): std ** 2,
-            mistake("init.uniform_bound_as_std", "your std is {bound:.4g} = sqrt(6 / {fans}), the bound of the uniform "
-                  "version; the normal one uses std = sqrt(2 / {fans})"): math.sqrt(3) * std,
-            mistake("init.uniform_std", "your weights have std {third:.4g} = std / sqrt(3): did you draw from U(-std, "
-                  "std)? This initializer draws from the normal distribution N(0, std^2)"):
+            mistake("init.variance_as_std"): math.sqrt(std),
+            mistake("init.std_no_sqrt"): std ** 2,
+            mistake("init.uniform_bound_as_std"): math.sqrt(3) * std,
+            mistake("init.uniform_std"):
                 std / math.sqrt(3),
-            mistake("init.std_one", "your weights have std 1: with std 1, sigmoid outputs pile up at 0 and 1 (vanishing "
-                  "gradients); scale by the formula"): 1.0,
-            mistake("init.std_0_01", "your weights have std 0.01: then all activations collapse to the same value; scale "
-                  "by the formula"): 0.01}
+            mistake("init.std_one"): 1.0,
+            mistake("init.std_0_01"): 0.01}
 
 
 def uniform_catalogue(method, fi, fo):
     """{mistake: the bound it gives}."""
     a = std_of(method, fi, fo)
     own = {
-        mistake("init.xavier_uniform_fan_in", "you used fan_in only (sqrt(6 / fan_in) is He's bound); Xavier's bound is "
-              "a = sqrt(6 / (fan_in + fan_out))"): math.sqrt(6 / fi),
-        mistake("init.xavier_uniform_fan_out", "you used fan_out only; Xavier's bound is a = sqrt(6 / (fan_in + fan_out))"):
+        mistake("init.xavier_uniform_fan_in"): math.sqrt(6 / fi),
+        mistake("init.xavier_uniform_fan_out"):
             math.sqrt(6 / fo),
     } if method == "xavier_uniform" else {
-        mistake("init.he_uniform_fan_out", "you used fan_out; He's bound uses fan_in, the number of inputs: "
-              "a = sqrt(6 / fan_in)"): math.sqrt(6 / fo),
-        mistake("init.he_uniform_xavier", "your bound is sqrt(6 / (fan_in + fan_out)), Xavier's; He's is "
-              "a = sqrt(6 / fan_in)"): math.sqrt(6 / (fi + fo)),
+        mistake("init.he_uniform_fan_out"): math.sqrt(6 / fo),
+        mistake("init.he_uniform_xavier"): math.sqrt(6 / (fi + fo)),
     }
     return {**own,
-            mistake("init.bound_sqrt3", "your bound is sqrt(3 / {fans}). U(-a, a) has variance a^2 / 3; for the variance "
-                  "2 / {fans} of the normal version you need a = sqrt(6 / {fans})"): a / math.sqrt(2),
-            mistake("init.std_as_bound", "your bound is sqrt(2 / {fans}), the normal version's std. U(-a, a) has "
-                  "variance a^2 / 3, so the bound is sqrt(3) times the std: a = sqrt(6 / {fans})"): a / math.sqrt(3),
-            mistake("init.bound_no_sqrt", "your bound is 6 / {fans}: you forgot the square root, a = sqrt(6 / {fans})"):
+            mistake("init.bound_sqrt3"): a / math.sqrt(2),
+            mistake("init.std_as_bound"): a / math.sqrt(3),
+            mistake("init.bound_no_sqrt"):
                 a ** 2,
-            mistake("init.bound_one", "your weights lie in [-1, 1]: scale the bound by the formula"): 1.0}
+            mistake("init.bound_one"): 1.0}
 
 
 def name_mistake(method, W, fi, fo, where=None):
@@ -146,7 +119,8 @@ def name_mistake(method, W, fi, fo, where=None):
                               close=lambda top, wrong: wrong * (1 - TOP_FRACTION) <= top <= wrong * (1 + SLACK))
         if found is None and top > scale and looks_normal(W):
             found = LOOKS_NORMAL
-    if found:  # the catalogues' placeholders: the formula's fans, the contract's std or bound a
+    if found:
+        # the catalogue's placeholders: the formula's fans, the contract's std or bound a
         fail("{where}: {mistake}", where=where, mistake=found, a=scale, fans=FANS[method],
              bound=math.sqrt(3) * scale, third=scale / math.sqrt(3))
 
@@ -313,13 +287,9 @@ test_he_uniform_shape, test_he_uniform_bound, test_he_uniform_distribution, test
 
 # --------------------------------------------------------------------------- init_mlp
 
-BIAS_SHAPE = mistake("init.mlp_bias_shape", "b of layer {i} has shape {shape}; biases are 1-D, shape (d_out,) = ({d},) "
-               "(broadcasting adds them to every row of x @ W)")
-BIAS_NOT_ZERO = mistake("init.mlp_bias_not_zero", "b of layer {i} is not all zeros: biases start at 0. Only the weights need "
-                  "random values, to break the symmetry between neurons (if every weight were 0, every neuron "
-                  "would learn the same thing)")
-WRONG_METHOD = mistake("init.mlp_wrong_method", "the weights look drawn by {other}, not by {method}: call the initializer "
-                 "that `method` names")
+BIAS_SHAPE = mistake("init.mlp_bias_shape")
+BIAS_NOT_ZERO = mistake("init.mlp_bias_not_zero")
+WRONG_METHOD = mistake("init.mlp_wrong_method")
 
 
 def layers_of(result, sizes, method):
