@@ -50,11 +50,16 @@ def substantial(lines) -> set[str]:
 
 
 def public_text(course) -> str:
-    """Every stub and every public test of the course: students get all of them."""
+    """Every stub, every public test and every catalogued mistake's feedback of the course:
+    students get all of them (the feedback also in their language, in <lang>.po)."""
+    from grader.checks.mistakes import load_catalogue
+
     parts = []
     for ex in course.exercises:
         module = ex.solution_dir / ex.module
         parts += [strip_solutions(module.read_text(), module), (ex.solution_dir / "test_public.py").read_text()]
+        if (ex.solution_dir / "mistakes.yml").is_file():
+            parts += load_catalogue(ex.solution_dir / "mistakes.yml").values()
     return "\n".join(parts)
 
 
