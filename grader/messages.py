@@ -239,19 +239,22 @@ def check(course=None, root: Path | None = None) -> list[str]:
     return problems
 
 
-def public_part(exercise, lang: str) -> bytes | None:
-    """The entries of an exercise's catalogue that its public tests use: what the build writes
-    to exercises/<id>/<lang>.po (None when the exercise has no catalogue in `lang`)."""
+def public_part(exercise, lang: str, shipped: dict[str, bytes]) -> bytes | None:
+    """The entries of an exercise's catalogue that what students get uses (`shipped`: the
+    files `grade build` writes to exercises/<id>/, its public tests and the mistakes they
+    name): what the build writes to exercises/<id>/<lang>.po (None when the exercise has no
+    catalogue in `lang`)."""
+    import yaml
+
     from grader.course import PUBLIC_TESTS
 
     path = exercise.solution_dir / f"{lang}.po"
     if not path.is_file():
         return None
-    shipped = [exercise.solution_dir / name for name in (PUBLIC_TESTS, MISTAKES)  # mistakes.yml ships whole
-               if (exercise.solution_dir / name).is_file()]
-    found, _ = extract(shipped, exercise.solution_dir, test_names=True)
+    found, _ = extract([exercise.solution_dir / PUBLIC_TESTS], exercise.solution_dir, test_names=True)
+    wanted = set(found) | {str(text) for text in (yaml.safe_load(shipped.get(MISTAKES, b"")) or {}).values()}
     entries = po.parse(path.read_text(encoding="utf-8"), str(path))
-    kept = [e for e in entries if e.msgid == "" or e.msgid in found]
+    kept = [e for e in entries if e.msgid == "" or e.msgid in wanted]
     for e in kept:
         e.references = []  # where a message is in the hidden tests is no business of students
     return po.write(kept).encode("utf-8")

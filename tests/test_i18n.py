@@ -146,8 +146,8 @@ def test_the_student_copy_carries_the_public_tests_translations_only(course):
     """exercises/<id>/ko.po (written by grade build) holds what the public tests and
     mistakes.yml say (both ship), and names no hidden test."""
     for ex in course.exercises:
-        public, _ = messages.extract([ex.solution_dir / "test_public.py", ex.solution_dir / "mistakes.yml"], ROOT,
-                                     test_names=True)
+        public, _ = messages.extract([ex.solution_dir / "test_public.py", ex.student_dir / "mistakes.yml"], ROOT,
+                                     test_names=True)  # the mistakes the release ships: those the public tests name
         hidden, _ = messages.extract([ex.solution_dir / "test_hidden.py"], ROOT, test_names=True)
         shipped = {e.msgid for e in po.parse((ex.student_dir / "ko.po").read_text(encoding="utf-8")) if e.msgid}
         assert shipped == set(public), ex.id

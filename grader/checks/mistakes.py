@@ -77,6 +77,11 @@ def mistake(id: str, text: str | None = None, *, more: str = "", **params) -> Mi
     return Mistake(id, text, tuple(sorted(params.items())), more)
 
 
+def used_ids(test_source: str) -> set[str]:
+    """The ids a test file names as `mistake("<id>")`."""
+    return set(re.findall(r"""mistake\(\s*["']([a-z0-9_.]+)["']\s*\)""", test_source))
+
+
 def load_catalogue(path: Path) -> dict[str, str]:
     """An exercise's mistakes.yml: {id: text}; a broken file is a CourseTestError that says
     where and why."""
