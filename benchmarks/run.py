@@ -31,7 +31,14 @@ It prints the machine's description and a table, and measures side by side in on
    direct call), for small arrays and for a 250k-element float64 array;
 5. what each isolation layer costs, side by side: a worker's start and a small call's
    round trip with no isolation, with the namespaces and Landlock, and adding the
-   read-only filesystem view, the system call filter and the control group in turn.
+   read-only filesystem view, the system call filter and the control group in turn;
+6. (benchmarks/scaling.py) the CPU each exercise costs per student, and the core-hours
+   for 1k, 10k and 100k students;
+7. (benchmarks/scaling.py, needs dl-grader[dask]) the --count submissions through
+   `grade batch --scheduler` on a 2-worker Dask LocalCluster against `--jobs 2` (target:
+   within 1.3x), and the cluster's start-up time:
+
+    .venv/bin/python benchmarks/run.py --only cost dask
 
 Submissions are generated deterministically (--seed). Other processes on the machine
 skew every figure: the load average is printed before and after each part.
@@ -882,6 +889,16 @@ def print_report(res: dict) -> None:
             print(f"     {v:7.2f}  {k}")
         print()
 
+    if res.get("cost") or res.get("dask"):
+        import scaling
+
+        if res.get("cost"):
+            scaling.print_cost(res["cost"], table)
+        if isinstance(res.get("dask"), dict):
+            scaling.print_dask(res["dask"], table)
+        elif res.get("dask"):
+            print(f"7. Dask: skipped ({res['dask']})\n")
+
 
 # ================================================================ main
 
@@ -897,15 +914,19 @@ def main() -> None:
                         help="autograde the first N of them with nbgrader and extrapolate "
                              "(default: all; quick 10); 0 skips nbgrader")
     parser.add_argument("--seed", type=int, default=2026, help="seed of the generated submissions")
-    parser.add_argument("--only", nargs="+", choices=["cold", "batch", "nbgrader", "proxy", "isolation"],
+    parser.add_argument("--only", nargs="+",
+                        choices=["cold", "batch", "nbgrader", "proxy", "isolation", "cost", "dask"],
                         help="run only these parts (nbgrader needs batch for the ratio)")
     parser.add_argument("--keep", type=Path, help="keep the generated files in this (new) folder")
+    parser.add_argument("--cost-count", type=int, help="hand-ins per exercise for the cost part (default 30; quick 10)")
+    parser.add_argument("--dask-rounds", type=int, default=3,
+                        help="--jobs 2 and --scheduler runs, alternating, in the dask part (default 3)")
     args = parser.parse_args()
     runs = args.runs or (3 if args.quick else 7)
     count = args.count or (30 if args.quick else 100)
     nb_count = args.nbgrader_count if args.nbgrader_count is not None else (10 if args.quick else count)
     nb_count = min(nb_count, count)
-    parts = set(args.only or ["cold", "batch", "nbgrader", "proxy", "isolation"])
+    parts = set(args.only or ["cold", "batch", "nbgrader", "proxy", "isolation", "cost", "dask"])
 
     started = time.perf_counter()
     res: dict = {"machine": machine(),
@@ -961,6 +982,24 @@ def main() -> None:
             print(f"[5/5] isolation layers: {starts} worker starts and {calls} calls each ...",
                   file=sys.stderr, flush=True)
             res["isolation"] = bench_isolation(starts, calls, work)
+        if "cost" in parts:
+            import scaling
+
+            cost_count = args.cost_count or (10 if args.quick else 30)
+            print(f"[6/7] cost per student: {cost_count} hand-ins of each exercise ...", file=sys.stderr, flush=True)
+            res["cost"] = scaling.bench_cost(cost_count, work)
+        if "dask" in parts:
+            import scaling
+
+            if importlib.util.find_spec("distributed") is None:
+                res["dask"] = "Dask's distributed is not installed (pip install -e '.[dask]')"
+            else:
+                folder = work / "submissions"
+                if not folder.exists():
+                    write_submissions(subs, folder)
+                print(f"[7/7] grade batch --scheduler (2-worker LocalCluster) and --jobs 2 on {count} "
+                      "submissions ...", file=sys.stderr, flush=True)
+                res["dask"] = scaling.bench_dask(count, folder, work, args.dask_rounds)
     res["loadavg_end"] = loadavg()
     res["seconds"] = time.perf_counter() - started
     print_report(res)
