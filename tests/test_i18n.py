@@ -318,3 +318,24 @@ def test_grade_speaks_korean_and_keeps_the_ids(korean_course):
     assert all(t["title"] != t["name"] for t in report["tests"])
     assert report["tests"][0]["message"] == "dropout_forward은(는) 아직 구현되지 않았습니다 (NotImplementedError를 발생시킴)"
     assert english["tests"][0]["message"] == "dropout_forward is not implemented yet (it raises NotImplementedError)"
+
+
+def test_a_korean_batch_writes_its_error_column_in_korean(tmp_path):
+    """grade batch --lang ko: the gradebook's error column (a syntax error, two hand-ins) is
+    Korean; the columns (test names) are the same as in English."""
+    import csv
+
+    subs = tmp_path / "subs"
+    (subs / "alice").mkdir(parents=True)
+    (subs / "alice" / "dropout.py").write_text("def dropout_forward(x, p, train, rng)\n    return x\n")
+    (subs / "bob_dropout.ipynb").write_text("{}\n")
+    (subs / "bob_exercise3.ipynb").write_text("{}\n")
+    for lang in ("ko", "en"):
+        out = tmp_path / f"grades-{lang}.csv"
+        result = CliRunner().invoke(main, ["batch", "exercise3", str(subs), "--out", str(out), "--jobs", "1",
+                                           "--course", str(ROOT), "--lang", lang])
+        assert result.exit_code == 0, result.output
+    ko, en = (list(csv.DictReader((tmp_path / f"grades-{lang}.csv").open(encoding="utf-8"))) for lang in ("ko", "en"))
+    assert [r["student_id"] for r in ko] == ["alice", "bob"] and ko[0].keys() == en[0].keys()
+    assert "문법 오류" in ko[0]["error"] and "syntax error" in en[0]["error"]
+    assert "하나만 남기고 다시 채점하세요" in ko[1]["error"] and "keep one and grade again" in en[1]["error"]
