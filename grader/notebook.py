@@ -70,16 +70,23 @@ class Grader:
         return (f"Grader({self.exercise.id!r}): {self.exercise.title}; check(name) for one of "
                 f"{', '.join(self.exercise.functions)}, or check_all()")
 
-    def check(self, function: str, namespace: dict | None = None) -> CheckResult:
+    def check(self, function: str, *, points: float | None = None, namespace: dict | None = None) -> CheckResult:
         """Grade `function` as the kernel defines it now: its tests only (as `grade -k`).
-        `namespace`: where the functions are defined (default: the notebook's globals)."""
+
+        The value is the points its tests earned. `points` (what an nbgrader test cell is
+        worth): the value is on that scale, never above it; where only the public tests
+        run (the students' copy), they share out the cell's points, so a notebook whose
+        public tests pass validates. `namespace`: where the functions are defined (default:
+        the notebook's globals)."""
         if function not in self.exercise.functions:
             from grader.errors import did_you_mean
             guess = did_you_mean(str(function), self.exercise.functions)
             raise CheckError(f"{function!r} is not a function of {self.exercise.id}; "
                              + (f"did you mean {guess!r}?" if guess else
                                 f"its functions are {', '.join(self.exercise.functions)}"))
-        return self._grade(function, namespace)
+        if points is not None and not (isinstance(points, (int, float)) and points >= 0):
+            raise CheckError(f"points must be a number of points, not {points!r}")
+        return self._grade(function, namespace, points)
 
     def check_all(self, namespace: dict | None = None) -> CheckResult:
         """Grade the whole exercise as the kernel defines it now, in one grading."""
@@ -123,14 +130,14 @@ class Grader:
 
     # ------------------------------------------------------------ the grading
 
-    def _grade(self, function: str | None, namespace: dict | None) -> CheckResult:
+    def _grade(self, function: str | None, namespace: dict | None, points: float | None = None) -> CheckResult:
         units = self._capture(namespace, function)
         if isinstance(units, CheckResult):
             return units
         reply = self._ask({"op": "grade", "units": units, "function": function})
         if not reply.get("ok"):
             return CheckResult(problem=str(reply.get("error")), function=function, exercise=self.exercise.id)
-        return CheckResult(reply, function=function)
+        return CheckResult(reply, function=function, points=points)
 
     def _capture(self, namespace: dict | None, function: str | None = None):
         namespace = _notebook_globals() if namespace is None else namespace
@@ -148,6 +155,8 @@ class Grader:
         request = {**request, "course": str(self.course.root), "exercise": self.exercise.id,
                    "hidden": self.hidden}
         limit = self.exercise.limits.submission_seconds + MARGIN_SECONDS
+        if not self._server.alive():  # stopped after a failure, or ended: a fresh one
+            self._server = _server_for(self.course.root)
         return self._server.ask(request, limit)
 
 
@@ -192,8 +201,11 @@ class _Server:
                 if not first.get("ready"):
                     return self._fail(first.get("error") or "the grader could not start")
                 self.ready = True
-            self.process.stdin.write((json.dumps(request) + "\n").encode("utf-8"))
-            self.process.stdin.flush()
+            try:
+                self.process.stdin.write((json.dumps(request) + "\n").encode("utf-8"))
+                self.process.stdin.flush()
+            except OSError:
+                raise _Gone(f"the grader stopped unexpectedly{self._last_words()}; run the check again") from None
             deadline = time.monotonic() + limit
             told: set = set()
             while True:
@@ -297,11 +309,19 @@ def _squeeze(text: str) -> str:
 
 
 def _ours(path: Path) -> bool:
-    if path.suffix == ".zip":
-        return True  # written as a whole: replacing it loses nothing the student wrote
+    """Whether export() wrote this file (so replacing it loses nothing the student wrote)."""
     try:
+        if path.suffix == ".zip":
+            import zipfile
+            with zipfile.ZipFile(path) as bundle:
+                return any(n.endswith("_report.json") for n in bundle.namelist())
         with open(path, encoding="utf-8", errors="replace") as f:
-            first = f.readline()
-    except OSError:
+            text = f.read(1 << 20)
+    except (OSError, ValueError):
         return False
-    return first.startswith(EXPORT_MARK) or (path.suffix == ".json" and first.startswith('{"schema_version"'))
+    if path.suffix == ".json":
+        try:
+            return "schema_version" in json.loads(text) and "tests" in json.loads(text)
+        except (ValueError, TypeError):
+            return False
+    return text.startswith(EXPORT_MARK)

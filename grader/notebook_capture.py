@@ -9,8 +9,8 @@ and in what a `def` evaluates when it runs (decorators, default values, annotati
   defined it (IPython keeps every cell in `linecache`), placed at its own line numbers in
   a unit named after the cell ("In [5]"), so the grader's messages name the cell and line;
 - a module: `import numpy as np`; an object a module exports (`from math import sqrt`);
-- a plain constant (numbers, strings, bytes, None, and tuples, lists, sets and dicts of
-  them): `EPS = 1e-05`.
+- a plain constant (numbers, numpy's number scalars, strings, bytes, None, and tuples,
+  lists, sets and dicts of them): `EPS = 1e-05`, exactly.
 
 Anything else (an array, a generator, an instance) cannot be sent to the grader as code:
 `CaptureRefused` says which name, where it is used, and what to do. Nothing here imports
@@ -86,8 +86,8 @@ class _State:
         elif _exported(obj) is not None:
             module, attr = _exported(obj)
             self.header.append(f"from {module} import {attr}" + (f" as {name}" if attr != name else ""))
-        elif _constant(obj):
-            self.constants.append(f"{name} = {obj!r}")
+        elif _literal(obj) is not None:
+            self.constants.append(f"{name} = {_literal(obj)}")
         else:
             raise CaptureRefused(
                 f"{used_by} uses {name}, a {_kind(obj)} defined in your notebook; check() can send "
@@ -258,22 +258,42 @@ def _exported(obj) -> tuple[str, str] | None:
     return None
 
 
-def _constant(value, depth: int = 0) -> bool:
-    """A value whose repr is Python that rebuilds it exactly (and nothing else)."""
+def _literal(value, depth: int = 0) -> str | None:
+    """Python source that rebuilds `value` exactly, for plain constants (numbers, strings,
+    bytes, None, numpy's number scalars, and tuples, lists, sets and dicts of them); None
+    for anything else."""
+    kind = type(value)
     if depth > 20:
-        return False
-    if type(value) in (float, complex):
-        parts = (value.real, value.imag) if type(value) is complex else (value,)
-        return all(math.isfinite(p) for p in parts)
-    if type(value) in _PLAIN:
-        return True
-    if type(value) in (tuple, list, set, frozenset):
-        if type(value) is frozenset:
-            return False  # its repr is a call
-        return all(_constant(v, depth + 1) for v in value) and (type(value) is not set or len(value) > 0)
-    if type(value) is dict:
-        return all(_constant(k, depth + 1) and _constant(v, depth + 1) for k, v in value.items())
-    return False
+        return None
+    if kind in (float, complex):
+        parts = (value.real, value.imag) if kind is complex else (value,)
+        return repr(value) if all(math.isfinite(p) for p in parts) else None
+    if kind in _PLAIN:
+        return repr(value)
+    if kind in (tuple, list) or (kind is set and value):
+        items = [_literal(v, depth + 1) for v in value]
+        if any(i is None for i in items):
+            return None
+        inner = ", ".join(items) + ("," if kind is tuple and len(items) == 1 else "")
+        return {tuple: "({})", list: "[{}]", set: "{{{}}}"}[kind].format(inner)
+    if kind is dict:
+        pairs = [(_literal(k, depth + 1), _literal(v, depth + 1)) for k, v in value.items()]
+        if any(k is None or v is None for k, v in pairs):
+            return None
+        return "{" + ", ".join(f"{k}: {v}" for k, v in pairs) + "}"
+    return _numpy_scalar(value)
+
+
+def _numpy_scalar(value) -> str | None:
+    """numpy.float64(1.4142135623730951) and the like, exactly (numpy imported by name)."""
+    numpy = sys.modules.get("numpy")
+    if numpy is None or not isinstance(value, numpy.generic) or value.dtype.kind not in "biuf" \
+            or getattr(numpy, type(value).__name__, None) is not type(value) or value.dtype.itemsize > 8:
+        return None
+    plain = value.item()
+    if isinstance(plain, float) and not math.isfinite(plain):
+        return None
+    return f"__import__('numpy').{type(value).__name__}({plain!r})"
 
 
 def _kind(obj) -> str:

@@ -29,11 +29,14 @@ class CheckResult(float):
     """The points earned by the tests that ran; displays as their report."""
 
     def __new__(cls, reply: dict | None = None, *, function: str | None = None, exercise: str = "",
-                problem: str = ""):
+                problem: str = "", points: float | None = None):
         reply = reply or {}
         report = reply.get("report") or {}
         score = report.get("score", 0.0) if not problem else 0.0
-        self = super().__new__(cls, float(score) if _number(score) else 0.0)
+        score = float(score) if _number(score) else 0.0
+        self = super().__new__(cls, _on_scale(score, report.get("max_score"), points,
+                                              bool(reply.get("hidden_ran"))))
+        self.points = points  # the scale of the value (an nbgrader cell's points), or None
         self.report = report
         self.function = function
         self.exercise = report.get("exercise") or exercise
@@ -48,7 +51,9 @@ class CheckResult(float):
 
     @property
     def score(self) -> float:
-        return float(self)
+        """The points the tests earned (the value, unless `points` put it on another scale)."""
+        value = self.report.get("score", 0.0)
+        return float(value) if _number(value) and not self.problem else 0.0
 
     @property
     def max_score(self) -> float:
@@ -92,6 +97,7 @@ class CheckResult(float):
         if self.function:
             lines.append(f"(the tests of {self.function} only)")
         lines.append(self.scope())
+        lines.append(self._cell_line())
         return "\n".join(line for line in lines if line)
 
     def _repr_pretty_(self, printer, cycle) -> None:
@@ -112,7 +118,7 @@ class CheckResult(float):
             parts.append(f'<div style="{_PROBLEM}">{e(self.problem)}</div></div>')
             return "".join(parts)
         passed = sum(1 for t in self.tests if t.get("outcome") == "passed")
-        parts.append(f'<div style="{_SCORE}">Score: {float(self):g} / {self.max_score:g}'
+        parts.append(f'<div style="{_SCORE}">Score: {self.score:g} / {self.max_score:g}'
                      f'<span style="font-weight:400;font-size:0.8em"> &nbsp;({passed} of '
                      f'{len(self.tests)} tests passed)</span></div>')
         problem = str(self.report.get("problem") or "")
@@ -126,8 +132,15 @@ class CheckResult(float):
         if output.strip():
             parts.append(f'<details style="margin-top:6px"><summary>What your code printed</summary>'
                          f'<pre style="{_PRE}">{e(output)}</pre></details>')
-        parts.append(f'<div style="{_SCOPE}">{e(self.scope())}</div></div>')
+        parts.append(f'<div style="{_SCOPE}">{e(self.scope())}'
+                     + (f"<br>{e(self._cell_line())}" if self._cell_line() else "") + "</div></div>")
         return "".join(parts)
+
+    def _cell_line(self) -> str:
+        if self.points is None:
+            return ""
+        share = "" if self._hidden_ran else " (the public tests share out its points)"
+        return f"this cell: {float(self):g} of {self.points:g} points{share}"
 
     def _table(self, problem: str) -> str:
         rows = []
@@ -166,6 +179,16 @@ class CheckResult(float):
                 out.append(f'<div style="{_NOTE}">(a figure could not be drawn: '
                            f'{_escape(figure.get("title", ""))})</div>')
         return out
+
+
+def _on_scale(score: float, max_score, points: float | None, hidden_ran: bool) -> float:
+    """The value: the score, or on the scale of `points` (an nbgrader cell's), never above
+    it; public tests alone share out the cell's points. Fails closed (0.0)."""
+    if points is None:
+        return score
+    if not hidden_ran:
+        score = score / max_score * points if _number(max_score) and max_score > 0 else 0.0
+    return round(max(0.0, min(score, float(points))), 6)  # 9.6, not 9.600000000000001
 
 
 def _grouped(tests: list[dict], problem: str):

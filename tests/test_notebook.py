@@ -1,0 +1,263 @@
+"""Checking from a notebook gives the verdicts of `grade --submission`, in a real Jupyter kernel.
+
+One kernel session (nbclient executing one real notebook) runs, for every exercise of
+course.yml, the reference solution, every catalogued mistake (solutions/<id>/mutants,
+overlaid on the reference as `grade mutants` does) and every correct variant: each is a
+notebook cell holding exactly the module `grade` is given, then `grader.check_all()`
+and `grader.check(function)` for the function the mistake is in (every function, for the
+reference). Each score, outcome and message must equal what grading the same module file
+gives (grader.grade.grade_each, the function `grade --submission` runs, in one session per
+exercise). At the end, the same kernel meets student code that loops forever, ends its
+process and raises hostile text, and must stay usable.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, copy_course
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+pytest.importorskip("ipykernel")
+
+MARK = "@@REPORT@@"
+HOSTILE = "<img src=x onerror=\"document.body.setAttribute('data-pwned','1')\">"
+
+
+def subjects(course):
+    """(exercise id, what, path of the module file, functions to check one by one)."""
+    from grader.mutants import mutants, variants
+
+    out = []
+    for ex in course.exercises:
+        out.append((ex.id, "reference", ex.solution_dir / ex.module, list(ex.functions)))
+        out += [(ex.id, f"mutant {m.name}", m, [m.function]) for m in mutants(ex)]
+        out += [(ex.id, f"variant {v.stem}", v, []) for v in variants(ex)]
+    return out
+
+
+def _source(subject) -> str:
+    return subject.source if hasattr(subject, "source") else Path(subject).read_text(encoding="utf-8")
+
+
+def _check_cell(call: str, key: str) -> str:
+    return (f"_r = {call}\n"
+            f"print({MARK!r} + json.dumps({{'key': {key!r}, 'report': _r.report, 'problem': _r.problem}}))\n"
+            f"_r")
+
+
+SLOW = """
+def dropout_forward(x, p, train, rng):
+    while True:
+        pass
+"""
+CRASH = """
+import os
+
+def dropout_forward(x, p, train, rng):
+    os._exit(3)
+"""
+RAISES = f"""
+def dropout_forward(x, p, train, rng):
+    raise ValueError({HOSTILE!r})
+"""
+
+
+@pytest.fixture(scope="module")
+def kernel_run(course, tmp_path_factory):
+    """Execute the one notebook; return its cells (with outputs) and the subjects' cells."""
+    work = tmp_path_factory.mktemp("notebook_checks")
+    slow_course = copy_course(work / "slow_course", limits="limits:\n  call_seconds: 3\n  submission_seconds: 60\n")
+    cells, index = [], {}
+
+    def add(source: str) -> int:
+        cells.append(nbformat.v4.new_code_cell(source))
+        return len(cells) - 1
+
+    for ex_id, what, subject, functions in subjects(course):
+        add(f"%reset -f\nimport json\nfrom grader.notebook import Grader\n"
+            f"grader = Grader({ex_id!r}, course={str(ROOT)!r})")
+        code = add(_source(subject))
+        index[(ex_id, what)] = {"code": code, "all": add(_check_cell("grader.check_all()", "all")),
+                                **{f: add(_check_cell(f"grader.check({f!r})", f)) for f in functions}}
+    reference = (ROOT / "solutions" / "exercise3" / "dropout.py").read_text(encoding="utf-8")
+    add(f"%reset -f\nimport json\nfrom grader.notebook import Grader\n"
+        f"grader = Grader('exercise3', course={str(slow_course)!r})")
+    add(reference)
+    check = _check_cell("grader.check('dropout_forward')", "{}")
+    special = {"slow_code": add(SLOW), "slow": add(check.replace("{}", "slow")), "after_slow": add("40 + 2"),
+               "crash_code": add(CRASH), "crash": add(check.replace("{}", "crash")),
+               "raises_code": add(RAISES), "raises": add(check.replace("{}", "raises")),
+               # the grading process killed in the middle of a check (of the endless loop)
+               "stopped": add(SLOW + "\nimport os, signal, threading\n"
+                              "threading.Timer(1.0, os.killpg, (grader._server.process.pid, signal.SIGKILL)).start()\n"
+                              + check.replace("{}", "stopped")),
+               "fixed_code": add(reference), "restarted": add(check.replace("{}", "restarted"))}
+    nb = nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {
+        "name": "python3", "display_name": "Python 3", "language": "python"}})
+    # jupyter_client starts the "python3" kernel with this interpreter (sys.executable)
+    nbclient.NotebookClient(nb, timeout=900, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(work)}}).execute()
+    return {"cells": nb.cells, "index": index, "special": special}
+
+
+def _printed(cell) -> dict:
+    errors = [o for o in cell.outputs if o.output_type == "error"]
+    assert not errors, f"{cell.source[:200]}\n" + "\n".join(errors[0].traceback)
+    lines = [ln for o in cell.outputs if o.output_type == "stream" for ln in o.text.splitlines()
+             if ln.startswith(MARK)]
+    assert len(lines) == 1, [o for o in cell.outputs]
+    return json.loads(lines[0][len(MARK):])
+
+
+def _result(cell) -> dict:
+    results = [o for o in cell.outputs if o.output_type == "execute_result"]
+    assert len(results) == 1
+    return results[0].data
+
+
+def _tests(report: dict, label: str = "") -> list[tuple]:
+    """Each test as compared: the kernel's messages name the cell ("In [7], line 12") where
+    the file's say "line 12"; nothing else may differ."""
+    def message(text: str) -> str:
+        return text.replace(f"{label}, line", "line") if label else text
+    return [(t["name"], t["function"], t["outcome"], t["points"], t["max_points"], t["hidden"],
+             message(t["message"])) for t in report["tests"]]
+
+
+@pytest.fixture(scope="module")
+def graded_files(course, kernel_run):
+    """What grading each subject's module file gives (grade_each: grade --submission's engine)."""
+    from grader.grade import ZygoteKeeper, grade_each
+    from grader.mutants import written
+    from grader.sandbox.spawn import Zygote
+
+    reports, zygote = {}, Zygote()
+    try:
+        for ex in course.exercises:
+            mine = [s for s in subjects(course) if s[0] == ex.id]
+            with written([s[2] for s in mine if hasattr(s[2], "source")]) as files:
+                paths = {what: files[s] if hasattr(s, "source") else s for _, what, s, _ in mine}
+
+                def graded(path, report, ex_id=ex.id):
+                    assert not isinstance(report, BaseException), report
+                    reports[(ex_id, next(w for w, p in paths.items() if p == path))] = report.to_dict()
+
+                grade_each(course, ex.id, list(paths.values()), graded, zygotes=ZygoteKeeper(zygote))
+    finally:
+        zygote.close()
+    return reports
+
+
+def test_every_subject_of_every_exercise_was_checked(course, kernel_run):
+    assert {ex for ex, _ in kernel_run["index"]} == {ex.id for ex in course.exercises}
+    assert sum(what.startswith("mutant") for _, what in kernel_run["index"]) >= len(course.exercises)
+
+
+def test_check_all_in_the_kernel_equals_grade_submission(kernel_run, graded_files):
+    cells = kernel_run["cells"]
+    for key, at in kernel_run["index"].items():
+        label = f"In [{cells[at['code']].execution_count}]"
+        kernel = _printed(cells[at["all"]])
+        expected = graded_files[key]
+        assert kernel["problem"] == "" and expected["problem"] == "", (key, kernel["problem"])
+        assert kernel["report"]["score"] == expected["score"], key
+        assert kernel["report"]["max_score"] == expected["max_score"], key
+        assert _tests(kernel["report"], label) == _tests(expected), key
+
+
+def test_check_of_one_function_equals_that_functions_tests_in_grade(kernel_run, graded_files):
+    cells = kernel_run["cells"]
+    checked = 0
+    for key, at in kernel_run["index"].items():
+        label = f"In [{cells[at['code']].execution_count}]"
+        for function in (k for k in at if k not in ("code", "all")):
+            kernel = _printed(cells[at[function]])["report"]
+            expected = [t for t in graded_files[key]["tests"] if t["function"] == function]
+            assert expected, (key, function)
+            assert _tests(kernel, label) == _tests({"tests": expected}), (key, function)
+            assert kernel["score"] == pytest.approx(sum(t["points"] for t in expected), abs=1e-12)
+            checked += 1
+    assert checked > 0
+
+
+def test_a_mistake_loses_points_in_the_kernel_too(kernel_run, graded_files):
+    """Not a vacuous equality: the catalogued mistakes score below the references."""
+    cells = kernel_run["cells"]
+    for (ex, what), at in kernel_run["index"].items():
+        report = _printed(cells[at["all"]])["report"]
+        if what.startswith("mutant"):
+            assert report["score"] < report["max_score"], (ex, what)
+        else:
+            assert report["score"] == report["max_score"], (ex, what)
+
+
+def test_the_value_a_kernel_shows_as_text_is_the_score(kernel_run):
+    """nbgrader reads text/plain as a test cell's partial credit: it must parse as the score."""
+    cells = kernel_run["cells"]
+    for key, at in kernel_run["index"].items():
+        for name in (k for k in at if k != "code"):
+            data = _result(cells[at[name]])
+            score = _printed(cells[at[name]])["report"]["score"]
+            assert float(data["text/plain"]) == score, (key, name, data["text/plain"])
+            assert "text/html" in data
+
+
+def _special(kernel_run, name):
+    return kernel_run["cells"][kernel_run["special"][name]]
+
+
+def test_an_endless_loop_is_a_readable_time_out_and_the_kernel_goes_on(kernel_run):
+    report = _printed(_special(kernel_run, "slow"))["report"]
+    assert report["score"] == 0 and report["tests"]
+    assert all(t["outcome"] == "timeout" for t in report["tests"] if t["function"] == "dropout_forward")
+    html = _result(_special(kernel_run, "slow"))["text/html"]
+    assert "TIME" in html and "Traceback" not in html
+    assert _result(_special(kernel_run, "after_slow"))["text/plain"] == "42"
+
+
+def test_a_crash_is_a_readable_error_without_a_traceback_of_ours(kernel_run):
+    report = _printed(_special(kernel_run, "crash"))["report"]
+    assert report["score"] == 0
+    assert all(t["outcome"] == "error" and t["message"] for t in report["tests"])
+    data = _result(_special(kernel_run, "crash"))
+    assert data["text/plain"] == "0.0"
+    for text in (data["text/html"], *(t["message"] for t in report["tests"])):
+        assert "Traceback" not in text and "grader/" not in text
+
+
+def test_student_text_is_escaped_and_the_cell_named(kernel_run):
+    cell = _special(kernel_run, "raises")
+    report = _printed(cell)["report"]
+    code_cell = _special(kernel_run, "raises_code")
+    assert any(HOSTILE in t["message"] for t in report["tests"])
+    assert any(f"In [{code_cell.execution_count}], line 3" in t["message"] for t in report["tests"])
+    html = _result(cell)["text/html"]
+    assert "<img" not in html and "&lt;img src=x onerror=" in html
+
+
+def test_a_grading_process_that_dies_gives_a_message_and_the_next_check_starts_another(kernel_run):
+    stopped = _printed(_special(kernel_run, "stopped"))
+    assert stopped["report"] == {} and "stopped unexpectedly" in stopped["problem"]
+    assert _result(_special(kernel_run, "stopped"))["text/plain"] == "0.0"
+    assert _printed(_special(kernel_run, "restarted"))["report"]["score"] > 0
+
+
+def test_importing_grader_notebook_imports_neither_numpy_nor_pytest(tmp_path):
+    """What the kernel pays before the first check: no numpy or pytest (the grading process
+    imports them), also after making a Grader."""
+    code = ("import sys\nimport grader.notebook\nafter_import = sorted(m for m in ('numpy', 'pytest') if m in sys.modules)\n"
+            f"g = grader.notebook.Grader('exercise3', course={str(ROOT)!r})\n"
+            "after_grader = sorted(m for m in ('numpy', 'pytest') if m in sys.modules)\n"
+            "print(after_import, after_grader, 'grader.notebook' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["[]", "[]", "True"]
