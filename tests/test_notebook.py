@@ -53,19 +53,16 @@ def _check_cell(call: str, key: str) -> str:
             f"_r")
 
 
-SLOW = """
-def dropout_forward(x, p, train, rng):
+SLOW = """def dropout_forward(x, p, train, rng):
     while True:
         pass
 """
-CRASH = """
-import os
+CRASH = """import os
 
 def dropout_forward(x, p, train, rng):
     os._exit(3)
 """
-RAISES = f"""
-def dropout_forward(x, p, train, rng):
+RAISES = f"""def dropout_forward(x, p, train, rng):
     raise ValueError({HOSTILE!r})
 """
 
@@ -238,7 +235,9 @@ def test_student_text_is_escaped_and_the_cell_named(kernel_run):
     report = _printed(cell)["report"]
     code_cell = _special(kernel_run, "raises_code")
     assert any(HOSTILE in t["message"] for t in report["tests"])
-    assert any(f"In [{code_cell.execution_count}], line 3" in t["message"] for t in report["tests"])
+    # IPython numbers the lines of a cell as it runs them: this cell's raise is on line 2
+    assert any(f"In [{code_cell.execution_count}], line 2, in dropout_forward: raise ValueError" in t["message"]
+               for t in report["tests"])
     html = _result(cell)["text/html"]
     assert "<img" not in html and "&lt;img src=x onerror=" in html
 
@@ -261,3 +260,67 @@ def test_importing_grader_notebook_imports_neither_numpy_nor_pytest(tmp_path):
                           cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["[]", "[]", "True"]
+
+
+def _chromium() -> str:
+    import shutil
+
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not found:
+        pytest.skip("no headless Chromium here (Debian: apt-get install chromium)")
+    return found
+
+
+def _dump_dom(tmp_path: Path, name: str, body: str) -> str:
+    page = tmp_path / f"{name}.html"
+    page.write_text(f"<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>{body}</body></html>",
+                    encoding="utf-8")
+    proc = subprocess.run([_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                           f"--user-data-dir={tmp_path / ('profile-' + name)}", "--virtual-time-budget=3000",
+                           "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0 and "<body" in proc.stdout, proc.stderr[-2000:]
+    return proc.stdout
+
+
+def test_a_browser_shows_a_hostile_message_as_text_and_runs_none_of_it(kernel_run, tmp_path):
+    """The HTML a real kernel sent for a student whose code raised `<img src=x onerror=...>`,
+    loaded in headless Chromium: the handler never runs, the text is there, escaped. The
+    same string put into a page unescaped does run (so the probe can see an attack)."""
+    html = _result(_special(kernel_run, "raises"))["text/html"]
+    control = _dump_dom(tmp_path, "control", HOSTILE)
+    assert 'data-pwned="1"' in control  # the probe works: unescaped, the handler ran
+    dom = _dump_dom(tmp_path, "result", html)
+    assert "data-pwned" not in dom
+    assert "<img" not in dom and "&lt;img src=x onerror=" in dom
+
+
+def test_every_string_of_a_report_is_escaped_in_html():
+    from grader.notebook_result import CheckResult
+
+    evil = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+    test = {"name": evil, "function": evil, "points": 0.0, "max_points": 1.0, "outcome": "failed",
+            "hidden": False, "message": evil, "mistake": evil}
+    reply = {"report": {"exercise": evil, "score": 0.0, "max_score": 1.0, "tests": [test, dict(test)],
+                        "output": evil, "notes": [evil], "problem": evil},
+             "title": evil, "text": evil, "hidden_ran": False, "exercise_points": 2}
+    for result in (CheckResult(reply, function=evil), CheckResult(problem=evil, exercise=evil, function=evil)):
+        page = result._repr_html_()
+        assert "<script" not in page and "<img" not in page and "&lt;script&gt;" in page
+    assert CheckResult(reply) == 0.0 and CheckResult(reply, points=4) == 0.0
+
+
+def test_the_value_on_an_nbgrader_cells_scale():
+    """Public tests alone share out the cell's points; with hidden tests, the points earned;
+    never above the cell's points; no float noise."""
+    from grader.notebook_result import CheckResult
+
+    tests = [{"name": f"f: {i}", "function": "f", "points": p, "max_points": 1.0, "outcome":
+              "passed" if p else "failed", "hidden": False, "message": "" if p else "wrong"}
+             for i, p in enumerate([1.0] * 24 + [0.0])]
+    report = {"exercise": "e", "score": 24.0, "max_score": 25.0, "tests": tests}
+    public = CheckResult({"report": report, "hidden_ran": False}, function="f", points=10)
+    assert public == 9.6 and repr(float(public)) == "9.6" and public.score == 24.0
+    assert CheckResult({"report": report, "hidden_ran": True}, function="f", points=10) == 10.0
+    assert CheckResult({"report": report, "hidden_ran": True}, function="f", points=30) == 24.0
+    assert CheckResult({"report": report, "hidden_ran": True}, function="f") == 24.0
+    assert "public tests only (25)" in public.text() and "this cell: 9.6 of 10 points" in public.text()
