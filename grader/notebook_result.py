@@ -72,15 +72,14 @@ class CheckResult(float):
         public = len(self.tests) - hidden
         if self._hidden_ran:
             return (f"{public} public and {hidden} hidden tests ran (hidden tests run where the "
-                    "course's solutions are present)")
+                    "course's solutions are present).")
         missing = (self._exercise_points - self.max_score) if _number(self._exercise_points) else 0
+        ran = f"Public tests only ({public} test{'s' if public != 1 else ''})."
         if self.function is None and missing > 1e-9:
-            return (f"public tests only ({public}): hidden tests worth {missing:g} more points run "
-                    "when your work is graded")
+            return f"{ran} Hidden tests worth {missing:g} more points run when your work is graded."
         if self.function is not None:
-            return (f"public tests only ({public}): hidden tests of {self.function}, if it has "
-                    "any, run when your work is graded")
-        return f"public tests only ({public}): your instructor's grading may add hidden tests"
+            return f"{ran} Hidden tests of {self.function}, if it has any, run when your work is graded."
+        return f"{ran} Your instructor's grading may add hidden tests."
 
     # ------------------------------------------------------------ text
 
@@ -147,7 +146,10 @@ class CheckResult(float):
         for t, count in _grouped(self.tests, problem):
             label, colour = _LABEL.get(t.get("outcome"), _LABEL["error"])
             points = f"{_sum(t, count, 'points'):g}/{_sum(t, count, 'max_points'):g}"
-            name = _escape(t.get("name", "")) + (f" <i>({len(count)} tests)</i>" if len(count) > 1 else "")
+            shown = str(t.get("name", ""))
+            if self.function and shown.startswith(f"{self.function}: "):  # said once, in the heading
+                shown = shown[len(self.function) + 2:]
+            name = _escape(shown) + (f" <i>({len(count)} tests)</i>" if len(count) > 1 else "")
             name += " <i>(hidden)</i>" if t.get("hidden") is True and len(count) == 1 else ""
             cell = [f"<div>{name}</div>"]
             if t.get("outcome") != "passed" and t.get("message"):

@@ -323,4 +323,4 @@ def test_the_value_on_an_nbgrader_cells_scale():
     assert CheckResult({"report": report, "hidden_ran": True}, function="f", points=10) == 10.0
     assert CheckResult({"report": report, "hidden_ran": True}, function="f", points=30) == 24.0
     assert CheckResult({"report": report, "hidden_ran": True}, function="f") == 24.0
-    assert "public tests only (25)" in public.text() and "this cell: 9.6 of 10 points" in public.text()
+    assert "Public tests only (25 tests)." in public.text() and "this cell: 9.6 of 10 points" in public.text()
