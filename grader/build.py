@@ -13,6 +13,7 @@ import re
 import tempfile
 from pathlib import Path
 
+from grader.files import write_atomic
 from grader.course import EXPECTED_VALUES, PUBLIC_TESTS, Course, Exercise
 from grader.errors import CourseError
 
@@ -107,7 +108,4 @@ def _selected(course: Course, exercise_ids):
 
 
 def _write(path: Path, data: bytes) -> Path:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-    return path
+    return write_atomic(path, data)

@@ -17,6 +17,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.files import write_atomic
 from grader.errors import CourseError, UnknownExercise
 
 SCHEMA_VERSION = 1
@@ -116,10 +117,7 @@ def write_course_link(folder: Path, course_root: Path) -> Path:
     path = Path(folder) / COURSE_LINK
     text = json.dumps({"schema_version": LINK_VERSION, "course": str(Path(course_root).resolve()),
                        "written_by": "grade nbgrader build"}, indent=2, ensure_ascii=False)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_atomic(path, text + "\n")
 
 
 def read_course_link(path: Path) -> Path:

@@ -15,7 +15,6 @@ import socket
 import tempfile
 import threading
 import time
-import warnings
 from dataclasses import asdict
 from pathlib import Path
 
@@ -32,9 +31,9 @@ from grader.submission import StudentCode, read
 class StudentError(Exception):
     """The student's code raised, could not be imported, or ended its process."""
 
-    def __init__(self, message: str, *, not_implemented: bool = False, exc_type: str | None = None):
+    def __init__(self, message: str, *, not_implemented: str = "", exc_type: str | None = None):
         super().__init__(message)
-        self.not_implemented = not_implemented
+        self.not_implemented = not_implemented  # the function that is not implemented yet, if that is why
         self.exc_type = exc_type  # the student's exception class name, when it raised one
 
 
@@ -46,22 +45,12 @@ class InputModified(AssertionError):
     """The student's function changed an argument it must leave alone (a failed check)."""
 
 
-class IsolationWarning(UserWarning):
-    """The sandbox could not isolate the worker as fully as on Linux."""
-
-
-_warned: set[str] = set()
 # What the worker's replies may hold, checked before they are read: one reply (arrays and
 # all; the largest of a real exercise is 8 MB) and all replies of one submission (a real
 # exercise's total is under 60 MB): what the trusted process receives and decodes for a student.
 REPLY_MB = 64
 SUBMISSION_REPLIES_MB = 1024
 READY_SECONDS = 60  # a worker confines itself in milliseconds; past this, the machine is at fault
-
-
-def reset_warnings() -> None:
-    """Warn again about a weaker sandbox (each grading of a batch must carry the warning)."""
-    _warned.clear()
 
 
 class _Output:
@@ -123,7 +112,8 @@ class Submission:
         self.load_error: StudentError | None = None
         self.generation = 0
         self.outputs: list[str] = []
-        self.isolation_problems: list[str] = []
+        self.isolation_problems: list[str] = []  # the current worker's
+        self.warnings: list[str] = []  # every worker's, for the report
         self.timed_out: dict[str, str] = {}  # function -> why it is not called again
         self.on_slow = on_slow  # on_slow(what, seconds waited, limit): a long wait, still going
         self.reply_bytes = min(self.limits.memory_mb, REPLY_MB) * 2**20
@@ -272,11 +262,12 @@ class Submission:
         return [str(p)[:300] for p in ready["isolation_problems"]]
 
     def _warn(self, problems: list[str]) -> None:
+        """What the sandbox could not do for this worker: the report's warnings (each once)."""
         self.isolation_problems = problems
         for problem in problems:
-            if problem not in _warned:
-                _warned.add(problem)
-                warnings.warn(f"the sandbox is weaker here: {problem}", IsolationWarning, stacklevel=2)
+            text = f"the sandbox is weaker here: {problem}"
+            if text not in self.warnings:
+                self.warnings.append(text)
 
     def _stop_worker(self) -> str:
         """Kill the worker (and with it its PID namespace); describe how it ended."""
@@ -307,19 +298,23 @@ class Submission:
         return RemoteFunction(self, name)
 
     def call(self, name: str, args: tuple, kwargs: dict):
-        return self.call_many(name, [(args, kwargs)])[0]
+        return self.outcomes(name, [(args, kwargs)])[0].value()
 
-    def call_many(self, name: str, calls: list[tuple[tuple, dict]]) -> list:
-        """Several calls of one function in one round trip to the worker (numerical gradients
-        make hundreds). Each call is checked as if it were made alone."""
+    def outcomes(self, name: str, calls: list[tuple[tuple, dict]]) -> list["Outcome"]:
+        """Several calls of one function in one round trip to the worker, an `Outcome` each:
+        a call that raises does not stop the ones after it, and its error is raised only when
+        its outcome is taken, so each call reads as if it were made alone. A generator passed
+        to several calls advances from one to the next, as with local calls. Errors that
+        concern every call (no such function, a wrong signature, a crash or time-out of the
+        worker) are raised at once."""
         if name in self.timed_out:  # one endless loop costs one wait, not one per test
             raise StudentTimeout(self.timed_out[name])
         if self.worker is None:
             self._start()
         info = self.functions.get(name)
         if info is None or not info["callable"]:
-            hint = (f" (a notebook cell that failed may have been meant to define it: see the "
-                    f"notes)") if self.cell_failures else ""
+            hint = (" (a notebook cell that failed may have been meant to define it: see the "
+                    "notes)") if self.cell_failures else ""
             raise StudentError(f"{self.name} has no function {name}(); "
                                f"define it with the signature {self.signatures[name].text}{hint}")
         expected = self.signatures[name]
@@ -330,8 +325,9 @@ class Submission:
         if not info["varargs"] and any(len(info["params"]) < len(p) for p in positional):
             raise StudentError(f"wrong signature: you wrote {info['signature']}; "
                                f"expected {expected.text}")
-        wire = [tuple(channel.GeneratorState.of(a) if isinstance(a, np.random.Generator) else a
-                      for a in args) for args in positional]
+        slots: dict[int, int] = {}  # id(generator) -> its slot in this request
+        wire = [tuple(channel.GeneratorState.of(a, slots.setdefault(id(a), len(slots) + 1))
+                      if isinstance(a, np.random.Generator) else a for a in args) for args in positional]
         channel.send_request(self.worker[1], {"function": name, "calls": wire})
         try:
             reply = self._receive(f"{name}()", calls=len(calls))
@@ -339,28 +335,46 @@ class Submission:
             if exc is self.load_error:  # the whole submission's budget: every test says so anyway
                 raise
             raise self._timed_out(name, str(exc)) from None
-        if not reply["ok"]:
-            exc_type = str(reply.get("type", "Exception"))[:100]
-            if reply.get("timeout") is True:  # the worker's own per-call limit
-                self._stop_worker()  # as after any timeout: the next call gets a fresh import
-                raise self._timed_out(name, _timeout_message(f"{name}()", self.limits.call_seconds))
-            if reply.get("not_implemented") is True:
-                raise StudentError(f"{name} is not implemented yet (it raises NotImplementedError)",
-                                   not_implemented=True, exc_type=exc_type)
-            if exc_type == "ResultError":  # the worker refused to send what the call returned
-                raise StudentError(f"{name}(): {str(reply.get('message', ''))[:2000]}", exc_type=exc_type)
-            hint = (f" (the worker's memory limit is {self.limits.memory_mb} MB)"
-                    if exc_type == "MemoryError" else "")
-            raise StudentError(f"{name} raised {str(reply.get('message', ''))[:2000]}{hint}",
-                               exc_type=exc_type)
-        results, changes = reply.get("results"), reply.get("changed")
-        if type(results) is not list or type(changes) is not list or \
-                not len(results) == len(changes) == len(calls):
+        if not reply["ok"]:  # the request as a whole: the worker refused to send the results
+            raise StudentError(f"{name}(): {str(reply.get('message', ''))[:2000]}",
+                               exc_type=str(reply.get("type", "ResultError"))[:100])
+        raw = reply.get("outcomes")
+        if type(raw) is not list or not 0 < len(raw) <= len(calls) or \
+                any(type(o) is not dict or type(o.get("ok")) is not bool for o in raw):
             self._stop_worker()
             raise StudentError(f"{name}() sent back a malformed reply")
-        for sent, changed in zip(positional, changes):
-            self._apply_changes(name, expected.params, sent, changed)
-        return results
+        out = []
+        for sent, outcome in zip(positional, raw):
+            out.append(self._outcome(name, expected.params, sent, outcome))
+        if len(raw) < len(calls):  # a call ran out of time: the ones after it were not run
+            last = out[-1]
+            out += [last] * (len(calls) - len(raw))
+        return out
+
+    def _outcome(self, name: str, params, sent, outcome: dict) -> "Outcome":
+        """One call's outcome; the caller's generators advance as the call left them."""
+        changed = outcome.get("changed") if type(outcome.get("changed")) is dict else {}
+        if not outcome["ok"]:
+            self._apply_generators(params, sent, changed)
+            return Outcome(error=self._call_error(name, outcome))
+        try:
+            self._apply_changes(name, params, sent, changed)
+        except InputModified as exc:
+            return Outcome(error=exc)
+        return Outcome(result=outcome.get("result"))
+
+    def _call_error(self, name: str, outcome: dict) -> StudentError:
+        exc_type = str(outcome.get("type", "Exception"))[:100]
+        if outcome.get("timeout") is True:  # the worker's own per-call limit
+            self._stop_worker()  # as after any timeout: the next call gets a fresh import
+            return self._timed_out(name, _timeout_message(f"{name}()", self.limits.call_seconds))
+        if outcome.get("not_implemented") is True:
+            return StudentError(f"{name} is not implemented yet (it raises NotImplementedError)",
+                                not_implemented=name, exc_type=exc_type)
+        hint = (f" (the worker's memory limit is {self.limits.memory_mb} MB)"
+                if exc_type == "MemoryError" else "")
+        return StudentError(f"{name} raised {str(outcome.get('message', ''))[:2000]}{hint}",
+                            exc_type=exc_type)
 
     def _timed_out(self, name: str, message: str) -> StudentTimeout:
         """Remember that `name` ran out of time: its later tests say so without calling it."""
@@ -432,19 +446,27 @@ class Submission:
         return StudentError(f"{what} returned {mb(exc.size)}; a result may hold at most "
                             f"{mb(self.reply_bytes)} (arrays included)")
 
+    @staticmethod
+    def _apply_generators(params, sent, changed: dict) -> None:
+        """Set the caller's generators to the states the call left them in."""
+        for index, now in changed.items():
+            if type(index) is int and 0 <= index < len(sent) and isinstance(sent[index], np.random.Generator) \
+                    and isinstance(now, dict) and "generator_state" in now:
+                try:
+                    sent[index].bit_generator.state = now["generator_state"]
+                except Exception:  # noqa: BLE001 - a forged state: leave the caller's as it is
+                    pass
+
     def _apply_changes(self, name, params, sent, changed: dict) -> None:
         """Copy back arrays the function may change; any other changed argument fails the test."""
         allowed = self.exercise.mutates.get(name, ())
-        for index, now in changed.items() if type(changed) is dict else ():
+        self._apply_generators(params, sent, changed)
+        for index, now in changed.items():
             if type(index) is not int or not 0 <= index < len(sent):
                 continue
             param, before = params[index], sent[index]
             if isinstance(before, np.random.Generator):
-                if isinstance(now, dict) and "generator_state" in now:
-                    try:
-                        before.bit_generator.state = now["generator_state"]
-                    except Exception:  # noqa: BLE001 - a forged state: leave the caller's as it is
-                        pass
+                continue
             elif param.name in allowed and type(before) is np.ndarray:
                 if type(now) is not np.ndarray or now.shape != before.shape:
                     raise InputModified(f"{name} must update {param.name} in place, keeping its shape "
@@ -454,6 +476,21 @@ class Submission:
                 raise InputModified(
                     f"{name} changed its argument '{param.name}' in place; it must leave its inputs "
                     f"unchanged (compute a new array, e.g. out = x * mask rather than x *= mask)")
+
+
+class Outcome:
+    """What one call of a batch came to: its result, or the error it raised (raised again by
+    `value()`, when the test takes the result)."""
+
+    __slots__ = ("result", "error")
+
+    def __init__(self, result=None, error: BaseException | None = None):
+        self.result, self.error = result, error
+
+    def value(self):
+        if self.error is not None:
+            raise self.error.with_traceback(None)
+        return self.result
 
 
 class RemoteFunction:
@@ -466,9 +503,12 @@ class RemoteFunction:
     def __call__(self, *args, **kwargs):
         return self.submission.call(self.__name__, args, kwargs)
 
-    def many(self, arg_tuples) -> list:
-        """`[f(*args) for args in arg_tuples]` in one round trip to the worker."""
-        return self.submission.call_many(self.__name__, [(tuple(a), {}) for a in arg_tuples])
+    def each(self, calls, returns=None):
+        """`[f(*args) for args in calls]` in one round trip to the worker, as a sequence of
+        results, each validated by `returns` and raising its own call's error when it is
+        taken (see `grader.checks.Results`)."""
+        from grader.checks.calls import Results
+        return Results(self, calls, returns)
 
     def __repr__(self) -> str:
         return f"<student function {self.__name__}>"
