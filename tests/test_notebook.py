@@ -13,8 +13,8 @@ process and raises hostile text, and must stay usable.
 
 from __future__ import annotations
 
+import html
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -126,7 +126,7 @@ def _tests(report: dict, label: str = "") -> list[tuple]:
     def message(text: str) -> str:
         return text.replace(f"{label}, line", "line") if label else text
     return [(t["name"], t["function"], t["outcome"], t["points"], t["max_points"], t["hidden"],
-             message(t["message"])) for t in report["tests"]]
+             message(t["message"]), t.get("mistake", "")) for t in report["tests"]]
 
 
 @pytest.fixture(scope="module")
@@ -204,7 +204,10 @@ def test_the_value_a_kernel_shows_as_text_is_the_score(kernel_run):
             data = _result(cells[at[name]])
             score = _printed(cells[at[name]])["report"]["score"]
             assert float(data["text/plain"]) == score, (key, name, data["text/plain"])
-            assert "text/html" in data
+            report = _printed(cells[at[name]])["report"]
+            for t in report["tests"]:  # the named mistakes are in what the student sees
+                if t["outcome"] != "passed" and t.get("mistake"):
+                    assert f"<code>{html.escape(t['mistake'])}</code>" in data["text/html"], (key, t["name"])
 
 
 def _special(kernel_run, name):
