@@ -193,6 +193,8 @@ def test_every_test_cell_scores_its_functions_tests(instructor_path):
                 tests = [t for t in report["tests"] if f"test_{t['function']}" == name]
                 assert cell.max_score == pytest.approx(sum(t["max_points"] for t in tests))
                 assert cell.auto_score == pytest.approx(sum(t["points"] for t in tests)), (ex, student, name)
+            if student == "bob":  # nbgrader took grader.check's value as partial credit, not all or nothing
+                assert any(0 < c.auto_score < c.max_score for c in cells.values()), (ex, "bob")
             crashing = instructor_path["crashing"][ex]
             if student == "bob":
                 if crashing:
