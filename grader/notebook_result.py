@@ -166,7 +166,8 @@ class CheckResult(float):
                 f'</tr></thead><tbody>{"".join(rows)}</tbody></table>')
 
     def _figures(self) -> list[str]:
-        figures = [f for t in self.tests for f in (t.get("figures") or []) if isinstance(f, dict)]
+        listed = [*(self.report.get("figures") or []), *(f for t in self.tests for f in (t.get("figures") or []))]
+        figures = [f for f in listed if isinstance(f, dict)]
         if not figures:
             return []
         try:

@@ -327,3 +327,78 @@ def test_the_value_on_an_nbgrader_cells_scale():
     assert CheckResult({"report": report, "hidden_ran": True}, function="f", points=30) == 24.0
     assert CheckResult({"report": report, "hidden_ran": True}, function="f") == 24.0
     assert "Public tests only (25 tests)." in public.text() and "this cell: 9.6 of 10 points" in public.text()
+
+
+# ---------------------------------------------------------------- without a kernel
+
+def _cell(namespace: dict, source: str, name: str) -> None:
+    """Run `source` as a notebook cell would: compiled under a name linecache knows, in a
+    namespace whose functions belong to __main__."""
+    import linecache
+
+    linecache.cache[name] = (len(source), None, source.splitlines(True), name)
+    exec(compile(source, name, "exec"), namespace)
+
+
+def test_capture_takes_helpers_imports_and_constants_and_refuses_the_rest():
+    from grader.notebook_capture import IMPORTS_UNIT, CaptureRefused, capture
+
+    ns = {"__name__": "__main__"}
+    _cell(ns, "import numpy as np\nfrom math import sqrt\nEPS = 1e-5\nGAIN = {'he': np.sqrt(2.0)}\n"
+              "unused = np.zeros(3)\n", "<cell-a>")
+    _cell(ns, "def _scale(p):\n    return 1 / (1 - p)\n\n\n"
+              "def dropout_forward(x, p, train, rng, eps=EPS):\n"
+              "    return [v * _scale(p) * GAIN['he'] for v in np.atleast_1d(x)], sqrt(eps)\n", "<cell-b>")
+    captured = capture(ns, ("dropout_forward", "dropout_backward"))
+    assert captured.missing == ("dropout_backward",)
+    units = dict(captured.units)
+    assert units[IMPORTS_UNIT].splitlines() == [
+        "import numpy as np", "from math import sqrt", "EPS = 1e-05",
+        "GAIN = {'he': __import__('numpy').float64(1.4142135623730951)}"]
+    assert "unused" not in "".join(units.values())
+    cell = units["<cell-b>"].splitlines()  # each definition on its own lines of its cell
+    assert cell[0] == "def _scale(p):" and cell[4].startswith("def dropout_forward(")
+    rebuilt: dict = {}
+    for _, source in captured.units:
+        exec(source, rebuilt)
+    assert rebuilt["dropout_forward"](2.0, 0.5, True, None) == ns["dropout_forward"](2.0, 0.5, True, None)
+
+    _cell(ns, "def dropout_forward(x, p, train, rng):\n    return x * unused\n", "<cell-c>")
+    with pytest.raises(CaptureRefused, match="dropout_forward uses unused, a numpy.ndarray"):
+        capture(ns, ("dropout_forward",))
+
+
+def test_export_writes_the_module_and_the_report_grade_gives_it(tmp_path):
+    from click.testing import CliRunner
+
+    from grader.cli import main
+    from grader.notebook import CheckError, Grader
+
+    ns = {"__name__": "__main__"}
+    _cell(ns, (ROOT / "solutions" / "exercise3" / "dropout.py").read_text(), "<cell-1>")
+    grader = Grader("exercise3", course=ROOT)
+    result = grader.export(tmp_path, namespace=ns)
+    module, report = tmp_path / "dropout.py", tmp_path / "exercise3_report.json"
+    assert result == result.max_score > 0 and module.is_file()
+    cli = CliRunner().invoke(main, ["exercise3", "--submission", str(module), "--json", "--course", str(ROOT)])
+    assert cli.exit_code == 0
+    assert json.loads(report.read_text()) == json.loads(cli.stdout)
+    assert grader.export(tmp_path, namespace=ns) == result  # its own files are replaced
+    grader.export(tmp_path, zip=True, namespace=ns)
+    import zipfile
+    with zipfile.ZipFile(tmp_path / "exercise3.zip") as bundle:
+        assert sorted(bundle.namelist()) == ["dropout.py", "exercise3_report.json"]
+    module.write_text("# the student's own file\n")
+    with pytest.raises(CheckError, match="export\\(\\) did not write it"):
+        grader.export(tmp_path, namespace=ns)
+    assert module.read_text() == "# the student's own file\n"
+
+
+def test_a_usage_mistake_is_one_line_in_a_notebook():
+    from grader.notebook import CheckError, Grader
+
+    with pytest.raises(CheckError, match="did you mean 'exercise3'") as caught:
+        Grader("exercis3", course=ROOT)
+    assert caught.value._render_traceback_() == [f"CheckError: {caught.value}"]
+    with pytest.raises(CheckError, match="did you mean 'dropout_forward'"):
+        Grader("exercise3", course=ROOT).check("dropout_foward")
