@@ -20,6 +20,7 @@ does), and `Grader(...)` reads course.yml only.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import select
@@ -179,6 +180,7 @@ class _Server:
 
     def __init__(self):
         self.log = tempfile.NamedTemporaryFile(prefix="grader-notebook-", suffix=".log", delete=False)
+        atexit.register(_remove, self.log.name)  # the kernel's end; the process ends with its stdin
         package_parent = str(Path(__file__).resolve().parents[1])
         bootstrap = ("import sys; sys.path.insert(0, sys.argv.pop(1)); "
                      "from grader.notebook_server import main; main()")
@@ -264,6 +266,13 @@ class _Server:
         for key, server in list(_servers.items()):
             if server is self:
                 del _servers[key]
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 class _Gone(Exception):

@@ -74,7 +74,6 @@ class Server:
             return {"ok": False, "error": str(exc)}
         except Exception as exc:  # noqa: BLE001 - a bug of ours: said in one line, logged in full
             traceback.print_exc()
-            self.zygote = None if self.zygote is None or self.zygote.process.poll() is not None else self.zygote
             return {"ok": False, "error": f"the grader failed ({type(exc).__name__}: {exc})"}
 
     def _handle(self, request: dict, progress) -> dict:
