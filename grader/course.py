@@ -27,6 +27,7 @@ LINK_VERSION = 1
 PUBLIC_TESTS = "test_public.py"
 HIDDEN_TESTS = "test_hidden.py"
 EXPECTED_VALUES = "expected.dat"
+MISTAKES = "mistakes.yml"  # the exercise's catalogued mistakes: id -> feedback (next to its tests)
 
 
 @dataclass(frozen=True)

@@ -136,12 +136,13 @@ def _session(exercise: Exercise, files: list[Path], reference, each: Callable, s
     import pytest
 
     from grader.checks.inputs import course_secret
+    from grader.checks.mistakes import catalogue_of
     from grader.plugin import GradingPlugin
 
     plugin = GradingPlugin(exercise, reference, each,
                            hidden_files=[f for f in files if f.name == HIDDEN_TESTS])
-    with course_secret(reference.input_secret):  # unseen inputs where the reference is live
-        status, output = _pytest_session(files, plugin, select)
+    with course_secret(reference.input_secret), catalogue_of(files[0].parent):  # unseen inputs where
+        status, output = _pytest_session(files, plugin, select)              # the reference is live
     if plugin.loop_error is not None:
         raise plugin.loop_error  # KeyboardInterrupt, or a bug of ours: never swallowed by pytest
     if status == pytest.ExitCode.INTERRUPTED:

@@ -31,7 +31,8 @@ from grader.checks.context import set_function_under_test
 from grader.checks.notes import clear_notes, take_notes
 from grader.errors import CourseTestError, GradingInterrupted, SandboxFailure
 from grader.report import RANK, GradeReport, TestResult
-from grader.sandbox.proxy import InputModified, StudentError, StudentTimeout
+from grader.checks.calls import InputModified
+from grader.sandbox.proxy import StudentError, StudentTimeout
 
 
 

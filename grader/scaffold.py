@@ -23,7 +23,7 @@ from pathlib import Path
 from string import Template
 
 from grader.files import write_atomic
-from grader.course import COURSE_FILE, HIDDEN_TESTS, PUBLIC_TESTS, Course, parse_course
+from grader.course import COURSE_FILE, HIDDEN_TESTS, MISTAKES, PUBLIC_TESTS, Course, parse_course
 from grader.errors import CourseError, NewExerciseRefused
 
 FUNCTIONS = ("scale_forward", "scale_backward")
@@ -178,7 +178,7 @@ def _files(exercise_id: str, module: str, title: str, forward: str, backward: st
     names = {"id": exercise_id, "module": module, "stem": module.removesuffix(".py"), "title": text,
              "forward": forward, "backward": backward}
     return {name: Template(template).substitute(names) for name, template in (
-        (module, REFERENCE), (PUBLIC_TESTS, PUBLIC), (HIDDEN_TESTS, HIDDEN),
+        (module, REFERENCE), (PUBLIC_TESTS, PUBLIC), (HIDDEN_TESTS, HIDDEN), (MISTAKES, MISTAKES_FILE),
         (f"mutants/{MUTANT}.py", MUTANT_FILE), (f"variants/{VARIANT}.py", VARIANT_FILE), (ORACLE, ORACLE_FILE))}
 
 
@@ -251,12 +251,8 @@ OUT = (array("out", like="x"), "cache")  # what $forward returns: out shaped lik
 
 
 def forward_mistakes(x, a):
-    """What common mistakes give on these inputs, each a catalogued mistake with a stable id."""
-    return {
-        mistake("$id.adds_a", "out is x + a: the layer scales x by a, it does not add a (out = a * x)"): x + a,
-        mistake("$id.divides_by_a", "out is x / a: the layer multiplies x by a (out = a * x)"): x / a,
-        mistake("$id.no_a", "out is x: a is missing (out = a * x)"): x,
-    }
+    """What common mistakes give on these inputs, each a catalogued mistake (mistakes.yml)."""
+    return {mistake("$id.adds_a"): x + a, mistake("$id.divides_by_a"): x / a, mistake("$id.no_a"): x}
 
 
 @pytest.mark.points(2)
@@ -301,6 +297,19 @@ def test_forward_more_inputs(student, reference):
     cases = [(normal_input(shape, seed), a) for seed, shape, a in [(11, (7,), 0.25), (12, (2, 3, 4), -2.0)]]
     for (x, a), (out, _) in zip(cases, student.$forward.each(cases, returns=public.OUT)):
         assert_close(out, reference.$forward(x, a)[0], mistakes=public.forward_mistakes(x, a))
+'''
+
+MISTAKES_FILE = '''\
+# The catalogued mistakes of $id: a stable id (the report's `mistake`, the same in every
+# language) and the feedback that names it. The tests refer to them by id (`mistake("...")`
+# in grader.checks); the public tests ship with this file.
+
+$id.adds_a: >-
+  out is x + a: the layer scales x by a, it does not add a (out = a * x)
+$id.divides_by_a: >-
+  out is x / a: the layer multiplies x by a (out = a * x)
+$id.no_a: >-
+  out is x: a is missing (out = a * x)
 '''
 
 MUTANT_FILE = '''\

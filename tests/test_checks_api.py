@@ -110,7 +110,7 @@ def test_a_mistake_carries_its_id_and_fail_names_the_function_under_test():
             fail(mistake("dropout.keep_prob_swap", "you used p = {p} as the keep probability"), p=0.2)
         assert str(raised.value) == "dropout_forward: you used p = 0.2 as the keep probability"
         assert raised.value.mistake == "dropout.keep_prob_swap"
-        with pytest.raises(ValueError, match="dotted name without spaces"):
+        with pytest.raises(ValueError, match="dotted lowercase name"):
             mistake("keep prob", "x")
     finally:
         set_function_under_test("")
@@ -178,3 +178,34 @@ def test_the_binomial_interval_holds_what_it_claims(n, p):
     outside = np.exp(logpmf[(k / n < lo) | (k / n > hi)]).sum()
     assert outside <= stats.ALPHA
     assert lo < p < hi
+
+
+def test_mistakes_come_from_the_exercises_catalogue_and_a_bad_one_says_where(tmp_path):
+    from grader.checks.mistakes import catalogue_of
+    from grader.errors import CourseTestError
+
+    (tmp_path / "mistakes.yml").write_text("demo.adds_a: >-\n  out is x + a:\n  scale, do not add\n")
+    with catalogue_of(tmp_path):
+        assert mistake("demo.adds_a").text == "out is x + a: scale, do not add"
+        with pytest.raises(CourseTestError, match=r"'demo\.typo' is not in .*mistakes\.yml"):
+            mistake("demo.typo")
+    for text, words in (("- a list\n", "must map each mistake id"), ("Bad Id: x\n", "is not a mistake id"),
+                        ("demo.empty: ''\n", "must be a non-empty text"), ("a: [\n", "could not be read")):
+        (tmp_path / "mistakes.yml").write_text(text)
+        with pytest.raises(CourseTestError, match=words):
+            with catalogue_of(tmp_path):
+                pass
+
+
+
+def test_validate_names_a_catalogued_mistake_that_no_test_uses(tmp_path):
+    from grader.course import load_course
+    from grader.validate import _unused_mistakes
+    from tests.conftest import copy_course
+
+    root = copy_course(tmp_path / "course")
+    catalogue = root / "solutions" / "exercise3" / "mistakes.yml"
+    catalogue.write_text(catalogue.read_text() + "dropout.never_used: >-\n  no test names this\n")
+    exercise = load_course(root).exercise("exercise3")
+    assert _unused_mistakes(exercise) == ["exercise3: mistakes.yml has 'dropout.never_used', which no test "
+                                          "uses (mistake('dropout.never_used'))"]

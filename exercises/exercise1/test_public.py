@@ -53,43 +53,28 @@ def known(id, text):  # noqa: A002 - a mistake of this exercise, id "init.<id>"
     return mistake(f"init.{id}", text)
 
 
-TRANSPOSED = known("transposed", "{what} has shape {shape} for fan_in={fi}, fan_out={fo}, which is (fan_out, "
-                   "fan_in). Weights have shape (fan_in, fan_out): a layer computes x @ W + b and x has fan_in "
-                   "columns (torch's Linear stores (out, in); we store (in, out))")
-NOT_CENTRED = known("normal_not_centred", "the weights' mean is {mean:.4g}, but N(0, std^2) is centred on 0: check "
-                    "the order of rng.normal(loc, scale) (the first argument is the mean) and that nothing is added "
-                    "to the draws")
-CONSTANT = known("constant_weights", "every weight is {value:.4g}: did you swap the arguments of rng.normal(loc, "
-                 "scale)? Draw with rng.normal(0.0, std, size=...); equal weights make every neuron learn the same "
-                 "thing")
-LOOKS_UNIFORM = known("uniform_for_normal", "your weights look uniformly distributed (flat, with a hard bound); "
-                      "{method} draws from the normal distribution N(0, std^2): use rng.normal(0.0, std, size=...)")
-LOOKS_NORMAL = known("normal_for_uniform", "your weights look normally distributed (a bell curve, with values "
-                     "beyond the bound a = {a:.4g}); this initializer draws from the uniform distribution U(-a, a): "
-                     "use rng.uniform(-a, a, size=...)")
-UNIFORM_NOT_CENTRED = known("uniform_not_centred", "the weights' mean is {mean:.3g}·a, but U(-a, a) is centred on "
-                            "0: draw with rng.uniform(-a, a, ...), not rng.uniform(0, a) or rng.random() * a")
+TRANSPOSED = mistake("init.transposed")
+NOT_CENTRED = mistake("init.normal_not_centred")
+CONSTANT = mistake("init.constant_weights")
+LOOKS_UNIFORM = mistake("init.uniform_for_normal")
+LOOKS_NORMAL = mistake("init.normal_for_uniform")
+UNIFORM_NOT_CENTRED = mistake("init.uniform_not_centred")
 
 
 def normal_catalogue(method, fi, fo):
     """{mistake: the std it gives}; the first whose statistics W fits is named."""
     std, fans = std_of(method, fi, fo), FANS[method]
     own = {
-        known("xavier_fan_in", "you used fan_in only (sqrt(2 / fan_in) is He's std, for ReLU); Xavier averages "
-              "both sides: std = sqrt(2 / (fan_in + fan_out))"): math.sqrt(2 / fi),
-        known("xavier_fan_out", "you used fan_out only; Xavier's std is sqrt(2 / (fan_in + fan_out))"):
+        mistake("init.xavier_fan_in"): math.sqrt(2 / fi),
+        mistake("init.xavier_fan_out"):
             math.sqrt(2 / fo),
-        known("xavier_no_2", "your std is sqrt(1 / (fan_in + fan_out)): the 2 is missing; Xavier's std is "
-              "sqrt(2 / (fan_in + fan_out))"): math.sqrt(1 / (fi + fo)),
-        known("xavier_lecun", "your std is sqrt(1 / fan_in) (LeCun's); Xavier's is sqrt(2 / (fan_in + fan_out))"):
+        mistake("init.xavier_no_2"): math.sqrt(1 / (fi + fo)),
+        mistake("init.xavier_lecun"):
             math.sqrt(1 / fi),
     } if method == "xavier_normal" else {
-        known("he_fan_out", "you used fan_out; He's std uses fan_in, the number of inputs each neuron sums: "
-              "std = sqrt(2 / fan_in)"): math.sqrt(2 / fo),
-        known("he_xavier", "your std is sqrt(2 / (fan_in + fan_out)), Xavier's; He's std (for ReLU) is "
-              "sqrt(2 / fan_in)"): math.sqrt(2 / (fi + fo)),
-        known("he_no_2", "your std is sqrt(1 / fan_in): He's std has a 2, because ReLU zeroes half of its "
-              "inputs: std = sqrt(2 / fan_in)"): math.sqrt(1 / fi),
+        mistake("init.he_fan_out"): math.sqrt(2 / fo),
+        mistake("init.he_xavier"): math.sqrt(2 / (fi + fo)),
+        mistake("init.he_no_2"): math.sqrt(1 / fi),
     }
     return {**own,
             known("variance_as_std", f"you used sqrt(2 / {fans}) as the variance (your std is its square root). "
@@ -102,25 +87,20 @@ def normal_catalogue(method, fi, fo):
             known("uniform_std", f"your weights have std {std / math.sqrt(3):.4g} = std / sqrt(3): did you draw "
                   "from U(-std, std)? This initializer draws from the normal distribution N(0, std^2)"):
                 std / math.sqrt(3),
-            known("std_one", "your weights have std 1: with std 1, sigmoid outputs pile up at 0 and 1 (vanishing "
-                  "gradients); scale by the formula"): 1.0,
-            known("std_0_01", "your weights have std 0.01: then all activations collapse to the same value; scale "
-                  "by the formula"): 0.01}
+            mistake("init.std_one"): 1.0,
+            mistake("init.std_0_01"): 0.01}
 
 
 def uniform_catalogue(method, fi, fo):
     """{mistake: the bound it gives}."""
     a, fans = std_of(method, fi, fo), FANS[method]
     own = {
-        known("xavier_uniform_fan_in", "you used fan_in only (sqrt(6 / fan_in) is He's bound); Xavier's bound is "
-              "a = sqrt(6 / (fan_in + fan_out))"): math.sqrt(6 / fi),
-        known("xavier_uniform_fan_out", "you used fan_out only; Xavier's bound is a = sqrt(6 / (fan_in + fan_out))"):
+        mistake("init.xavier_uniform_fan_in"): math.sqrt(6 / fi),
+        mistake("init.xavier_uniform_fan_out"):
             math.sqrt(6 / fo),
     } if method == "xavier_uniform" else {
-        known("he_uniform_fan_out", "you used fan_out; He's bound uses fan_in, the number of inputs: "
-              "a = sqrt(6 / fan_in)"): math.sqrt(6 / fo),
-        known("he_uniform_xavier", "your bound is sqrt(6 / (fan_in + fan_out)), Xavier's; He's is "
-              "a = sqrt(6 / fan_in)"): math.sqrt(6 / (fi + fo)),
+        mistake("init.he_uniform_fan_out"): math.sqrt(6 / fo),
+        mistake("init.he_uniform_xavier"): math.sqrt(6 / (fi + fo)),
     }
     return {**own,
             known("bound_sqrt3", f"your bound is sqrt(3 / {fans}). U(-a, a) has variance a^2 / 3; for the variance "
@@ -129,7 +109,7 @@ def uniform_catalogue(method, fi, fo):
                   f"variance a^2 / 3, so the bound is sqrt(3) times the std: a = sqrt(6 / {fans})"): a / math.sqrt(3),
             known("bound_no_sqrt", f"your bound is 6 / {fans}: you forgot the square root, a = sqrt(6 / {fans})"):
                 a ** 2,
-            known("bound_one", "your weights lie in [-1, 1]: scale the bound by the formula"): 1.0}
+            mistake("init.bound_one"): 1.0}
 
 
 def name_mistake(method, W, fi, fo, where=None):
@@ -310,13 +290,9 @@ test_he_uniform_shape, test_he_uniform_bound, test_he_uniform_distribution, test
 
 # --------------------------------------------------------------------------- init_mlp
 
-BIAS_SHAPE = known("mlp_bias_shape", "b of layer {i} has shape {shape}; biases are 1-D, shape (d_out,) = ({d},) "
-               "(broadcasting adds them to every row of x @ W)")
-BIAS_NOT_ZERO = known("mlp_bias_not_zero", "b of layer {i} is not all zeros: biases start at 0. Only the weights need "
-                  "random values, to break the symmetry between neurons (if every weight were 0, every neuron "
-                  "would learn the same thing)")
-WRONG_METHOD = known("mlp_wrong_method", "the weights look drawn by {other}, not by {method}: call the initializer "
-                 "that `method` names")
+BIAS_SHAPE = mistake("init.mlp_bias_shape")
+BIAS_NOT_ZERO = mistake("init.mlp_bias_not_zero")
+WRONG_METHOD = mistake("init.mlp_wrong_method")
 
 
 def layers_of(result, sizes, method):

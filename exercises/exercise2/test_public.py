@@ -101,83 +101,59 @@ def check_numerical(grad, reference, penalty, W, lam, catalogue):
 def l2_penalty_mistakes(weights, lam):
     sq = [np.sum(W ** 2) for W in weights]
     return {
-        known("l2_penalty_factor_2", "your penalty is lam * sum(W**2), twice the contract: the L2 penalty is "
-              "0.5 * lam * sum(W**2). The 0.5 makes its gradient exactly lam * W (a penalty lambda * sum(w^2) "
-              "without the 0.5 has gradient 2 * lambda * w)"): lam * sum(sq),
-        known("l2_penalty_no_lam", "lam is missing: the penalty is 0.5 * lam * sum(W**2)"): 0.5 * sum(sq),
-        known("l2_penalty_half_twice", "lam / 2 was applied twice (0.25 * lam * sum(W**2)): the penalty is "
-              "0.5 * lam * sum(W**2)"): 0.25 * lam * sum(sq),
-        known("l2_penalty_first_only", "only the first array was counted: sum the squares of every W in "
-              "weights"): 0.5 * lam * sq[0],
-        known("l2_penalty_last_only", "only the last array was counted: add each array's sum to a running total "
-              "instead of overwriting it"): 0.5 * lam * sq[-1],
-        known("l2_penalty_mean", "you averaged the squares (np.mean); the penalty sums them: "
-              "0.5 * lam * sum(W**2)"): 0.5 * lam * sum(np.mean(W ** 2) for W in weights),
-        known("l2_penalty_norm", "you used the norm ||W||, not its square: the penalty is 0.5 * lam * sum(W**2)"):
+        mistake("decay.l2_penalty_factor_2"): lam * sum(sq),
+        mistake("decay.l2_penalty_no_lam"): 0.5 * sum(sq),
+        mistake("decay.l2_penalty_half_twice"): 0.25 * lam * sum(sq),
+        mistake("decay.l2_penalty_first_only"): 0.5 * lam * sq[0],
+        mistake("decay.l2_penalty_last_only"): 0.5 * lam * sq[-1],
+        mistake("decay.l2_penalty_mean"): 0.5 * lam * sum(np.mean(W ** 2) for W in weights),
+        mistake("decay.l2_penalty_norm"):
             0.5 * lam * sum(np.sqrt(s) for s in sq),
-        known("l2_penalty_square_of_sum", "you squared the sum of the weights, (sum W)^2; square each weight, "
-              "then sum: sum(W**2)"): 0.5 * lam * sum(np.sum(W) ** 2 for W in weights),
-        known("l2_penalty_is_l1", "that is the L1 penalty (absolute values); L2 squares the weights: "
-              "0.5 * lam * sum(W**2)"): lam * sum(np.sum(np.abs(W)) for W in weights),
+        mistake("decay.l2_penalty_square_of_sum"): 0.5 * lam * sum(np.sum(W) ** 2 for W in weights),
+        mistake("decay.l2_penalty_is_l1"): lam * sum(np.sum(np.abs(W)) for W in weights),
     }
 
 
 def l1_penalty_mistakes(weights, lam):
     ab = [np.sum(np.abs(W)) for W in weights]
     return {
-        known("l1_penalty_squared", "you squared the weights: that is the L2 penalty. L1 sums absolute values: "
-              "lam * sum(|W|)"): lam * sum(np.sum(W ** 2) for W in weights),
-        known("l1_penalty_is_l2", "you squared the weights and kept a 0.5: that is the L2 penalty. L1 sums "
-              "absolute values: lam * sum(|W|)"): 0.5 * lam * sum(np.sum(W ** 2) for W in weights),
-        known("l1_penalty_squared_sum", "you squared the sum of absolute values; the L1 penalty is "
-              "lam * sum(|W|), not squared"): lam * sum(a ** 2 for a in ab),
-        known("l1_penalty_no_abs", "the absolute value is missing: negative weights cancel positive ones. The "
-              "L1 penalty is lam * sum(|W|)"): lam * sum(np.sum(W) for W in weights),
-        known("l1_penalty_half", "your penalty is 0.5 * lam * sum(|W|): the 0.5 belongs to the L2 penalty; L1 "
-              "is lam * sum(|W|)"): 0.5 * lam * sum(ab),
-        known("l1_penalty_no_lam", "lam is missing: the penalty is lam * sum(|W|)"): sum(ab),
-        known("l1_penalty_first_only", "only the first array was counted: sum |W| over every W in weights"):
+        mistake("decay.l1_penalty_squared"): lam * sum(np.sum(W ** 2) for W in weights),
+        mistake("decay.l1_penalty_is_l2"): 0.5 * lam * sum(np.sum(W ** 2) for W in weights),
+        mistake("decay.l1_penalty_squared_sum"): lam * sum(a ** 2 for a in ab),
+        mistake("decay.l1_penalty_no_abs"): lam * sum(np.sum(W) for W in weights),
+        mistake("decay.l1_penalty_half"): 0.5 * lam * sum(ab),
+        mistake("decay.l1_penalty_no_lam"): sum(ab),
+        mistake("decay.l1_penalty_first_only"):
             lam * ab[0],
-        known("l1_penalty_last_only", "only the last array was counted: add each array's sum to a running total "
-              "instead of overwriting it"): lam * ab[-1],
-        known("l1_penalty_mean", "you averaged (np.mean); the penalty sums: lam * sum(|W|)"):
+        mistake("decay.l1_penalty_last_only"): lam * ab[-1],
+        mistake("decay.l1_penalty_mean"):
             lam * sum(np.mean(np.abs(W)) for W in weights),
     }
 
 
 def l2_grad_mistakes(W, lam):
     return {
-        known("l2_grad_factor_2", "your gradient is 2 * lam * W, twice the gradient of the penalty 0.5 * lam * "
-              "sum(W**2). A penalty lambda * sum(w^2) without the 0.5 has gradient 2 * lambda * w; ours has a 0.5 "
-              "so that the gradient is exactly lam * W"): 2 * lam * W,
-        known("l2_grad_half", "your gradient is lam / 2 * W: the 0.5 of the penalty cancels against the 2 from "
-              "differentiating W**2, so the gradient is lam * W"): 0.5 * lam * W,
-        known("l2_grad_sign", "the gradient has the wrong sign: d/dW of 0.5 * lam * sum(W**2) is +lam * W (the "
-              "update then subtracts it, which shrinks the weights)"): -lam * W,
-        known("l2_grad_no_lam", "lam is missing: the gradient is lam * W"): W,
-        known("l2_grad_is_l1", "that is the L1 gradient lam * sign(W); the L2 gradient is lam * W"):
+        mistake("decay.l2_grad_factor_2"): 2 * lam * W,
+        mistake("decay.l2_grad_half"): 0.5 * lam * W,
+        mistake("decay.l2_grad_sign"): -lam * W,
+        mistake("decay.l2_grad_no_lam"): W,
+        mistake("decay.l2_grad_is_l1"):
             lam * np.sign(W),
-        known("l2_grad_penalty", "that is the penalty of each weight, 0.5 * lam * W**2, not its derivative "
-              "lam * W"): 0.5 * lam * W ** 2,
-        known("l2_grad_squared", "your gradient is lam * W**2; the derivative of 0.5 * lam * W**2 is lam * W"):
+        mistake("decay.l2_grad_penalty"): 0.5 * lam * W ** 2,
+        mistake("decay.l2_grad_squared"):
             lam * W ** 2,
     }
 
 
 def l1_grad_mistakes(W, lam):
     return {
-        known("l1_grad_sign0_plus", "at W == 0 your gradient is +lam (np.where(W >= 0, 1, -1) or similar), but "
-              "|W| has no slope there and the subgradient used is 0, as np.sign(0) == 0 (torch too): use "
-              "lam * np.sign(W)"): lam * np.where(W >= 0, 1.0, -1.0),
-        known("l1_grad_sign0_minus", "at W == 0 your gradient is -lam (np.where(W > 0, 1, -1) or similar), but "
-              "the subgradient used at 0 is 0, as np.sign(0) == 0: use lam * np.sign(W)"):
+        mistake("decay.l1_grad_sign0_plus"): lam * np.where(W >= 0, 1.0, -1.0),
+        mistake("decay.l1_grad_sign0_minus"):
             lam * np.where(W > 0, 1.0, -1.0),
-        known("l1_grad_is_l2", "that is the L2 gradient lam * W; the L1 gradient is lam * sign(W)"): lam * W,
-        known("l1_grad_sign", "the gradient has the wrong sign: d|w|/dw = sign(w), so the gradient is "
-              "+lam * sign(W)"): -lam * np.sign(W),
-        known("l1_grad_no_lam", "lam is missing: the gradient is lam * sign(W)"): np.sign(W),
-        known("l1_grad_penalty", "that is lam * |W|, the penalty of each weight; its derivative is "
-              "lam * sign(W)"): lam * np.abs(W),
+        mistake("decay.l1_grad_is_l2"): lam * W,
+        mistake("decay.l1_grad_sign"): -lam * np.sign(W),
+        mistake("decay.l1_grad_no_lam"): np.sign(W),
+        mistake("decay.l1_grad_penalty"): lam * np.abs(W),
     }
 
 
@@ -296,9 +272,7 @@ def test_sgd_step_only_w_keys_decay(student, reference):
     check_steps(student, reference, [(*mlp_params(12, ["W1", "gamma1", "beta1", "b1", "W2", "b2"]), 0.05, 0.5)])
 
 
-IN_PLACE = known("sgd_in_place", "Build a new dict of new arrays, new[k] = params[k] - lr * (...): a copy of the "
-                 "dict (params.copy(), dict(params)) still holds the caller's arrays, so new[k] -= ... or "
-                 "grads[k] += ... changes them in place")
+IN_PLACE = mistake("decay.sgd_in_place")
 
 
 @pytest.mark.points(1)

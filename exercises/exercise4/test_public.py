@@ -24,106 +24,41 @@ LOW = 1  # the low-variance feature (batch norm) or sample (layer norm)
 # ----------------------------------------------------------------------- the mistakes, named
 # Mistakes both normalizations share carry batchnorm ids here; `as_layernorm` renames them.
 
-BN_UNBIASED_NORM = mistake("batchnorm.unbiased_normalize", (
-    "you normalized with the unbiased variance (dividing by N - 1). Batch norm normalizes with the biased batch "
-    "variance mean((x - mu)**2, axis=0), i.e. np.var(x, axis=0); the N / (N - 1) correction belongs only in the "
-    "running_var update"))
-EPS_OUTSIDE = mistake("batchnorm.eps_outside_sqrt", (
-    "eps is outside the square root: divide by sqrt(var + eps), not sqrt(var) + eps. This is invisible at "
-    "ordinary scales but changes values whose variance is far below eps completely (the test data holds such a "
-    "feature, or for layer norm such a sample, with std 1e-3)"))
-NO_EPS = mistake("batchnorm.no_eps", (
-    "eps is missing: divide by sqrt(var + eps); eps keeps the division safe when the values barely vary (the "
-    "test data holds such a feature, or for layer norm such a sample, with std 1e-3)"))
-SQRT_MISSING = mistake("batchnorm.sqrt_missing", (
-    "you divided by the variance plus eps; divide by its square root, sqrt(var + eps) (var is a variance, not a "
-    "standard deviation)"))
-BN_AXIS1 = mistake("batchnorm.normalizes_rows", (
-    "you normalized each sample (row, axis 1): that is layer norm. Batch norm normalizes each feature (column) "
-    "over the batch: mean and variance along axis 0"))
-GAMMA_BETA_SWAPPED = mistake("batchnorm.gamma_beta_swapped", (
-    "gamma and beta are swapped: out = gamma * xhat + beta (gamma scales, beta shifts)"))
-NO_AFFINE = mistake("batchnorm.no_affine", "the learned scale and shift are missing: out = gamma * xhat + beta")
-TRAIN_USES_RUNNING = mistake("batchnorm.train_uses_running", (
-    "in training, normalize with the statistics of the current batch (mean and variance of x along axis 0), not "
-    "with running_mean and running_var"))
-TEST_USES_BATCH = mistake("batchnorm.test_uses_batch", (
-    "in test mode you normalized with the statistics of the test batch. At test time batch norm must use "
-    "running_mean and running_var (what training learned), so that a sample's output does not depend on the rest "
-    "of the batch; a single test sample has no batch to average over"))
-TEST_MODIFIED = mistake("batchnorm.test_modifies_running", (
-    "in test mode running_mean and running_var must stay unchanged: test time only reads what training learned "
-    "(update them only when train is True)"))
-RUNNING_UNCHANGED = mistake("batchnorm.running_not_in_place", (
-    "{name} did not change in training: update the caller's array in place ({name}[...] = ..., or {name} *= ... "
-    "and {name} += ...). Writing {name} = ... only rebinds your local name, and the caller never sees the new "
-    "value"))
-MOMENTUM_SWAPPED = mistake("batchnorm.momentum_as_decay", (
-    "momentum is the weight of the NEW batch statistic: {name} = (1 - momentum) * {name} + momentum * batch "
-    "statistic (torch's convention, momentum = 0.1). You used momentum as the weight of the old value, a decay, "
-    "as cs231n and 'Deep Learning from Scratch' do with momentum = 0.9; this course follows torch"))
-RUNNING_VAR_BIASED = mistake("batchnorm.running_var_biased", (
-    "running_var must average the unbiased batch variance var * N / (N - 1) (the batch norm paper's inference "
-    "step: Var[x] = m / (m - 1) * E[sigma_B^2]; torch does the same). You averaged the biased variance, as "
-    "cs231n and 'Deep Learning from Scratch' do"))
-CS231N_BOTH = mistake("batchnorm.cs231n_running_var", (
-    "you used the cs231n / 'Deep Learning from Scratch' update of running_var: momentum as the weight of the old "
-    "value (0.9) and the biased variance. Here momentum (0.1) weights the NEW batch statistic, and running_var "
-    "averages the unbiased variance var * N / (N - 1)"))
-RUNNING_STD = mistake("batchnorm.running_std", (
-    "running_var must be a moving average of the variance, not of the standard deviation (some slides average "
-    "sigma; torch and this course average sigma^2)"))
-RUNNING_REPLACED = mistake("batchnorm.running_replaced", (
-    "{name} must be a moving average, (1 - momentum) * {name} + momentum * batch statistic; you replaced it with "
-    "the statistic of the current batch"))
-MOMENTUM_IGNORED = mistake("batchnorm.momentum_ignored", (
-    "you ignored the momentum argument and used 0.1: use the momentum you are given"))
-EPS_IGNORED = mistake("batchnorm.eps_ignored", (
-    "you ignored the eps argument and used 1e-5: use the eps you are given"))
+BN_UNBIASED_NORM = mistake("batchnorm.unbiased_normalize")
+EPS_OUTSIDE = mistake("batchnorm.eps_outside_sqrt")
+NO_EPS = mistake("batchnorm.no_eps")
+SQRT_MISSING = mistake("batchnorm.sqrt_missing")
+BN_AXIS1 = mistake("batchnorm.normalizes_rows")
+GAMMA_BETA_SWAPPED = mistake("batchnorm.gamma_beta_swapped")
+NO_AFFINE = mistake("batchnorm.no_affine")
+TRAIN_USES_RUNNING = mistake("batchnorm.train_uses_running")
+TEST_USES_BATCH = mistake("batchnorm.test_uses_batch")
+TEST_MODIFIED = mistake("batchnorm.test_modifies_running")
+RUNNING_UNCHANGED = mistake("batchnorm.running_not_in_place")
+MOMENTUM_SWAPPED = mistake("batchnorm.momentum_as_decay")
+RUNNING_VAR_BIASED = mistake("batchnorm.running_var_biased")
+CS231N_BOTH = mistake("batchnorm.cs231n_running_var")
+RUNNING_STD = mistake("batchnorm.running_std")
+RUNNING_REPLACED = mistake("batchnorm.running_replaced")
+MOMENTUM_IGNORED = mistake("batchnorm.momentum_ignored")
+EPS_IGNORED = mistake("batchnorm.eps_ignored")
 
-BN_DX_NO_MEAN = mistake("batchnorm.backward_no_mean_term", (
-    "dx misses the path through the batch mean: mu depends on every x_i, which adds the term -sum(dxhat, axis=0) "
-    "/ N (dxhat = gamma * dout). In full: dx = gamma / (N * std) * (N * dout - sum(dout) - xhat * sum(dout * "
-    "xhat)), sums over the batch (axis 0)"))
-BN_DX_NO_VAR = mistake("batchnorm.backward_no_var_term", (
-    "dx misses the path through the batch variance: var depends on every x_i, which adds the term -xhat * "
-    "sum(dxhat * xhat, axis=0) / N (dxhat = gamma * dout)"))
-BN_DX_CONSTANT_STATS = mistake("batchnorm.backward_constant_stats", (
-    "in training the batch mean and variance depend on x, so dx needs the terms through mu and var; gamma * dout "
-    "/ std is the gradient for a test-mode cache only"))
-DX_NO_GAMMA = mistake("batchnorm.backward_no_gamma", (
-    "dx is missing the factor gamma: the gradient reaching xhat is dxhat = gamma * dout"))
-DGAMMA_SUM_DOUT = mistake("batchnorm.dgamma_sum_dout", (
-    "dgamma must be sum(dout * xhat, axis=0), because out = gamma * xhat + beta; you returned sum(dout, axis=0), "
-    "which is dbeta"))
-DGAMMA_X = mistake("batchnorm.dgamma_uses_x", (
-    "dgamma must use the normalized input: sum(dout * xhat, axis=0), not sum(dout * x)"))
-DBETA_SWAPPED = mistake("batchnorm.dbeta_is_dgamma", (
-    "dbeta must be sum(dout, axis=0); you returned sum(dout * xhat, axis=0), which is dgamma (are the two "
-    "swapped?)"))
-DBETA_MEAN = mistake("batchnorm.dbeta_mean", "dbeta must be the sum of dout over the batch (axis 0), not its mean")
-TEST_CACHE_TRAIN_FORMULA = mistake("batchnorm.backward_test_cache_train_formula", (
-    "for a test-mode cache the running statistics are constants (they do not depend on x), so dx = gamma * dout "
-    "/ sqrt(running_var + eps); you used the training formula, which differentiates through the batch statistics"))
+BN_DX_NO_MEAN = mistake("batchnorm.backward_no_mean_term")
+BN_DX_NO_VAR = mistake("batchnorm.backward_no_var_term")
+BN_DX_CONSTANT_STATS = mistake("batchnorm.backward_constant_stats")
+DX_NO_GAMMA = mistake("batchnorm.backward_no_gamma")
+DGAMMA_SUM_DOUT = mistake("batchnorm.dgamma_sum_dout")
+DGAMMA_X = mistake("batchnorm.dgamma_uses_x")
+DBETA_SWAPPED = mistake("batchnorm.dbeta_is_dgamma")
+DBETA_MEAN = mistake("batchnorm.dbeta_mean")
+TEST_CACHE_TRAIN_FORMULA = mistake("batchnorm.backward_test_cache_train_formula")
 
-LN_AXIS0 = mistake("layernorm.normalizes_columns", (
-    "layer norm normalizes each sample (row, axis 1) over its D features; you normalized each feature over the "
-    "batch (axis 0), which is batch norm"))
-LN_UNBIASED = mistake("layernorm.unbiased_variance", (
-    "layer norm uses the biased variance of each row (divide by D: np.var(x, axis=1)), as torch does; you "
-    "divided by D - 1"))
-LN_NO_KEEPDIMS = mistake("layernorm.no_keepdims", (
-    "the row statistics are broadcast along the wrong axis: compute them with keepdims=True (shape (N, 1)) so "
-    "that x - mu subtracts each row's own mean"))
-LN_DX_AXIS0 = mistake("layernorm.backward_sums_axis0", (
-    "the sums in dx must run over each sample's D features (axis 1, keepdims=True), the axis layer norm "
-    "normalizes over; you summed over the batch (axis 0) as in batch norm"))
-LN_DX_NO_MEAN = mistake("layernorm.backward_no_mean_term", (
-    "dx misses the path through the row mean: mu depends on every feature of its row, which adds -sum(dxhat, "
-    "axis=1, keepdims=True) / D (dxhat = gamma * dout)"))
-LN_DX_NO_VAR = mistake("layernorm.backward_no_var_term", (
-    "dx misses the path through the row variance: it adds -xhat * sum(dxhat * xhat, axis=1, keepdims=True) / D "
-    "(dxhat = gamma * dout)"))
+LN_AXIS0 = mistake("layernorm.normalizes_columns")
+LN_UNBIASED = mistake("layernorm.unbiased_variance")
+LN_NO_KEEPDIMS = mistake("layernorm.no_keepdims")
+LN_DX_AXIS0 = mistake("layernorm.backward_sums_axis0")
+LN_DX_NO_MEAN = mistake("layernorm.backward_no_mean_term")
+LN_DX_NO_VAR = mistake("layernorm.backward_no_var_term")
 
 
 def variant(m, more="", **params):

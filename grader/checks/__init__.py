@@ -22,7 +22,7 @@ grades (the first word of the test's docstring).
 from grader.checks import stats
 from grader.checks.arrays import (CheckFailed, as_array, as_scalar, assert_close, describe, expect_value_error,
                                   fail, matches, named_mistake, unpack)
-from grader.checks.calls import Results, array, call, returned
+from grader.checks.calls import InputModified, Results, array, call, returned
 from grader.checks.context import function_under_test
 from grader.checks.gradients import (GRAD_TOL, DirectionalGradient, GradCheck, check_backward,
                                      directional_gradient, gradcheck, keeps_points, numerical_gradient,
@@ -31,7 +31,7 @@ from grader.checks.inputs import normal_input, seeded
 from grader.checks.mistakes import Mistake, mistake
 from grader.checks.notes import note
 from grader.checks.rng import check_draws_from_rng
-from grader.sandbox.proxy import InputModified, StudentError, StudentTimeout
+from grader.sandbox.proxy import StudentError, StudentTimeout
 
 __all__ = ["CheckFailed", "DirectionalGradient", "GRAD_TOL", "GradCheck", "InputModified", "Mistake", "Results",
            "StudentError", "StudentTimeout", "array", "as_array", "as_scalar", "assert_close", "call",

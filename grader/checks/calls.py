@@ -59,6 +59,35 @@ def inputs_context(bound: dict) -> str:
     return f"for {', '.join(parts)}" if parts else ""
 
 
+class InputModified(AssertionError):
+    """The student's function changed an argument it must leave alone (a failed check)."""
+
+
+def settle(submission, name: str, outcome):
+    """The arguments a call changed, judged by the course's rule (`mutates` in course.yml):
+    an array the function may update is copied back into the caller's array (batch norm's
+    running statistics), any other change makes the call's outcome an `InputModified`."""
+    if outcome.error is not None or not outcome.changed:
+        return outcome
+    allowed = submission.exercise.mutates.get(name, ())
+    params = submission.signatures[name].params
+    try:
+        for index, now in outcome.changed.items():
+            param, before = params[index], outcome.sent[index]
+            if param.name in allowed and type(before) is np.ndarray:
+                if type(now) is not np.ndarray or now.shape != before.shape:
+                    raise InputModified(f"{name} must update {param.name} in place, keeping its shape "
+                                        f"{before.shape}; afterwards it was {describe(now)}")
+                np.copyto(before, now, casting="unsafe")
+            else:  # the worker reports only arguments the call changed
+                raise InputModified(
+                    f"{name} changed its argument '{param.name}' in place; it must leave its inputs "
+                    f"unchanged (compute a new array, e.g. out = x * mask rather than x *= mask)")
+    except InputModified as exc:
+        outcome.error = exc
+    return outcome
+
+
 class Results:
     """The results of `student.f.each(calls, returns)`, one per call, in order (see the module
     docstring). Sent when the first result is taken; each result is checked once."""
@@ -80,9 +109,10 @@ class Results:
     def __getitem__(self, i: int):
         if i in self._values:
             return self._values[i]
-        if self._outcomes is None:
-            self._outcomes = self.function.submission.outcomes(
-                self.name, [(c.args, c.kwargs) for c in self.calls])
+        if self._outcomes is None:  # every call's changes judged at once, in order, as they were made
+            submission = self.function.submission
+            self._outcomes = [settle(submission, self.name, o) for o in
+                              submission.outcomes(self.name, [(c.args, c.kwargs) for c in self.calls])]
         value = self._outcomes[i].value()
         if self.returns is not None:
             bound = self.bound(i)

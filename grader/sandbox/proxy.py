@@ -41,10 +41,6 @@ class StudentTimeout(StudentError):
     """The student's code ran past a time limit."""
 
 
-class InputModified(AssertionError):
-    """The student's function changed an argument it must leave alone (a failed check)."""
-
-
 # What the worker's replies may hold, checked before they are read: one reply (arrays and
 # all; the largest of a real exercise is 8 MB) and all replies of one submission (a real
 # exercise's total is under 60 MB): what the trusted process receives and decodes for a student.
@@ -298,7 +294,7 @@ class Submission:
         return RemoteFunction(self, name)
 
     def call(self, name: str, args: tuple, kwargs: dict):
-        return self.outcomes(name, [(args, kwargs)])[0].value()
+        return RemoteFunction(self, name)(*args, **kwargs)
 
     def outcomes(self, name: str, calls: list[tuple[tuple, dict]]) -> list["Outcome"]:
         """Several calls of one function in one round trip to the worker, an `Outcome` each:
@@ -352,16 +348,15 @@ class Submission:
         return out
 
     def _outcome(self, name: str, params, sent, outcome: dict) -> "Outcome":
-        """One call's outcome; the caller's generators advance as the call left them."""
+        """One call's outcome; the caller's generators advance as the call left them. The
+        other arguments the call changed are the checks' to judge (`changed`: by position)."""
         changed = outcome.get("changed") if type(outcome.get("changed")) is dict else {}
+        self._apply_generators(params, sent, changed)
         if not outcome["ok"]:
-            self._apply_generators(params, sent, changed)
             return Outcome(error=self._call_error(name, outcome))
-        try:
-            self._apply_changes(name, params, sent, changed)
-        except InputModified as exc:
-            return Outcome(error=exc)
-        return Outcome(result=outcome.get("result"))
+        changed = {i: v for i, v in changed.items() if type(i) is int and 0 <= i < len(sent)
+                   and not isinstance(sent[i], np.random.Generator)}
+        return Outcome(result=outcome.get("result"), sent=sent, changed=changed)
 
     def _call_error(self, name: str, outcome: dict) -> StudentError:
         exc_type = str(outcome.get("type", "Exception"))[:100]
@@ -457,35 +452,17 @@ class Submission:
                 except Exception:  # noqa: BLE001 - a forged state: leave the caller's as it is
                     pass
 
-    def _apply_changes(self, name, params, sent, changed: dict) -> None:
-        """Copy back arrays the function may change; any other changed argument fails the test."""
-        allowed = self.exercise.mutates.get(name, ())
-        self._apply_generators(params, sent, changed)
-        for index, now in changed.items():
-            if type(index) is not int or not 0 <= index < len(sent):
-                continue
-            param, before = params[index], sent[index]
-            if isinstance(before, np.random.Generator):
-                continue
-            elif param.name in allowed and type(before) is np.ndarray:
-                if type(now) is not np.ndarray or now.shape != before.shape:
-                    raise InputModified(f"{name} must update {param.name} in place, keeping its shape "
-                                        f"{before.shape}; afterwards it was {_short(now)}")
-                np.copyto(before, now, casting="unsafe")
-            else:  # the worker reports only arguments the call changed
-                raise InputModified(
-                    f"{name} changed its argument '{param.name}' in place; it must leave its inputs "
-                    f"unchanged (compute a new array, e.g. out = x * mask rather than x *= mask)")
-
 
 class Outcome:
     """What one call of a batch came to: its result, or the error it raised (raised again by
     `value()`, when the test takes the result)."""
 
-    __slots__ = ("result", "error")
+    __slots__ = ("result", "error", "sent", "changed")
 
-    def __init__(self, result=None, error: BaseException | None = None):
+    def __init__(self, result=None, error: BaseException | None = None, sent: tuple = (), changed=None):
         self.result, self.error = result, error
+        self.sent = sent                # the call's arguments, in the order of the contract
+        self.changed = changed or {}    # position -> what the call left in that argument
 
     def value(self):
         if self.error is not None:
@@ -501,7 +478,8 @@ class RemoteFunction:
         self.__name__ = name
 
     def __call__(self, *args, **kwargs):
-        return self.submission.call(self.__name__, args, kwargs)
+        from grader.checks.calls import Call, Results
+        return Results(self, [Call(args, kwargs)])[0]
 
     def each(self, calls, returns=None):
         """`[f(*args) for args in calls]` in one round trip to the worker, as a sequence of
@@ -526,10 +504,6 @@ def _stale_handles(value, generation: int) -> bool:
     if type(value) is dict:
         return any(_stale_handles(v, generation) for v in value.values())
     return False
-
-
-def _short(value) -> str:
-    return f"an array of shape {value.shape}" if type(value) is np.ndarray else type(value).__name__
 
 
 def _force_remove(function, path, _exc) -> None:

@@ -20,10 +20,8 @@ _spec.loader.exec_module(public)
 OTHER = {"xavier_normal": ((392, 512), 201), "xavier_uniform": ((512, 392), 202),
          "he_normal": ((512, 392), 203), "he_uniform": ((392, 512), 204)}
 TINY = [(1, 9), (9, 1)]
-STALE_RNG = mistake("init.rng_not_advancing", "two calls with the same generator returned the same weights: draw "
-                    "from rng itself so that it advances (every layer of a network needs fresh weights)")
-SAME_LAYERS = mistake("init.mlp_layers_identical", "layers 1 and 3 (both 30 x 20) have identical weights: draw "
-                      "each layer with the same rng, one after the other, so every layer gets fresh weights")
+STALE_RNG = mistake("init.rng_not_advancing")
+SAME_LAYERS = mistake("init.mlp_layers_identical")
 
 
 def other_shapes(student, fn):

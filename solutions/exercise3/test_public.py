@@ -18,39 +18,16 @@ from grader.checks import (StudentError, array, assert_close, check_draws_from_r
 
 OUT = (array("out", like="x"), "cache")
 
-KEEP_PROB = mistake("dropout.keep_prob_swap", (
-    "you used p as the keep probability. Here p is the probability of DROPPING a unit, as in "
-    "torch's nn.Dropout(p) (older TensorFlow code passes the keep probability instead, as "
-    "keep_prob; some course notes call that p). Keep each unit with probability 1 - p, e.g. "
-    "mask = rng.random(x.shape) >= p"))
-NOT_RESCALED = mistake("dropout.no_rescale_train", (
-    "the kept units are not rescaled: inverted dropout divides them by the keep probability 1 - p "
-    "during training (out = x * mask / (1 - p)), so that the expected output equals x and test time "
-    "needs no scaling (that is what makes it inverted dropout)"))
-DIVIDED_BY_P = mistake("dropout.divide_by_p", (
-    "the kept units are divided by p, but p is the probability of DROPPING a unit, not the keep "
-    "probability: divide by 1 - p"))
-TRAIN_TIMES_KEEP = mistake("dropout.train_times_keep", (
-    "the kept units are multiplied by (1 - p): that is vanilla dropout's test-time scaling. Inverted "
-    "dropout divides the kept units by (1 - p) during training"))
-TEST_MASKS = mistake("dropout.test_mode_masks", (
-    "at test time (train=False) your output has zeros, so units were dropped: at test time every unit "
-    "is active (all units take part in the prediction); apply no mask"))
-SHARED_ROWS = mistake("dropout.shared_mask_rows", (
-    "every row (sample) got the same mask: draw one random number per element, rng.random(x.shape), "
-    "not one per feature. Each unit of each sample must be dropped independently (every sample trains "
-    "a different sub-network)"))
-SHARED_COLUMNS = mistake("dropout.shared_mask_columns", (
-    "each row is dropped or kept as a whole: draw one random number per element, rng.random(x.shape), "
-    "not one per sample. Each unit of each sample must be dropped independently"))
-NEW_MASK = mistake("dropout.backward_new_mask", (
-    "dx is zero at other places than the zeros of the forward output: backward must reuse the mask "
-    "that the forward pass drew (keep it in cache), not draw a new one"))
-NO_MASK = mistake("dropout.backward_no_mask", (
-    "dx is nonzero for the units that the forward pass dropped: a dropped unit passes no gradient back "
-    "(a unit blocked in the forward pass is blocked in the backward pass too); multiply dout by the mask"))
-P_ZERO = mistake("dropout.p_zero_rejected", (
-    "raised ValueError for p = 0, but p = 0 is allowed (drop nothing): only p outside [0, 1) is invalid"))
+KEEP_PROB = mistake("dropout.keep_prob_swap")
+NOT_RESCALED = mistake("dropout.no_rescale_train")
+DIVIDED_BY_P = mistake("dropout.divide_by_p")
+TRAIN_TIMES_KEEP = mistake("dropout.train_times_keep")
+TEST_MASKS = mistake("dropout.test_mode_masks")
+SHARED_ROWS = mistake("dropout.shared_mask_rows")
+SHARED_COLUMNS = mistake("dropout.shared_mask_columns")
+NEW_MASK = mistake("dropout.backward_new_mask")
+NO_MASK = mistake("dropout.backward_no_mask")
+P_ZERO = mistake("dropout.p_zero_rejected")
 
 
 def big_input(shape, seed):
@@ -168,14 +145,9 @@ def check_test_mode(student, reference, fn, seeds, mistakes, hint):
 def test_dropout_test_mode_is_identity(student, reference):
     """dropout_forward: test mode is the identity"""
     check_test_mode(student, reference, "dropout_forward", (7, 8), lambda x, p: {
-        mistake("dropout.test_scales_by_keep", "test-time output equals x*(1-p): inverted dropout already "
-                "rescaled during training, so test time must be the identity (scaling by 1-p at test "
-                "time is vanilla dropout)"): x * (1 - p),
-        mistake("dropout.test_divides", "test-time output equals x/(1-p): the 1/(1-p) scaling belongs to "
-                "training only; at test time inverted dropout returns x unchanged"): x / (1 - p),
-        mistake("dropout.test_times_p", "test-time output equals x*p: inverted dropout does nothing at "
-                "test time (and p is the drop probability, so x*p would be wrong for vanilla dropout "
-                "too)"): x * p,
+        mistake("dropout.test_scales_by_keep"): x * (1 - p),
+        mistake("dropout.test_divides"): x / (1 - p),
+        mistake("dropout.test_times_p"): x * p,
     }, hint="At test time inverted dropout returns x unchanged")
 
 
@@ -266,18 +238,12 @@ def check_train_backward(student, fn_f, fn_b, inverted):
             kept = out != 0
             named = {NO_MASK: lambda dx: (dx != 0).all(),  # dout is never 0: zeros of dx are the mask
                      NEW_MASK: lambda dx: not np.array_equal(dx == 0, ~kept),
-                     mistake("dropout.backward_no_mask", "dx equals dout: multiply dout by the forward "
-                             "pass's mask"): dout}
+                     mistake("dropout.backward_returns_dout"): dout}
             if inverted:
-                named[mistake("dropout.backward_no_scale", "dx = dout * mask without the 1/(1-p) scale: the "
-                              "forward pass divided the kept units by (1-p), so the backward pass must "
-                              "too: dx = dout * mask / (1-p)")] = dout * kept
-                named[mistake("dropout.backward_divide_by_p", "dx is divided by p instead of (1-p): p is "
-                              "the drop probability")] = dout * kept / p
+                named[mistake("dropout.backward_no_scale")] = dout * kept
+                named[mistake("dropout.backward_divide_by_p")] = dout * kept / p
             else:
-                named[mistake("dropout.vanilla_backward_scaled", "dx = dout * mask / (1-p): that is "
-                              "inverted dropout's backward; vanilla dropout does not scale in training, "
-                              "so dx = dout * mask")] = dout * kept / (1 - p)
+                named[mistake("dropout.vanilla_backward_scaled")] = dout * kept / (1 - p)
             return {"dx": named}
 
         gradcheck(getattr(student, fn_f), getattr(student, fn_b), (x, p, True, seeded(100 + seed)), wrt="x",
@@ -292,9 +258,7 @@ def check_test_backward(student, reference, fn_f, fn_b, mistakes):
         ref_out, ref_cache = getattr(reference, fn_f)(x, p, False, seeded(0))
         gradcheck(getattr(student, fn_f), getattr(student, fn_b), (x, p, False, seeded(100 + seed)), wrt="x",
                   dout=dout, expected=getattr(reference, fn_b)(dout, ref_cache), forward_expected=ref_out,
-                  mistakes={"dx": {mistake("dropout.backward_test_masks", "at test time dx has zeros, as if a "
-                                           "mask were applied: at test time every unit is active and passes "
-                                           "its gradient"): lambda dx: (dx == 0).any(),
+                  mistakes={"dx": {mistake("dropout.backward_test_masks"): lambda dx: (dx == 0).any(),
                                    **mistakes(dout, p)}})
 
 
@@ -308,10 +272,8 @@ def test_dropout_backward_train(student):
 def test_dropout_backward_test_mode(student, reference):
     """dropout_backward: at test time dx = dout"""
     check_test_backward(student, reference, "dropout_forward", "dropout_backward", lambda dout, p: {
-        mistake("dropout.backward_test_scales", "at test time dx = dout * (1-p), but inverted dropout's "
-                "test-time forward pass is the identity, so dx = dout"): dout * (1 - p),
-        mistake("dropout.backward_test_divides", "at test time dx = dout / (1-p), but inverted dropout's "
-                "test-time forward pass is the identity, so dx = dout"): dout / (1 - p),
+        mistake("dropout.backward_test_scales"): dout * (1 - p),
+        mistake("dropout.backward_test_divides"): dout / (1 - p),
     })
 
 
@@ -325,11 +287,8 @@ def test_vanilla_drops_fraction_p_without_scaling(student):
         check_dropped_fraction(out, p)
         kept = out != 0
         assert_close(out, np.where(kept, x, 0.0), mistakes={
-            mistake("vanilla.rescales_train", "the kept units are divided by (1 - p): that is inverted "
-                    "dropout. Vanilla dropout keeps x unchanged during training (out = x * mask) and "
-                    "scales by (1 - p) at test time instead"): np.where(kept, x / (1 - p), 0.0),
-            mistake("vanilla.train_times_keep", "the kept units are multiplied by (1 - p) during training: "
-                    "vanilla dropout scales by (1 - p) at test time only; in training out = x * mask"):
+            mistake("vanilla.rescales_train"): np.where(kept, x / (1 - p), 0.0),
+            mistake("vanilla.train_times_keep"):
                 np.where(kept, x * (1 - p), 0.0),
         }, hint="Given your mask (the zeros of out), each kept unit must equal x")
 
@@ -338,14 +297,9 @@ def test_vanilla_drops_fraction_p_without_scaling(student):
 def test_vanilla_test_mode_scales(student, reference):
     """vanilla_dropout_forward: test-time output is x*(1-p)"""
     check_test_mode(student, reference, "vanilla_dropout_forward", (20, 21), lambda x, p: {
-        mistake("vanilla.test_times_p", "test-time output equals x*p: it must be multiplied by the ratio "
-                "KEPT during training, 1 - p, not by the ratio dropped, p (some texts phrase it as the "
-                "'dropout ratio', but the keep ratio 1 - dropout_ratio is what makes test equal the "
-                "training average)"): x * p,
-        mistake("vanilla.test_identity", "test-time output equals x: vanilla dropout does not rescale in "
-                "training, so at test time it must scale by the keep probability: out = x * (1 - p)"): x,
-        mistake("vanilla.test_divides", "test-time output equals x/(1-p): that scaling belongs to inverted "
-                "dropout's training; vanilla dropout's test output is x * (1 - p)"): x / (1 - p),
+        mistake("vanilla.test_times_p"): x * p,
+        mistake("vanilla.test_identity"): x,
+        mistake("vanilla.test_divides"): x / (1 - p),
     }, hint="At test time vanilla dropout returns x * (1 - p), the expected training output")
 
 
@@ -406,10 +360,7 @@ def test_vanilla_backward_train(student):
 def test_vanilla_backward_test_mode(student, reference):
     """vanilla_dropout_backward: at test time dx = dout*(1-p)"""
     check_test_backward(student, reference, "vanilla_dropout_forward", "vanilla_dropout_backward", lambda dout, p: {
-        mistake("vanilla.backward_test_unscaled", "at test time dx = dout, but vanilla dropout's test-time "
-                "forward pass multiplies by (1-p), so dx = dout * (1-p)"): dout,
-        mistake("vanilla.backward_test_times_p", "at test time dx = dout * p: the test-time forward pass "
-                "multiplies by the keep probability (1-p), so dx = dout * (1-p)"): dout * p,
-        mistake("vanilla.backward_test_divides", "at test time dx = dout / (1-p): the test-time forward pass "
-                "multiplies by (1-p), so dx = dout * (1-p)"): dout / (1 - p),
+        mistake("vanilla.backward_test_unscaled"): dout,
+        mistake("vanilla.backward_test_times_p"): dout * p,
+        mistake("vanilla.backward_test_divides"): dout / (1 - p),
     })
