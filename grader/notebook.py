@@ -101,9 +101,10 @@ class Grader:
         or both into `exercise3.zip` with `zip=True`. A file there that export() did not write
         is kept unless `overwrite=True`. Returns the report's result."""
         folder = Path(folder if folder is not None else Path.cwd()).expanduser()
-        units = self._capture(namespace)
-        if isinstance(units, CheckResult):
-            return units
+        captured = self._capture(namespace)
+        if isinstance(captured, CheckResult):
+            return captured
+        units, left_out = captured
         module = folder / self.exercise.module
         report_file = folder / f"{self.exercise.id}_report.json"
         bundle = folder / f"{self.exercise.id}.zip"
@@ -127,30 +128,31 @@ class Grader:
                 folder.mkdir(parents=True, exist_ok=True)
                 module.write_text(source, encoding="utf-8")
                 report_file.write_text(reply["json"] + "\n", encoding="utf-8")
-        return CheckResult(reply)
+        return CheckResult(reply, left_out=left_out)
 
     # ------------------------------------------------------------ the grading
 
     def _grade(self, function: str | None, namespace: dict | None, points: float | None = None) -> CheckResult:
-        units = self._capture(namespace, function)
-        if isinstance(units, CheckResult):
-            return units
+        captured = self._capture(namespace, function)
+        if isinstance(captured, CheckResult):
+            return captured
+        units, left_out = captured
         reply = self._ask({"op": "grade", "units": units, "function": function})
         if not reply.get("ok"):
             return CheckResult(problem=str(reply.get("error")), function=function, exercise=self.exercise.id)
-        return CheckResult(reply, function=function, points=points)
+        return CheckResult(reply, function=function, points=points, left_out=left_out)
 
     def _capture(self, namespace: dict | None, function: str | None = None):
         namespace = _notebook_globals() if namespace is None else namespace
         try:
-            captured = capture(namespace, self.exercise.functions)
+            captured = capture(namespace, self.exercise.functions, required=function)
         except CaptureRefused as exc:
             return CheckResult(problem=str(exc), function=function, exercise=self.exercise.id)
         if function is not None and function in captured.missing:
             return CheckResult(problem=f"{function} is not defined in this notebook yet: run the cell "
                                        f"that defines it, then check again", function=function,
                                exercise=self.exercise.id)
-        return [list(unit) for unit in captured.units]
+        return [list(unit) for unit in captured.units], list(captured.left_out)
 
     def _ask(self, request: dict) -> dict:
         request = {**request, "course": str(self.course.root), "exercise": self.exercise.id,

@@ -43,27 +43,32 @@ class CaptureRefused(Exception):
 class Captured:
     units: tuple[tuple[str, str], ...]  # (name shown to the student, source), in order
     missing: tuple[str, ...]            # exercise functions the kernel does not define
+    left_out: tuple[str, ...] = ()      # why an exercise function was not sent (see `capture`)
 
 
-def capture(namespace: dict, functions: tuple[str, ...]) -> Captured:
-    """The code that makes the exercise's module from the kernel's `namespace` (its globals)."""
+def capture(namespace: dict, functions: tuple[str, ...], *, required: str | None = None) -> Captured:
+    """The code that makes the exercise's module from the kernel's `namespace` (its globals).
+
+    An exercise function that cannot be sent is left out (its tests then say it is
+    missing) and `left_out` says why; for `required`, the function being checked,
+    CaptureRefused is raised instead."""
+    left_out = {}
+    for name in functions:
+        if name in namespace:
+            try:
+                _State(namespace).exercise_function(name)  # a dry run: can it be sent?
+            except CaptureRefused as exc:
+                if name == required:
+                    raise
+                left_out[name] = f"{name} was not graded: {exc}"
     state = _State(namespace)
     missing = []
     for name in functions:
         if name not in namespace:
             missing.append(name)
-            continue
-        obj = namespace[name]
-        if not (inspect.isfunction(obj) or inspect.isclass(obj)):
-            raise CaptureRefused(f"{name} is a {_kind(obj)} in your notebook, not a function: "
-                                 f"run the cell that defines it with 'def {name}(...)'")
-        if getattr(obj, "__module__", None) != "__main__":
-            where = getattr(sys.modules.get(obj.__module__), "__file__", None) or obj.__module__
-            raise CaptureRefused(f"{name} comes from {where}, not from this notebook: check() grades "
-                                 f"the functions your notebook defines (to grade a file, run grade "
-                                 f"with --submission)")
-        state.add(name, obj, used_by=None)
-    return Captured(state.units(), tuple(missing))
+        elif name not in left_out:
+            state.exercise_function(name)
+    return Captured(state.units(), tuple(missing), tuple(left_out.values()))
 
 
 class _State:
@@ -74,6 +79,18 @@ class _State:
         self.constants: list[str] = []
         self.cells: dict[str, dict[int, str]] = {}  # cell file -> {line number: line}
         self.order: dict[str, tuple] = {}
+
+    def exercise_function(self, name: str) -> None:
+        obj = self.namespace[name]
+        if not (inspect.isfunction(obj) or inspect.isclass(obj)):
+            raise CaptureRefused(f"{name} is a {_kind(obj)} in your notebook, not a function: "
+                                 f"run the cell that defines it with 'def {name}(...)'")
+        if getattr(obj, "__module__", None) != "__main__":
+            where = getattr(sys.modules.get(obj.__module__), "__file__", None) or obj.__module__
+            raise CaptureRefused(f"{name} comes from {where}, not from this notebook: check() grades "
+                                 f"the functions your notebook defines (to grade a file, run grade "
+                                 f"with --submission)")
+        self.add(name, obj, used_by=None)
 
     def add(self, name: str, obj, used_by: str | None) -> None:
         if name in self.seen:

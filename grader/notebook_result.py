@@ -29,7 +29,7 @@ class CheckResult(float):
     """The points earned by the tests that ran; displays as their report."""
 
     def __new__(cls, reply: dict | None = None, *, function: str | None = None, exercise: str = "",
-                problem: str = "", points: float | None = None):
+                problem: str = "", points: float | None = None, left_out: list[str] | tuple = ()):
         reply = reply or {}
         report = reply.get("report") or {}
         score = report.get("score", 0.0) if not problem else 0.0
@@ -37,6 +37,7 @@ class CheckResult(float):
         self = super().__new__(cls, _on_scale(score, report.get("max_score"), points,
                                               bool(reply.get("hidden_ran"))))
         self.points = points  # the scale of the value (an nbgrader cell's points), or None
+        self.left_out = tuple(left_out)  # exercise functions the kernel's code could not send: why
         self.report = report
         self.function = function
         self.exercise = report.get("exercise") or exercise
@@ -93,6 +94,7 @@ class CheckResult(float):
             head = f"{self.exercise}: {self.function}" if self.function else self.exercise
             return f"{head}: not graded, 0 points\n  {self.problem}"
         lines = [self._text.rstrip("\n")] if self._text else [f"Score: {float(self):g}"]
+        lines += [f"Note: {why}" for why in self.left_out]
         if self.function:
             lines.append(f"(the tests of {self.function} only)")
         lines.append(self.scope())
@@ -123,6 +125,8 @@ class CheckResult(float):
         problem = str(self.report.get("problem") or "")
         if problem:
             parts.append(f'<div style="{_PROBLEM}">{e(problem)}</div>')
+        for why in self.left_out:
+            parts.append(f'<div style="{_PROBLEM}">{e(why)}</div>')
         for note in self.report.get("notes") or []:
             parts.append(f'<div style="{_NOTE}">Note: {e(note)}</div>')
         parts.append(self._table(problem))

@@ -93,6 +93,11 @@ def kernel_run(course, tmp_path_factory):
     special = {"slow_code": add(SLOW), "slow": add(check.replace("{}", "slow")), "after_slow": add("40 + 2"),
                "crash_code": add(CRASH), "crash": add(check.replace("{}", "crash")),
                "raises_code": add(RAISES), "raises": add(check.replace("{}", "raises")),
+               "global_code": add(reference + "\n\nW = np.ones(3)\n\n\ndef dropout_backward(dout, cache):\n"
+                                  "    return dout * W\n"),
+               "global_checked": add(_check_cell("grader.check('dropout_backward')", "global_checked")),
+               "global_other": add(_check_cell("grader.check('dropout_forward')", "global_other")
+                                   + "\nprint(_r.left_out)"),
                # the grading process killed in the middle of a check (of the endless loop)
                "stopped": add(SLOW + "\nimport os, signal, threading\n"
                               "threading.Timer(1.0, os.killpg, (grader._server.process.pid, signal.SIGKILL)).start()\n"
@@ -246,6 +251,15 @@ def test_student_text_is_escaped_and_the_cell_named(kernel_run):
     assert "<img" not in html and "&lt;img src=x onerror=" in html
 
 
+def test_a_global_the_grader_cannot_be_sent_is_named_and_costs_only_its_function(kernel_run):
+    checked = _printed(_special(kernel_run, "global_checked"))
+    assert checked["report"] == {} and "dropout_backward uses W, a numpy.ndarray" in checked["problem"]
+    assert _result(_special(kernel_run, "global_checked"))["text/plain"] == "0.0"
+    other = _special(kernel_run, "global_other")
+    assert _printed(other)["report"]["score"] == _printed(other)["report"]["max_score"] > 0
+    assert "dropout_backward was not graded: dropout_backward uses W" in _result(other)["text/html"]
+
+
 def test_a_grading_process_that_dies_gives_a_message_and_the_next_check_starts_another(kernel_run):
     stopped = _printed(_special(kernel_run, "stopped"))
     assert stopped["report"] == {} and "stopped unexpectedly" in stopped["problem"]
@@ -365,9 +379,17 @@ def test_capture_takes_helpers_imports_and_constants_and_refuses_the_rest():
         exec(source, rebuilt)
     assert rebuilt["dropout_forward"](2.0, 0.5, True, None) == ns["dropout_forward"](2.0, 0.5, True, None)
 
-    _cell(ns, "def dropout_forward(x, p, train, rng):\n    return x * unused\n", "<cell-c>")
-    with pytest.raises(CaptureRefused, match="dropout_forward uses unused, a numpy.ndarray"):
-        capture(ns, ("dropout_forward",))
+    _cell(ns, "def dropout_backward(dout, cache):\n    return dout * unused\n", "<cell-c>")
+    with pytest.raises(CaptureRefused, match="dropout_backward uses unused, a numpy.ndarray"):
+        capture(ns, ("dropout_forward", "dropout_backward"), required="dropout_backward")
+    # checking another function (or all): the one that cannot be sent is left out, and said so
+    other = capture(ns, ("dropout_forward", "dropout_backward"), required="dropout_forward")
+    assert other.units == captured.units and other.missing == ()
+    assert other.left_out == ("dropout_backward was not graded: dropout_backward uses unused, a "
+                              "numpy.ndarray defined in your notebook; check() can send the grader only "
+                              "functions, classes, imports and plain constants (numbers, strings, tuples, "
+                              "...). Pass unused to dropout_backward as an argument, or create it inside "
+                              "the function",)
 
 
 def test_export_writes_the_module_and_the_report_grade_gives_it(tmp_path):
