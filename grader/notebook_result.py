@@ -153,7 +153,9 @@ class CheckResult(float):
             shown = str(t.get("name", ""))
             if self.function and shown.startswith(f"{self.function}: "):  # said once, in the heading
                 shown = shown[len(self.function) + 2:]
-            name = _escape(shown) + (f" <i>({len(count)} tests)</i>" if len(count) > 1 else "")
+            if len(count) > 1:  # the tests of one function that all met the same message, said once
+                shown = f"{len(count)} tests" if self.function else f"{t.get('function', '')}: {len(count)} tests"
+            name = _escape(shown)
             name += " <i>(hidden)</i>" if t.get("hidden") is True and len(count) == 1 else ""
             cell = [f"<div>{name}</div>"]
             if t.get("outcome") != "passed" and t.get("message"):
@@ -211,12 +213,7 @@ def _grouped(tests: list[dict], problem: str):
             last[1].append(t)
             continue
         rows.append((t, [t]))
-    return [(t if len(group) == 1 else {**t, "name": f"{t.get('function', '')}: {_first_line(t)}"}, group)
-            for t, group in rows]
-
-
-def _first_line(test: dict) -> str:
-    return str(test.get("message", "")).splitlines()[0] if test.get("message") else str(test.get("name", ""))
+    return rows
 
 
 def _sum(test: dict, group: list[dict], key: str) -> float:
