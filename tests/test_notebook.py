@@ -425,3 +425,21 @@ def test_a_usage_mistake_is_one_line_in_a_notebook():
     assert caught.value._render_traceback_() == [f"CheckError: {caught.value}"]
     with pytest.raises(CheckError, match="did you mean 'dropout_forward'"):
         Grader("exercise3", course=ROOT).check("dropout_foward")
+
+
+def test_capture_sends_a_class_with_its_base_and_helpers():
+    """Exercises whose answers are classes (torch modules): the class's source from its
+    cell, its base class and what its methods use."""
+    from grader.notebook_capture import capture
+
+    ns = {"__name__": "__main__"}
+    _cell(ns, "import math\n\nclass Base:\n    def scale(self):\n        return 1.0\n", "<cell-a>")
+    _cell(ns, "def _half(v):\n    return v / 2\n\n\nclass Dropout(Base):\n    p: float = 0.5\n\n"
+              "    def __init__(self, p=0.5):\n        self.p = p\n\n"
+              "    def forward(self, x):\n        return _half(x) * math.sqrt(self.scale())\n", "<cell-b>")
+    captured = capture(ns, ("Dropout",))
+    rebuilt: dict = {}
+    for _, source in captured.units:
+        exec(source, rebuilt)
+    assert rebuilt["Dropout"](0.1).forward(8.0) == ns["Dropout"](0.1).forward(8.0) == 4.0
+    assert issubclass(rebuilt["Dropout"], rebuilt["Base"])
