@@ -115,6 +115,9 @@ STUDENT_HELP = """Grade deep-learning exercises in a sandbox, with feedback that
                   grade exercise3 --submission x   grade another copy (folder, .py or .ipynb)
                   grade all                        grade every exercise
                   grade list                       the exercises, their points, how far you are
+    Notebooks:    from grader.notebook import Grader; grader = Grader("exercise3")
+                  grader.check("dropout_forward")  one function's tests, as your kernel defines it
+                  grader.check_all()               the whole exercise (README: "In your notebook")
 """
 INSTRUCTOR_HELP = """
     \b

@@ -339,3 +339,20 @@ def test_a_korean_batch_writes_its_error_column_in_korean(tmp_path):
     assert [r["student_id"] for r in ko] == ["alice", "bob"] and ko[0].keys() == en[0].keys()
     assert "문법 오류" in ko[0]["error"] and "syntax error" in en[0]["error"]
     assert "하나만 남기고 다시 채점하세요" in ko[1]["error"] and "keep one and grade again" in en[1]["error"]
+
+
+def test_a_notebook_check_speaks_the_reports_language():
+    """grader.check(...) in a notebook: its HTML and text say everything around the report in
+    the report's language, with the tests' Korean titles (escaped as ever)."""
+    from grader.notebook_result import CheckResult
+
+    report = _korean_report()
+    reply = {"report": report.to_dict(), "text": render.table(report), "title": "드롭아웃", "exercise_points": 26,
+             "hidden_ran": False}
+    result = CheckResult(reply, function=None)
+    page = result._repr_html_()
+    assert "점수: 2 / 15" in page and "(테스트 4개 중 1개 통과)" in page and ">실패<" in page
+    assert "학습 모드에서 유닛의 비율 p만큼을 드롭" in page and "Score:" not in page
+    assert "공개 테스트만 실행했습니다 (3개)." in result.text()
+    assert CheckResult(problem="x", exercise="exercise3", language="ko").text() == \
+        "exercise3: 채점하지 못해 0점입니다\n  x"
