@@ -37,7 +37,7 @@ def numerical_gradient(f, x: np.ndarray, dout: np.ndarray, h: float = STEP, *, m
     """d/dx of sum(f(x) * dout) by central differences; `f` may be the student's forward.
 
     `many(list_of_x) -> list_of_outputs`, where given, evaluates all 2 * x.size points at
-    once (with `student.<function>.many`, one round trip to the sandbox instead of one per
+    once (built on `student.<function>.each`: one round trip to the sandbox instead of one per
     point).
     """
     x = np.array(x, dtype=np.float64)
