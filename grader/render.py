@@ -76,7 +76,7 @@ def _table(report: GradeReport, *, title: str, color: bool, verbosity: int, inte
         tag = _tag(t.outcome, color)
         hidden = " " + _("(hidden)") if t.hidden else ""
         lines.append(f"  {tag} {_fmt(t.points):>4}/{_fmt(t.max_points):<4} {t.shown_name}{hidden}")  # one line a test
-        indent = " " * 14
+        indent = " " * (9 + textwidth.width(_tag(t.outcome, False)))  # past the points, whatever the label's width
         if t.outcome != "passed":
             lines.extend(_wrap(t.message, width, indent + "-> ", indent + "   ") if t.message else [])
         elif t.message:  # a passing test's note: what to fix elsewhere, at no cost here

@@ -247,8 +247,9 @@ def test_the_terminal_table_lines_up_with_korean_text(columns, monkeypatch):
         max(lines, key=textwidth.width)
     starts = {textwidth.width(ln[:ln.index("/")]) for ln in test_rows}
     assert len(starts) == 1, test_rows  # 0/2, 2/2, 0/1 and 0/10 line up under 실패, 통과, 시간초과, 오류
-    message = [i for i, ln in enumerate(lines) if ln.startswith(" " * 14 + "-> ")][0]
-    end = next(i for i in range(message + 1, len(lines)) if not lines[i].startswith(" " * 17))
+    arrow = starts.pop() + 2  # a message's arrow sits past the points column, under 실패's row as under FAIL's
+    message = [i for i, ln in enumerate(lines) if ln.startswith(" " * arrow + "-> ")][0]
+    end = next(i for i in range(message + 1, len(lines)) if not lines[i].startswith(" " * (arrow + 3)))
     assert end > message + 2  # the long message took several lines
     for i in range(message, end - 1):
         assert textwidth.width(lines[i]) + 1 + textwidth.width(lines[i + 1].split()[0]) > columns, lines[i]
