@@ -158,7 +158,8 @@ def _session(exercise: Exercise, files: list[Path], reference, each: Callable, s
         raise KeyboardInterrupt  # pytest swallowed Ctrl-C; a half-run grading is no grading
     if select and status == pytest.ExitCode.USAGE_ERROR:
         why = output.strip().splitlines()[-1].split(f"{select}: ", 1)[-1]  # pytest's "at column n: ..."
-        raise GraderError(_("-k {select} is not a valid pytest expression: {why}", select=repr(select), why=why))
+        raise GraderError(_("-k {select} is not a valid pytest expression: {why}; join words with and, or, "
+                            "not (e.g. -k 'forward and not hidden')", select=repr(select), why=why))
     if select and plugin.deselected and not plugin.order and not plugin.collection_errors:
         raise NothingSelected(exercise.id, select)
     if plugin.collection_errors:

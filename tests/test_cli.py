@@ -257,6 +257,8 @@ def test_k_grades_only_the_selected_tests_and_the_total_says_so():
 @pytest.mark.parametrize("expression, words", [
     ("no_such_function", "no test of exercise3 matches -k 'no_such_function'"),
     ("dropout and (", "-k 'dropout and (' is not a valid pytest expression: at column"),
+    ("test mode", "-k 'test mode' is not a valid pytest expression: at column 6: expected end of input; "
+                  "got identifier; join words with and, or, not (e.g. -k 'forward and not hidden')"),
 ])
 def test_k_that_selects_nothing_or_does_not_parse_is_a_usage_error(expression, words):
     result = invoke("exercise3", "-k", expression)
