@@ -27,8 +27,47 @@ class UsageProblem(click.ClickException):
         click.echo(f"Error: {self.format_message()}", err=True)
 
 
+def one_line(exc: click.UsageError, ctx, args: list[str]) -> UsageProblem:
+    """Click's usage mistake (an unknown or missing option, an extra argument), said in one
+    line that points to the help, instead of click's usage, hint and error on four lines;
+    in the language of a --lang among `args` (parsing stopped, maybe before it), else
+    GRADER_LANG's (click's own part stays English)."""
+    from grader import i18n
+
+    flag = next((a.split("=", 1)[1] for a in args if a.startswith("--lang=")), None) or next(
+        (args[i + 1] for i, a in enumerate(args[:-1]) if a == "--lang"), None)
+    try:
+        lang = i18n.resolve(flag)
+    except i18n.UnknownLanguage:
+        lang = i18n.current()
+    problem = exc.format_message().strip()
+    with i18n.language(lang):
+        return UsageProblem(_("{problem} See '{command} --help'.", command=ctx.command_path,
+                              problem=problem if problem.endswith((".", "?", "!", "?)")) else problem + "."))
+
+
+class Command(click.Command):
+    """A command whose usage mistakes are one line (`one_line`)."""
+
+    def parse_args(self, ctx, args):
+        given = list(args)  # click's parser consumes the list
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            raise one_line(exc, ctx, given) from None
+
+
 class Group(click.Group):
     """A group that answers a mistyped command with one line and a guess."""
+
+    command_class = Command
+
+    def parse_args(self, ctx, args):
+        given = list(args)  # click's parser consumes the list
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            raise one_line(exc, ctx, given) from None
 
     def resolve_command(self, ctx, args):
         if args and not args[0].startswith("-") and self.get_command(ctx, args[0]) is None:
@@ -70,21 +109,22 @@ class GradeGroup(Group):
         formatter.write_usage(ctx.command_path, "EXERCISE [OPTIONS] | COMMAND [ARGS]...")
 
 
-class ExerciseCommand(click.Command):
+class ExerciseCommand(Command):
     """Its usage line reads `grade EXERCISE [OPTIONS]`; errors say `Try 'grade exercise3 --help'`."""
 
     def format_usage(self, ctx, formatter):
         formatter.write_usage(ctx.parent.command_path if ctx.parent else "grade", "EXERCISE [OPTIONS]")
 
     def parse_args(self, ctx, args):
+        given = list(args)  # click's parser consumes the list
         try:
-            return super().parse_args(ctx, args)
-        except click.UsageError:  # `grade batc exercise3 subs/ --out x.csv`: a mistyped command
+            return click.Command.parse_args(self, ctx, args)
+        except click.UsageError as exc:  # `grade batc exercise3 subs/ --out x.csv`: a mistyped command
             guess = did_you_mean(ctx.info_name, visible_commands(ctx.parent)) if ctx.parent else None
             if guess:
                 raise UsageProblem(_("unknown command {command}; did you mean {guess}?",
                                      command=repr(ctx.info_name), guess=repr(guess))) from None
-            raise
+            raise one_line(exc, ctx, given) from None
 
 
 def visible_commands(ctx) -> list[str]:
