@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.course import Exercise
-from grader.errors import GraderError, SubmissionNotFound
+from grader.errors import GraderError
 from grader.i18n import _
 
 MOODLE_FOLDER = re.compile(r"(?P<name>.+)_(?P<number>\d+)_assignsubmission_(?P<plugin>[a-z]+)_?")
@@ -82,7 +82,7 @@ def find_students(folder: Path, exercise: Exercise, *, own: frozenset[str] = fro
     """Read the listing of `folder`; `own` names entries that are this batch's own output."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise SubmissionNotFound(folder) if not folder.exists() else \
+        raise GraderError(_("the submissions folder {folder} does not exist", folder=folder)) if not folder.exists() else \
             GraderError(f"{folder} is a file; SUBMISSIONS must be a folder with one folder per student")
     try:
         with os.scandir(folder) as listing:
