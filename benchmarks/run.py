@@ -39,6 +39,10 @@ It prints the machine's description and a table, and measures side by side in on
    within 1.3x), and the cluster's start-up time:
 
     .venv/bin/python benchmarks/run.py --only cost dask
+8. `grader.check(...)` in a live Jupyter kernel, in the student release (benchmarks/
+   notebook_check.py): the first check, warm checks of one function and of the whole
+   exercise (target: under 1 s), side by side with a student's cold `grade exercise3`,
+   and the memory the kernel and its grading process add.
 
 Submissions are generated deterministically (--seed). Other processes on the machine
 skew every figure: the load average is printed before and after each part.
@@ -744,6 +748,29 @@ def isolation_parts(n: int, folder: Path) -> dict:
 
 # ================================================================ report
 
+def bench_notebook_part(runs: int, work: Path) -> dict:
+    """Part 6, with a student's cold `grade exercise3` in the same release beside it."""
+    spec = importlib.util.spec_from_file_location("notebook_check", Path(__file__).with_name("notebook_check.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    bench_notebook = module.bench_notebook
+
+    release = work / "student_release"
+    if not release.is_dir():
+        _, _, result = run_timed([*grade_cmd(), "release", str(release), "--course", str(ROOT)])
+        check(result, "grade release")
+    out = bench_notebook(runs, release)
+    cold = []
+    for i in range(runs + 1):  # the first warms the page cache
+        wall, _, result = run_timed([*grade_cmd(), EXERCISE, "--submission", str(ROOT / "solutions" / EXERCISE)],
+                                    cwd=release)
+        check(result, "grade in the student release")
+        if i:
+            cold.append(wall)
+    out["grade_cold_seconds"] = {"median": median(cold), "min": min(cold), "max": max(cold), "all": cold}
+    return out
+
+
 def table(rows: list[tuple]) -> str:
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     lines = []
@@ -904,6 +931,27 @@ def _print_report(res: dict) -> None:
             scaling.print_dask(res["dask"], table)
         elif res.get("dask"):
             print(f"7. Dask: skipped ({res['dask']})\n")
+    n = res.get("notebook")
+    if n:
+        print(f"8. grader.check in a live Jupyter kernel (student release, public tests; load {n['loadavg']})")
+        print(table([
+            ("", "median s", "min s", "max s"),
+            ("from grader.notebook import Grader; Grader('exercise3')", f"{n['import_and_grader_seconds']:.3f}", "", ""),
+            ("first check('dropout_forward') (waits for the grading process)",
+             f"{n['first_check_seconds']:.3f}", "", ""),
+            ("check('dropout_forward'), warm", f"{n['check_seconds']['median']:.3f}",
+             f"{n['check_seconds']['min']:.3f}", f"{n['check_seconds']['max']:.3f}"),
+            ("check_all(), warm", f"{n['check_all_seconds']['median']:.3f}",
+             f"{n['check_all_seconds']['min']:.3f}", f"{n['check_all_seconds']['max']:.3f}"),
+            (f"grade {EXERCISE} --submission ... (cold process, same release)",
+             f"{n['grade_cold_seconds']['median']:.3f}", f"{n['grade_cold_seconds']['min']:.3f}",
+             f"{n['grade_cold_seconds']['max']:.3f}"),
+        ]))
+        print(f"   warm check_all under 1 s: {verdict(n['check_all_seconds']['median'] < n['target_seconds'])}; "
+              f"values {n['check_value']:g} and {n['check_all_value']:g}")
+        print(f"   memory: the kernel {n['kernel_rss_mb_before']:.0f} -> {n['kernel_rss_mb_after']:.0f} MB RSS "
+              f"(+{n['kernel_added_rss_mb']:.0f} MB); its grading process and zygote "
+              f"{n['grading_process_tree_rss_mb']:.0f} MB\n")
 
 
 # ================================================================ experiments and figures
@@ -936,7 +984,7 @@ def bench_experiments(work: Path) -> dict:
 
 
 def print_experiments(e: dict) -> None:
-    print(f"8. exercise6 graded once (the reference; experiments included; load {e['loadavg_before']} -> "
+    print(f"9. exercise6 graded once (the reference; experiments included; load {e['loadavg_before']} -> "
           f"{e['loadavg_after']}): {e['wall_s']:.1f} s wall, {e['cpu_s']:.1f} s CPU (grader, zygote and "
           f"worker), peak {e['peak_rss_mb']:.0f} MB, score {e['score']:g}/{e['max_score']:g}")
     print(f"   {e['figures']} figures: SVG {e['svg_ms']:.1f} ms, {e['svg_kb']:.1f} KB; sparklines "
@@ -959,7 +1007,8 @@ def main() -> None:
                              "(default: all; quick 10); 0 skips nbgrader")
     parser.add_argument("--seed", type=int, default=2026, help="seed of the generated submissions")
     parser.add_argument("--only", nargs="+",
-                        choices=["cold", "batch", "nbgrader", "proxy", "isolation", "cost", "dask", "experiments"],
+                        choices=["cold", "batch", "nbgrader", "proxy", "isolation", "cost", "dask", "notebook",
+                                 "experiments"],
                         help="run only these parts (nbgrader needs batch for the ratio)")
     parser.add_argument("--keep", type=Path, help="keep the generated files in this (new) folder")
     parser.add_argument("--cost-count", type=int, help="hand-ins per exercise for the cost part (default 30; quick 10)")
@@ -970,7 +1019,8 @@ def main() -> None:
     count = args.count or (30 if args.quick else 100)
     nb_count = args.nbgrader_count if args.nbgrader_count is not None else (10 if args.quick else count)
     nb_count = min(nb_count, count)
-    parts = set(args.only or ["cold", "batch", "nbgrader", "proxy", "isolation", "cost", "dask", "experiments"])
+    parts = set(args.only or ["cold", "batch", "nbgrader", "proxy", "isolation", "cost", "dask", "notebook",
+                              "experiments"])
 
     started = time.perf_counter()
     res: dict = {"machine": machine(),
@@ -1044,8 +1094,11 @@ def main() -> None:
                 print(f"[7/7] grade batch --scheduler (2-worker LocalCluster) and --jobs 2 on {count} "
                       "submissions ...", file=sys.stderr, flush=True)
                 res["dask"] = scaling.bench_dask(count, folder, work, args.dask_rounds)
+        if "notebook" in parts:
+            print(f"[8/9] grader.check in a live kernel: {runs} warm checks ...", file=sys.stderr, flush=True)
+            res["notebook"] = bench_notebook_part(runs, work)
         if "experiments" in parts:
-            print("[8/8] exercise6 once, with its experiments and figures ...", file=sys.stderr, flush=True)
+            print("[9/9] exercise6 once, with its experiments and figures ...", file=sys.stderr, flush=True)
             res["experiments"] = bench_experiments(work)
     res["loadavg_end"] = loadavg()
     res["seconds"] = time.perf_counter() - started

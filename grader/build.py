@@ -2,8 +2,9 @@
 
 A stub is the reference solution with every `### BEGIN SOLUTION` ... `### END SOLUTION`
 block replaced by `raise NotImplementedError`; the signature and the docstring stay.
-The public tests are copied as they are, with the data files beside them (`*.npz`, e.g.
-a data set the tests train on), and `expected.dat` records the reference's
+The public tests are copied as they are with their part of the exercise's message
+catalogues (`<lang>.po`, grader/messages.py) and the data files beside them (`*.npz`, e.g. a
+data set the tests train on), and `expected.dat` records the reference's
 answers to every call the public tests make (see grader/reference.py), so a student
 release can compare against the reference without shipping it.
 """
@@ -57,6 +58,12 @@ def student_files(exercise: Exercise) -> dict[str, bytes]:
     files[PUBLIC_TESTS] = public.read_bytes()
     if (exercise.solution_dir / MISTAKES).is_file():  # the public tests name mistakes from it
         files[MISTAKES] = public_mistakes(exercise.solution_dir / MISTAKES, files[PUBLIC_TESTS].decode())
+    from grader.messages import languages, public_part
+
+    for lang in languages():  # the translations of what students get, nothing of the hidden tests
+        part = public_part(exercise, lang, files)
+        if part is not None:
+            files[f"{lang}.po"] = part
     for data in sorted(exercise.solution_dir.glob("*.npz")):  # data the public tests load
         files[data.name] = data.read_bytes()
     return files

@@ -1,7 +1,7 @@
 """the running statistics use momentum as a decay (0.1 * old + 0.9 * batch), as in some course notes
 
 function: network_loss
-diagnosis: momentum is the weight of the NEW batch
+mistake: network.batchnorm_momentum_decay
 """
 import numpy as np
 

@@ -1,7 +1,7 @@
 """the running variance is updated with the biased batch variance
 
 function: network_loss
-diagnosis: unbiased
+mistake: network.batchnorm_running_var_biased
 """
 import numpy as np
 

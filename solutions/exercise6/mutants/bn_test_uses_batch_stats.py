@@ -1,7 +1,7 @@
 """batch norm's test mode normalises with the batch's statistics instead of the running ones
 
 function: network_loss
-diagnosis: not the statistics of the batch
+mistake: network.batchnorm_test_batch_statistics
 """
 import numpy as np
 

@@ -1,7 +1,7 @@
 """the network drops units at test time too (it passes train=True to dropout_forward)
 
 function: network_loss
-diagnosis: at test time dropout is off
+mistake: network.dropout_at_test_time
 """
 import numpy as np
 

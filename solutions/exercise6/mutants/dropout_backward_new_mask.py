@@ -1,7 +1,7 @@
 """dropout_backward draws a new mask instead of reusing the forward pass's
 
 function: network_loss
-diagnosis: reuse the forward mask
+mistake: network.dropout_backward_mask
 """
 import numpy as np
 

@@ -1,7 +1,7 @@
 """dropout's kept units are not divided by (1 - p) in training (and test time is the identity)
 
 function: network_loss
-diagnosis: not rescaled by 1/(1-p)
+mistake: network.dropout_not_rescaled
 """
 import numpy as np
 

@@ -1,7 +1,7 @@
 """He initialization scaled by fan_out instead of fan_in
 
 function: init_network
-diagnosis: fan_out
+mistake: init.he_fan_out
 """
 import numpy as np
 

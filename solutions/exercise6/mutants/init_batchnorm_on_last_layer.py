@@ -1,7 +1,7 @@
 """gamma and beta for the last layer too (batch norm on the class scores)
 
 function: init_network
-diagnosis: hidden layers
+mistake: init.batchnorm_on_last_layer
 """
 import numpy as np
 

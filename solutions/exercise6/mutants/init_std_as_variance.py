@@ -1,7 +1,7 @@
 """a number given as init is used as the variance (weights of std sqrt(init))
 
 function: init_network
-diagnosis: standard deviation
+mistake: init.std_as_variance
 """
 import numpy as np
 

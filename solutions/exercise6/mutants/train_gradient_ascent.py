@@ -1,7 +1,7 @@
 """train adds the gradient (p + lr * grad): it climbs the loss
 
 function: train
-diagnosis: uphill
+mistake: train.gradient_ascent
 """
 import numpy as np
 

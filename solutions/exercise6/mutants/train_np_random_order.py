@@ -1,7 +1,7 @@
 """train shuffles with np.random instead of rng
 
 function: train
-diagnosis: did not advance
+mistake: train.rng_not_advanced
 """
 import numpy as np
 

@@ -1,7 +1,7 @@
 """weight decay applied to every parameter: biases, gammas and betas are decayed too
 
 function: network_loss
-diagnosis: not the biases
+mistake: network.weight_decay_loss_biases
 """
 import numpy as np
 

@@ -1,7 +1,7 @@
 """weight decay subtracted from the loss and its gradient (consistently): a negative lambda
 
 function: network_loss
-diagnosis: wrong sign
+mistake: network.weight_decay_loss_sign
 """
 import numpy as np
 

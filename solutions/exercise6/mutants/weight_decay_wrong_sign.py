@@ -1,7 +1,7 @@
 """the L2 gradient has the wrong sign: dW gets -lambda*W, which pushes weights away from 0
 
 function: network_loss
-diagnosis: the sign is wrong
+mistake: network.weight_decay_grad_sign
 """
 
 
