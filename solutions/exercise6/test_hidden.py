@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.checks import seeded
+from grader.checks import N_, seeded
 
 _spec = importlib.util.spec_from_file_location("_exercise6_public_checks",
                                                Path(__file__).with_name("test_public.py"))
@@ -21,9 +21,9 @@ _spec.loader.exec_module(public)
 def test_gradients_everything_together(student, reference):
     """network_loss: gradients of a deeper network with batch norm, dropout and weight decay together"""
     public.check_gradients(student, reference, [7, 6, 8, 5, 3], batchnorm=True, p=0.2, wd=0.05, seed=400,
-                           hint="Each hidden layer is affine -> batch norm -> ReLU -> dropout; its "
+                           hint=N_("Each hidden layer is affine -> batch norm -> ReLU -> dropout; its "
                                 "backward runs the same steps in reverse, each with its own cache, "
-                                "and weight decay adds lambda * W to each dW.")
+                                "and weight decay adds lambda * W to each dW."))
 
 
 @pytest.mark.points(1)
@@ -34,4 +34,4 @@ def test_init_other_sizes(student):
     params = public.check_params(student.init_network(sizes, "he_normal", True, seeded(411)), sizes, True)
     for i in (1, 2):
         fi, fo = sizes[i - 1], sizes[i]
-        public.check_std(params[f"W{i}"], (2 / fi) ** 0.5, f"W{i} with init='he_normal'", fi, fo)
+        public.check_std(params[f"W{i}"], (2 / fi) ** 0.5, f"W{i}", "he_normal", fi, fo)
