@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.checks import (GRAD_TOL, as_array, check_backward, fail, figure, mistake, note,
-                           seeded, stats)
+from grader.checks import (GRAD_TOL, N_, as_array, check_backward, fail, figure, mistake, note,
+                           seeded, stats, tr)
 
 LOSS = "network_loss"
 EPS = 1e-5          # batch norm's eps
@@ -56,7 +56,8 @@ def check_params(params, sizes, batchnorm, fn="init_network"):
     """The parameter dict for `sizes`: W_i, b_i (and gamma_i, beta_i for hidden layers with
     batch norm), each a finite float array of the right shape, and nothing else."""
     if type(params) is not dict:
-        fail(f"{fn} must return a dict of arrays (W1, b1, ...); it returned {type(params).__name__}")
+        fail("{fn} must return a dict of arrays (W1, b1, ...); it returned {type}", fn=fn,
+             type=type(params).__name__)
     L = len(sizes) - 1
     shapes = {}
     for i in range(1, L + 1):
@@ -66,13 +67,17 @@ def check_params(params, sizes, batchnorm, fn="init_network"):
     missing = [k for k in shapes if k not in params]
     extra = [k for k in params if k not in shapes]
     if missing:
-        fail(f"{fn}: the parameters for sizes {list(sizes)}{' with batch norm' if batchnorm else ''} "
-             f"lack {', '.join(missing)}; expected exactly {', '.join(shapes)}")
+        if batchnorm:
+            fail("{fn}: the parameters for sizes {sizes} with batch norm lack {missing}; expected exactly "
+                 "{expected}", fn=fn, sizes=list(sizes), missing=", ".join(missing), expected=", ".join(shapes))
+        fail("{fn}: the parameters for sizes {sizes} lack {missing}; expected exactly {expected}", fn=fn,
+             sizes=list(sizes), missing=", ".join(missing), expected=", ".join(shapes))
     if extra:
         if any(k in (f"gamma{L}", f"beta{L}") for k in extra):
             fail(mistake("init.batchnorm_on_last_layer"), fn=fn, extra=", ".join(map(str, extra)),
                  hidden=L - 1, expected=", ".join(shapes))
-        fail(f"{fn}: unexpected parameters {', '.join(map(str, extra))}; expected exactly {', '.join(shapes)}")
+        fail("{fn}: unexpected parameters {extra}; expected exactly {expected}", fn=fn,
+             extra=", ".join(map(str, extra)), expected=", ".join(shapes))
     return {k: as_array(params[k], fn, k, shape=s) for k, s in shapes.items()}
 
 
@@ -128,15 +133,16 @@ def copy_params(params):
 def loss_and_grads(result, params, fn=LOSS):
     """Check that network_loss returned (loss, grads) with a gradient for every parameter."""
     if not isinstance(result, (tuple, list)) or len(result) != 2:
-        fail(f"{fn} must return (loss, grads) when y is given; it returned {type(result).__name__}")
+        fail("{fn} must return (loss, grads) when y is given; it returned {type}", fn=fn,
+             type=type(result).__name__)
     loss, grads = result
     if isinstance(loss, (int, float, np.integer, np.floating)) and not isinstance(loss, bool):
         loss = np.asarray(loss, dtype=np.float64)
     loss = float(as_array(loss, fn, "loss", shape=()))
     if type(grads) is not dict or set(grads) != set(params):
         have = sorted(grads) if type(grads) is dict else type(grads).__name__
-        fail(f"{fn}: grads must be a dict with one gradient per parameter ({', '.join(sorted(params))}); "
-             f"it has {have}")
+        fail("{fn}: grads must be a dict with one gradient per parameter ({keys}); it has {have}", fn=fn,
+             keys=", ".join(sorted(params)), have=have)
     return loss, {k: as_array(grads[k], fn, f"d{k}", shape=params[k].shape) for k in params}
 
 
@@ -154,12 +160,12 @@ def test_init_keys_and_shapes(student):
         params = check_params(student.init_network(sizes, "he_normal", bn, seeded(1)), sizes, bn)
         for k, v in params.items():
             if k[0] == "b" and np.any(v != 0):
-                fail(f"init_network: {k} must start at zeros (random biases break nothing but are not "
-                     "what the initializers specify)")
+                fail("init_network: {k} must start at zeros (random biases break nothing but are not "
+                     "what the initializers specify)", k=k)
             if k.startswith("gamma") and np.any(v != 1):
-                fail(f"init_network: {k} must start at ones (batch norm starts as the identity scale)")
+                fail("init_network: {k} must start at ones (batch norm starts as the identity scale)", k=k)
             if k.startswith("beta") and np.any(v != 0):
-                fail(f"init_network: {k} must start at zeros")
+                fail("init_network: {k} must start at zeros", k=k)
 
 
 # Laurent and Massart (2000): for S ~ chi-square with N degrees of freedom and x > 0,
@@ -171,21 +177,28 @@ def mean_square_band(n):
     return 1 - 2 * np.sqrt(x / n), 1 + 2 * np.sqrt(x / n) + 2 * x / n
 
 
-def check_std(W, std, what, fan_in, fan_out, fn="init_network"):
-    """W's entries are N(0, std^2): its mean square is within the chi-square band."""
+def check_std(W, std, key, init, fan_in, fan_out, fn="init_network"):
+    """W's entries are N(0, std^2): its mean square is within the chi-square band. `key` is
+    the weight's name (W1), `init` what init_network was given."""
     ratio = float(np.mean(W ** 2) / std ** 2)
     lo, hi = mean_square_band(W.size)
     if lo <= ratio <= hi:
         return
     rms = float(np.sqrt(np.mean(W ** 2)))
+    named = isinstance(init, str)
+    what = (tr("{key} with init={init}", key=key, init=repr(init)) if named
+            else tr("{key} with init={init} (a number is the std)", key=key, init=init))
     facts = dict(what=what, fan_in=fan_in, fan_out=fan_out, rms=rms, std=std)
-    if "he" in what and abs(rms / np.sqrt(2 / fan_out) - 1) < 0.05:
+    if (not named or init.startswith("he")) and abs(rms / np.sqrt(2 / fan_out) - 1) < 0.05:
         fail(mistake("init.he_fan_out"), fn=fn, **facts)
-    if "number" in what and abs(rms / np.sqrt(std) - 1) < 0.05:
+    if not named and abs(rms / np.sqrt(std) - 1) < 0.05:
         fail(mistake("init.std_as_variance"), fn=fn, **facts)
-    fail(f"{fn}: {what} for a layer {fan_in} -> {fan_out} has standard deviation {rms:.4g}; "
-         f"expected {std:.4g}" + (", which is its square: the formula gives the standard deviation, not "
-                                   "the variance" if abs(rms / std ** 2 - 1) < 0.05 else ""))
+    if abs(rms / std ** 2 - 1) < 0.05:
+        fail("{fn}: {what} for a layer {fan_in} -> {fan_out} has standard deviation {rms:.4g}; expected "
+             "{std:.4g}, which is its square: the formula gives the standard deviation, not the variance",
+             fn=fn, **facts)
+    fail("{fn}: {what} for a layer {fan_in} -> {fan_out} has standard deviation {rms:.4g}; expected {std:.4g}",
+         fn=fn, **facts)
 
 
 @pytest.mark.points(2)
@@ -201,8 +214,7 @@ def test_init_scales_by_method(student):
         params = check_params(params, sizes, False)
         for i in (1, 2):
             fi, fo = sizes[i - 1], sizes[i]
-            what = f"init={init!r}" if isinstance(init, str) else f"init={init} (a number is the std)"
-            check_std(params[f"W{i}"], std_of(fi, fo), f"W{i} with {what}", fi, fo)
+            check_std(params[f"W{i}"], std_of(fi, fo), f"W{i}", init, fi, fo)
     for init, bound_of in (("he_uniform", lambda fi, fo: np.sqrt(6 / fi)),
                            ("xavier_uniform", lambda fi, fo: np.sqrt(6 / (fi + fo)))):
         params = check_params(student.init_network(sizes, init, False, seeded(20)), sizes, False)
@@ -216,9 +228,10 @@ def test_init_scales_by_method(student):
             ms = float(np.mean(W ** 2))
             if top > a * (1 + 1e-12) or top < a * (1 - stats.uniform_max_fraction(W.size)) \
                     or abs(ms - a * a / 3) > stats.hoeffding(W.size, a * a):
-                fail(f"init_network: W{i} with init={init!r} for a layer {fi} -> {fo} is not uniform "
-                     f"on [-a, a] with a = {a:.4g} (largest |w| {top:.4g}, mean square {ms:.4g}, "
-                     f"expected a^2/3 = {a * a / 3:.4g})")
+                fail("init_network: W{i} with init={init} for a layer {fi} -> {fo} is not uniform "
+                     "on [-a, a] with a = {a:.4g} (largest |w| {top:.4g}, mean square {ms:.4g}, "
+                     "expected a^2/3 = {a3:.4g})", i=i, init=repr(init), fi=fi, fo=fo, a=a, top=top, ms=ms,
+                     a3=a * a / 3)
 
 
 @pytest.mark.points(1)
@@ -299,26 +312,26 @@ def check_gradients(student, reference, sizes, *, batchnorm, p, wd, seed, hint):
             check_backward(grads[key], expected=expected[key], own_numeric=lambda k=key: own_gradient()[k],
                            fn=LOSS, wrt=f"d{key}", forward="loss")
         except AssertionError as exc:
-            fail(f"{str(exc).rstrip('.')}. {hint}")
+            fail("{problem}. {hint}", problem=str(exc).rstrip("."), hint=tr(hint))
 
 
 @pytest.mark.points(2)
 def test_gradients_plain(student, reference):
     """network_loss: gradients of the whole network (affine, ReLU, softmax, weight decay)"""
     check_gradients(student, reference, [6, 5, 4, 3], batchnorm=False, p=0.0, wd=0.1, seed=40,
-                    hint="Go backwards through the layers: the scores' gradient through the last "
+                    hint=N_("Go backwards through the layers: the scores' gradient through the last "
                          "affine layer, then for each hidden layer ReLU's and the affine layer's "
-                         "backward, and add weight decay's lambda * W to each dW.")
+                         "backward, and add weight decay's lambda * W to each dW."))
 
 
 @pytest.mark.points(2)
 def test_gradients_batchnorm(student, reference):
     """network_loss: gradients with batch norm in every hidden layer"""
     check_gradients(student, reference, [6, 5, 4, 3], batchnorm=True, p=0.0, wd=0.0, seed=50,
-                    hint="With batch norm the hidden layer is affine -> batch norm -> ReLU, so its "
+                    hint=N_("With batch norm the hidden layer is affine -> batch norm -> ReLU, so its "
                          "backward is ReLU's, then batchnorm_backward (which gives dgamma, dbeta), "
                          "then the affine layer's; check your batchnorm_backward against its "
-                         "training-mode formula.")
+                         "training-mode formula."))
 
 
 @pytest.mark.points(2)
@@ -333,9 +346,9 @@ def test_gradients_dropout(student, reference):
     _, right = reference_loss(reference, params, X, y, True, 0.0, 0.0, seed + 3)
     try:
         check_gradients(student, reference, sizes, batchnorm=False, p=0.3, wd=0.0, seed=seed,
-                        hint="The numerical gradient replays the same dropout masks (a generator "
+                        hint=N_("The numerical gradient replays the same dropout masks (a generator "
                              "with the same seed for every evaluation), so the gradient must flow "
-                             "through the very mask the forward pass drew.")
+                             "through the very mask the forward pass drew."))
     except AssertionError as exc:
         # right without dropout: the dropout path is what is wrong
         _, plain = loss_and_grads(student.network_loss(copy_params(params), {}, X, y, True, 0.0, 0.0,
@@ -366,10 +379,11 @@ def test_weight_decay_terms(student):
             if np.isclose(extra, wrong, rtol=1e-8, atol=1e-12):
                 fail(which, lam=lam, extra=extra, penalty=penalty)
         if np.isclose(extra, 0.0, atol=1e-12):
-            fail(f"{LOSS}: weight_decay = {lam} does not change the loss: add 0.5*lambda*sum(W^2) over "
-                 "the weights")
-        fail(f"{LOSS}: with weight_decay = {lam} the loss grows by {extra:.6g} instead of "
-             f"0.5*lambda*sum(W^2) = {penalty:.6g} (over the weights W only)")
+            fail("{fn}: weight_decay = {lam} does not change the loss: add 0.5*lambda*sum(W^2) over "
+                 "the weights", fn=LOSS, lam=lam)
+        fail("{fn}: with weight_decay = {lam} the loss grows by {extra:.6g} instead of "
+             "0.5*lambda*sum(W^2) = {penalty:.6g} (over the weights W only)", fn=LOSS, lam=lam, extra=extra,
+             penalty=penalty)
     for key in params:
         got = decayed[1][key] - plain[1][key]
         want = lam * params[key] if key in weights else np.zeros_like(params[key])
@@ -378,12 +392,15 @@ def test_weight_decay_terms(student):
         if key in weights and np.allclose(got, -want, rtol=1e-7, atol=1e-10):
             fail(mistake("network.weight_decay_grad_sign"), key=key)
         if key in weights and np.allclose(got, 2 * want, rtol=1e-7, atol=1e-10):
-            fail(f"{LOSS}: weight decay changes d{key} by 2*lambda*{key}: the gradient of "
-                 "0.5*lambda*||W||^2 is lambda*W")
+            fail("{fn}: weight decay changes d{key} by 2*lambda*{key}: the gradient of "
+                 "0.5*lambda*||W||^2 is lambda*W", fn=LOSS, key=key)
         if key not in weights and np.allclose(got, lam * params[key], rtol=1e-7, atol=1e-10):
             fail(mistake("network.weight_decay_grad_biases"), key=key)
-        fail(f"{LOSS}: with weight_decay = {lam}, d{key} changes by something other than "
-             + ("lambda*" + key if key in weights else "nothing (only weights are decayed)"))
+        if key in weights:
+            fail("{fn}: with weight_decay = {lam}, d{key} changes by something other than lambda*{key}",
+                 fn=LOSS, lam=lam, key=key)
+        fail("{fn}: with weight_decay = {lam}, d{key} changes by something other than nothing (only weights "
+             "are decayed)", fn=LOSS, lam=lam, key=key)
 
 
 @pytest.mark.points(2)
@@ -400,10 +417,15 @@ def test_batchnorm_running_statistics(student):
     for i, (mean, var) in stats_here.items():
         for key, size in ((f"running_mean{i}", sizes[i]), (f"running_var{i}", sizes[i])):
             if key not in state:
-                fail(f"{LOSS}: after a training call, state has no {key!r} (it has "
-                     f"{', '.join(map(str, state)) or 'nothing'}): keep batch norm's running "
-                     f"statistics of hidden layer {i} in state as running_mean{i} and running_var{i}, "
-                     "created on first use (zeros and ones) and updated in place")
+                if not state:
+                    fail("{fn}: after a training call, state has no {key} (it is empty): keep batch norm's "
+                         "running statistics of hidden layer {i} in state as running_mean{i} and "
+                         "running_var{i}, created on first use (zeros and ones) and updated in place",
+                         fn=LOSS, key=repr(key), i=i)
+                fail("{fn}: after a training call, state has no {key} (it has {have}): keep batch norm's "
+                     "running statistics of hidden layer {i} in state as running_mean{i} and running_var{i}, "
+                     "created on first use (zeros and ones) and updated in place", fn=LOSS, key=repr(key),
+                     have=", ".join(map(str, state)), i=i)
             as_array(state[key], LOSS, f"state[{key!r}]", shape=(size,))
         got_mean, got_var = state[f"running_mean{i}"], state[f"running_var{i}"]
         want_mean = MOMENTUM * mean
@@ -411,13 +433,13 @@ def test_batchnorm_running_statistics(student):
         if not np.allclose(got_mean, want_mean, rtol=1e-7, atol=1e-10):
             if np.allclose(got_mean, (1 - MOMENTUM) * mean, rtol=1e-7, atol=1e-10):
                 fail(mistake("network.batchnorm_momentum_decay"), layer=i)
-            fail(f"{LOSS}: running_mean{i} after one training step from zeros is not 0.1 * the batch "
-                 "mean of that layer's affine output: running = 0.9 * running + 0.1 * batch mean")
+            fail("{fn}: running_mean{i} after one training step from zeros is not 0.1 * the batch "
+                 "mean of that layer's affine output: running = 0.9 * running + 0.1 * batch mean", fn=LOSS, i=i)
         if not np.allclose(got_var, want_var, rtol=1e-7, atol=1e-10):
             if np.allclose(got_var, (1 - MOMENTUM) + MOMENTUM * var, rtol=1e-7, atol=1e-10):
                 fail(mistake("network.batchnorm_running_var_biased"), layer=i)
-            fail(f"{LOSS}: running_var{i} after one training step from ones is not "
-                 "0.9 + 0.1 * the unbiased batch variance of that layer's affine output")
+            fail("{fn}: running_var{i} after one training step from ones is not "
+                 "0.9 + 0.1 * the unbiased batch variance of that layer's affine output", fn=LOSS, i=i)
 
 
 @pytest.mark.points(2)
@@ -437,17 +459,17 @@ def test_batchnorm_test_mode(student):
     batch = scores_of(batch, 7, 3, context="in test mode")
     single = scores_of(single, 1, 3, context="in test mode")
     if any(not np.array_equal(state[k], before[k]) for k in before):
-        fail(f"{LOSS}: test mode changed the running statistics in state: at test time batch norm "
-             "only uses them (they are updated in training only)")
+        fail("{fn}: test mode changed the running statistics in state: at test time batch norm "
+             "only uses them (they are updated in training only)", fn=LOSS)
     expected = predict(params, state, X)
     if np.allclose(batch, expected, rtol=1e-7, atol=1e-9):
         if not np.allclose(single[0], expected[0], rtol=1e-7, atol=1e-9):
-            fail(f"{LOSS}: in test mode the scores of a sample alone differ from its scores in a "
+            fail("{fn}: in test mode the scores of a sample alone differ from its scores in a "
                  "batch: at test time batch norm must use the running statistics, so each sample's "
-                 "prediction does not depend on the other samples")
+                 "prediction does not depend on the other samples", fn=LOSS)
         return
     fail(mistake("network.batchnorm_test_batch_statistics"), diff=float(np.abs(batch - expected).max()),
-         why=(" (a batch's own statistics make each prediction depend on the other samples in the batch)"
+         why=(tr(" (a batch's own statistics make each prediction depend on the other samples in the batch)")
               if not np.allclose(single[0], batch[0], rtol=1e-7, atol=1e-9) else ""))
 
 
@@ -468,24 +490,28 @@ def test_dropout_in_the_network(student):
     if not np.allclose(test_scores, hidden, rtol=1e-9, atol=1e-9):
         if (test_scores == 0).mean() > 0.01:
             fail(mistake("network.dropout_at_test_time"))
-        fail(f"{LOSS}: in test mode the scores are not those of the network without dropout: "
-             "inverted dropout returns x unchanged at test time"
-             + (" (yours scales by 1 - p)" if np.allclose(test_scores, hidden * (1 - p)) else ""))
+        if np.allclose(test_scores, hidden * (1 - p)):
+            fail("{fn}: in test mode the scores are not those of the network without dropout: "
+                 "inverted dropout returns x unchanged at test time (yours scales by 1 - p)", fn=LOSS)
+        fail("{fn}: in test mode the scores are not those of the network without dropout: "
+             "inverted dropout returns x unchanged at test time", fn=LOSS)
     out = scores_of(train_scores, 50, D, context="in training mode")
     dropped = out == 0
     # 20,000 independent drops: the dropped fraction is within Hoeffding's bound of p
     # (false failure <= 1e-9)
     frac, t = float(dropped.mean()), stats.hoeffding(out.size, 1.0)
     if abs(frac - p) > t:
-        extra = (": that is about 1 - p, but p is the probability of DROPPING a unit"
-                 if abs(frac - (1 - p)) <= t else "")
-        fail(f"{LOSS}: with dropout_p = {p} in training, a fraction {frac:.3f} of the hidden units "
-             f"was dropped (expected {p} within {t:.3f}){extra}")
+        if abs(frac - (1 - p)) <= t:
+            fail("{fn}: with dropout_p = {p} in training, a fraction {frac:.3f} of the hidden units "
+                 "was dropped (expected {p} within {t:.3f}): that is about 1 - p, but p is the probability "
+                 "of DROPPING a unit", fn=LOSS, p=p, frac=frac, t=t)
+        fail("{fn}: with dropout_p = {p} in training, a fraction {frac:.3f} of the hidden units "
+             "was dropped (expected {p} within {t:.3f})", fn=LOSS, p=p, frac=frac, t=t)
     kept = ~dropped
     if not np.allclose(out[kept], hidden[kept] / (1 - p), rtol=1e-9, atol=1e-9):
         if np.allclose(out[kept], hidden[kept]):
             fail(mistake("network.dropout_not_rescaled"))
-        fail(f"{LOSS}: in training each unit after dropout must be 0 or its ReLU output divided by (1 - p)")
+        fail("{fn}: in training each unit after dropout must be 0 or its ReLU output divided by (1 - p)", fn=LOSS)
 
 
 # ================================================================================== train
@@ -506,24 +532,24 @@ def test_train_one_sgd_step(student, reference):
         if np.allclose(got, want, rtol=1e-8, atol=1e-10):
             continue
         if np.array_equal(got, params[key]):
-            fail(f"train: params[{key!r}] did not change: train must update the arrays in params "
-                 "(in place, or by assigning new arrays to the dict's keys)")
+            fail("train: params[{key}] did not change: train must update the arrays in params "
+                 "(in place, or by assigning new arrays to the dict's keys)", key=repr(key))
         if np.allclose(got, params[key] + lr * grads[key], rtol=1e-8, atol=1e-10):
-            fail(mistake("train.gradient_ascent"), key=key)
-        fail(f"train: after one epoch with one batch of all 12 samples, params[{key!r}] is not "
-             "p - lr * grad (one plain SGD step with the gradient of network_loss)")
+            fail(mistake("train.gradient_ascent"), key=repr(key))
+        fail("train: after one epoch with one batch of all 12 samples, params[{key}] is not "
+             "p - lr * grad (one plain SGD step with the gradient of network_loss)", key=repr(key))
     if type(history) is not dict or not all(isinstance(history.get(k), (list, tuple, np.ndarray))
                                             for k in ("loss", "train_acc")):
         fail("train must return a dict with lists 'loss' and 'train_acc' (one value per epoch)")
     if len(history["loss"]) != 1 or len(history["train_acc"]) != 1:
         fail("train: history['loss'] and history['train_acc'] need one value per epoch")
     if not np.isclose(float(history["loss"][0]), ref_loss, rtol=1e-8):
-        fail(f"train: history['loss'] for the epoch is {history['loss'][0]}; the loss of its one "
-             f"step was {ref_loss:.6g}")
+        fail("train: history['loss'] for the epoch is {got}; the loss of its one step was {want:.6g}",
+             got=history["loss"][0], want=ref_loss)
     acc = accuracy(mine, {}, X, y)
     if not np.isclose(float(history["train_acc"][0]), acc):
-        fail(f"train: history['train_acc'] for the epoch is {history['train_acc'][0]}; the accuracy "
-             f"of the trained network on X is {acc:.4g} (in test mode, after the epoch)")
+        fail("train: history['train_acc'] for the epoch is {got}; the accuracy of the trained network on X "
+             "is {want:.4g} (in test mode, after the epoch)", got=history["train_acc"][0], want=acc)
 
 
 @pytest.mark.points(1)
@@ -552,8 +578,8 @@ def test_train_minibatches_from_rng(student):
         fail("train: history['loss'] needs one value per epoch (3 epochs here)")
     for i in (1,):
         if f"running_mean{i}" not in state:
-            fail(f"train: with batch norm, state must hold running_mean{i} and running_var{i} after "
-                 "training (network_loss keeps them there)")
+            fail("train: with batch norm, state must hold running_mean{i} and running_var{i} after "
+                 "training (network_loss keeps them there)", i=i)
 
 
 # ============================================================================ experiments
@@ -574,7 +600,7 @@ def sigmoid(x):
 
 
 E1_CASES = (("sigmoid", 1.0, "std 1"), ("sigmoid", 0.01, "std 0.01"), ("sigmoid", "xavier_normal", "Xavier"),
-            ("relu", 0.01, "std 0.01"), ("relu", "he_normal", "He"))
+            ("relu", 0.01, "std 0.01"), ("relu", "he_normal", "He"))  # the labels name no words to translate
 
 
 def activations(params, X, act):
@@ -591,7 +617,7 @@ def histogram_figure(title, layers, lo, hi):
     edges = np.linspace(lo, hi, 31)
     return {"title": title, "kind": "histograms",
             "data": {"edges": [round(float(e), 6) for e in edges],
-                     "series": [{"label": f"layer {i + 1}",
+                     "series": [{"label": tr("layer {i}", i=i + 1),
                                  "counts": np.histogram(np.clip(h, lo, hi), edges)[0].tolist()}
                                 for i, h in enumerate(layers)]}}
 
@@ -610,10 +636,11 @@ def test_experiment_initialization(student):
         layers[(act, label)] = activations(check_params(params, sizes, False), X, act)
         h = layers[(act, label)]
         if act == "sigmoid":
-            figure(**histogram_figure(f"sigmoid activations, {label} weights", h, 0, 1))
+            figure(**histogram_figure(tr("sigmoid activations, {label} weights", label=label), h, 0, 1))
         else:  # half of the ReLU outputs are 0: the histogram shows the others
             top = max(1e-12, float(np.percentile(h[0][h[0] > 0], 99))) if (h[0] > 0).any() else 1.0
-            figure(**histogram_figure(f"ReLU activations above 0, {label} weights", [a[a > 0] for a in h], 0, top))
+            figure(**histogram_figure(tr("ReLU activations above 0, {label} weights", label=label),
+                                      [a[a > 0] for a in h], 0, top))
     saturated = [float(np.mean((h < 0.01) | (h > 0.99))) for h in layers[("sigmoid", "std 1")]]
     # Measured with correct code over 200 seeds (calibrate.py --e1): the least saturated
     # layer has 37-51% of its units below 0.01 or above 0.99;
@@ -622,36 +649,37 @@ def test_experiment_initialization(student):
     # std 0.01, 0.9e-6 to 2.1e-6.
     if min(saturated) < 0.2:
         fail("init_network: with weights of std 1, sigmoid activations should pile up at 0 and 1 "
-             f"(the gradient vanishes there); only {min(saturated):.0%} of a layer's units are "
-             "saturated: does a number given as init become the weights' standard deviation?")
+             "(the gradient vanishes there); only {share:.0%} of a layer's units are "
+             "saturated: does a number given as init become the weights' standard deviation?",
+             share=min(saturated))
     collapsed = float(np.std(layers[("sigmoid", "std 0.01")][-1]))
     if collapsed > 0.05:
         fail("init_network: with weights of std 0.01, sigmoid activations should collapse toward "
-             f"0.5 (std of the last layer near 0.01), but their std is {collapsed:.3g}: is init=0.01 "
-             "used as the standard deviation?")
+             "0.5 (std of the last layer near 0.01), but their std is {std:.3g}: is init=0.01 "
+             "used as the standard deviation?", std=collapsed)
     he = float(np.std(layers[("relu", "He")][-1]))
     tiny = float(np.std(layers[("relu", "std 0.01")][-1]))
     if not 0.3 <= he <= 3.0:
-        fail(f"init_network: with He weights, ReLU activations keep their spread through 5 layers "
-             f"(std near 1), but the last layer's std is {he:.3g}: He's std is sqrt(2 / fan_in)")
+        fail("init_network: with He weights, ReLU activations keep their spread through 5 layers "
+             "(std near 1), but the last layer's std is {std:.3g}: He's std is sqrt(2 / fan_in)", std=he)
     if tiny > 1e-3:
-        fail(f"init_network: with weights of std 0.01, ReLU activations should vanish layer after "
-             f"layer, but the last layer's std is {tiny:.3g}")
+        fail("init_network: with weights of std 0.01, ReLU activations should vanish layer after "
+             "layer, but the last layer's std is {std:.3g}", std=tiny)
     deep = activations(check_params(results[-1], funnel, False), seeded(141).standard_normal((1000, 1024)), "relu")
     # Through layers whose width halves, He (fan_in) keeps the mean square of the ReLU
     # outputs near 1: measured over 200 seeds with correct code, 0.22 to 2.2 after five
     # layers (median 0.93; log-std 0.39). With fan_out the variance doubles at every layer
     # (x32 after five). The band [0.1, 8] is 5.9 log-stds wide below and 5.3 above.
     ms = [float(np.mean(h ** 2)) for h in deep]
-    figure(title="ReLU activations, He weights, widths 1024 -> 32", kind="curves",
-           data={"x_label": "layer", "y_label": "mean square of the activations", "y_range": [0, 2],
-                 "series": [{"label": "yours", "values": [round(v, 6) for v in ms]},
-                            {"label": "expected", "values": [1.0] * len(ms)}]})
+    figure(title=tr("ReLU activations, He weights, widths 1024 -> 32"), kind="curves",
+           data={"x_label": tr("layer"), "y_label": tr("mean square of the activations"), "y_range": [0, 2],
+                 "series": [{"label": tr("yours"), "values": [round(v, 6) for v in ms]},
+                            {"label": tr("expected"), "values": [1.0] * len(ms)}]})
     if ms[-1] > 8.0:
         fail(mistake("init.he_fan_out_funnel"), widths=funnel, ms=ms[-1])
     if ms[-1] < 0.1:
-        fail(f"init_network: with He weights through layers of widths {funnel}, the mean square of "
-             f"the ReLU activations should stay near 1, but the last layer's is {ms[-1]:.3g}")
+        fail("init_network: with He weights through layers of widths {widths}, the mean square of "
+             "the ReLU activations should stay near 1, but the last layer's is {ms:.3g}", widths=funnel, ms=ms[-1])
 
 
 # The overfitting experiment's rule, calibrated with calibrate.py (python
@@ -713,56 +741,61 @@ def e2_runs(student, condition):
                       seeded(220 + s)))
         splits.append((train_idx, test_idx))
     out = []
-    for (params, state, history), (tr, te) in zip(run_train(student, cases), splits):
+    for (params, state, history), (train_idx, test_idx) in zip(run_train(student, cases), splits):
         check_params(params, E2_SIZES, False, fn="train")
-        out.append((accuracy(params, state, X[tr], y[tr]), accuracy(params, state, X[te], y[te]), history))
+        out.append((accuracy(params, state, X[train_idx], y[train_idx]), accuracy(params, state, X[test_idx], y[test_idx]),
+                    history))
     _e2_cache[key] = out
     return out
 
 
 def e2_check(student, condition, name, mechanism):
+    """`name` and `mechanism` are msgids (N_): shown in the student's language."""
+    name, mechanism = tr(name), tr(mechanism)
     base, regular = e2_runs(student, (0.0, 0.0)), e2_runs(student, condition)
     gaps0 = [a - b for a, b, _ in base]
     gaps1 = [a - b for a, b, _ in regular]
     narrower = sum(g1 < g0 for g0, g1 in zip(gaps0, gaps1))
-    figure(title=f"train-test gap per paired run: without and with {name}", kind="curves",
-           data={"x_label": "paired run", "y_label": "train accuracy - test accuracy", "y_range": [0, 0.1],
-                 "series": [{"label": "without", "values": [round(g, 4) for g in gaps0]},
-                            {"label": f"with {name}", "values": [round(g, 4) for g in gaps1]}]})
-    figure(title="training accuracy per epoch (first run, as your train reported it)", kind="curves",
-           data={"x_label": "epoch", "y_label": "training accuracy", "y_range": [0, 1],
-                 "series": [{"label": "without", "values": reported_curve(base[0][2])},
-                            {"label": f"with {name}", "values": reported_curve(regular[0][2])}]})
+    figure(title=tr("train-test gap per paired run: without and with {name}", name=name), kind="curves",
+           data={"x_label": tr("paired run"), "y_label": tr("train accuracy - test accuracy"), "y_range": [0, 0.1],
+                 "series": [{"label": tr("without"), "values": [round(g, 4) for g in gaps0]},
+                            {"label": tr("with {name}", name=name), "values": [round(g, 4) for g in gaps1]}]})
+    figure(title=tr("training accuracy per epoch (first run, as your train reported it)"), kind="curves",
+           data={"x_label": tr("epoch"), "y_label": tr("training accuracy"), "y_range": [0, 1],
+                 "series": [{"label": tr("without"), "values": reported_curve(base[0][2])},
+                            {"label": tr("with {name}", name=name), "values": reported_curve(regular[0][2])}]})
     if min(a for a, _, _ in base) < 0.9:
-        fail(f"train: without regularization your network should fit its 300 training images (its "
-             f"training accuracy reached only {min(a for a, _, _ in base):.2f} in one run), so there "
-             "is no overfitting to reduce: check the SGD step and the gradients first")
+        fail("train: without regularization your network should fit its 300 training images (its "
+             "training accuracy reached only {acc:.2f} in one run), so there "
+             "is no overfitting to reduce: check the SGD step and the gradients first",
+             acc=min(a for a, _, _ in base))
     if narrower < E2_NEEDED:
-        fail(f"train: with your {name} the train-test gap did not narrow on {E2_SEEDS - narrower} of "
-             f"{E2_SEEDS} paired runs (gaps without: {', '.join(f'{g:.3f}' for g in gaps0)}; with: "
-             f"{', '.join(f'{g:.3f}' for g in gaps1)}); correct code narrows it on at least "
-             f"{E2_NEEDED} (on 5 of 6 on average): {mechanism}")
-    note(f"the gap narrowed on {narrower} of {E2_SEEDS} paired runs (mean {np.mean(gaps0):.3f} -> "
-         f"{np.mean(gaps1):.3f})")
+        fail("train: with your {name} the train-test gap did not narrow on {wider} of "
+             "{runs} paired runs (gaps without: {without}; with: {with_}); correct code narrows it on at "
+             "least {needed} (on 5 of 6 on average): {mechanism}", name=name, wider=E2_SEEDS - narrower,
+             runs=E2_SEEDS, without=", ".join(f"{g:.3f}" for g in gaps0),
+             with_=", ".join(f"{g:.3f}" for g in gaps1), needed=E2_NEEDED, mechanism=mechanism)
+    note("the gap narrowed on {narrower} of {runs} paired runs (mean {before:.3f} -> {after:.3f})",
+         narrower=narrower, runs=E2_SEEDS, before=float(np.mean(gaps0)), after=float(np.mean(gaps1)))
 
 
 @pytest.mark.slow
 @pytest.mark.points(3)
 def test_experiment_weight_decay(student):
     """train: overfitting 300 images, weight decay 0.1 narrows the train-test gap"""
-    e2_check(student, (0.0, 0.1), "weight decay (lambda 0.1)",
-             "weight decay pulls every weight toward 0 by lr*lambda*W per step; is lambda*W added "
-             "(with a plus sign) to each dW, for the weights only?")
+    e2_check(student, (0.0, 0.1), N_("weight decay (lambda 0.1)"),
+             N_("weight decay pulls every weight toward 0 by lr*lambda*W per step; is lambda*W added "
+             "(with a plus sign) to each dW, for the weights only?"))
 
 
 @pytest.mark.slow
 @pytest.mark.points(3)
 def test_experiment_dropout(student):
     """train: overfitting 300 images, dropout 0.1 narrows the train-test gap"""
-    e2_check(student, (0.1, 0.0), "dropout (p 0.1)",
-             "dropout makes every step train a different thinned network, so no unit can rely on "
+    e2_check(student, (0.1, 0.0), N_("dropout (p 0.1)"),
+             N_("dropout makes every step train a different thinned network, so no unit can rely on "
              "another; is it applied after every hidden ReLU in training (dropout_p and train "
-             "passed on to dropout_forward), and does the backward pass go through the same mask?")
+             "passed on to dropout_forward), and does the backward pass go through the same mask?"))
 
 
 @pytest.mark.slow
@@ -787,20 +820,21 @@ def test_experiment_batchnorm(student):
                  "after training (network_loss creates and updates them)")
         acc[(s, bn)] = accuracy(params, state, X[idx], y[idx])
         if s == seeds[0]:
-            figure(title=f"training accuracy per epoch, {'with' if bn else 'without'} batch norm "
-                         "(as your train reported it)", kind="curves",
-                   data={"x_label": "epoch", "y_label": "accuracy", "y_range": [0, 1],
-                         "series": [{"label": "yours", "values": reported_curve(history)}]})
+            title = (tr("training accuracy per epoch, with batch norm (as your train reported it)") if bn
+                     else tr("training accuracy per epoch, without batch norm (as your train reported it)"))
+            figure(title=title, kind="curves",
+                   data={"x_label": tr("epoch"), "y_label": tr("accuracy"), "y_range": [0, 1],
+                         "series": [{"label": tr("yours"), "values": reported_curve(history)}]})
     # measured with correct code: 1.000 with batch norm, 0.105-0.112 without, on every seed
     for s in seeds:
         if acc[(s, True)] < 0.9:
-            fail(f"train: with batch norm, a network starting from weights of std 0.01 should reach "
-                 f"a training accuracy near 1 in 20 epochs; yours reached {acc[(s, True)]:.2f} (computed "
+            fail("train: with batch norm, a network starting from weights of std 0.01 should reach "
+                 "a training accuracy near 1 in 20 epochs; yours reached {acc:.2f} (computed "
                  "from your trained weights and running statistics): batch norm re-scales each layer's "
                  "input, so tiny weights no longer make the signal vanish. Check that the network "
                  "normalises every hidden layer with the batch statistics in training and updates "
-                 "gamma and beta")
+                 "gamma and beta", acc=acc[(s, True)])
         if acc[(s, False)] > 0.3:
-            fail(f"train: without batch norm, weights of std 0.01 should leave the network near chance "
-                 f"(about 0.1) after 20 epochs; yours reached {acc[(s, False)]:.2f}: with "
-                 "use_batchnorm=False, does your network still normalise?")
+            fail("train: without batch norm, weights of std 0.01 should leave the network near chance "
+                 "(about 0.1) after 20 epochs; yours reached {acc:.2f}: with "
+                 "use_batchnorm=False, does your network still normalise?", acc=acc[(s, False)])
