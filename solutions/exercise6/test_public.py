@@ -599,8 +599,8 @@ def sigmoid(x):
     return 1 / (1 + np.exp(-x))
 
 
-E1_CASES = (("sigmoid", 1.0, "std 1"), ("sigmoid", 0.01, "std 0.01"), ("sigmoid", "xavier_normal", "Xavier"),
-            ("relu", 0.01, "std 0.01"), ("relu", "he_normal", "He"))  # the labels name no words to translate
+E1_CASES = (("sigmoid", 1.0, N_("std 1")), ("sigmoid", 0.01, N_("std 0.01")), ("sigmoid", "xavier_normal", "Xavier"),
+            ("relu", 0.01, N_("std 0.01")), ("relu", "he_normal", "He"))  # labels: msgids, shown with tr()
 
 
 def activations(params, X, act):
@@ -636,10 +636,10 @@ def test_experiment_initialization(student):
         layers[(act, label)] = activations(check_params(params, sizes, False), X, act)
         h = layers[(act, label)]
         if act == "sigmoid":
-            figure(**histogram_figure(tr("sigmoid activations, {label} weights", label=label), h, 0, 1))
+            figure(**histogram_figure(tr("sigmoid activations, {label} weights", label=tr(label)), h, 0, 1))
         else:  # half of the ReLU outputs are 0: the histogram shows the others
             top = max(1e-12, float(np.percentile(h[0][h[0] > 0], 99))) if (h[0] > 0).any() else 1.0
-            figure(**histogram_figure(tr("ReLU activations above 0, {label} weights", label=label),
+            figure(**histogram_figure(tr("ReLU activations above 0, {label} weights", label=tr(label)),
                                       [a[a > 0] for a in h], 0, top))
     saturated = [float(np.mean((h < 0.01) | (h > 0.99))) for h in layers[("sigmoid", "std 1")]]
     # Measured with correct code over 200 seeds (calibrate.py --e1): the least saturated
