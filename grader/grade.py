@@ -121,7 +121,7 @@ def grade_each(course: Course, exercise_id: str, submissions: Iterable,
 
     try:
         if upcoming[0] is not _END:
-            zygotes.get()  # starts now, in parallel with collecting the tests
+            zygotes.get().prepare(exercise.needs)  # starts now, in parallel with collecting the tests
         while upcoming[0] is not _END:
             _session(exercise, files, reference, each, select)
     finally:
@@ -194,7 +194,7 @@ class ZygoteKeeper:
     def get(self):
         from grader.sandbox.spawn import Zygote
 
-        if self.owned and self.current is not None and self.current.process.poll() is not None:
+        if self.owned and self.current is not None and not self.current.alive():
             self.discard()
         if self.current is None:
             self.current = Zygote()
@@ -210,11 +210,8 @@ class ZygoteKeeper:
 
     def kill(self) -> None:
         """From a signal handler: the zygote and the workers it forked, without waiting."""
-        import signal
-
         if self.current is not None:
-            with contextlib.suppress(OSError):
-                os.killpg(self.current.process.pid, signal.SIGKILL)
+            self.current.kill()
 
 
 # pytest's built-in plugins that grading has no use for; each costs start-up time, and

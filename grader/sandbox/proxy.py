@@ -12,6 +12,7 @@ import select
 import shutil
 import signal
 import socket
+import sys
 import tempfile
 import threading
 import time
@@ -115,7 +116,8 @@ class Submission:
         self.limits = exercise.limits
         self.signatures = read_signatures(exercise)
         self._own_zygote = zygote is None
-        self.zygote = zygote if zygote is not None else (Zygote(leave_out=self.leave_out) if self.code else None)
+        self.zygote = zygote if zygote is not None else (
+            Zygote(leave_out=self.leave_out, needs=exercise.needs) if self.code else None)
         self.deadline = None
         self.private = None
         self.worker = None          # (pid, sock, output)
@@ -174,7 +176,7 @@ class Submission:
                 "units": self.units, "fail_alone": self.code.notebook,
                 # what the worker may read, worked out here: the course's path never reaches it
                 "readable": isolate.readable_paths((str(self.exercise.root),)), "reply_bytes": self.reply_bytes,
-                "skip": tuple(self.leave_out)}
+                "skip": tuple(self.leave_out), "needs": tuple(self.exercise.needs)}
         pid, sock, out_fd, problems = self.zygote.spawn(spec)
         self.generation += 1
         self.worker = (pid, sock, _Output(out_fd, self.limits.output_kb * 1024))
@@ -310,6 +312,39 @@ class Submission:
     def call_many(self, name: str, calls: list[tuple[tuple, dict]]) -> list:
         """Several calls of one function in one round trip to the worker (numerical gradients
         make hundreds). Each call is checked as if it were made alone."""
+        info = self._function(name)
+        expected = self.signatures[name]
+        positional = [expected.bind(args, kwargs) for args, kwargs in calls]
+        if not info["varargs"] and any(len(info["params"]) < len(p) for p in positional):
+            raise StudentError(f"wrong signature: you wrote {info['signature']}; "
+                               f"expected {expected.text}")
+        results, changes = self._send(name, f"{name}()", {}, positional, None)
+        for sent, changed in zip(positional, changes):
+            self._apply_changes(name, expected.params, sent, changed)
+        return results
+
+    def call_method(self, target: "RemoteObject", method: str, args: tuple, kwargs: dict):
+        """`target.method(*args, **kwargs)` in the worker (`target` an object it returned)."""
+        self._function(target.about)
+        what = f"{target.about}.{method}()" if method != "__call__" else f"{target.about}(...) called"
+        results, changes = self._send(target.about, what, {"method": method, "target": _to_wire(target)},
+                                      [args], [kwargs])
+        self._generators_back([args], changes)
+        return results[0]
+
+    def probe(self, name: str, probe, args: tuple, kwargs: dict):
+        """Run the grader-owned function `probe(<the student's name>, *args, **kwargs)` in the
+        worker, against the student's objects (a class to construct, a module to train).
+        `probe` is sent as its source text: a plain top-level function that imports what it
+        uses. What it returns is as untrusted as the student's code: decide nothing on a
+        verdict it computed, only on the numbers it sent back."""
+        self._function(name)
+        results, changes = self._send(name, f"{name}", {"probe": _probe_source(probe)}, [args], [kwargs])
+        self._generators_back([args], changes)
+        return results[0]
+
+    def _function(self, name: str) -> dict:
+        """The student's `name` as the worker found it at import (started if need be)."""
         if name in self.timed_out:  # one endless loop costs one wait, not one per test
             raise StudentTimeout(self.timed_out[name])
         if self.worker is None:
@@ -320,19 +355,19 @@ class Submission:
                     f"notes)") if self.cell_failures else ""
             raise StudentError(f"{self.name} has no function {name}(); "
                                f"define it with the signature {self.signatures[name].text}{hint}")
-        expected = self.signatures[name]
-        positional = [expected.bind(args, kwargs) for args, kwargs in calls]
-        if any(_stale_handles(args, self.generation) for args in positional):
+        return info
+
+    def _send(self, name: str, what: str, request: dict, calls: list, kwargs: list | None) -> tuple[list, list]:
+        """One request of one or more calls; (results, what each call changed). Raises the
+        student's error, time-out or crash as StudentError."""
+        if any(_stale_handles(args, self.generation) for args in [*calls, *(kwargs or ())]):
             raise StudentError(f"{name}() was given a value that an earlier call returned before "
                                "your code crashed and the worker restarted; it no longer exists")
-        if not info["varargs"] and any(len(info["params"]) < len(p) for p in positional):
-            raise StudentError(f"wrong signature: you wrote {info['signature']}; "
-                               f"expected {expected.text}")
-        wire = [tuple(channel.GeneratorState.of(a) if isinstance(a, np.random.Generator) else a
-                      for a in args) for args in positional]
-        channel.send_request(self.worker[1], {"function": name, "calls": wire})
+        channel.send_request(self.worker[1], {"function": name, **request,
+                                              "calls": [_to_wire(tuple(args)) for args in calls],
+                                              **({"kwargs": [_to_wire(k) for k in kwargs]} if kwargs else {})})
         try:
-            reply = self._receive(f"{name}()", calls=len(calls))
+            reply = self._receive(what, calls=len(calls))
         except StudentTimeout as exc:
             if exc is self.load_error:  # the whole submission's budget: every test says so anyway
                 raise
@@ -341,24 +376,34 @@ class Submission:
             exc_type = str(reply.get("type", "Exception"))[:100]
             if reply.get("timeout") is True:  # the worker's own per-call limit
                 self._stop_worker()  # as after any timeout: the next call gets a fresh import
-                raise self._timed_out(name, _timeout_message(f"{name}()", self.limits.call_seconds))
+                raise self._timed_out(name, _timeout_message(what, self.limits.call_seconds))
             if reply.get("not_implemented") is True:
                 raise StudentError(f"{name} is not implemented yet (it raises NotImplementedError)",
                                    not_implemented=True, exc_type=exc_type)
             if exc_type == "ResultError":  # the worker refused to send what the call returned
-                raise StudentError(f"{name}(): {str(reply.get('message', ''))[:2000]}", exc_type=exc_type)
+                raise StudentError(f"{what}: {str(reply.get('message', ''))[:2000]}", exc_type=exc_type)
             hint = (f" (the worker's memory limit is {self.limits.memory_mb} MB)"
                     if exc_type == "MemoryError" else "")
-            raise StudentError(f"{name} raised {str(reply.get('message', ''))[:2000]}{hint}",
+            raise StudentError(f"{what.removesuffix('()')} raised {str(reply.get('message', ''))[:2000]}{hint}",
                                exc_type=exc_type)
         results, changes = reply.get("results"), reply.get("changed")
         if type(results) is not list or type(changes) is not list or \
                 not len(results) == len(changes) == len(calls):
             self._stop_worker()
-            raise StudentError(f"{name}() sent back a malformed reply")
-        for sent, changed in zip(positional, changes):
-            self._apply_changes(name, expected.params, sent, changed)
-        return results
+            raise StudentError(f"{what} sent back a malformed reply")
+        return [_remote(r, self, name) for r in results], changes
+
+    def _generators_back(self, calls: list, changes: list) -> None:
+        """A method's or probe's generator arguments advance as after a local call; the
+        arrays they are given are the worker's copies (nothing is copied back)."""
+        for sent, changed in zip(calls, changes):
+            for index, now in changed.items() if type(changed) is dict else ():
+                if type(index) is int and 0 <= index < len(sent) and isinstance(sent[index], np.random.Generator) \
+                        and isinstance(now, dict) and "generator_state" in now:
+                    try:
+                        sent[index].bit_generator.state = now["generator_state"]
+                    except Exception:  # noqa: BLE001 - a forged state: leave the caller's as it is
+                        pass
 
     def _timed_out(self, name: str, message: str) -> StudentTimeout:
         """Remember that `name` ran out of time: its later tests say so without calling it."""
@@ -455,7 +500,7 @@ class Submission:
 
 
 class RemoteFunction:
-    """A stand-in for one of the student's functions."""
+    """A stand-in for one of the student's functions (or classes)."""
 
     def __init__(self, submission: Submission, name: str):
         self.submission = submission
@@ -468,8 +513,88 @@ class RemoteFunction:
         """`[f(*args) for args in arg_tuples]` in one round trip to the worker."""
         return self.submission.call_many(self.__name__, [(tuple(a), {}) for a in arg_tuples])
 
+    def probe(self, probe, *args, **kwargs):
+        """`probe(<this function or class of the student>, *args, **kwargs)`, run in the
+        worker (see `Submission.probe`); its result as plain data."""
+        return self.submission.probe(self.__name__, probe, args, kwargs)
+
     def __repr__(self) -> str:
         return f"<student function {self.__name__}>"
+
+
+class RemoteObject(channel.Opaque):
+    """An object the student's code returned that is not plain data (a torch module, a
+    cache): it stays in the worker; its methods run there (`m.train()`, `m(x)`,
+    `m.state_dict()`), their results come back as plain data or as more such objects. Two
+    stand-ins are equal when they stand for the same object of the same worker (so
+    `m.eval() == m` tells that eval() returned the module itself). It travels back to the
+    worker as the plain handle it is."""
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return lambda *args, **kwargs: self._submission.call_method(self, name, args, kwargs)
+
+    def __call__(self, *args, **kwargs):
+        return self._submission.call_method(self, "__call__", args, kwargs)
+
+    def __eq__(self, other):
+        return isinstance(other, channel.Opaque) and (self.handle, self.generation) == (other.handle, other.generation)
+
+    def __hash__(self):
+        return hash((self.handle, self.generation))
+
+    def __reduce__(self):
+        return channel.Opaque, (self.handle, self.type_name, self.generation)
+
+    @property
+    def about(self) -> str:
+        """The student's function or class whose call made it (it names it in messages)."""
+        return self._about
+
+
+def _remote(value, submission: Submission, about: str):
+    """Opaque handles in a result as `RemoteObject`s whose methods can be called."""
+    if type(value) is channel.Opaque:
+        obj = RemoteObject(value.handle, value.type_name, value.generation)
+        object.__setattr__(obj, "_submission", submission)
+        object.__setattr__(obj, "_about", about)
+        return obj
+    if type(value) in (tuple, list):
+        return type(value)(_remote(v, submission, about) for v in value)
+    if type(value) is dict:
+        return {k: _remote(v, submission, about) for k, v in value.items()}
+    return value
+
+
+def _to_wire(value):
+    """What goes to the worker: generators as their state, torch tensors as their numbers
+    (`TensorValue`), stand-ins as their handles; the rest as it is (pickled)."""
+    t = type(value)
+    if isinstance(value, np.random.Generator):
+        return channel.GeneratorState.of(value)
+    if isinstance(value, RemoteObject):
+        return channel.Opaque(value.handle, value.type_name, value.generation)
+    if t in (tuple, list):
+        return t(_to_wire(v) for v in value)
+    if t is dict:
+        return {k: _to_wire(v) for k, v in value.items()}
+    torch = sys.modules.get("torch")  # no tensor exists where torch was never imported
+    if torch is not None and isinstance(value, torch.Tensor):
+        return channel.TensorValue.of(value)
+    return value
+
+
+def _probe_source(probe) -> tuple[str, str]:
+    """(name, source) of a probe: a plain top-level function of a trusted file (a test
+    module, or the grader's own), sent as text and compiled in the worker."""
+    import inspect
+    import textwrap
+
+    name = getattr(probe, "__name__", "")
+    if not inspect.isfunction(probe) or probe.__closure__ or name == "<lambda>" or "." in probe.__qualname__:
+        raise TypeError(f"a probe must be a top-level function (def), not {probe!r}")
+    return name, textwrap.dedent(inspect.getsource(probe))
 
 
 def _timeout_message(what: str, seconds: float) -> str:
