@@ -146,8 +146,8 @@ class _Handles:
 
     def wrap(self, obj):
         """A plain form of a torch value (`plain`), or a handle for anything else."""
-        plain = _torch_plain(obj)
-        if plain is not _NOT_PLAIN:
+        plain = plain_torch(obj)
+        if plain is not NOT_PLAIN:
             return plain
         handle = self.numbers.get(id(obj))
         if handle is None:
@@ -181,10 +181,10 @@ class _Handles:
         return generator
 
 
-_NOT_PLAIN = object()
+NOT_PLAIN = object()
 
 
-def _torch_plain(obj):
+def plain_torch(obj):
     """Torch values as plain data: a tensor as an exact numpy array of its numbers (detached,
     on the CPU, bfloat16 up-cast to float32, which holds it exactly), a `torch.Size` as a
     tuple, a dtype as its name, an OrderedDict (a `state_dict()`) as a dict. Only where the
@@ -192,7 +192,7 @@ def _torch_plain(obj):
     decoded by the grader as plain data, never unpickled or passed to torch.load."""
     torch = sys.modules.get("torch")
     if torch is None:
-        return _NOT_PLAIN
+        return NOT_PLAIN
     if isinstance(obj, torch.Tensor):
         with torch._C.DisableTorchFunctionSubclass():  # a subclass's overrides do not run here
             t = torch.Tensor.detach(obj)
@@ -212,7 +212,7 @@ def _torch_plain(obj):
         return str(obj).removeprefix("torch.")
     if isinstance(obj, dict) and type(obj) is not dict and all(type(k) is str for k in dict.keys(obj)):
         return {k: dict.__getitem__(obj, k) for k in dict.keys(obj)}  # OrderedDict, with dict's methods
-    return _NOT_PLAIN
+    return NOT_PLAIN
 
 
 def _tensor(value: channel.TensorValue):

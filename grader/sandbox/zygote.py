@@ -64,8 +64,13 @@ def _import_torch() -> None:
 
     torch.set_num_threads(1)
     torch.set_num_interop_threads(1)
+    # one small operation on one thread, now: torch reads the CPU's description (/proc/cpuinfo)
+    # on its first operation, which a worker cannot (it would print an error in its output)
+    torch.backends.cpu.get_cpu_capability()
+    (torch.ones(4, dtype=torch.float64) * 2).sum()
     import torch.nn  # noqa: F401 - what exercises use: loaded once here, not in every worker
     import torch.nn.functional  # noqa: F401
+    import grader.sandbox.torch_steps  # noqa: F401 - the generic probe's steps (the worker may not read grader/)
 
 
 _IMPORTS = {"torch": _import_torch}

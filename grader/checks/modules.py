@@ -1,0 +1,72 @@
+"""Checking a student's torch module: run a script of steps (`grader.sandbox.torch_steps`)
+on the student's class in the worker and on torch's own module here, then compare.
+
+What the worker sends back is checked for its form first (a dict per step, arrays where
+arrays belong) and decides nothing by itself: every verdict is computed here, from the
+numbers, against torch run in this process on the same inputs (or, for random dropout,
+against the student's own mask).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from grader.checks.arrays import as_array, describe, fail
+
+TORCH_OWN = ("calls torch's own {what} ({used}): this exercise is to write it from tensor "
+             "operations (torch.rand, comparisons, mean, sqrt, ...), so the tests it would pass "
+             "earn nothing")
+
+
+def _probe(cls, args, kwargs, script):
+    from grader.sandbox.torch_steps import run
+    return run(cls, args, kwargs, script)
+
+
+def student_steps(student_class, script, *args, what: str, **kwargs) -> list[dict]:
+    """Run `script` on `student_class(*args, **kwargs)` in the worker; the result of each
+    step (a dict), checked for form. `what` names torch's own function this class must not
+    call ("dropout", "batch norm"): a class that does fails here, with that mistake."""
+    name = student_class.__name__
+    result = student_class.probe(_probe, args, kwargs, list(script))
+    if type(result) is not dict or type(result.get("steps")) is not list or \
+            len(result["steps"]) != len(script) or not all(type(s) is dict for s in result["steps"]) \
+            or type(result.get("used_torch")) is not list:
+        fail(f"{name}: the checks run in the sandbox sent back {describe(result)} instead of their "
+             "results (does your code change torch or the grader?)")
+    if result["used_torch"]:
+        used = ", ".join(str(u)[:60] for u in result["used_torch"][:4])
+        fail(f"{name} " + TORCH_OWN.format(what=what, used=used))
+    return result["steps"]
+
+
+def torch_steps(torch_class, script, *args, **kwargs) -> list[dict]:
+    """The same script on torch's own module, in this process: the oracle."""
+    from grader.sandbox import channel, worker
+    from grader.sandbox.torch_steps import run
+
+    def plain(obj):  # tensors as the worker sends them: the two sides compare alike
+        value = worker.plain_torch(obj)
+        if value is worker.NOT_PLAIN:
+            raise TypeError(f"{type(obj).__name__} is not plain data")
+        return value
+
+    return channel.decode(channel.encode(run(torch_class, args, kwargs, list(script))["steps"], plain))
+
+
+def raised(step: dict) -> str | None:
+    """The exception class name a step raised, or None."""
+    value = step.get("raised")
+    return str(value)[:100] if value is not None else None
+
+
+def output(step: dict, name: str, key: str = "out", *, shape=None, context: str = "") -> np.ndarray:
+    """A step's array (`out`, `grad_x`), checked: a finite float array of `shape`."""
+    if raised(step):
+        fail(f"{name} raised {str(step.get('message', ''))[:500]}{' ' + context if context else ''}")
+    what = {"out": "forward's output", "grad_x": "the gradient of the input x"}.get(key, key)
+    if key == "grad_x" and step.get(key) is None:
+        fail(f"{name}: autograd found no path from x to the output{' ' + context if context else ''}: "
+             "the output must be computed from x with tensor operations (no .detach(), .data, "
+             "numpy or torch.no_grad() in forward)")
+    return as_array(step.get(key), name, what, shape=shape, context=context)
