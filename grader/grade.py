@@ -99,7 +99,6 @@ def grade_each(course: Course, exercise_id: str, submissions: Iterable,
     if missing or not files:
         raise CourseTestError(f"test file {missing[0] if missing else exercise.id} is missing; "
                               f"{restore_fix(exercise)}")
-    reference = reference or Reference.for_exercise(exercise)
     zygotes = zygotes or ZygoteKeeper()
     queue = iter(submissions)
     upcoming = [next(queue, _END)]  # one ahead: a session is started only for a submission
@@ -122,6 +121,7 @@ def grade_each(course: Course, exercise_id: str, submissions: Iterable,
     try:
         if upcoming[0] is not _END:
             zygotes.get().prepare(exercise.needs)  # starts now, in parallel with collecting the tests
+        reference = reference or Reference.for_exercise(exercise)
         while upcoming[0] is not _END:
             _session(exercise, files, reference, each, select)
     finally:
