@@ -277,7 +277,7 @@ def wrong_normalizations(x, ddof_wrong=True):
 def compare(mine, theirs, what, *, key="out", mistakes=None, context=""):
     """A step's array against torch's, in float64."""
     expected = theirs[key] if key in theirs else None
-    actual = output(mine, "BatchNorm1d", key, shape=np.shape(expected), context=context)
+    actual = output(mine, "BatchNorm1d", key, shape=np.shape(expected), context=context or f"({what})")
     assert_close(actual, expected, fn="BatchNorm1d", name=what, rtol=1e-8, atol=1e-10, mistakes=mistakes)
 
 
@@ -409,7 +409,7 @@ def test_batchnorm_mode_is_self_training(student):
         compare(mine[3], theirs[3], "the output after eval() with autograd on")
         compare(mine[5], theirs[5], "the training output under torch.no_grad()")
     except AssertionError as exc:
-        fail(f"{exc}. {MODE.capitalize()}")
+        fail(f"{exc}. {MODE[0].upper()}{MODE[1:]}")
     values = check_state(mine[6], theirs[6], "")
     if int(np.asarray(values["num_batches_tracked"])) != 2:
         fail("BatchNorm1d: a training forward pass under torch.no_grad() did not count in "

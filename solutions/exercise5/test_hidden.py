@@ -32,26 +32,28 @@ def test_batchnorm_momentum_none(student):
     values = check_state(mine[-1], theirs[-1], " with momentum=None")
     means = np.mean([x.mean(axis=0) for x in xs], axis=0)
     counted_init = (np.zeros(4) + sum(x.mean(axis=0) for x in xs)) / 4  # the initial 0 as a batch
-    for key, wrong in (("running_mean", {"with momentum=None the running statistics are the plain "
-                                         "average of the batch statistics so far (factor 1 / "
-                                         "num_batches_tracked after the increment): the initial "
-                                         "values are forgotten": counted_init}),
-                       ("running_var", None)):
+    ignored = ("with momentum=None the running statistics are the cumulative average of the batch "
+               "statistics: use the factor 1 / num_batches_tracked instead of momentum")
+    counted = ("with momentum=None the running statistics are the plain average of the batch statistics "
+               "so far (the cumulative average, factor 1 / num_batches_tracked after the increment): "
+               "the initial values are forgotten")
+    ema_mean, ema_var = _ema(xs)
+    for key, wrong in (("running_mean", {ignored: ema_mean, counted: counted_init}),
+                       ("running_var", {ignored: ema_var})):
         compare(mine[-1]["values"], theirs[-1]["values"], f"{key} after 3 steps with momentum=None",
-                key=key, mistakes=wrong or {
-                    "with momentum=None the running statistics are the cumulative average of the "
-                    "batch statistics: use the factor 1 / num_batches_tracked instead of momentum": _ema(xs)})
+                key=key, mistakes=wrong)
     assert np.allclose(theirs[-1]["values"]["running_mean"], means)  # the oracle is what we think
     check_counter(values, theirs[-1]["values"], 3, "after 3 steps with momentum=None")
 
 
 def _ema(xs, m=0.1):
-    """running_var with momentum 0.1 (momentum=None ignored)."""
-    var = np.ones(xs[0].shape[1])
+    """running_mean and running_var with momentum 0.1 (momentum=None ignored)."""
+    mean, var = np.zeros(xs[0].shape[1]), np.ones(xs[0].shape[1])
     for x in xs:
         n = x.shape[0]
+        mean = (1 - m) * mean + m * x.mean(axis=0)
         var = (1 - m) * var + m * x.var(axis=0) * n / (n - 1)
-    return var
+    return mean, var
 
 
 @pytest.mark.points(2)
