@@ -99,7 +99,10 @@ def test_dropout_training_drops_a_fraction_p(student):
 def test_dropout_eval_is_identity(student):
     """Dropout: after eval() it returns x unchanged"""
     x = big_input((64, 50), 511)
-    _, step = dropout(student, 0.3, [("eval",), ("forward", x, None, True)])
+    train, _, step = dropout(student, 0.3, [("forward", x, None, True), ("eval",), ("forward", x, None, True)])
+    if not (output(train, "Dropout", shape=x.shape, context="in training") == 0).any():
+        fail("Dropout: nothing was dropped in training (p = 0.3, 3,200 elements): an identity in "
+             "eval mode earns points only together with a training mode that drops")
     check_identity(output(step, "Dropout", shape=x.shape), x, 0.3, "after eval()")
 
 
