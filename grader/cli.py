@@ -119,7 +119,7 @@ INSTRUCTOR_HELP = """
                   grade batch exercise3 subs/ --out grades.csv     a whole class, resumable
                   grade nbgrader build DIR         an nbgrader course graded by this grader
                   grade release DIR                the bundle students receive
-                  grade new exercise5              start a new exercise that already validates
+                  grade new exercise7              start a new exercise that already validates
 """
 
 
@@ -338,7 +338,7 @@ def new_cmd(exercise, module, functions, title, course_dir):
     validate and mutants as written; docs/writing-an-exercise.md says how to make it yours.
 
     \b
-    Example: grade new exercise5 --module relu.py --function relu_forward --function relu_backward
+    Example: grade new exercise7 --module relu.py --function relu_forward --function relu_backward
     """
     if STUDENT_RELEASE:  # which leaves the templates (grader/scaffold.py) out
         raise UsageProblem("'grade new' is for instructors: run it in the course repository")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib.util
 import io
 import os
 import sys
@@ -19,7 +20,8 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from grader.course import HIDDEN_TESTS, Course, Exercise
-from grader.errors import CourseTestError, GraderError, NothingSelected, NothingToGrade, restore_fix
+from grader.errors import (CourseTestError, GraderError, MissingDependency, NothingSelected, NothingToGrade,
+                           restore_fix)
 from grader.report import GradeReport
 
 
@@ -93,6 +95,9 @@ def grade_each(course: Course, exercise_id: str, submissions: Iterable,
     from grader.reference import Reference
 
     exercise = course.exercise(exercise_id)
+    for package in exercise.needs:  # before any zygote or test imports it
+        if importlib.util.find_spec(package) is None:
+            raise MissingDependency(exercise.id, package)
     hidden = exercise.has_solutions if hidden is None else hidden
     files = exercise.test_files(hidden=hidden)
     missing = [f for f in files if not f.is_file()]
