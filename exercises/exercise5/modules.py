@@ -38,10 +38,14 @@ class Dropout(nn.Module):
     Draw the mask from torch's global generator (torch.rand, torch.bernoulli, ...), so
     torch.manual_seed(s) reproduces it. Autograd gives the gradient: the same mask, the
     same scaling.
+
+    __init__ calls super().__init__() first (nn.Module's own set-up, which also sets
+    self.training = True), then checks p and keeps it. Do not override train() or eval():
+    nn.Module's set self.training on the module and on every module inside it, and return
+    the module.
     """
 
     def __init__(self, p=0.5):
-        super().__init__()
         # YOUR CODE HERE
         raise NotImplementedError
 
@@ -61,6 +65,7 @@ class BatchNorm1d(nn.Module):
     track_running_stats: buffers `running_mean` (zeros, (C,)), `running_var` (ones, (C,))
               and `num_batches_tracked` (int64 scalar tensor, 0); without them, batch
               statistics are used in eval mode too.
+    __init__ calls super().__init__() first, then keeps its arguments (self.eps, ...).
     Register parameters with nn.Parameter and buffers with self.register_buffer, so that
     state_dict() has exactly torch's keys; without affine (track_running_stats) register
     None under the names instead (`self.register_parameter("weight", None)`,
@@ -79,9 +84,6 @@ class BatchNorm1d(nn.Module):
     """
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True):
-        super().__init__()
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
-        self.affine, self.track_running_stats = affine, track_running_stats
         # YOUR CODE HERE
         raise NotImplementedError
 

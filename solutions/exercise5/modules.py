@@ -38,11 +38,16 @@ class Dropout(nn.Module):
     Draw the mask from torch's global generator (torch.rand, torch.bernoulli, ...), so
     torch.manual_seed(s) reproduces it. Autograd gives the gradient: the same mask, the
     same scaling.
+
+    __init__ calls super().__init__() first (nn.Module's own set-up, which also sets
+    self.training = True), then checks p and keeps it. Do not override train() or eval():
+    nn.Module's set self.training on the module and on every module inside it, and return
+    the module.
     """
 
     def __init__(self, p=0.5):
-        super().__init__()
         ### BEGIN SOLUTION
+        super().__init__()
         if not 0 <= p <= 1:
             raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
         self.p = p
@@ -70,6 +75,7 @@ class BatchNorm1d(nn.Module):
     track_running_stats: buffers `running_mean` (zeros, (C,)), `running_var` (ones, (C,))
               and `num_batches_tracked` (int64 scalar tensor, 0); without them, batch
               statistics are used in eval mode too.
+    __init__ calls super().__init__() first, then keeps its arguments (self.eps, ...).
     Register parameters with nn.Parameter and buffers with self.register_buffer, so that
     state_dict() has exactly torch's keys; without affine (track_running_stats) register
     None under the names instead (`self.register_parameter("weight", None)`,
@@ -88,10 +94,10 @@ class BatchNorm1d(nn.Module):
     """
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True):
+        ### BEGIN SOLUTION
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        ### BEGIN SOLUTION
         if affine:
             self.weight = nn.Parameter(torch.ones(num_features))
             self.bias = nn.Parameter(torch.zeros(num_features))
