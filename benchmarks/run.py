@@ -31,7 +31,10 @@ It prints the machine's description and a table, and measures side by side in on
    direct call), for small arrays and for a 250k-element float64 array;
 5. what each isolation layer costs, side by side: a worker's start and a small call's
    round trip with no isolation, with the namespaces and Landlock, and adding the
-   read-only filesystem view, the system call filter and the control group in turn.
+   read-only filesystem view, the system call filter and the control group in turn;
+6. exercise5, whose workers fork from the zygote that imported torch: cold grades against
+   `python -c "import torch, pytest"`, the worker's peak memory, and `grade batch` per
+   student next to exercise3's (benchmarks/torch_exercise.py).
 
 Submissions are generated deterministically (--seed). Other processes on the machine
 skew every figure: the load average is printed before and after each part.
@@ -343,10 +346,10 @@ def read_csv(path: Path) -> dict:
         return {row["student_id"]: row for row in csv.DictReader(f)}
 
 
-def bench_batch(subs: list[dict], folder: Path, work: Path, jobs: int, tag: str) -> dict:
+def bench_batch(subs: list[dict], folder: Path, work: Path, jobs: int, tag: str, exercise: str = EXERCISE) -> dict:
     out = work / f"batch_{tag}_jobs{jobs}.csv"
     load_before = loadavg()
-    cmd = [*grade_cmd(), "batch", EXERCISE, str(folder), "--out", str(out), "--jobs", str(jobs),
+    cmd = [*grade_cmd(), "batch", exercise, str(folder), "--out", str(out), "--jobs", str(jobs),
            "--course", str(ROOT)]
     wall, rss, result = run_timed(cmd)
     check(result, " ".join(cmd))
@@ -896,7 +899,7 @@ def main() -> None:
                         help="autograde the first N of them with nbgrader and extrapolate "
                              "(default: all; quick 10); 0 skips nbgrader")
     parser.add_argument("--seed", type=int, default=2026, help="seed of the generated submissions")
-    parser.add_argument("--only", nargs="+", choices=["cold", "batch", "nbgrader", "proxy", "isolation"],
+    parser.add_argument("--only", nargs="+", choices=["cold", "batch", "nbgrader", "proxy", "isolation", "torch"],
                         help="run only these parts (nbgrader needs batch for the ratio)")
     parser.add_argument("--keep", type=Path, help="keep the generated files in this (new) folder")
     args = parser.parse_args()
@@ -904,7 +907,7 @@ def main() -> None:
     count = args.count or (30 if args.quick else 100)
     nb_count = args.nbgrader_count if args.nbgrader_count is not None else (10 if args.quick else count)
     nb_count = min(nb_count, count)
-    parts = set(args.only or ["cold", "batch", "nbgrader", "proxy", "isolation"])
+    parts = set(args.only or ["cold", "batch", "nbgrader", "proxy", "isolation", "torch"])
 
     started = time.perf_counter()
     res: dict = {"machine": machine(),
@@ -960,9 +963,22 @@ def main() -> None:
             print(f"[5/5] isolation layers: {starts} worker starts and {calls} calls each ...",
                   file=sys.stderr, flush=True)
             res["isolation"] = bench_isolation(starts, calls, work)
+        if "torch" in parts:
+            if importlib.util.find_spec("torch") is None:
+                res["torch"] = "torch is not installed: pip install -e '.[torch]'"
+            else:
+                import torch_exercise  # beside this script
+                print(f"[6/6] exercise5 (torch): {runs} cold runs, grade batch on {count} submissions ...",
+                      file=sys.stderr, flush=True)
+                res["torch"] = torch_exercise.bench_torch(sys.modules[__name__], runs, count, work, subs)
     res["loadavg_end"] = loadavg()
     res["seconds"] = time.perf_counter() - started
     print_report(res)
+    if isinstance(res.get("torch"), dict):
+        import torch_exercise
+        torch_exercise.print_torch(res["torch"])
+    elif res.get("torch"):
+        print(f"6. exercise5 (torch): {res['torch']}")
     if args.out:
         args.out.write_text(json.dumps(res, indent=2) + "\n")
         print(f"wrote {args.out}")
