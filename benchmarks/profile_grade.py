@@ -176,7 +176,7 @@ KEY_STEPS = [
     ("pytest configuration (options, plugins)", "_pytest/config/__init__.py", "_prepareconfig"),
     ("pytest collection (imports the test modules)", "_pytest/main.py", "perform_collect"),
     ("pytest failure reports (traceback formatting)", "_pytest/reports.py", "_format_failed_longrepr"),
-    ("proxied calls (grader.sandbox.proxy.Submission.call_many)", "grader/sandbox/proxy.py", "call_many"),
+    ("proxied calls (grader.sandbox.proxy.Submission.outcomes)", "grader/sandbox/proxy.py", "outcomes"),
     ("proxied calls (grader.sandbox.proxy.Submission.call)", "grader/sandbox/proxy.py", "call"),
     ("worker start (Submission._start: spawn, import the module)", "grader/sandbox/proxy.py", "_start"),
     ("reply receiving and decoding (channel.recv_reply)", "grader/sandbox/channel.py", "recv_reply"),

@@ -555,10 +555,11 @@ def bench_proxy(calls_small: int, calls_big: int, work: Path) -> dict:
             local = per_call_us(lambda: getattr(direct, name)(*args), calls)
             out[label] = {"proxied": proxied, "direct": local,
                           "overhead_us": proxied["median_us"] - local["median_us"]}
-        if hasattr(student, "call_many"):  # several calls in one round trip (numerical gradients)
+        batch = getattr(student, "outcomes", None) or getattr(student, "call_many", None)
+        if batch is not None:  # several calls in one round trip (numerical gradients)
             many = 100
-            label = f"small, {many} per round trip: call_many(dropout_backward, 4x5)"
-            batched = per_call_us(lambda: student.call_many("dropout_backward", [((small, None), {})] * many),
+            label = f"small, {many} per round trip: {batch.__name__}(dropout_backward, 4x5)"
+            batched = per_call_us(lambda: batch("dropout_backward", [((small, None), {})] * many),
                                   max(10, calls_small // many))
             per = {k: (v / many if k != "calls" else v * many) for k, v in batched.items()}
             local = per_call_us(lambda: direct.dropout_backward(small, None), calls_small)
@@ -567,7 +568,7 @@ def bench_proxy(calls_small: int, calls_big: int, work: Path) -> dict:
     # What one call costs besides the round trip, part by part (median µs; the worker's
     # parts are the same functions timed here).
     def reply(x):  # what the worker sends back for one call
-        return {"ok": True, "results": [(x, None)], "changed": [{}]}
+        return {"ok": True, "outcomes": [{"ok": True, "result": (x, None), "changed": {}}]}
 
     request_big = {"function": "dropout_backward", "args": [big, None]}
     request_small = {"function": "dropout_forward", "args": [small, 0.5, True, rng]}

@@ -29,11 +29,11 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from grader.files import write_atomic
 from grader.course import Course, Exercise
 from grader.errors import CourseTestError, GraderError
 from grader.pool import grade_in_parallel
@@ -276,21 +276,6 @@ class StateDir:
 
     def remove(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write a temporary file next to `path`, flush it to disk, rename it over `path`."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 # ------------------------------------------------------------------ rendering

@@ -13,7 +13,8 @@ import re
 import tempfile
 from pathlib import Path
 
-from grader.course import EXPECTED_VALUES, PUBLIC_TESTS, Course, Exercise
+from grader.files import write_atomic
+from grader.course import EXPECTED_VALUES, MISTAKES, PUBLIC_TESTS, Course, Exercise
 from grader.errors import CourseError
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
@@ -53,6 +54,8 @@ def student_files(exercise: Exercise) -> dict[str, bytes]:
     if not public.is_file():
         raise CourseError(f"{public} is missing")
     files[PUBLIC_TESTS] = public.read_bytes()
+    if (exercise.solution_dir / MISTAKES).is_file():  # the public tests name mistakes from it
+        files[MISTAKES] = (exercise.solution_dir / MISTAKES).read_bytes()
     return files
 
 
@@ -107,7 +110,4 @@ def _selected(course: Course, exercise_ids):
 
 
 def _write(path: Path, data: bytes) -> Path:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-    return path
+    return write_atomic(path, data)

@@ -300,27 +300,11 @@ def mutants_cmd(exercises, verbose, course_dir):
     course = _run(_course, course_dir)
     results = _run(mutants.summary, course, list(exercises),
                    progress=lambda m: click.echo(m, err=True) if verbose else None)
-    bad = False
-    for ex_id, (verdicts, variants) in results.items():
-        caught = sum(v.caught for v in verdicts)
-        named = sum(v.named for v in verdicts)
-        full = sum(r.score == r.max_score for _, r in variants)
-        click.echo(f"{ex_id}: mutants caught {caught}/{len(verdicts)}, named {named}/{len(verdicts)}; "
-                   f"correct variants with full marks {full}/{len(variants)}")
-        for v in verdicts:
-            mark = "ok  " if v.caught and v.named else ("UNNAMED" if v.caught else "SURVIVED")
-            bad |= not v.caught
-            click.echo(f"  {mark:<8} {v.mutant.name}: {v.mutant.description}")
-            if verbose or not v.named:
-                for message in v.messages:
-                    click.echo(f"             {message.splitlines()[0][:150]}")
-        for name, report in variants:
-            if report.score != report.max_score:
-                bad = True
-                click.echo(f"  VARIANT LOSES POINTS {name}: {report.score:g}/{report.max_score:g}")
-                for t in report.tests:
-                    if t.outcome != "passed":
-                        click.echo(f"             {t.name}: {t.message.splitlines()[0][:150]}")
+    from grader.render import mutants_text
+
+    click.echo(mutants_text(results, verbose=verbose))
+    bad = any(not v.caught for verdicts, _ in results.values() for v in verdicts) or \
+        any(r.score != r.max_score for _, variants in results.values() for _, r in variants)
     sys.exit(1 if bad else 0)
 
 
@@ -468,7 +452,7 @@ def gradescope_cmd(exercise, submission, out, public_only, course_dir):
     import time
 
     from grader import gradescope, render
-    from grader.batch import write_atomic
+    from grader.files import write_atomic
     from grader.grade import grade
 
     course = _run(_course, course_dir)

@@ -17,6 +17,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.files import write_atomic
 from grader.errors import CourseError, UnknownExercise
 
 SCHEMA_VERSION = 1
@@ -26,6 +27,7 @@ LINK_VERSION = 1
 PUBLIC_TESTS = "test_public.py"
 HIDDEN_TESTS = "test_hidden.py"
 EXPECTED_VALUES = "expected.dat"
+MISTAKES = "mistakes.yml"  # the exercise's catalogued mistakes: id -> feedback (next to its tests)
 # What an exercise's worker may need beyond numpy (`needs:` in course.yml). Its zygote
 # imports it once, before it forks any worker; a course that needs nothing never imports it.
 NEEDS = ("torch",)
@@ -121,10 +123,7 @@ def write_course_link(folder: Path, course_root: Path) -> Path:
     path = Path(folder) / COURSE_LINK
     text = json.dumps({"schema_version": LINK_VERSION, "course": str(Path(course_root).resolve()),
                        "written_by": "grade nbgrader build"}, indent=2, ensure_ascii=False)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_atomic(path, text + "\n")
 
 
 def read_course_link(path: Path) -> Path:

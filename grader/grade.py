@@ -15,7 +15,6 @@ import importlib.util
 import io
 import os
 import sys
-import warnings
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -142,12 +141,13 @@ def _session(exercise: Exercise, files: list[Path], reference, each: Callable, s
     import pytest
 
     from grader.checks.inputs import course_secret
+    from grader.checks.mistakes import catalogue_of
     from grader.plugin import GradingPlugin
 
     plugin = GradingPlugin(exercise, reference, each,
                            hidden_files=[f for f in files if f.name == HIDDEN_TESTS])
-    with course_secret(reference.input_secret):  # unseen inputs where the reference is live
-        status, output = _pytest_session(files, plugin, select)
+    with course_secret(reference.input_secret), catalogue_of(files[0].parent):  # unseen inputs where
+        status, output = _pytest_session(files, plugin, select)              # the reference is live
     if plugin.loop_error is not None:
         raise plugin.loop_error  # KeyboardInterrupt, or a bug of ours: never swallowed by pytest
     if status == pytest.ExitCode.INTERRUPTED:
@@ -168,7 +168,7 @@ def _session(exercise: Exercise, files: list[Path], reference, each: Callable, s
 
 
 def _grade_one(exercise: Exercise, submission, run_tests: Callable, zygotes, on_slow=None) -> GradeReport:
-    from grader.sandbox.proxy import IsolationWarning, Submission, reset_warnings
+    from grader.sandbox.proxy import Submission
     from grader.submission import StudentCode, SubmissionProblem, read
 
     try:
@@ -177,14 +177,10 @@ def _grade_one(exercise: Exercise, submission, run_tests: Callable, zygotes, on_
     except SubmissionProblem as exc:  # the student's: every test says so, the report says it once
         code, problem = None, str(exc)
     with contextlib.ExitStack() as stack:
-        reset_warnings()  # every report carries the sandbox's warnings, not only the first
-        caught = stack.enter_context(warnings.catch_warnings(record=True))
-        warnings.simplefilter("always", IsolationWarning)
         student = stack.enter_context(Submission(
             exercise, code, zygote=zygotes.get() if code else None, problem=problem, on_slow=on_slow))
         results = run_tests(student)
-    isolation = tuple(str(w.message) for w in caught if issubclass(w.category, IsolationWarning))
-    return GradeReport(exercise=exercise.id, tests=results, output=student.output, warnings=isolation,
+    return GradeReport(exercise=exercise.id, tests=results, output=student.output, warnings=tuple(student.warnings),
                        problem=student.problem, notes=tuple(student.notes))
 
 

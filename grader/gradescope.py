@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import json
 
-from grader.report import SCHEMA_VERSION, GradeReport, TestResult
+from grader.report import LABELS, SCHEMA_VERSION, GradeReport, TestResult
 
 VISIBLE, AFTER_PUBLISHED = "visible", "after_published"
-_LABEL = {"failed": "FAILED", "error": "ERROR", "timeout": "TIMEOUT"}
 
 
 def results(report: GradeReport, *, execution_time: float | None = None) -> dict:
@@ -42,7 +41,7 @@ def _test(t: TestResult) -> dict:
     return {"name": t.name + (" (hidden)" if t.hidden else ""),
             "score": t.points, "max_score": t.max_points,
             "status": "passed" if passed else "failed",
-            "output": "" if passed else f"{_LABEL.get(t.outcome, t.outcome.upper())}: {t.message}",
+            "output": "" if passed else f"{LABELS[t.outcome]}: {t.message}",
             "visibility": AFTER_PUBLISHED if t.hidden else VISIBLE}
 
 

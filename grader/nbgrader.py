@@ -27,6 +27,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from grader.files import write_atomic
 from grader.course import Course, Exercise, write_course_link
 from grader.errors import CourseError
 
@@ -228,6 +229,4 @@ def _squeeze_blank_lines(text: str) -> str:
 
 
 def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, text)

@@ -14,7 +14,7 @@ the feedback of its function's tests and returns its partial credit: a plain flo
 Two rules of nbgrader shape this module: a test cell that writes anything to stderr scores
 0, so nothing here writes to stderr; and a cell whose value does not parse as a float gets
 full marks, so `check` always returns a float (0.0 when anything goes wrong, with the
-reason printed). Stdlib only: importing this must be cheap and import nothing else.
+reason printed). Stdlib only: importing this must be cheap (it imports grader.report, also stdlib only).
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+from grader.report import LABELS  # stdlib only, like this module
 
 COURSE_ENV = "GRADER_COURSE"          # where to find the course when the cell does not say
 COURSE_LINK = "grader_course.json"    # left in the nbgrader course by `grade nbgrader build`
@@ -82,8 +84,7 @@ def feedback(tests: list[dict], function: str, earned: float, points: float, *,
     scope = " (public tests only; the hidden tests count when your work is graded)" if public_only else ""
     lines = [f"{function}: {earned:g} / {points:g} points{scope}"]
     for t in tests:
-        label = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "timeout": "TIME"}.get(
-            t.get("outcome"), "ERROR")
+        label = LABELS.get(t.get("outcome"), LABELS["error"])
         hidden = " (hidden)" if t.get("hidden") else ""
         lines.append(f"  {label:<5} {t.get('points', 0):g}/{t.get('max_points', 0):g}  {t.get('name')}{hidden}")
         if t.get("outcome") != "passed":

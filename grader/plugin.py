@@ -27,12 +27,13 @@ import contextlib
 import pytest
 
 from grader.checks import CheckFailed
+from grader.checks.context import set_function_under_test
 from grader.checks.notes import clear_notes, take_notes
 from grader.errors import CourseTestError, GradingInterrupted, SandboxFailure
-from grader.report import GradeReport, TestResult
-from grader.sandbox.proxy import InputModified, StudentError, StudentTimeout
+from grader.report import RANK, GradeReport, TestResult
+from grader.checks.calls import InputModified
+from grader.sandbox.proxy import StudentError, StudentTimeout
 
-_RANK = {"passed": 0, "failed": 1, "error": 2, "timeout": 3}
 
 
 class GradingPlugin:
@@ -50,7 +51,8 @@ class GradingPlugin:
         self.collection_errors: list[str] = []
         self.deselected = 0  # tests left out by -k
         self.sandbox_failures: list[SandboxFailure] = []
-        self.verdicts: dict[str, list[tuple[str, str]]] = {}  # per test, per phase that ran
+        self.verdicts: dict[str, list[tuple[str, str, str, str]]] = {}  # per test, per phase that ran:
+        # (outcome, message, the id of the catalogued mistake it names, the stub that stopped it)
 
     @pytest.fixture
     def student(self):
@@ -157,6 +159,7 @@ class GradingPlugin:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item):
         clear_notes()  # a test's notes are its own
+        set_function_under_test(self.results[item.nodeid]["function"] if item.nodeid in self.results else "")
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
@@ -168,7 +171,7 @@ class GradingPlugin:
         if verdicts is None:
             return
         if report.passed:
-            verdicts.append(("passed", notes) if report.when == "call" else ("setup", ""))
+            verdicts.append(("passed", notes, "", "") if report.when == "call" else ("setup", "", "", ""))
         else:
             if call.excinfo is not None and isinstance(call.excinfo.value, SandboxFailure):
                 self.sandbox_failures.append(call.excinfo.value)
@@ -184,13 +187,15 @@ class GradingPlugin:
             if finished_only and not verdicts:
                 continue
             failures = [v for v in verdicts if v[0] != "passed"]
+            mistake = stub = ""
             if failures:
-                outcome, message = max(failures, key=lambda v: _RANK[v[0]])
+                outcome, message, mistake, stub = max(failures, key=lambda v: RANK[v[0]])
             elif verdicts:  # a passing test's message: its notes, if any
-                outcome, message = "passed", " ".join(m for _, m in verdicts if m)
+                outcome, message = "passed", " ".join(v[1] for v in verdicts if v[1])
             else:
                 outcome, message = "error", "this test did not run (grading was interrupted)"
-            out.append(TestResult(**self.results[nodeid], outcome=outcome, message=message))
+            out.append(TestResult(**self.results[nodeid], outcome=outcome, message=message, mistake=mistake,
+                                  not_implemented=stub))
         return tuple(out)
 
 
@@ -202,35 +207,47 @@ def _doc_line(item) -> str:
 
 def _rerunnable(items) -> bool:
     """Whether the collected items can run for one submission after another as if collected
-    afresh: plain test functions of a module, without default arguments. pytest keeps what it
-    made at collection (parametrize and fixture-param values, test-class instances), and a
-    test could change those; tests that use them get a fresh session per submission."""
+    afresh: test functions of a module, without default arguments, parametrized (if at all)
+    with immutable values (numbers, strings, None, and tuples and frozensets of these). pytest
+    keeps what it made at collection (parametrize and fixture-param values, test-class
+    instances), and a test could change a mutable one; tests that use those get a fresh
+    session per submission."""
     for item in items:
         function = getattr(item, "function", None)
+        callspec = getattr(item, "callspec", None)
         if function is None or getattr(item, "cls", None) is not None \
-                or getattr(item, "callspec", None) is not None \
-                or function.__defaults__ or function.__kwdefaults__:
+                or function.__defaults__ or function.__kwdefaults__ \
+                or callspec is not None and not all(map(_immutable, callspec.params.values())):
             return False
     return True
 
 
-def _classify(excinfo, item) -> tuple[str, str]:
-    """The outcome of a test that did not pass, and a message a student can act on."""
+def _immutable(value) -> bool:
+    if value is None or type(value) in (bool, int, float, complex, str, bytes):
+        return True
+    return type(value) in (tuple, frozenset) and all(map(_immutable, value))
+
+
+def _classify(excinfo, item) -> tuple[str, str, str, str]:
+    """The outcome of a test that did not pass, a message a student can act on, the id of
+    the catalogued mistake the message names (if any), and the function not implemented yet
+    that stopped it (if that is why)."""
     if excinfo is None:
-        return "error", "the test did not run to the end"
+        return "error", "the test did not run to the end", "", ""
     exc = excinfo.value
     if isinstance(exc, StudentTimeout):
-        return "timeout", str(exc)
+        return "timeout", str(exc), "", ""
     if isinstance(exc, StudentError):
-        return "error", str(exc)
+        return "error", str(exc), "", exc.not_implemented
     if isinstance(exc, CourseTestError):
-        return "error", f"the course is out of date: {exc}"
+        return "error", f"the course is out of date: {exc}", "", ""
     if isinstance(exc, (CheckFailed, InputModified, AssertionError)):
         # drop pytest's assertion explanation where an outer pytest rewrote the test module
         message = str(exc).split("\nassert ")[0].strip()
-        return "failed", message or f"check failed: {item.function.__doc__.strip().splitlines()[0]}"
+        return ("failed", message or f"check failed: {item.function.__doc__.strip().splitlines()[0]}",
+                getattr(exc, "mistake", ""), "")
     if isinstance(exc, pytest.skip.Exception):
-        return "error", f"the test was skipped: {exc}"
+        return "error", f"the test was skipped: {exc}", "", ""
     # The test itself tripped over what the student's code returned (a wrong type, say).
     return "error", (f"your result could not be checked ({type(exc).__name__}: {exc}); "
-                     "check the types and shapes your function returns")
+                     "check the types and shapes your function returns"), "", ""

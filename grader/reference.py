@@ -1,7 +1,7 @@
 """The reference solution's answers, for tests to compare against.
 
 Where `solutions/` is present (instructors, CI) the reference module is imported into
-the trusted process and called live. A student release has no solution code: there the
+the trusted process and called live: its results are whatever it returns (any Python object). A student release has no solution code: there the
 answers are replayed from `expected.dat`, which the build records by running the public
 tests once against the reference. Calls are matched by a fingerprint of their arguments,
 so a test must call the reference only with inputs it made itself.
@@ -88,9 +88,8 @@ class Reference:
         else:
             before = {i: a.copy() for i, a in enumerate(args) if type(a) is np.ndarray}
             result = getattr(self.module, name)(*args, **kwargs)
-            # a round trip through the codec: live answers look exactly like replayed ones
-            result = channel.decode(channel.encode(result))
             if self.mode == "record":
+                result = _recordable(name, result)
                 after = [(i, args[i].copy()) for i, a in before.items() if not np.array_equal(a, args[i])]
                 after += [(i, {"generator_state": a.bit_generator.state})
                           for i, a in enumerate(args) if isinstance(a, np.random.Generator)]
@@ -106,6 +105,19 @@ class Reference:
     def save(self, path: Path) -> None:
         """Write the recorded answers (record mode) in a stable order."""
         Path(path).write_bytes(channel.encode(dict(sorted(self.records.items()))))
+
+
+def _recordable(name: str, result):
+    """The result as a student's release will replay it; the build stops with a message for
+    the instructor when it is not plain data (the release cannot carry it)."""
+    try:
+        return channel.decode(channel.encode(result))
+    except Exception as exc:  # noqa: BLE001 - any refusal of the codec: say which call, and why
+        raise CourseTestError(
+            f"a public test calls the reference's {name}(), which returned {type(result).__name__} ({exc}); "
+            "a student's release replays recorded answers, which must be plain data (numbers, numpy arrays, "
+            "strings, and tuples, lists and dicts of these): compare such results in a hidden test, or "
+            "call the reference on what the test needs (an attribute, an array)") from None
 
 
 def _import_reference(exercise: Exercise):

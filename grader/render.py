@@ -8,10 +8,10 @@ import shlex
 import shutil
 import textwrap
 
-from grader.report import SCHEMA_VERSION, GradeReport
+from grader.report import LABELS, SCHEMA_VERSION, GradeReport
 
-_LABEL = {"passed": ("PASS", "green"), "failed": ("FAIL", "red"),
-          "error": ("ERROR", "red"), "timeout": ("TIME", "yellow")}
+_LABEL = {outcome: (LABELS[outcome], colour) for outcome, colour in
+          (("passed", "green"), ("failed", "red"), ("error", "red"), ("timeout", "yellow"))}
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -80,9 +80,6 @@ def table(report: GradeReport, *, title: str = "", color: bool = False, verbosit
     return "\n".join(lines)
 
 
-_STUB = re.compile(r"(\w+) is not implemented yet \(it raises NotImplementedError\)")
-
-
 def _not_written(report: GradeReport) -> dict[str, tuple[str, list]]:
     """The functions whose every test stopped at the same stub: function -> (the function
     that is not implemented yet, which may be another one it needs, and those tests)."""
@@ -91,9 +88,8 @@ def _not_written(report: GradeReport) -> dict[str, tuple[str, list]]:
         tests.setdefault(t.function, []).append(t)
     out = {}
     for fn, ts in tests.items():
-        stubs = {m.group(1) if (m := _STUB.fullmatch(t.message)) and t.outcome == "error" else None
-                 for t in ts}
-        if len(stubs) == 1 and None not in stubs:
+        stubs = {t.not_implemented if t.outcome == "error" else "" for t in ts}
+        if len(stubs) == 1 and "" not in stubs:
             out[fn] = (stubs.pop(), ts)
     return out
 
@@ -173,3 +169,26 @@ def reports_json(reports: list[GradeReport]) -> str:
                        "score": float(sum(r.score for r in reports)),
                        "max_score": float(sum(r.max_score for r in reports)),
                        "exercises": [r.to_dict() for r in reports]}, indent=2)
+
+
+def mutants_text(results: dict, *, verbose: bool = False) -> str:
+    """`grade mutants`: per exercise, how many catalogued mistakes were caught and named and
+    how many correct variants got full marks, then a line per mutant (with the messages it
+    got, if unnamed or `verbose`) and per variant that lost points."""
+    lines = []
+    for ex_id, (verdicts, variants) in results.items():
+        caught, named = sum(v.caught for v in verdicts), sum(v.named for v in verdicts)
+        full = sum(r.score == r.max_score for _, r in variants)
+        lines.append(f"{ex_id}: mutants caught {caught}/{len(verdicts)}, named {named}/{len(verdicts)}; "
+                     f"correct variants with full marks {full}/{len(variants)}")
+        for v in verdicts:
+            mark = "ok  " if v.caught and v.named else ("UNNAMED" if v.caught else "SURVIVED")
+            lines.append(f"  {mark:<8} {v.mutant.name}: {v.mutant.description}")
+            if verbose or not v.named:
+                lines += [f"             {message.splitlines()[0][:150]}" for message in v.messages]
+        for name, report in variants:
+            if report.score != report.max_score:
+                lines.append(f"  VARIANT LOSES POINTS {name}: {report.score:g}/{report.max_score:g}")
+                lines += [f"             {t.name}: {t.message.splitlines()[0][:150]}"
+                          for t in report.tests if t.outcome != "passed"]
+    return "\n".join(lines)

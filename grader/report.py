@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 SCHEMA_VERSION = 1
+# The outcomes of a test, from best to worst (a test with several failed phases reports the
+# worst), and the label every renderer shows for each.
 OUTCOMES = ("passed", "failed", "error", "timeout")
+LABELS = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "timeout": "TIME"}
+RANK = {outcome: rank for rank, outcome in enumerate(OUTCOMES)}
 
 
 def points_for(outcome: str, max_points: float) -> float:
@@ -21,6 +25,8 @@ class TestResult:
     outcome: str
     hidden: bool
     message: str = ""
+    mistake: str = ""  # the stable id of the catalogued mistake the message names
+    not_implemented: str = ""  # the function not implemented yet that stopped this test (a stub's)
 
     @property
     def points(self) -> float:
@@ -29,7 +35,9 @@ class TestResult:
     def to_dict(self) -> dict:
         return {"name": self.name, "function": self.function, "points": self.points,
                 "max_points": float(self.max_points), "outcome": self.outcome,
-                "hidden": self.hidden, "message": self.message}
+                "hidden": self.hidden, "message": self.message,
+                **({"mistake": self.mistake} if self.mistake else {}),
+                **({"not_implemented": self.not_implemented} if self.not_implemented else {})}
 
 
 @dataclass(frozen=True)

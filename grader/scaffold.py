@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
-from grader.course import COURSE_FILE, HIDDEN_TESTS, PUBLIC_TESTS, Course, parse_course
+from grader.files import write_atomic
+from grader.course import COURSE_FILE, HIDDEN_TESTS, MISTAKES, PUBLIC_TESTS, Course, parse_course
 from grader.errors import CourseError, NewExerciseRefused
 
 FUNCTIONS = ("scale_forward", "scale_backward")
@@ -177,7 +178,7 @@ def _files(exercise_id: str, module: str, title: str, forward: str, backward: st
     names = {"id": exercise_id, "module": module, "stem": module.removesuffix(".py"), "title": text,
              "forward": forward, "backward": backward}
     return {name: Template(template).substitute(names) for name, template in (
-        (module, REFERENCE), (PUBLIC_TESTS, PUBLIC), (HIDDEN_TESTS, HIDDEN),
+        (module, REFERENCE), (PUBLIC_TESTS, PUBLIC), (HIDDEN_TESTS, HIDDEN), (MISTAKES, MISTAKES_FILE),
         (f"mutants/{MUTANT}.py", MUTANT_FILE), (f"variants/{VARIANT}.py", VARIANT_FILE), (ORACLE, ORACLE_FILE))}
 
 
@@ -190,9 +191,7 @@ def _write(root: Path, exercise_id: str, files: dict[str, str], course_file: Pat
         for name, content in files.items():
             (folder / name).parent.mkdir(exist_ok=True)
             (folder / name).write_text(content, encoding="utf-8")
-        staged = course_file.with_name(course_file.name + ".tmp")
-        staged.write_text(text, encoding="utf-8")
-        staged.replace(course_file)
+        write_atomic(course_file, text)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -246,51 +245,39 @@ inputs, the message names the mistake. The gradient is checked in float64.
 """
 import pytest
 
-from grader.checks import as_array, assert_close, check_backward, normal_input, numerical_gradient, unpack
+from grader.checks import array, assert_close, gradcheck, mistake, normal_input
 
-
-def forward(student, x, a):
-    """The student's $forward(x, a), its result checked: (out, cache)."""
-    out, cache = unpack(student.$forward(x, a), "$forward", ("out", "cache"))
-    return as_array(out, "$forward", "out", shape=x.shape), cache
+OUT = (array("out", like="x"), "cache")  # what $forward returns: out shaped like x, and a cache
 
 
 def forward_mistakes(x, a):
-    """What common mistakes give on these inputs, each with the message that names it."""
-    return {
-        "out is x + a: the layer scales x by a, it does not add a (out = a * x)": x + a,
-        "out is x / a: the layer multiplies x by a (out = a * x)": x / a,
-        "out is x: a is missing (out = a * x)": x,
-    }
+    """What common mistakes give on these inputs, each a catalogued mistake (mistakes.yml)."""
+    return {mistake("$id.adds_a"): x + a, mistake("$id.divides_by_a"): x / a, mistake("$id.no_a"): x}
 
 
 @pytest.mark.points(2)
 def test_forward_values(student, reference):
     """$forward: out = a * x"""
-    for seed, shape, a in [(1, (4, 3), 1.5), (2, (2, 5), -0.5)]:
-        x = normal_input(shape, seed)
-        out, _ = forward(student, x, a)
-        expected, _ = reference.$forward(x, a)
-        assert_close(out, expected, fn="$forward", mistakes=forward_mistakes(x, a))
+    cases = [(normal_input(shape, seed), a) for seed, shape, a in [(1, (4, 3), 1.5), (2, (2, 5), -0.5)]]
+    for (x, a), (out, _) in zip(cases, student.$forward.each(cases, returns=OUT)):  # one round trip
+        assert_close(out, reference.$forward(x, a)[0], mistakes=forward_mistakes(x, a))
 
 
 @pytest.mark.points(2)
 def test_backward_gradient(student, reference):
     """$backward: dx is the gradient of $forward"""
     x, dout, a = normal_input((3, 4), 3), normal_input((3, 4), 4), 1.5
-    _, cache = forward(student, x, a)
-    dx = as_array(student.$backward(dout, cache), "$backward", "dx", shape=x.shape)
-    expected = reference.$backward(dout, reference.$forward(x, a)[1])
-    # One mistake, one deduction: the exact gradient of the student's own (wrong) forward keeps
-    # its points, with a note that names the forward (whose test takes them)
-    check_backward(dx, expected=expected, fn="$backward", wrt="dx", forward="$forward",
-                   own_numeric=lambda: numerical_gradient(lambda v: forward(student, v, a)[0], x, dout))
+    # forward, backward, the reference's gradient; where dx is wrong, the gradient of the
+    # student's own forward: one mistake, one deduction (a dx that is the exact gradient of a
+    # wrong forward keeps its points, with a note naming the forward)
+    gradcheck(student.$forward, student.$backward, (x, a), wrt="x", dout=dout,
+              expected=reference.$backward(dout, reference.$forward(x, a)[1]))
 '''
 
 HIDDEN = '''\
 """Hidden tests of $id: never shipped to students; they run where solutions/ is present
-(your grading, CI), against the live reference, with the public tests' helpers and named
-mistakes loaded from test_public.py next to this file.
+(your grading, CI), against the live reference, with the public tests' named mistakes
+loaded from test_public.py next to this file.
 """
 import importlib.util
 from pathlib import Path
@@ -307,10 +294,22 @@ _spec.loader.exec_module(public)
 @pytest.mark.points(1)
 def test_forward_more_inputs(student, reference):
     """$forward: 1-D and 3-D inputs, a small and a negative a"""
-    for seed, shape, a in [(11, (7,), 0.25), (12, (2, 3, 4), -2.0)]:
-        x = normal_input(shape, seed)
-        out, _ = public.forward(student, x, a)
-        assert_close(out, reference.$forward(x, a)[0], fn="$forward", mistakes=public.forward_mistakes(x, a))
+    cases = [(normal_input(shape, seed), a) for seed, shape, a in [(11, (7,), 0.25), (12, (2, 3, 4), -2.0)]]
+    for (x, a), (out, _) in zip(cases, student.$forward.each(cases, returns=public.OUT)):
+        assert_close(out, reference.$forward(x, a)[0], mistakes=public.forward_mistakes(x, a))
+'''
+
+MISTAKES_FILE = '''\
+# The catalogued mistakes of $id: a stable id (the report's `mistake`, the same in every
+# language) and the feedback that names it. The tests refer to them by id (`mistake("...")`
+# in grader.checks); the public tests ship with this file.
+
+$id.adds_a: >-
+  out is x + a: the layer scales x by a, it does not add a (out = a * x)
+$id.divides_by_a: >-
+  out is x / a: the layer multiplies x by a (out = a * x)
+$id.no_a: >-
+  out is x: a is missing (out = a * x)
 '''
 
 MUTANT_FILE = '''\

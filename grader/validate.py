@@ -19,6 +19,7 @@ def validate(course: Course, exercise_ids: list[str] | None = None, *,
     for ex in [course.exercise(i) for i in exercise_ids] if exercise_ids else course.exercises:
         progress(f"validating {ex.id}")
         problems += _unsalted_seeds(ex)
+        problems += _unused_mistakes(ex)
         problems += _catalogue(ex)
         ref = grade(course, ex.id, ex.solution_dir / ex.module, hidden=True)
         if ref.max_score != ex.points:
@@ -29,7 +30,7 @@ def validate(course: Course, exercise_ids: list[str] | None = None, *,
                 problems.append(f"{ex.id}: the reference solution fails {t.name!r}: {t.message}")
         stub = grade(course, ex.id, ex.student_dir, hidden=True)
         for t in stub.tests:
-            if t.outcome != "error" or "not implemented" not in t.message:
+            if t.outcome != "error" or not t.not_implemented:
                 problems.append(f"{ex.id}: the untouched stub gets {t.outcome!r} on {t.name!r} "
                                 f"instead of a 'not implemented yet' error")
         if stub.score != 0:
@@ -51,6 +52,20 @@ def _catalogue(exercise: Exercise) -> list[str]:
 
 
 _FIXED_SEED = re.compile(r"np\.random\.default_rng\((?!\))")
+
+
+def _unused_mistakes(exercise) -> list[str]:
+    """Entries of mistakes.yml that no test refers to (`mistake("<id>")`): feedback no student
+    can get, a leftover or a misspelt id."""
+    from grader.checks.mistakes import CATALOGUE, load_catalogue
+
+    path = exercise.solution_dir / CATALOGUE
+    if not path.is_file():
+        return []
+    tests = "".join(p.read_text(encoding="utf-8") for p in exercise.test_files(hidden=True) if p.is_file())
+    used = set(re.findall(r"""mistake\(\s*["']([a-z0-9_.]+)["']\s*\)""", tests))
+    return [f"{exercise.id}: {CATALOGUE} has {key!r}, which no test uses (mistake({key!r}))"
+            for key in load_catalogue(path) if key not in used]
 
 
 def _unsalted_seeds(exercise) -> list[str]:

@@ -33,8 +33,8 @@ def test_every_test_has_gradescope_fields_and_hidden_ones_wait_for_publication()
         (2.0, 2.0, "passed", "visible"), (0.0, 3.0, "failed", "visible"),
         (4.0, 4.0, "passed", "after_published"), (0.0, 1.5, "failed", "after_published")]
     assert results["tests"][0]["name"] == "dropout_forward: test mode is the identity"
-    assert results["tests"][1]["output"] == "FAILED: kept units must be scaled by 1/(1-p)"
-    assert results["tests"][3]["output"] == "TIMEOUT: did not finish within 10 s"
+    assert results["tests"][1]["output"] == "FAIL: kept units must be scaled by 1/(1-p)"
+    assert results["tests"][3]["output"] == "TIME: did not finish within 10 s"
     assert results["tests"][0]["output"] == ""
     assert json.loads(gradescope.results_json(REPORT)) == results
 

@@ -4,7 +4,6 @@ graded. Each test writes a tiny course of its own."""
 
 from __future__ import annotations
 
-import textwrap
 
 import pytest
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import textwrap
 
+import numpy as np
 import pytest
 
 from grader.course import load_course
@@ -132,7 +133,35 @@ COLLECTED_STATE = MODULE_STATE + '''
 '''
 
 
-@pytest.mark.parametrize("tests", [MODULE_STATE, COLLECTED_STATE], ids=["module", "collected"])
+IMMUTABLE_PARAMETERS = MODULE_STATE + '''
+    @pytest.mark.points(1)
+    @pytest.mark.parametrize("n, pair", [(1, (2, "a")), (3, (4, None))])
+    def test_parametrized(student, n, pair):
+        """f: doubles its argument, whatever it is"""
+        assert student.f(n) == 2 * n and pair[0] > n
+'''
+
+
+def test_tests_parametrized_with_immutable_values_share_one_session(tmp_path):
+    from grader.plugin import _immutable
+
+    assert all(map(_immutable, [1, 2.5, "s", None, (1, ("a", None)), frozenset({1})]))
+    assert not any(map(_immutable, [[], {}, (1, []), np.zeros(2), set()]))
+    course = make_course(tmp_path, IMMUTABLE_PARAMETERS)
+    sessions = []
+    import grader.grade as grading
+    session = grading._session
+    grading._session = lambda *a, **k: (sessions.append(1), session(*a, **k))[1]
+    try:
+        reports = []
+        grade_each(course, "ex", [tmp_path / "solutions/ex/m.py"] * 3, lambda _, r: reports.append(r))
+    finally:
+        grading._session = session
+    assert len(sessions) == 1 and all(r.score == r.max_score == 3 for r in reports)
+
+
+@pytest.mark.parametrize("tests", [MODULE_STATE, COLLECTED_STATE, IMMUTABLE_PARAMETERS],
+                         ids=["module", "collected", "immutable parameters"])
 def test_no_state_of_the_tests_carries_over_between_submissions_in_one_session(tmp_path, tests):
     """Plain test functions run again in one session (their module's code re-run first);
     parametrized tests and test classes, whose objects pytest keeps from collection, get a

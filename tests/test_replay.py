@@ -85,3 +85,28 @@ def test_validate_refuses_test_inputs_from_a_fixed_seed(tmp_path):
     problems = _unsalted_seeds(load_course(tmp_path).exercise("exercise2"))
     assert len(problems) == 1 and problems[0].startswith("test_hidden.py:") \
         and "grader.checks.seeded(seed)" in problems[0]
+
+
+def test_a_reference_answer_that_is_not_plain_data_stops_the_build_with_a_message(tmp_path):
+    # Live, the reference may return any object; recorded for a release, it must be plain data.
+    from click.testing import CliRunner
+
+    from grader.cli import main
+    from tests.conftest import copy_course
+
+    course = copy_course(tmp_path / "course")
+    solution = course / "solutions" / "exercise3" / "dropout.py"
+    solution.write_text(solution.read_text() + '''
+
+class _Cache:
+    pass
+
+_forward = dropout_forward
+def dropout_forward(x, p, train, rng):
+    out, _ = _forward(x, p, train, rng)
+    return out, _Cache()
+''')
+    result = CliRunner().invoke(main, ["build", "exercise3", "--course", str(course)])
+    assert result.exit_code == 2, result.output
+    assert "calls the reference's dropout_forward(), which returned tuple" in result.output
+    assert "must be plain data" in result.output and "Traceback" not in result.output

@@ -525,8 +525,9 @@ def test_honest_mistakes_get_clear_messages(course_dir, honest_scores, tmp_path,
 
 
 def test_a_call_that_hangs_inside_a_batch_times_out_alone(course_dir, tmp_path):
-    """`.many` sends several calls in one request; the one that hangs ends at the per-call
-    limit (2 s here), not after the batch's pooled 2 s per call, and the worker restarts."""
+    """`.each` sends several calls in one request; the one that hangs ends at the per-call
+    limit (2 s here), not after the batch's pooled 2 s per call, and the worker restarts.
+    The calls before it keep their results; it and the calls after it raise the time-out."""
     from grader.course import load_course
     from grader.sandbox.proxy import StudentTimeout, Submission
 
@@ -541,9 +542,12 @@ def test_a_call_that_hangs_inside_a_batch_times_out_alone(course_dir, tmp_path):
         calls = [(np.ones((2, 3)), None)] * 2 + [(np.ones((2, 3, 2)), None)] + [(np.ones(4), None)] * 7
         student.dropout_forward(np.ones(3), 0.5, False, np.random.default_rng(0))  # the worker is up
         start = time.monotonic()
-        with pytest.raises(StudentTimeout, match=r"dropout_backward\(\) did not finish within 2 s"):
-            student.dropout_backward.many(calls)
+        results = student.dropout_backward.each(calls)
+        assert results[1].tolist() == [[1.0] * 3] * 2  # sent with the others, done before the hang
         elapsed = time.monotonic() - start
+        for i in (2, 3, 9):
+            with pytest.raises(StudentTimeout, match=r"dropout_backward\(\) did not finish within 2 s"):
+                results[i]
         assert elapsed < 8, f"the batch took {elapsed:.1f} s: the hanging call was not stopped at 2 s"
         with pytest.raises(StudentTimeout, match=r"dropout_backward\(\) was not called again"):
             student.dropout_backward(np.ones(3), None)  # one endless loop costs one wait

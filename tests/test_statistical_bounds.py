@@ -83,6 +83,21 @@ def test_kolmogorov_smirnov_tells_normal_from_uniform():
     assert stats.ks_distance(w, stats.normal_cdf(np.std(w))) > 5 * bound
 
 
+
+def test_ks_on_a_grid_is_at_most_the_ks_distance_and_still_sharp():
+    # the grid version the initializer tests use: a maximum over fewer points than the supremum,
+    # so the DKW bound holds for it; it loses almost nothing on a fine grid
+    bound = stats.dkw(stats.INIT_N)
+    for seed in range(20):
+        w = init.xavier_normal(784, 256, np.random.default_rng(seed))
+        std = math.sqrt(2 / (784 + 256))
+        exact = stats.ks_distance(w, stats.normal_cdf(std))
+        grid = stats.ks_on_grid(w, stats.normal_cdf(std), -6 * std, 6 * std)
+        assert grid <= exact + 1e-12 and grid <= bound
+    w = init.xavier_uniform(784, 256, np.random.default_rng(0))
+    s = float(np.std(w))
+    assert stats.ks_on_grid(w, stats.normal_cdf(s), -6 * s, 6 * s) > 5 * bound
+
 def test_bounds_are_derived_for_one_in_a_billion():
     assert stats.ALPHA == 1e-9
     # DKW and Hoeffding at alpha: 2 exp(-2 n t^2) = alpha

@@ -14,92 +14,61 @@ the forward or the backward pass is wrong.
 import numpy as np
 import pytest
 
-from grader.checks import (GRAD_TOL, CheckFailed, as_array, assert_close, check_backward,
-                           directional_gradient, keeps_points,
-                           expect_value_error, fail, matches, relative_error, seeded,
-                           unpack)
-from grader.sandbox.proxy import StudentError, StudentTimeout
+from grader.checks import (CheckFailed, StudentError, array, assert_close, call, expect_value_error, fail,
+                           gradcheck, mistake, seeded)
 
-BN_F, BN_B = "batchnorm_forward", "batchnorm_backward"
-LN_F, LN_B = "layernorm_forward", "layernorm_backward"
+OUT = (array("out", like="x"), "cache")
 EPS = 1e-5
 LOW = 1  # the low-variance feature (batch norm) or sample (layer norm)
 
 # ----------------------------------------------------------------------- the mistakes, named
+# Mistakes both normalizations share carry batchnorm ids here; `as_layernorm` renames them.
 
-BN_UNBIASED_NORM = ("you normalized with the unbiased variance (dividing by N - 1). Batch norm "
-                    "normalizes with the biased batch variance mean((x - mu)**2, axis=0), i.e. "
-                    "np.var(x, axis=0); the N / (N - 1) correction belongs only in the running_var update")
-EPS_OUTSIDE = ("eps is outside the square root: divide by sqrt(var + eps), not sqrt(var) + eps. "
-               "This is invisible at ordinary scales but changes values whose variance is far below "
-               "eps completely (the test data holds such a feature, or for layer norm such a sample, "
-               "with std 1e-3)")
-NO_EPS = ("eps is missing: divide by sqrt(var + eps); eps keeps the division safe when the values "
-          "barely vary (the test data holds such a feature, or for layer norm such a sample, with std 1e-3)")
-SQRT_MISSING = ("you divided by the variance plus eps; divide by its square root, sqrt(var + eps) "
-                "(var is a variance, not a standard deviation)")
-BN_AXIS1 = ("you normalized each sample (row, axis 1): that is layer norm. Batch norm normalizes "
-            "each feature (column) over the batch: mean and variance along axis 0")
-GAMMA_BETA_SWAPPED = "gamma and beta are swapped: out = gamma * xhat + beta (gamma scales, beta shifts)"
-NO_AFFINE = "the learned scale and shift are missing: out = gamma * xhat + beta"
-TRAIN_USES_RUNNING = ("in training, normalize with the statistics of the current batch (mean and "
-                      "variance of x along axis 0), not with running_mean and running_var")
-TEST_USES_BATCH = ("in test mode you normalized with the statistics of the test batch. At test time "
-                   "batch norm must use running_mean and running_var (what training learned), so that "
-                   "a sample's output does not depend on the rest of the batch; a single test sample "
-                   "has no batch to average over")
-TEST_MODIFIED = ("in test mode running_mean and running_var must stay unchanged: test time only reads "
-                 "what training learned (update them only when train is True)")
-RUNNING_UNCHANGED = ("{name} did not change in training: update the caller's array in place "
-                     "({name}[...] = ..., or {name} *= ... and {name} += ...). Writing {name} = ... "
-                     "only rebinds your local name, and the caller never sees the new value")
-MOMENTUM_SWAPPED = ("momentum is the weight of the NEW batch statistic: {name} = (1 - momentum) * {name} "
-                    "+ momentum * batch statistic (torch's convention, momentum = 0.1). You used momentum "
-                    "as the weight of the old value, a decay, as cs231n and 'Deep Learning from "
-                    "Scratch' do with momentum = 0.9; this course follows torch")
-RUNNING_VAR_BIASED = ("running_var must average the unbiased batch variance var * N / (N - 1) (the "
-                      "batch norm paper's inference step: Var[x] = m / (m - 1) * E[sigma_B^2]; torch does the same). "
-                      "You averaged the biased variance, as cs231n and 'Deep Learning from Scratch' do")
-CS231N_BOTH = ("you used the cs231n / 'Deep Learning from Scratch' update of running_var: momentum as "
-               "the weight of the old value (0.9) and the biased variance. Here momentum (0.1) weights "
-               "the NEW batch statistic, and running_var averages the unbiased variance var * N / (N - 1)")
-RUNNING_STD = ("running_var must be a moving average of the variance, not of the standard deviation "
-               "(some slides average sigma; torch and this course average sigma^2)")
-RUNNING_REPLACED = ("{name} must be a moving average, (1 - momentum) * {name} + momentum * batch "
-                    "statistic; you replaced it with the statistic of the current batch")
-MOMENTUM_IGNORED = "you ignored the momentum argument and used 0.1: use the momentum you are given"
-EPS_IGNORED = "you ignored the eps argument and used 1e-5: use the eps you are given"
+BN_UNBIASED_NORM = mistake("batchnorm.unbiased_normalize")
+EPS_OUTSIDE = mistake("batchnorm.eps_outside_sqrt")
+NO_EPS = mistake("batchnorm.no_eps")
+SQRT_MISSING = mistake("batchnorm.sqrt_missing")
+BN_AXIS1 = mistake("batchnorm.normalizes_rows")
+GAMMA_BETA_SWAPPED = mistake("batchnorm.gamma_beta_swapped")
+NO_AFFINE = mistake("batchnorm.no_affine")
+TRAIN_USES_RUNNING = mistake("batchnorm.train_uses_running")
+TEST_USES_BATCH = mistake("batchnorm.test_uses_batch")
+TEST_MODIFIED = mistake("batchnorm.test_modifies_running")
+RUNNING_UNCHANGED = mistake("batchnorm.running_not_in_place")
+MOMENTUM_SWAPPED = mistake("batchnorm.momentum_as_decay")
+RUNNING_VAR_BIASED = mistake("batchnorm.running_var_biased")
+CS231N_BOTH = mistake("batchnorm.cs231n_running_var")
+RUNNING_STD = mistake("batchnorm.running_std")
+RUNNING_REPLACED = mistake("batchnorm.running_replaced")
+MOMENTUM_IGNORED = mistake("batchnorm.momentum_ignored")
+EPS_IGNORED = mistake("batchnorm.eps_ignored")
 
-BN_DX_NO_MEAN = ("dx misses the path through the batch mean: mu depends on every x_i, which adds the "
-                 "term -sum(dxhat, axis=0) / N (dxhat = gamma * dout). In full: dx = gamma / (N * std) "
-                 "* (N * dout - sum(dout) - xhat * sum(dout * xhat)), sums over the batch (axis 0)")
-BN_DX_NO_VAR = ("dx misses the path through the batch variance: var depends on every x_i, which adds "
-                "the term -xhat * sum(dxhat * xhat, axis=0) / N (dxhat = gamma * dout)")
-BN_DX_CONSTANT_STATS = ("in training the batch mean and variance depend on x, so dx needs the terms "
-                        "through mu and var; gamma * dout / std is the gradient for a test-mode cache only")
-DX_NO_GAMMA = "dx is missing the factor gamma: the gradient reaching xhat is dxhat = gamma * dout"
-DGAMMA_SUM_DOUT = ("dgamma must be sum(dout * xhat, axis=0), because out = gamma * xhat + beta; "
-                   "you returned sum(dout, axis=0), which is dbeta")
-DGAMMA_X = "dgamma must use the normalized input: sum(dout * xhat, axis=0), not sum(dout * x)"
-DBETA_SWAPPED = ("dbeta must be sum(dout, axis=0); you returned sum(dout * xhat, axis=0), "
-                 "which is dgamma (are the two swapped?)")
-DBETA_MEAN = "dbeta must be the sum of dout over the batch (axis 0), not its mean"
-TEST_CACHE_TRAIN_FORMULA = ("for a test-mode cache the running statistics are constants (they do not "
-                            "depend on x), so dx = gamma * dout / sqrt(running_var + eps); you used the "
-                            "training formula, which differentiates through the batch statistics")
+BN_DX_NO_MEAN = mistake("batchnorm.backward_no_mean_term")
+BN_DX_NO_VAR = mistake("batchnorm.backward_no_var_term")
+BN_DX_CONSTANT_STATS = mistake("batchnorm.backward_constant_stats")
+DX_NO_GAMMA = mistake("batchnorm.backward_no_gamma")
+DGAMMA_SUM_DOUT = mistake("batchnorm.dgamma_sum_dout")
+DGAMMA_X = mistake("batchnorm.dgamma_uses_x")
+DBETA_SWAPPED = mistake("batchnorm.dbeta_is_dgamma")
+DBETA_MEAN = mistake("batchnorm.dbeta_mean")
+TEST_CACHE_TRAIN_FORMULA = mistake("batchnorm.backward_test_cache_train_formula")
 
-LN_AXIS0 = ("layer norm normalizes each sample (row, axis 1) over its D features; you normalized each "
-            "feature over the batch (axis 0), which is batch norm")
-LN_UNBIASED = ("layer norm uses the biased variance of each row (divide by D: np.var(x, axis=1)), as "
-               "torch does; you divided by D - 1")
-LN_NO_KEEPDIMS = ("the row statistics are broadcast along the wrong axis: compute them with "
-                  "keepdims=True (shape (N, 1)) so that x - mu subtracts each row's own mean")
-LN_DX_AXIS0 = ("the sums in dx must run over each sample's D features (axis 1, keepdims=True), the axis "
-               "layer norm normalizes over; you summed over the batch (axis 0) as in batch norm")
-LN_DX_NO_MEAN = ("dx misses the path through the row mean: mu depends on every feature of its row, "
-                 "which adds -sum(dxhat, axis=1, keepdims=True) / D (dxhat = gamma * dout)")
-LN_DX_NO_VAR = ("dx misses the path through the row variance: it adds "
-                "-xhat * sum(dxhat * xhat, axis=1, keepdims=True) / D (dxhat = gamma * dout)")
+LN_AXIS0 = mistake("layernorm.normalizes_columns")
+LN_UNBIASED = mistake("layernorm.unbiased_variance")
+LN_NO_KEEPDIMS = mistake("layernorm.no_keepdims")
+LN_DX_AXIS0 = mistake("layernorm.backward_sums_axis0")
+LN_DX_NO_MEAN = mistake("layernorm.backward_no_mean_term")
+LN_DX_NO_VAR = mistake("layernorm.backward_no_var_term")
+
+
+def variant(m, more="", **params):
+    """The mistake `m`, its `{placeholders}` filled from `params` and its message completed by `more`."""
+    return mistake(m.id, m.format(**params) + more)
+
+
+def as_layernorm(mistakes):
+    """The same mistakes under layernorm ids (the shared ones are written as batchnorm's)."""
+    return {mistake("layernorm." + m.id.split(".", 1)[1], m.text): value for m, value in mistakes.items()}
 
 
 # ----------------------------------------------------------------------- inputs and formulas
@@ -156,7 +125,7 @@ def bn_train_mistakes(x, gamma, beta, running_mean, running_var, eps=EPS, moment
         **normalization_mistakes(x, gamma, beta, mu, var, eps),
         BN_AXIS1: norm(x, gamma, beta, rows_mu, rows_var, eps),
         TRAIN_USES_RUNNING: norm(x, gamma, beta, running_mean, running_var, eps),
-        TRAIN_USES_RUNNING + " (you used them just after updating them)":
+        variant(TRAIN_USES_RUNNING, " (you used them just after updating them)"):
             norm(x, gamma, beta, updated_mean, updated_var, eps),
         EPS_IGNORED: norm(x, gamma, beta, mu, var),
     }
@@ -174,46 +143,60 @@ def running_mistakes(name, old, stat, N, momentum=0.1):
     """What the usual slips in the running-statistics update produce (stat: the batch mean,
     or the biased batch variance for running_var)."""
     m = momentum
-    out = {RUNNING_UNCHANGED.format(name=name): old}
+    out = {variant(RUNNING_UNCHANGED, name=name): old}
     if name == "running_var":
         unbiased = stat * N / (N - 1)
         out.update({
             CS231N_BOTH: m * old + (1 - m) * stat,
-            MOMENTUM_SWAPPED.format(name=name): m * old + (1 - m) * unbiased,
+            variant(MOMENTUM_SWAPPED, name=name): m * old + (1 - m) * unbiased,
             RUNNING_VAR_BIASED: (1 - m) * old + m * stat,
             RUNNING_STD: (1 - m) * old + m * np.sqrt(unbiased),
-            RUNNING_STD + " (and use the unbiased variance)": (1 - m) * old + m * np.sqrt(stat),
-            RUNNING_REPLACED.format(name=name): unbiased,
+            variant(RUNNING_STD, " (and use the unbiased variance)"): (1 - m) * old + m * np.sqrt(stat),
+            variant(RUNNING_REPLACED, name=name): unbiased,
             MOMENTUM_IGNORED: 0.9 * old + 0.1 * unbiased,
         })
     else:
         out.update({
-            MOMENTUM_SWAPPED.format(name=name): m * old + (1 - m) * stat,
-            RUNNING_REPLACED.format(name=name): stat,
+            variant(MOMENTUM_SWAPPED, name=name): m * old + (1 - m) * stat,
+            variant(RUNNING_REPLACED, name=name): stat,
             MOMENTUM_IGNORED: 0.9 * old + 0.1 * stat,
         })
     return out
 
 
-def bn_backward_mistakes(dout, x, gamma, eps=EPS):
-    """dx, dgamma and dbeta as the usual slips in the training backward pass give them."""
-    N = x.shape[0]
+def dx_through_stats(g, xhat, std, axis, mean=True, var=True):
+    """(n g - sum(g) - xhat * sum(g * xhat)) / (n std), sums over `axis` (n entries): dx of a
+    normalization over `axis` for g = gamma * dout, without the path through the mean or the
+    variance if asked."""
+    n, total = xhat.shape[axis], xhat.shape[axis] * g
+    if mean:
+        total = total - g.sum(axis=axis, keepdims=True)
+    if var:
+        total = total - xhat * (g * xhat).sum(axis=axis, keepdims=True)
+    return total / (n * std)
+
+
+def bn_backward_mistakes(dout, x, gamma, running_mean, running_var, train, eps=EPS):
+    """dx, dgamma and dbeta as the usual slips in the backward pass give them."""
     std = np.sqrt(x.var(axis=0) + eps)
     xhat = (x - x.mean(axis=0)) / std
-    s, sx = dout.sum(axis=0), (dout * xhat).sum(axis=0)
-    dx = {
-        BN_DX_NO_MEAN: gamma / (N * std) * (N * dout - xhat * sx),
-        BN_DX_NO_VAR: gamma / (N * std) * (N * dout - s),
-        BN_DX_CONSTANT_STATS: gamma * dout / std,
-        DX_NO_GAMMA: 1 / (N * std) * (N * dout - s - xhat * sx),
-    }
-    return dx, param_grad_mistakes(dout, x, xhat)
+    if train:
+        dx = {BN_DX_NO_MEAN: dx_through_stats(gamma * dout, xhat, std, 0, mean=False),
+              BN_DX_NO_VAR: dx_through_stats(gamma * dout, xhat, std, 0, var=False),
+              BN_DX_CONSTANT_STATS: gamma * dout / std, DX_NO_GAMMA: dx_through_stats(dout, xhat, std, 0)}
+    else:
+        batch_dx = dx_through_stats(gamma * dout, xhat, std, 0) if x.shape[0] > 1 else None
+        std = np.sqrt(running_var + eps)
+        xhat = (x - running_mean) / std
+        dx = {TEST_CACHE_TRAIN_FORMULA: dx_through_stats(gamma * dout, xhat, std, 0), DX_NO_GAMMA: dout / std}
+        if batch_dx is not None:  # the training formula computed from the batch statistics of x
+            dx[variant(TEST_CACHE_TRAIN_FORMULA, " (here with the batch statistics of x)")] = batch_dx
+    return {"dx": dx, **param_grad_mistakes(dout, x, xhat)}
 
 
 def param_grad_mistakes(dout, x, xhat):
-    dgamma = {DGAMMA_SUM_DOUT: dout.sum(axis=0), DGAMMA_X: (dout * x).sum(axis=0)}
-    dbeta = {DBETA_SWAPPED: (dout * xhat).sum(axis=0), DBETA_MEAN: dout.mean(axis=0)}
-    return {"dgamma": dgamma, "dbeta": dbeta}
+    return {"dgamma": {DGAMMA_SUM_DOUT: dout.sum(axis=0), DGAMMA_X: (dout * x).sum(axis=0)},
+            "dbeta": {DBETA_SWAPPED: (dout * xhat).sum(axis=0), DBETA_MEAN: dout.mean(axis=0)}}
 
 
 def ln_mistakes(x, gamma, beta, eps=EPS):
@@ -227,42 +210,19 @@ def ln_mistakes(x, gamma, beta, eps=EPS):
     }
     if x.shape[0] == D:  # without keepdims the (N,) statistics broadcast along the rows
         wrong[LN_NO_KEEPDIMS] = norm(x, gamma, beta, mu.ravel(), var.ravel(), eps)
-    return {k: v for k, v in wrong.items() if v is not None}
+    return as_layernorm({k: v for k, v in wrong.items() if v is not None})
 
 
 def ln_backward_mistakes(dout, x, gamma, eps=EPS):
-    N, D = x.shape
     std = np.sqrt(x.var(axis=1, keepdims=True) + eps)
     xhat = (x - x.mean(axis=1, keepdims=True)) / std
     g = gamma * dout
-    s, sx = g.sum(axis=1, keepdims=True), (g * xhat).sum(axis=1, keepdims=True)
-    dx = {
-        LN_DX_AXIS0: (N * g - g.sum(axis=0) - xhat * (g * xhat).sum(axis=0)) / (N * std),
-        LN_DX_NO_MEAN: (D * g - xhat * sx) / (D * std),
-        LN_DX_NO_VAR: (D * g - s) / (D * std),
-        DX_NO_GAMMA: (D * dout - dout.sum(axis=1, keepdims=True)
-                      - xhat * (dout * xhat).sum(axis=1, keepdims=True)) / (D * std),
-    }
-    return dx, param_grad_mistakes(dout, x, xhat)
+    dx = {LN_DX_AXIS0: dx_through_stats(g, xhat, std, 0), LN_DX_NO_MEAN: dx_through_stats(g, xhat, std, 1, mean=False),
+          LN_DX_NO_VAR: dx_through_stats(g, xhat, std, 1, var=False), DX_NO_GAMMA: dx_through_stats(dout, xhat, std, 1)}
+    return {name: as_layernorm(m) for name, m in {"dx": dx, **param_grad_mistakes(dout, x, xhat)}.items()}
 
 
-# ----------------------------------------------------------------------- calling the student
-
-def bn(student, x, gamma, beta, running_mean, running_var, train, **kwargs):
-    """The student's batchnorm_forward, its result checked: (out, cache)."""
-    result = student.batchnorm_forward(x, gamma, beta, running_mean, running_var, train, **kwargs)
-    out, cache = unpack(result, BN_F, ("out", "cache"))
-    return as_array(out, BN_F, "out", shape=x.shape), cache
-
-
-def ln(student, x, gamma, beta, **kwargs):
-    out, cache = unpack(student.layernorm_forward(x, gamma, beta, **kwargs), LN_F, ("out", "cache"))
-    return as_array(out, LN_F, "out", shape=x.shape), cache
-
-
-def grads(result, fn):
-    return unpack(result, fn, ("dx", "dgamma", "dbeta"))
-
+# ----------------------------------------------------------------------- checks
 
 # Steps of the directional gradient checks (see grader.checks.gradients): moving every entry of
 # x at once shifts the variance of a low-variance feature (std 1e-2 here) more than one entry
@@ -272,103 +232,25 @@ def grads(result, fn):
 STEPS = {"dx": 1e-6, "dgamma": 1e-5, "dbeta": 1e-5}
 
 
-def own_gradients(student, fn, args, dout, *, fresh=()):
-    """{"dx", "dgamma", "dbeta": a callable}: the gradient of sum(dout * out) of the student's
-    own forward pass `fn` on `args` (x, gamma, beta, ...), with respect to one of its first
-    three arguments, along a few random directions (`directional_gradient`): 12 calls in one
-    round trip, whatever the size. `fresh`: positions of arguments the forward pass may change
-    in place (the running statistics), copied for every call."""
-    def outputs(i, zs):
-        calls = [tuple(z if j == i else (np.copy(a) if j in fresh else a) for j, a in enumerate(args))
-                 for z in zs]
-        return [as_array(unpack(r, fn, ("out", "cache"))[0], fn, "out", shape=np.shape(args[0]))
-                for r in getattr(student, fn).many(calls)]
-    return {name: (lambda i=i, name=name: directional_gradient(args[i], dout, lambda zs: outputs(i, zs),
-                                                              h=STEPS[name]))
-            for i, name in enumerate(("dx", "dgamma", "dbeta"))}
-
-
-def check_grad(analytic, *, expected, mistakes, own_numeric, fn, wrt, forward, forward_ok=True):
-    """The gradient against the correct one; on a miss, name a known mistake or compare it
-    with the numerical gradient of the student's own forward (computed only then: it costs
-    two forward calls per entry)."""
-    if wrt.split()[0] in ("dgamma", "dbeta") and type(analytic) is np.ndarray \
-            and analytic.shape != np.shape(expected):
-        fail(f"{fn}: {wrt.split()[0]} has shape {analytic.shape}; expected {np.shape(expected)}: gamma and "
-             "beta have one entry per feature and are shared by every sample, so their gradients sum "
-             "over the batch (axis 0)")
-    analytic = as_array(analytic, fn, wrt, shape=np.shape(expected))
-    if relative_error(analytic, expected) <= GRAD_TOL:
-        return
-    try:  # the gradient of the student's own forward pass (one round trip)
-        numeric = own_numeric()
-    except StudentTimeout:
-        raise
-    except (StudentError, CheckFailed):
-        numeric = None  # the forward pass itself fails; the message says the backward is wrong
-    # one mistake, one deduction: the exact gradient of a wrong forward pass keeps its points
-    if keeps_points(analytic, expected, numeric, fn=fn, wrt=wrt.split()[0], forward=forward):
-        return
-    note = ("" if forward_ok else f". Note: your {forward} already gives wrong outputs on these inputs "
-            "(see its tests), and the backward pass works from its cache: fix the forward pass first")
-    for message, wrong in mistakes.items():
-        if np.shape(wrong) == analytic.shape and relative_error(analytic, wrong) <= GRAD_TOL:
-            fail(f"{fn}: {message}{note}")
-    try:
-        check_backward(analytic, expected=expected, own_numeric=numeric, fn=fn, wrt=wrt, forward=forward)
-    except CheckFailed as exc:
-        fail(f"{exc}{'' if 'fix ' + forward + ' first' in str(exc) else note}")
-
-
 def check_bn_backward(student, reference, seed, shape, train):
     """batchnorm_backward on the student's own cache against the reference's gradients."""
     x, gamma, beta, rm, rv = make_batch(seed, shape, low_std=1e-2)  # 1e-2: numerical gradients stay exact
     dout = seeded(seed + 1).normal(size=shape)
-    out, cache = bn(student, x, gamma, beta, rm.copy(), rv.copy(), train)
-    dx, dgamma, dbeta = grads(student.batchnorm_backward(dout, cache), BN_B)
     ref_out, ref_cache = reference.batchnorm_forward(x, gamma, beta, rm.copy(), rv.copy(), train)
-    expected = reference.batchnorm_backward(dout, ref_cache)
-
-    if train:
-        dx_mistakes, param_mistakes = bn_backward_mistakes(dout, x, gamma)
-    else:
-        std = np.sqrt(rv + EPS)
-        xhat = (x - rm) / std
-        N = shape[0]
-        s, sx = dout.sum(axis=0), (dout * xhat).sum(axis=0)
-        dx_mistakes = {TEST_CACHE_TRAIN_FORMULA: gamma / (N * std) * (N * dout - s - xhat * sx),
-                       DX_NO_GAMMA: dout / std}
-        if N > 1:  # the training formula computed from the batch statistics of x
-            train_dx, _ = bn_backward_mistakes(dout, x, gamma)
-            dx_mistakes[TEST_CACHE_TRAIN_FORMULA + " (here with the batch statistics of x)"] = \
-                train_dx[DX_NO_GAMMA] * gamma
-        param_mistakes = param_grad_mistakes(dout, x, xhat)
-
-    mode = "training" if train else "test"
-    forward = f"batchnorm_forward ({mode} mode)"
-
-    numeric = own_gradients(student, BN_F, (x, gamma, beta, rm, rv, train), dout, fresh=(3, 4))
-    mistakes = {"dx": dx_mistakes, **param_mistakes}
-    for name, value, want in zip(("dx", "dgamma", "dbeta"), (dx, dgamma, dbeta), expected):
-        check_grad(value, expected=want, mistakes=mistakes[name], own_numeric=numeric[name],
-                   fn=BN_B, wrt=f"{name} (for a {mode}-mode cache)", forward=forward,
-                   forward_ok=matches(out, ref_out))
+    gradcheck(student.batchnorm_forward, student.batchnorm_backward, (x, gamma, beta, rm, rv, train),
+              wrt=("x", "gamma", "beta"), dout=dout, expected=reference.batchnorm_backward(dout, ref_cache),
+              mistakes=bn_backward_mistakes(dout, x, gamma, rm, rv, train), steps=STEPS,
+              forward_expected=ref_out, forward_label=f"batchnorm_forward ({'training' if train else 'test'} mode)")
 
 
 def check_ln_backward(student, reference, seed, shape, eps=EPS):
+    """layernorm_backward on the student's own cache against the reference's gradients."""
     x, gamma, beta = make_rows(seed, shape, low_std=1e-2)
     dout = seeded(seed + 1).normal(size=shape)
-    out, cache = ln(student, x, gamma, beta, eps=eps)
-    dx, dgamma, dbeta = grads(student.layernorm_backward(dout, cache), LN_B)
     ref_out, ref_cache = reference.layernorm_forward(x, gamma, beta, eps=eps)
-    expected = reference.layernorm_backward(dout, ref_cache)
-    dx_mistakes, param_mistakes = ln_backward_mistakes(dout, x, gamma, eps)
-
-    numeric = own_gradients(student, LN_F, (x, gamma, beta, eps), dout)
-    mistakes = {"dx": dx_mistakes, **param_mistakes}
-    for name, value, want in zip(("dx", "dgamma", "dbeta"), (dx, dgamma, dbeta), expected):
-        check_grad(value, expected=want, mistakes=mistakes[name], own_numeric=numeric[name],
-                   fn=LN_B, wrt=name, forward=LN_F, forward_ok=matches(out, ref_out))
+    gradcheck(student.layernorm_forward, student.layernorm_backward, call(x, gamma, beta, eps=eps),
+              wrt=("x", "gamma", "beta"), dout=dout, expected=reference.layernorm_backward(dout, ref_cache),
+              mistakes=ln_backward_mistakes(dout, x, gamma, eps), steps=STEPS, forward_expected=ref_out)
 
 
 def check_running_step(x, running_mean, running_var, old_mean, old_var, momentum=0.1):
@@ -380,13 +262,13 @@ def check_running_step(x, running_mean, running_var, old_mean, old_var, momentum
                                    ("running_var", running_var, old_var, x.var(axis=0))):
         want = (1 - momentum) * old + momentum * (stat * N / (N - 1) if name == "running_var" else stat)
         try:
-            assert_close(after, want, fn=BN_F, name=name, mistakes=running_mistakes(name, old, stat, N, momentum),
+            assert_close(after, want, name=name, mistakes=running_mistakes(name, old, stat, N, momentum),
                          hint=f"expected {name} = (1 - momentum) * {name} + momentum * "
                               + ("var * N / (N - 1)" if name == "running_var" else "mean"))
         except CheckFailed as exc:
-            problems.append(str(exc))
+            problems.append(exc)
     if problems:
-        fail("\n".join(problems))
+        raise CheckFailed("\n".join(map(str, problems)), mistake=next((p.mistake for p in problems if p.mistake), ""))
 
 
 # ----------------------------------------------------------------------- batchnorm_forward
@@ -394,11 +276,12 @@ def check_running_step(x, running_mean, running_var, old_mean, old_var, momentum
 @pytest.mark.points(2)
 def test_batchnorm_train_values(student, reference):
     """batchnorm_forward: training output matches the reference (several shapes)"""
-    for seed, shape in [(10, (8, 5)), (11, (5, 8)), (12, (16, 3))]:
-        x, gamma, beta, rm, rv = make_batch(seed, shape)
-        out, _ = bn(student, x, gamma, beta, rm.copy(), rv.copy(), True)
+    cases = [make_batch(seed, shape) for seed, shape in [(10, (8, 5)), (11, (5, 8)), (12, (16, 3))]]
+    results = student.batchnorm_forward.each([(x, g, b, rm.copy(), rv.copy(), True) for x, g, b, rm, rv in cases],
+                                             returns=OUT)
+    for (x, gamma, beta, rm, rv), (out, _) in zip(cases, results):
         expected, _ = reference.batchnorm_forward(x, gamma, beta, rm.copy(), rv.copy(), True)
-        assert_close(out, expected, fn=BN_F, mistakes=bn_train_mistakes(x, gamma, beta, rm, rv),
+        assert_close(out, expected, mistakes=bn_train_mistakes(x, gamma, beta, rm, rv),
                      hint="training: out = gamma * (x - mean) / sqrt(var + eps) + beta with the batch "
                           "mean and biased variance of each feature (axis 0)")
 
@@ -408,8 +291,8 @@ def test_batchnorm_train_output_statistics(student):
     """batchnorm_forward: in training each feature's output has mean beta and std |gamma|*sqrt(var/(var+eps))"""
     x, gamma, beta, rm, rv = make_batch(20, (10, 4))
     N = x.shape[0]
-    out, _ = bn(student, x, gamma, beta, rm, rv, True)
-    assert_close(out.mean(axis=0), beta, fn=BN_F, name="the per-feature mean of out", atol=1e-8,
+    out, _ = student.batchnorm_forward.each([(x, gamma, beta, rm, rv, True)], returns=OUT)[0]
+    assert_close(out.mean(axis=0), beta, name="the per-feature mean of out", atol=1e-8,
                  mistakes={TRAIN_USES_RUNNING: norm(x, gamma, beta, rm, rv).mean(axis=0),
                            GAMMA_BETA_SWAPPED: gamma, NO_AFFINE: np.zeros_like(beta)},
                  hint="after subtracting each feature's batch mean, the shift beta is the output's mean")
@@ -417,7 +300,7 @@ def test_batchnorm_train_output_statistics(student):
     a = np.abs(gamma)
     # the std is |gamma| for ordinary features but 0.30*|gamma| for feature 1 (std 1e-3):
     # var / (var + eps) = 1e-6 / 1.1e-5
-    assert_close(out.std(axis=0), a * np.sqrt(var / (var + EPS)), fn=BN_F, name="the per-feature std of out",
+    assert_close(out.std(axis=0), a * np.sqrt(var / (var + EPS)), name="the per-feature std of out",
                  mistakes={EPS_OUTSIDE: a * np.sqrt(var) / (np.sqrt(var) + EPS), NO_EPS: a,
                            BN_UNBIASED_NORM: a * np.sqrt(var / (var * N / (N - 1) + EPS)),
                            NO_AFFINE: np.sqrt(var / (var + EPS))},
@@ -429,9 +312,9 @@ def test_batchnorm_running_statistics(student):
     """batchnorm_forward: training updates running_mean and running_var in place, step after step"""
     x, gamma, beta, running_mean, running_var = make_batch(30, (6, 4))
     rng = seeded(31)
-    for step in range(3):
+    for step in range(3):  # one call per step: each starts from the statistics the last one left
         old_mean, old_var = running_mean.copy(), running_var.copy()
-        bn(student, x, gamma, beta, running_mean, running_var, True)  # updates the test's arrays
+        student.batchnorm_forward.each([(x, gamma, beta, running_mean, running_var, True)], returns=OUT)[0]
         check_running_step(x, running_mean, running_var, old_mean, old_var)
         x = rng.normal(0.0, 2.0, size=x.shape) + rng.normal(0.0, 3.0, size=x.shape[1])
 
@@ -439,36 +322,39 @@ def test_batchnorm_running_statistics(student):
 @pytest.mark.points(1.5)
 def test_batchnorm_test_mode(student, reference):
     """batchnorm_forward: test mode normalizes with the running statistics and leaves them unchanged"""
-    for seed, shape in [(40, (7, 4)), (41, (4, 7))]:
-        x, gamma, beta, rm, rv = make_batch(seed, shape)
-        x = x + rm  # test data around what training saw
-        saved_mean, saved_var = rm.copy(), rv.copy()
-        out, _ = bn(student, x, gamma, beta, rm, rv, False)
-        expected, _ = reference.batchnorm_forward(x, gamma, beta, saved_mean.copy(), saved_var.copy(), False)
-        assert_close(out, expected, fn=BN_F, mistakes=bn_test_mistakes(x, gamma, beta, saved_mean, saved_var),
+    cases = [make_batch(seed, shape) for seed, shape in [(40, (7, 4)), (41, (4, 7))]]
+    cases = [(x + rm, gamma, beta, rm, rv) for x, gamma, beta, rm, rv in cases]  # test data around what training saw
+    saved = [(rm.copy(), rv.copy()) for *_, rm, rv in cases]
+    results = student.batchnorm_forward.each([(*case, False) for case in cases], returns=OUT)
+    for (x, gamma, beta, rm, rv), (mean, var), (out, _) in zip(cases, saved, results):
+        expected, _ = reference.batchnorm_forward(x, gamma, beta, mean.copy(), var.copy(), False)
+        assert_close(out, expected, mistakes=bn_test_mistakes(x, gamma, beta, mean, var),
                      hint="test mode: out = gamma * (x - running_mean) / sqrt(running_var + eps) + beta")
-        if not (np.array_equal(rm, saved_mean) and np.array_equal(rv, saved_var)):
-            fail(f"{BN_F}: {TEST_MODIFIED}")
+        if not (np.array_equal(rm, mean) and np.array_equal(rv, var)):
+            fail(TEST_MODIFIED)
 
 
 @pytest.mark.points(1)
 def test_batchnorm_test_mode_per_sample(student, reference):
     """batchnorm_forward: in test mode a sample's output does not depend on the rest of the batch (N = 1 works)"""
     x, gamma, beta, rm, rv = make_batch(50, (6, 5))
-    full, _ = bn(student, x, gamma, beta, rm.copy(), rv.copy(), False)
-    for rows in (slice(0, 1), slice(3, 5)):
-        part = x[rows].copy()
+    rows = [slice(None), slice(0, 1), slice(3, 5)]
+    results = student.batchnorm_forward.each([(x[r].copy(), gamma, beta, rm.copy(), rv.copy(), False) for r in rows],
+                                             returns=OUT)
+    full, _ = results[0]
+    for i in (1, 2):
+        part = x[rows[i]]
         try:
-            out, _ = bn(student, part, gamma, beta, rm.copy(), rv.copy(), False)
+            out, _ = results[i]
         except StudentError as exc:
             if exc.exc_type != "ValueError":
                 raise
-            fail(f"{BN_F} raised ValueError for {part.shape[0]} sample(s) in test mode ({exc}); only "
-                 "training needs N >= 2: test mode normalizes each sample with the running statistics")
+            fail(f"raised ValueError for {part.shape[0]} sample(s) in test mode ({exc}); only training "
+                 "needs N >= 2: test mode normalizes each sample with the running statistics")
         expected, _ = reference.batchnorm_forward(part, gamma, beta, rm.copy(), rv.copy(), False)
-        assert_close(out, expected, fn=BN_F, name=f"out for a batch of {part.shape[0]} test sample(s)",
-                     mistakes=bn_test_mistakes(part, gamma, beta, rm, rv))
-        assert_close(out, full[rows], fn=BN_F, name=f"out for a batch of {part.shape[0]} test sample(s)",
+        name = f"out for a batch of {part.shape[0]} test sample(s)"
+        assert_close(out, expected, name=name, mistakes=bn_test_mistakes(part, gamma, beta, rm, rv))
+        assert_close(out, full[rows[i]], name=name,
                      hint="in test mode a sample's output must not depend on the other samples in the "
                           "batch: normalize with the running statistics only")
 
@@ -480,9 +366,9 @@ def test_batchnorm_test_uses_what_training_learned(student):
     N, D = x.shape
     running_mean, running_var = np.zeros(D), np.ones(D)  # torch's starting values
     k = 10
-    for _ in range(k):
-        bn(student, x, gamma, beta, running_mean, running_var, True)
-    out, _ = bn(student, x, gamma, beta, running_mean, running_var, False)
+    for _ in range(k):  # one call per step: each starts from the statistics the last one left
+        student.batchnorm_forward.each([(x, gamma, beta, running_mean, running_var, True)], returns=OUT)[0]
+    out, _ = student.batchnorm_forward.each([(x, gamma, beta, running_mean, running_var, False)], returns=OUT)[0]
     # After k steps with momentum m on the same batch, from (0, 1), exactly:
     # running = (1 - m)^k * start + (1 - (1 - m)^k) * batch statistic.
     mu, var = x.mean(axis=0), x.var(axis=0)
@@ -492,11 +378,11 @@ def test_batchnorm_test_uses_what_training_learned(student):
         return norm(x, gamma, beta, (1 - r) * mu, r * 1.0 + (1 - r) * var_stat)
 
     unbiased = var * N / (N - 1)
-    assert_close(out, learned(0.1, unbiased), fn=BN_F, mistakes={
+    assert_close(out, learned(0.1, unbiased), mistakes={
         TEST_USES_BATCH: norm(x, gamma, beta, mu, var),
-        RUNNING_UNCHANGED.format(name="running_mean"): norm(x, gamma, beta, 0.0, 1.0),
+        variant(RUNNING_UNCHANGED, name="running_mean"): norm(x, gamma, beta, 0.0, 1.0),
         CS231N_BOTH: learned(0.9, var),
-        MOMENTUM_SWAPPED.format(name="running_mean"): learned(0.9, unbiased),
+        variant(MOMENTUM_SWAPPED, name="running_mean"): learned(0.9, unbiased),
         RUNNING_VAR_BIASED: learned(0.1, var),
         RUNNING_STD: learned(0.1, np.sqrt(unbiased)),
         **normalization_mistakes(x, gamma, beta, (1 - 0.9 ** k) * mu, 0.9 ** k + (1 - 0.9 ** k) * unbiased),
@@ -509,7 +395,7 @@ def test_batchnorm_test_uses_what_training_learned(student):
 def test_batchnorm_one_sample_in_training(student):
     """batchnorm_forward: a training batch of one sample raises ValueError"""
     x, gamma, beta, rm, rv = make_batch(70, (1, 4))
-    expect_value_error(lambda: student.batchnorm_forward(x, gamma, beta, rm, rv, True), fn=BN_F,
+    expect_value_error(lambda: student.batchnorm_forward(x, gamma, beta, rm, rv, True),
                        why="in training with a batch of one sample (N = 1): its variance is 0 and "
                            "N / (N - 1) is undefined, there is nothing to learn from (torch refuses too)")
 
@@ -520,14 +406,13 @@ def test_batchnorm_momentum_and_eps(student, reference):
     x, gamma, beta, rm, rv = make_batch(80, (6, 5))
     momentum, eps = 0.3, 1e-3
     running_mean, running_var = rm.copy(), rv.copy()
-    out, _ = bn(student, x, gamma, beta, running_mean, running_var, True, momentum=momentum, eps=eps)
-    expected, _ = reference.batchnorm_forward(x, gamma, beta, rm.copy(), rv.copy(), True,
-                                              momentum=momentum, eps=eps)
-    assert_close(out, expected, fn=BN_F, mistakes=bn_train_mistakes(x, gamma, beta, rm, rv, eps, momentum))
+    train, test = student.batchnorm_forward.each(
+        [call(x, gamma, beta, running_mean, running_var, True, momentum=momentum, eps=eps),
+         call(x, gamma, beta, rm.copy(), rv.copy(), False, momentum=momentum, eps=eps)], returns=OUT)
+    expected, _ = reference.batchnorm_forward(x, gamma, beta, rm.copy(), rv.copy(), True, momentum=momentum, eps=eps)
+    assert_close(train[0], expected, mistakes=bn_train_mistakes(x, gamma, beta, rm, rv, eps, momentum))
     check_running_step(x, running_mean, running_var, rm, rv, momentum)
-    out, _ = bn(student, x, gamma, beta, rm.copy(), rv.copy(), False, momentum=momentum, eps=eps)
-    assert_close(out, norm(x, gamma, beta, rm, rv, eps), fn=BN_F,
-                 mistakes=bn_test_mistakes(x, gamma, beta, rm, rv, eps))
+    assert_close(test[0], norm(x, gamma, beta, rm, rv, eps), mistakes=bn_test_mistakes(x, gamma, beta, rm, rv, eps))
 
 
 # ----------------------------------------------------------------------- batchnorm_backward
@@ -550,11 +435,11 @@ def test_batchnorm_backward_test_mode(student, reference):
 @pytest.mark.points(2)
 def test_layernorm_values(student, reference):
     """layernorm_forward: output matches the reference (several shapes)"""
-    for seed, shape in [(112, (6, 6)), (110, (4, 9)), (111, (9, 4))]:  # square first: see LN_NO_KEEPDIMS
-        x, gamma, beta = make_rows(seed, shape)
-        out, _ = ln(student, x, gamma, beta)
+    # square first: see LN_NO_KEEPDIMS
+    cases = [make_rows(seed, shape) for seed, shape in [(112, (6, 6)), (110, (4, 9)), (111, (9, 4))]]
+    for (x, gamma, beta), (out, _) in zip(cases, student.layernorm_forward.each(cases, returns=OUT)):
         expected, _ = reference.layernorm_forward(x, gamma, beta)
-        assert_close(out, expected, fn=LN_F, mistakes=ln_mistakes(x, gamma, beta),
+        assert_close(out, expected, mistakes=ln_mistakes(x, gamma, beta),
                      hint="out = gamma * (x - mean) / sqrt(var + eps) + beta with the mean and biased "
                           "variance of each sample (row, axis 1)")
 
@@ -563,14 +448,15 @@ def test_layernorm_values(student, reference):
 def test_layernorm_per_sample(student, reference):
     """layernorm_forward: a sample's output does not depend on the rest of the batch (N = 1 works)"""
     x, gamma, beta = make_rows(120, (5, 7))
-    full, _ = ln(student, x, gamma, beta)
-    for rows in (slice(2, 3), slice(0, 2)):
-        part = x[rows].copy()
-        out, _ = ln(student, part, gamma, beta)
+    rows = [slice(None), slice(2, 3), slice(0, 2)]
+    full, *outs = (out for out, _ in student.layernorm_forward.each([(x[r].copy(), gamma, beta) for r in rows],
+                                                                    returns=OUT))
+    for r, out in zip(rows[1:], outs):
+        part = x[r]
         expected, _ = reference.layernorm_forward(part, gamma, beta)
-        assert_close(out, expected, fn=LN_F, name=f"out for a batch of {part.shape[0]} sample(s)",
-                     mistakes=ln_mistakes(part, gamma, beta))
-        assert_close(out, full[rows], fn=LN_F, name=f"out for a batch of {part.shape[0]} sample(s)",
+        name = f"out for a batch of {part.shape[0]} sample(s)"
+        assert_close(out, expected, name=name, mistakes=ln_mistakes(part, gamma, beta))
+        assert_close(out, full[r], name=name,
                      hint="layer norm normalizes each sample on its own, so it needs no batch")
 
 

@@ -1,15 +1,41 @@
-"""What exercise tests use: result validation, comparisons that name mistakes, gradient
-checks and statistical bounds. Every failure raises `CheckFailed` whose text is the
-feedback the student reads, so write it for them: what is wrong and what to do.
+"""Everything an exercise's tests use, in one import.
+
+- Calling the student: `student.f(*args)` (one call in the sandbox) and
+  `student.f.each(calls, returns=...)` (many calls in one round trip, each result validated
+  and raising its own error when taken: see `grader.checks.calls`); `array(...)` and
+  `call(...)` describe results and keyword calls.
+- Results: `as_array`, `as_scalar`, `returned`, `assert_close` (names catalogued mistakes),
+  `expect_value_error`.
+- Mistakes: `mistake(id, message)`; `fail(mistake_or_message, **placeholders)`.
+- Gradients: `gradcheck` (forward, backward, oracle, named mistakes and the gradient of the
+  student's own forward pass: one mistake, one deduction), `relative_error`, `GRAD_TOL`.
+- Randomness and statistics: `seeded`, `normal_input`, `check_draws_from_rng`, `stats`
+  (binomial intervals, Hoeffding, DKW/KS), all with false-failure probability <= 1e-9.
+- `note(text)`: what a passing test has to say. `StudentError`, `StudentTimeout`,
+  `InputModified`: what the student's code can raise through the sandbox.
+
+Every failure raises `CheckFailed`, whose text is the feedback the student reads, so write it
+for them: what is wrong and what to do. It is prefixed with the function the running test
+grades (the first word of the test's docstring).
 """
 
-from grader.checks.arrays import (CheckFailed, as_array, assert_close, describe,
-                                  expect_value_error, fail, matches, unpack)
-from grader.checks.gradients import (GRAD_TOL, DirectionalGradient, check_backward, directional_gradient, keeps_points,
-                                     numerical_gradient, relative_error)
-from grader.checks.inputs import normal_input, seeded
-from grader.checks.notes import note
 from grader.checks import stats
+from grader.checks.arrays import (CheckFailed, as_array, as_scalar, assert_close, describe, expect_value_error,
+                                  fail, matches, named_mistake, unpack)
+from grader.checks.calls import InputModified, Results, array, call, returned
+from grader.checks.context import function_under_test
+from grader.checks.gradients import (GRAD_TOL, DirectionalGradient, GradCheck, check_backward,
+                                     directional_gradient, gradcheck, keeps_points, numerical_gradient,
+                                     relative_error)
+from grader.checks.inputs import normal_input, seeded
+from grader.checks.mistakes import Mistake, mistake
+from grader.checks.notes import note
+from grader.checks.rng import check_draws_from_rng
+from grader.sandbox.proxy import StudentError, StudentTimeout
 
-__all__ = ["CheckFailed", "GRAD_TOL", "as_array", "assert_close", "check_backward", "describe", "expect_value_error",
-           "fail", "matches", "normal_input", "note", "DirectionalGradient", "directional_gradient", "keeps_points", "numerical_gradient", "relative_error", "seeded", "stats", "unpack"]
+__all__ = ["CheckFailed", "DirectionalGradient", "GRAD_TOL", "GradCheck", "InputModified", "Mistake", "Results",
+           "StudentError", "StudentTimeout", "array", "as_array", "as_scalar", "assert_close", "call",
+           "check_backward", "check_draws_from_rng", "describe", "directional_gradient", "expect_value_error",
+           "fail", "function_under_test", "gradcheck", "keeps_points", "matches", "mistake", "named_mistake",
+           "normal_input", "note", "numerical_gradient", "relative_error", "returned", "seeded", "stats",
+           "unpack"]

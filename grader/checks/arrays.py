@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 
+from grader.checks.context import function_under_test
+from grader.checks.mistakes import Mistake
 from grader.sandbox.channel import Opaque
 
 
 class CheckFailed(AssertionError):
-    """A check failed; the message is the student's feedback."""
+    """A check failed; the message is the student's feedback, `mistake` the id of the
+    catalogued mistake it names (if any)."""
+
+    def __init__(self, message: str, *, mistake: str = ""):
+        super().__init__(message)
+        self.mistake = mistake
 
 
-def fail(message: str):
-    raise CheckFailed(message)
+def fail(message: "str | Mistake", *, fn: str | None = None, mistake: "Mistake | None" = None, **params):
+    """Fail the running test with `message` (a `Mistake` carries its id into the report;
+    `mistake=` names the one a composed message is about), `{name}` placeholders filled from
+    `params`, prefixed with the function under test ("dropout_forward: ...") unless it
+    already names it."""
+    text = message.format(**params) if isinstance(message, Mistake) else str(message)
+    fn = fn or function_under_test()
+    if not text.startswith(fn):
+        text = f"{fn}: {text}"
+    mistake = message if isinstance(message, Mistake) else mistake
+    raise CheckFailed(text, mistake=mistake.id if mistake else "")
 
 
 def describe(value) -> str:
@@ -36,9 +51,10 @@ def unpack(value, fn: str, names: tuple[str, ...]):
     return tuple(value)
 
 
-def as_array(value, fn: str, name: str = "out", *, shape=None, context: str = "") -> np.ndarray:
+def as_array(value, fn: str | None = None, name: str = "out", *, shape=None, context: str = "") -> np.ndarray:
     """Check that a result is a finite float array of the given shape. `context` names the
     input that produced it (e.g. "for p = 0"), for the message about NaN or inf."""
+    fn = fn or function_under_test()
     if isinstance(value, np.generic) and shape == ():
         value = np.asarray(value)
     if type(value) is not np.ndarray:
@@ -63,19 +79,47 @@ def matches(actual, expected, *, rtol: float = 1e-6, atol: float = 1e-9) -> bool
                 or np.allclose(actual, expected, rtol=rtol, atol=atol))
 
 
-def assert_close(actual, expected, *, fn: str, name: str = "out", rtol: float = 1e-6,
-                 atol: float = 1e-9, mistakes: dict[str, object] | None = None, hint: str = "") -> None:
+def as_scalar(value, fn: str | None = None, name: str = "the result") -> float:
+    """Check that a result is one finite real number (a Python or numpy scalar, or an array
+    of one element), and return it as a float."""
+    fn = fn or function_under_test()
+    if type(value) is np.ndarray and value.size == 1 and value.dtype.kind in "fiub":
+        value = value.reshape(())[()]
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        fail(f"{fn} must return {name} as a number; it returned {describe(value)}")
+    if not np.isfinite(value):
+        fail(f"{name} from {fn} is {value}: look for a division by zero or a logarithm of 0")
+    return float(value)
+
+
+def named_mistake(actual, mistakes, *, rtol: float = 1e-6, atol: float = 1e-9, close=None):
+    """The first of `mistakes` ({Mistake or message: the value it produces, or a predicate
+    of the actual value}) that `actual` matches (by `close(actual, value)`, default
+    `matches`), or None."""
+    close = close or (lambda a, w: matches(a, w, rtol=rtol, atol=atol))
+    for message, wrong in (mistakes or {}).items():
+        if callable(wrong) and not isinstance(wrong, np.ndarray):
+            if wrong(actual):
+                return message
+        elif np.shape(wrong) == np.shape(actual) and close(actual, wrong):
+            return message
+    return None
+
+
+def assert_close(actual, expected, *, fn: str | None = None, name: str = "out", rtol: float = 1e-6,
+                 atol: float = 1e-9, mistakes: dict | None = None, hint: str = "") -> None:
     """Fail unless actual ~ expected. When actual matches a known mistake, name that mistake.
 
-    `mistakes` maps a message that names a common mistake to the value that mistake produces
-    on these inputs; the first match is the feedback.
+    `mistakes` maps a `Mistake` (or a message) to the value that mistake produces on these
+    inputs (or to a predicate of the actual value); the first match is the feedback.
     """
+    fn = fn or function_under_test()
     actual = as_array(actual, fn, name, shape=np.shape(expected))
     if matches(actual, expected, rtol=rtol, atol=atol):
         return
-    for message, wrong in (mistakes or {}).items():
-        if matches(actual, wrong, rtol=rtol, atol=atol):
-            fail(f"{fn}: {message}")
+    found = named_mistake(actual, mistakes, rtol=rtol, atol=atol)
+    if found is not None:
+        fail(found, fn=fn)
     diff = np.abs(actual - np.asarray(expected, dtype=float))
     where = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.ndim else ()
     where_txt = f" at index {tuple(int(i) for i in where)}" if where else ""
@@ -84,12 +128,14 @@ def assert_close(actual, expected, *, fn: str, name: str = "out", rtol: float = 
          + (f". {hint}" if hint else ""))
 
 
-def expect_value_error(call, *, fn: str, why: str) -> None:
-    """Pass when `call()` makes the student's function raise ValueError.
+def expect_value_error(call, *, fn: str | None = None, why: str) -> None:
+    """Pass when `call()` makes the student's function raise ValueError (`call` may also be
+    the value of a call of `each`'s results, taken lazily: pass `lambda: results[i]`).
 
     `why` completes "fn must raise ValueError ...", e.g. "for p = 1 (p must be in [0, 1))".
     """
     from grader.sandbox.proxy import StudentError
+    fn = fn or function_under_test()
 
     try:
         call()

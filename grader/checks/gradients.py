@@ -8,9 +8,12 @@ rel_error) reaches 3.5e-5 on correct code, so it is never used to fail anyone.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from grader.checks.arrays import as_array, fail
+from grader.checks.context import function_under_test
 from grader.checks.notes import note, noted
 
 GRAD_TOL = 1e-6
@@ -96,11 +99,13 @@ def _own(analytic, expected, own):
     return relative_error(a, n), n_norm <= GRAD_TOL * e_norm
 
 
-def keeps_points(analytic, expected, own, *, fn: str, wrt: str, forward: str) -> bool:
+def keeps_points(analytic, expected, own, *, fn: str | None = None, wrt: str, forward: str) -> bool:
     """Whether a gradient `analytic` that is not `expected` is the exact gradient of the
     student's own (wrong) forward pass, `own` (see `check_backward`), whose gradient is not
     (near) zero. If so, record a note that names the forward pass: the caller passes the test.
-    `own` may be a callable that computes it (called only here)."""
+    `own` may be a callable that computes it (called only here). `fn`: the backward function
+    (default: the function under test)."""
+    fn = fn or function_under_test()
     analytic = np.asarray(analytic, dtype=np.float64)
     if relative_error(analytic, expected) <= GRAD_TOL:
         return False
@@ -121,7 +126,7 @@ def keeps_points(analytic, expected, own, *, fn: str, wrt: str, forward: str) ->
     return True
 
 
-def check_backward(analytic, *, expected, own_numeric, fn: str, wrt: str, forward: str) -> None:
+def check_backward(analytic, *, expected, own_numeric, fn: str | None = None, wrt: str, forward: str) -> None:
     """Pass when the student's gradient matches `expected` (the true gradient).
 
     When it does not, compare it with the gradient of the student's own forward pass
@@ -129,8 +134,10 @@ def check_backward(analytic, *, expected, own_numeric, fn: str, wrt: str, forwar
     not computed). One mistake, one deduction (SPEC.md): a backward that is the exact gradient
     of a wrong forward keeps its points, with a note that names the forward, unless that
     forward's gradient is (near) zero while the true one is not (a forward that ignores x
-    would make any zero backward "consistent").
+    would make any zero backward "consistent"). `fn`: the backward function (default: the
+    function under test).
     """
+    fn = fn or function_under_test()
     analytic = as_array(analytic, fn, wrt, shape=np.shape(expected))
     err = relative_error(analytic, expected)
     if err <= GRAD_TOL:
@@ -151,3 +158,133 @@ def check_backward(analytic, *, expected, own_numeric, fn: str, wrt: str, forwar
          f"tolerance {GRAD_TOL:g}). It does not match a numerical gradient of your {forward} "
          "either, so the mistake is in the backward pass: differentiate each step of the "
          "forward pass and apply the chain rule")
+
+
+class GradCheck:
+    """What `gradcheck` saw: the forward pass's `out` and `cache`, and the gradients by name."""
+
+    def __init__(self, out, cache, grads: dict):
+        self.out, self.cache, self.grads = out, cache, grads
+
+
+def gradcheck(forward, backward, args, *, wrt, dout, expected, mistakes=None, steps=None,
+              forward_expected=None, forward_label: str | None = None,
+              forward_returns=None) -> GradCheck:
+    """Grade a backward pass, the whole sequence once (SPEC.md, one mistake, one deduction):
+
+    1. the student's `forward(*args)` (its error, if it raises, says the backward could not
+       be checked), then `backward(dout, cache)`, each result's tuple and shapes validated;
+    2. each gradient d<name> for name in `wrt` (parameter names of the forward pass, in the
+       order the backward returns them) against `expected` (a tuple in that order, or a
+       callable of the student's `out` returning it, which may itself `fail`);
+    3. a gradient that is wrong: the gradient of the student's OWN forward pass is computed
+       (along a few random directions, all wrong gradients in one round trip; random draws
+       replayed from the generators' states before the forward call). A gradient that is
+       exactly that keeps its points, with a note naming the forward pass; otherwise the
+       first of `mistakes[name]` ({Mistake: the value it gives, or a predicate}, or a callable
+       of `out` returning such a dict per name) that matches names the mistake; otherwise the
+       message says whether the backward pass is to blame.
+    `forward_expected`: the correct forward output (or a callable of `out`), so that a message can add
+    that the forward pass is wrong too. `steps`: the finite-difference step per name.
+    """
+    from grader.checks.calls import Call, array
+    name_f, name_b = forward.__name__, backward.__name__
+    label = forward_label or name_f
+    call = args if isinstance(args, Call) else Call(tuple(args), {})
+    signature = forward.submission.signatures[name_f]
+    bound = dict(zip((p.name for p in signature.params), signature.bind(call.args, call.kwargs)))
+    wrt = (wrt,) if isinstance(wrt, str) else tuple(wrt)
+    pristine = copy.deepcopy(bound)  # before the call: generators and running statistics as given
+
+    from grader.sandbox.proxy import StudentError, StudentTimeout
+    try:
+        out, cache = forward.each([call], returns=forward_returns or (array("out", like=signature.params[0].name),
+                                                                      "cache"))[0]
+    except StudentTimeout:
+        raise
+    except StudentError as exc:
+        raise type(exc)(f"{name_b} could not be checked: {name_f} failed, so there is no cache to give "
+                        f"{name_b}: fix {name_f} first. {exc}", not_implemented=exc.not_implemented,
+                        exc_type=exc.exc_type) from None
+    names = tuple(f"d{w}" for w in wrt)
+    shapes = [np.shape(bound[w]) for w in wrt]
+    raw = backward.each([(dout, cache)])[0]
+    if len(wrt) > 1:
+        from grader.checks.calls import expect
+        raw = expect(raw, names, name_b)
+    grads = dict(zip(names, (raw,) if len(wrt) == 1 else raw))
+    for name, shape in zip(names, shapes):
+        value = grads[name]
+        if type(value) is np.ndarray and value.ndim == len(shape) + 1 and value.shape[1:] == shape:
+            fail(f"{name} has shape {value.shape}; expected {shape}: {name[1:]} is shared by every "
+                 f"sample, so its gradient sums over the batch (axis 0)", fn=name_b)
+        grads[name] = as_array(value, name_b, name, shape=shape)
+    want = expected(out) if callable(expected) else expected
+    want = dict(zip(names, (want,) if len(wrt) == 1 else want))
+    wrong = [n for n in names if relative_error(grads[n], want[n]) > GRAD_TOL]
+    if not wrong:
+        return GradCheck(out, cache, grads)
+
+    own = _own_gradients(forward, signature, pristine, [w for w, n in zip(wrt, names) if n in wrong],
+                         dout, steps or {}, out.shape)
+    named = mistakes(out) if callable(mistakes) else (mistakes or {})
+    from grader.checks.arrays import matches, named_mistake
+    if callable(forward_expected):
+        forward_expected = forward_expected(out)
+    forward_wrong = forward_expected is not None and not matches(out, forward_expected)
+    also = (f". Note: your {label} already gives wrong outputs on these inputs (see its tests), and "
+            f"{name_b} works from its cache: fix {label} first") if forward_wrong else ""
+    for name in wrong:
+        if keeps_points(grads[name], want[name], own.get(name), fn=name_b, wrt=name, forward=label):
+            continue
+        found = named_mistake(grads[name], named.get(name),
+                              close=lambda a, w: relative_error(a, w) <= GRAD_TOL)
+        if found is not None:
+            from grader.checks.mistakes import Mistake
+            text = (found.text if isinstance(found, Mistake) else str(found)) + also
+            raise_named(found, text, name_b)
+        try:
+            check_backward(grads[name], expected=want[name], own_numeric=own.get(name), fn=name_b,
+                           wrt=name, forward=label)
+        except AssertionError as exc:
+            fail(f"{exc}{'' if f'fix {label} first' in str(exc) else also}", fn=name_b)
+    return GradCheck(out, cache, grads)
+
+
+def raise_named(found, text: str, fn: str):
+    from grader.checks.arrays import CheckFailed
+    from grader.checks.mistakes import Mistake
+    raise CheckFailed(text if text.startswith(fn) else f"{fn}: {text}",
+                      mistake=found.id if isinstance(found, Mistake) else "")
+
+
+def _own_gradients(forward, signature, pristine: dict, wrt: list[str], dout, steps: dict,
+                   out_shape) -> dict:
+    """{d<name>: DirectionalGradient or None} of the student's own forward pass, for each
+    name in `wrt`, all 2k calls per name in one round trip; None where the forward failed."""
+    from grader.checks.calls import array
+    from grader.sandbox.proxy import StudentError, StudentTimeout
+    params = [p.name for p in signature.params]
+    plans, calls = [], []
+    for w in wrt:
+        x = np.array(pristine[w], dtype=np.float64)
+        directions = np.random.default_rng(12345).standard_normal((DIRECTIONS, *x.shape))
+        h = steps.get(f"d{w}", STEP)
+        plans.append((w, directions, h, len(calls)))
+        for v in directions:
+            for s in (1, -1):
+                point = copy.deepcopy(pristine)
+                point[w] = x + s * h * v
+                calls.append(tuple(point[p] for p in params if p in point))
+    results = forward.each(calls, returns=(array("out", shape=out_shape), "cache"))
+    own = {}
+    for w, directions, h, start in plans:
+        try:
+            sums = [float(np.sum(results[start + i][0] * dout)) for i in range(2 * DIRECTIONS)]
+        except StudentTimeout:
+            raise
+        except (StudentError, AssertionError):
+            own[f"d{w}"] = None  # the forward pass fails on these points: nothing to compare with
+            continue
+        own[f"d{w}"] = DirectionalGradient(directions, (np.array(sums[0::2]) - np.array(sums[1::2])) / (2 * h))
+    return own

@@ -27,6 +27,34 @@ NORMAL_RMS_RATIO = (0.99037, 1.00966)
 NORMAL_MEAN_RATIO = 0.01364
 
 
+def binomial_interval(n: int, p: float, alpha: float = ALPHA) -> tuple[float, float]:
+    """Fractions [lo, hi] that the fraction of successes of n Bernoulli(p) draws leaves with
+    probability at most alpha: the exact interval where written down (DROP_INTERVAL), else
+    the Chernoff bound P(F >= q) <= exp(-n KL(q || p)) on each side (alpha/2 each), which
+    holds for every n (wider than exact, never narrower)."""
+    if n == DROP_N and p in DROP_INTERVAL:
+        return DROP_INTERVAL[p]
+    if p in (0.0, 1.0):
+        return p, p
+    target = math.log(2 / alpha) / n
+
+    def kl(q):
+        q = min(max(q, 1e-300), 1 - 1e-16)
+        return q * math.log(q / p) + (1 - q) * math.log((1 - q) / (1 - p))
+
+    def side(lo, hi):  # bisection for kl(q) = target between p (lo) and an end (hi)
+        for _ in range(100):
+            mid = (lo + hi) / 2
+            if kl(mid) > target:
+                hi = mid
+            else:
+                lo = mid
+        return hi
+    lower = side(p, 0.0) if kl(0.0) > target else 0.0
+    upper = side(p, 1.0) if kl(1.0) > target else 1.0
+    return lower, upper
+
+
 def hoeffding(n: int, width: float, alpha: float = ALPHA) -> float:
     """Half-width t with P(|mean - E mean| > t) <= alpha for n i.i.d. values in an interval of `width`."""
     return width * math.sqrt(math.log(2 / alpha) / (2 * n))
@@ -49,6 +77,15 @@ def ks_distance(samples: np.ndarray, cdf) -> float:
     f = cdf(x)
     return float(max(np.max(np.arange(1, n + 1) / n - f), np.max(f - np.arange(n) / n)))
 
+
+
+def ks_on_grid(samples: np.ndarray, cdf, lo: float, hi: float, points: int = 2001) -> float:
+    """max over `points` grid values x in [lo, hi] of |F_n(x) - F(x)|: at most the KS distance
+    (a supremum over all x), so the DKW bound holds for it too, and a fine grid loses almost
+    no power while evaluating the exact CDF at `points` values only (cheap for large samples)."""
+    x = np.sort(np.asarray(samples, dtype=float).ravel())
+    grid = np.linspace(lo, hi, points)
+    return float(np.max(np.abs(np.searchsorted(x, grid, side="right") / x.size - cdf(grid))))
 
 _erf = np.frompyfunc(math.erf, 1, 1)
 

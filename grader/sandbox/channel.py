@@ -70,10 +70,11 @@ class GeneratorState:
 
     bit_generator: str
     state: dict
+    slot: int = 0  # calls of one request that share a slot share one generator, which advances
 
     @classmethod
-    def of(cls, generator: np.random.Generator) -> "GeneratorState":
-        return cls(type(generator.bit_generator).__name__, generator.bit_generator.state)
+    def of(cls, generator: np.random.Generator, slot: int = 0) -> "GeneratorState":
+        return cls(type(generator.bit_generator).__name__, generator.bit_generator.state, slot)
 
 
 @dataclass(frozen=True)

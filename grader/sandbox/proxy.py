@@ -16,7 +16,6 @@ import sys
 import tempfile
 import threading
 import time
-import warnings
 from dataclasses import asdict
 from pathlib import Path
 
@@ -33,9 +32,9 @@ from grader.submission import StudentCode, read
 class StudentError(Exception):
     """The student's code raised, could not be imported, or ended its process."""
 
-    def __init__(self, message: str, *, not_implemented: bool = False, exc_type: str | None = None):
+    def __init__(self, message: str, *, not_implemented: str = "", exc_type: str | None = None):
         super().__init__(message)
-        self.not_implemented = not_implemented
+        self.not_implemented = not_implemented  # the function that is not implemented yet, if that is why
         self.exc_type = exc_type  # the student's exception class name, when it raised one
 
 
@@ -43,26 +42,12 @@ class StudentTimeout(StudentError):
     """The student's code ran past a time limit."""
 
 
-class InputModified(AssertionError):
-    """The student's function changed an argument it must leave alone (a failed check)."""
-
-
-class IsolationWarning(UserWarning):
-    """The sandbox could not isolate the worker as fully as on Linux."""
-
-
-_warned: set[str] = set()
 # What the worker's replies may hold, checked before they are read: one reply (arrays and
 # all; the largest of a real exercise is 8 MB) and all replies of one submission (a real
 # exercise's total is under 60 MB): what the trusted process receives and decodes for a student.
 REPLY_MB = 64
 SUBMISSION_REPLIES_MB = 1024
 READY_SECONDS = 60  # a worker confines itself in milliseconds; past this, the machine is at fault
-
-
-def reset_warnings() -> None:
-    """Warn again about a weaker sandbox (each grading of a batch must carry the warning)."""
-    _warned.clear()
 
 
 class _Output:
@@ -125,7 +110,8 @@ class Submission:
         self.load_error: StudentError | None = None
         self.generation = 0
         self.outputs: list[str] = []
-        self.isolation_problems: list[str] = []
+        self.isolation_problems: list[str] = []  # the current worker's
+        self.warnings: list[str] = []  # every worker's, for the report
         self.timed_out: dict[str, str] = {}  # function -> why it is not called again
         self.on_slow = on_slow  # on_slow(what, seconds waited, limit): a long wait, still going
         self.reply_bytes = min(self.limits.memory_mb, REPLY_MB) * 2**20
@@ -272,11 +258,12 @@ class Submission:
         return [str(p)[:300] for p in ready["isolation_problems"]]
 
     def _warn(self, problems: list[str]) -> None:
+        """What the sandbox could not do for this worker: the report's warnings (each once)."""
         self.isolation_problems = problems
         for problem in problems:
-            if problem not in _warned:
-                _warned.add(problem)
-                warnings.warn(f"the sandbox is weaker here: {problem}", IsolationWarning, stacklevel=2)
+            text = f"the sandbox is weaker here: {problem}"
+            if text not in self.warnings:
+                self.warnings.append(text)
 
     def _stop_worker(self) -> str:
         """Kill the worker (and with it its PID namespace); describe how it ended."""
@@ -307,30 +294,31 @@ class Submission:
         return RemoteFunction(self, name)
 
     def call(self, name: str, args: tuple, kwargs: dict):
-        return self.call_many(name, [(args, kwargs)])[0]
+        return RemoteFunction(self, name)(*args, **kwargs)
 
-    def call_many(self, name: str, calls: list[tuple[tuple, dict]]) -> list:
-        """Several calls of one function in one round trip to the worker (numerical gradients
-        make hundreds). Each call is checked as if it were made alone."""
+    def outcomes(self, name: str, calls: list[tuple[tuple, dict]]) -> list["Outcome"]:
+        """Several calls of one function in one round trip to the worker, an `Outcome` each:
+        a call that raises does not stop the ones after it, and its error is raised only when
+        its outcome is taken, so each call reads as if it were made alone. A generator passed
+        to several calls advances from one to the next, as with local calls. Errors that
+        concern every call (no such function, a wrong signature, a crash or time-out of the
+        worker) are raised at once."""
         info = self._function(name)
         expected = self.signatures[name]
         positional = [expected.bind(args, kwargs) for args, kwargs in calls]
         if not info["varargs"] and any(len(info["params"]) < len(p) for p in positional):
             raise StudentError(f"wrong signature: you wrote {info['signature']}; "
                                f"expected {expected.text}")
-        results, changes = self._send(name, f"{name}()", {}, positional, None)
-        for sent, changed in zip(positional, changes):
-            self._apply_changes(name, expected.params, sent, changed)
-        return results
+        raw = self._send(name, f"{name}()", {}, positional, None)
+        return [self._outcome(name, expected.params, sent, outcome) for sent, outcome in zip(positional, raw)]
 
     def call_method(self, target: "RemoteObject", method: str, args: tuple, kwargs: dict):
-        """`target.method(*args, **kwargs)` in the worker (`target` an object it returned)."""
+        """`target.method(*args, **kwargs)` in the worker (`target`: an object it returned)."""
         self._function(target.about)
         what = f"{target.about}.{method}()" if method != "__call__" else f"{target.about}(...) called"
-        results, changes = self._send(target.about, what, {"method": method, "target": _to_wire(target)},
-                                      [args], [kwargs])
-        self._generators_back([args], changes)
-        return results[0]
+        outcome, = self._send(target.about, what, {"method": method, "target": _to_wire(target, {})},
+                              [args], [kwargs])
+        return self._outcome(target.about, None, args, outcome, what=what).value()
 
     def probe(self, name: str, probe, args: tuple, kwargs: dict):
         """Run the grader-owned function `probe(<the student's name>, *args, **kwargs)` in the
@@ -339,71 +327,77 @@ class Submission:
         uses. What it returns is as untrusted as the student's code: decide nothing on a
         verdict it computed, only on the numbers it sent back."""
         self._function(name)
-        results, changes = self._send(name, f"{name}", {"probe": _probe_source(probe)}, [args], [kwargs])
-        self._generators_back([args], changes)
-        return results[0]
+        outcome, = self._send(name, name, {"probe": _probe_source(probe)}, [args], [kwargs])
+        return self._outcome(name, None, args, outcome, what=name).value()
 
     def _function(self, name: str) -> dict:
-        """The student's `name` as the worker found it at import (started if need be)."""
+        """The student's `name` as the worker found it at import (the worker started if need be)."""
         if name in self.timed_out:  # one endless loop costs one wait, not one per test
             raise StudentTimeout(self.timed_out[name])
         if self.worker is None:
             self._start()
         info = self.functions.get(name)
         if info is None or not info["callable"]:
-            hint = (f" (a notebook cell that failed may have been meant to define it: see the "
-                    f"notes)") if self.cell_failures else ""
+            hint = (" (a notebook cell that failed may have been meant to define it: see the "
+                    "notes)") if self.cell_failures else ""
             raise StudentError(f"{self.name} has no function {name}(); "
                                f"define it with the signature {self.signatures[name].text}{hint}")
         return info
 
-    def _send(self, name: str, what: str, request: dict, calls: list, kwargs: list | None) -> tuple[list, list]:
-        """One request of one or more calls; (results, what each call changed). Raises the
-        student's error, time-out or crash as StudentError."""
+    def _send(self, name: str, what: str, request: dict, calls: list, kwargs: list | None) -> list[dict]:
+        """One request of one or more calls (of `name`, of a method, or of a probe); the raw
+        outcome of each. Errors that concern every call (a crash or time-out of the worker, a
+        malformed reply) are raised at once."""
         if any(_stale_handles(args, self.generation) for args in [*calls, *(kwargs or ())]):
             raise StudentError(f"{name}() was given a value that an earlier call returned before "
                                "your code crashed and the worker restarted; it no longer exists")
-        channel.send_request(self.worker[1], {"function": name, **request,
-                                              "calls": [_to_wire(tuple(args)) for args in calls],
-                                              **({"kwargs": [_to_wire(k) for k in kwargs]} if kwargs else {})})
+        slots: dict[int, int] = {}  # id(generator) -> its slot in this request
+        channel.send_request(self.worker[1], {
+            "function": name, **request, "calls": [_to_wire(tuple(args), slots) for args in calls],
+            **({"kwargs": [_to_wire(k, slots) for k in kwargs]} if kwargs else {})})
         try:
             reply = self._receive(what, calls=len(calls))
         except StudentTimeout as exc:
             if exc is self.load_error:  # the whole submission's budget: every test says so anyway
                 raise
             raise self._timed_out(name, str(exc)) from None
-        if not reply["ok"]:
-            exc_type = str(reply.get("type", "Exception"))[:100]
-            if reply.get("timeout") is True:  # the worker's own per-call limit
-                self._stop_worker()  # as after any timeout: the next call gets a fresh import
-                raise self._timed_out(name, _timeout_message(what, self.limits.call_seconds))
-            if reply.get("not_implemented") is True:
-                raise StudentError(f"{name} is not implemented yet (it raises NotImplementedError)",
-                                   not_implemented=True, exc_type=exc_type)
-            if exc_type == "ResultError":  # the worker refused to send what the call returned
-                raise StudentError(f"{what}: {str(reply.get('message', ''))[:2000]}", exc_type=exc_type)
-            hint = (f" (the worker's memory limit is {self.limits.memory_mb} MB)"
-                    if exc_type == "MemoryError" else "")
-            raise StudentError(f"{what.removesuffix('()')} raised {str(reply.get('message', ''))[:2000]}{hint}",
-                               exc_type=exc_type)
-        results, changes = reply.get("results"), reply.get("changed")
-        if type(results) is not list or type(changes) is not list or \
-                not len(results) == len(changes) == len(calls):
+        if not reply["ok"]:  # the request as a whole: the worker refused to send the results
+            raise StudentError(f"{what}: {str(reply.get('message', ''))[:2000]}",
+                               exc_type=str(reply.get("type", "ResultError"))[:100])
+        raw = reply.get("outcomes")
+        if type(raw) is not list or not 0 < len(raw) <= len(calls) or \
+                any(type(o) is not dict or type(o.get("ok")) is not bool for o in raw):
             self._stop_worker()
             raise StudentError(f"{what} sent back a malformed reply")
-        return [_remote(r, self, name) for r in results], changes
+        if len(raw) < len(calls):  # a call ran out of time: the ones after it were not run
+            raw = raw + [raw[-1]] * (len(calls) - len(raw))
+        return raw
 
-    def _generators_back(self, calls: list, changes: list) -> None:
-        """A method's or probe's generator arguments advance as after a local call; the
-        arrays they are given are the worker's copies (nothing is copied back)."""
-        for sent, changed in zip(calls, changes):
-            for index, now in changed.items() if type(changed) is dict else ():
-                if type(index) is int and 0 <= index < len(sent) and isinstance(sent[index], np.random.Generator) \
-                        and isinstance(now, dict) and "generator_state" in now:
-                    try:
-                        sent[index].bit_generator.state = now["generator_state"]
-                    except Exception:  # noqa: BLE001 - a forged state: leave the caller's as it is
-                        pass
+    def _outcome(self, name: str, params, sent, outcome: dict, *, what: str | None = None) -> "Outcome":
+        """One call's outcome; the caller's generators advance as the call left them. The
+        other arguments the call changed are the checks' to judge (`changed`: by position;
+        a method's or a probe's arguments are the worker's copies: nothing to judge). Objects
+        it returned that are not plain data come as `RemoteObject`s."""
+        changed = outcome.get("changed") if type(outcome.get("changed")) is dict else {}
+        self._apply_generators(params, sent, changed)
+        if not outcome["ok"]:
+            return Outcome(error=self._call_error(name, outcome, what or f"{name}()"))
+        changed = {i: v for i, v in changed.items() if type(i) is int and 0 <= i < len(sent)
+                   and not isinstance(sent[i], np.random.Generator)} if what is None else {}
+        return Outcome(result=_remote(outcome.get("result"), self, name), sent=sent, changed=changed)
+
+    def _call_error(self, name: str, outcome: dict, what: str) -> StudentError:
+        exc_type = str(outcome.get("type", "Exception"))[:100]
+        if outcome.get("timeout") is True:  # the worker's own per-call limit
+            self._stop_worker()  # as after any timeout: the next call gets a fresh import
+            return self._timed_out(name, _timeout_message(what, self.limits.call_seconds))
+        if outcome.get("not_implemented") is True:
+            return StudentError(f"{name} is not implemented yet (it raises NotImplementedError)",
+                                not_implemented=name, exc_type=exc_type)
+        hint = (f" (the worker's memory limit is {self.limits.memory_mb} MB)"
+                if exc_type == "MemoryError" else "")
+        return StudentError(f"{what.removesuffix('()')} raised {str(outcome.get('message', ''))[:2000]}{hint}",
+                            exc_type=exc_type)
 
     def _timed_out(self, name: str, message: str) -> StudentTimeout:
         """Remember that `name` ran out of time: its later tests say so without calling it."""
@@ -475,43 +469,52 @@ class Submission:
         return StudentError(f"{what} returned {mb(exc.size)}; a result may hold at most "
                             f"{mb(self.reply_bytes)} (arrays included)")
 
-    def _apply_changes(self, name, params, sent, changed: dict) -> None:
-        """Copy back arrays the function may change; any other changed argument fails the test."""
-        allowed = self.exercise.mutates.get(name, ())
-        for index, now in changed.items() if type(changed) is dict else ():
-            if type(index) is not int or not 0 <= index < len(sent):
-                continue
-            param, before = params[index], sent[index]
-            if isinstance(before, np.random.Generator):
-                if isinstance(now, dict) and "generator_state" in now:
-                    try:
-                        before.bit_generator.state = now["generator_state"]
-                    except Exception:  # noqa: BLE001 - a forged state: leave the caller's as it is
-                        pass
-            elif param.name in allowed and type(before) is np.ndarray:
-                if type(now) is not np.ndarray or now.shape != before.shape:
-                    raise InputModified(f"{name} must update {param.name} in place, keeping its shape "
-                                        f"{before.shape}; afterwards it was {_short(now)}")
-                np.copyto(before, now, casting="unsafe")
-            else:  # the worker reports only arguments the call changed
-                raise InputModified(
-                    f"{name} changed its argument '{param.name}' in place; it must leave its inputs "
-                    f"unchanged (compute a new array, e.g. out = x * mask rather than x *= mask)")
+    @staticmethod
+    def _apply_generators(params, sent, changed: dict) -> None:
+        """Set the caller's generators to the states the call left them in."""
+        for index, now in changed.items():
+            if type(index) is int and 0 <= index < len(sent) and isinstance(sent[index], np.random.Generator) \
+                    and isinstance(now, dict) and "generator_state" in now:
+                try:
+                    sent[index].bit_generator.state = now["generator_state"]
+                except Exception:  # noqa: BLE001 - a forged state: leave the caller's as it is
+                    pass
+
+
+class Outcome:
+    """What one call of a batch came to: its result, or the error it raised (raised again by
+    `value()`, when the test takes the result)."""
+
+    __slots__ = ("result", "error", "sent", "changed")
+
+    def __init__(self, result=None, error: BaseException | None = None, sent: tuple = (), changed=None):
+        self.result, self.error = result, error
+        self.sent = sent                # the call's arguments, in the order of the contract
+        self.changed = changed or {}    # position -> what the call left in that argument
+
+    def value(self):
+        if self.error is not None:
+            raise self.error.with_traceback(None)
+        return self.result
 
 
 class RemoteFunction:
-    """A stand-in for one of the student's functions (or classes)."""
+    """A stand-in for one of the student's functions."""
 
     def __init__(self, submission: Submission, name: str):
         self.submission = submission
         self.__name__ = name
 
     def __call__(self, *args, **kwargs):
-        return self.submission.call(self.__name__, args, kwargs)
+        from grader.checks.calls import Call, Results
+        return Results(self, [Call(args, kwargs)])[0]
 
-    def many(self, arg_tuples) -> list:
-        """`[f(*args) for args in arg_tuples]` in one round trip to the worker."""
-        return self.submission.call_many(self.__name__, [(tuple(a), {}) for a in arg_tuples])
+    def each(self, calls, returns=None):
+        """`[f(*args) for args in calls]` in one round trip to the worker, as a sequence of
+        results, each validated by `returns` and raising its own call's error when it is
+        taken (see `grader.checks.Results`)."""
+        from grader.checks.calls import Results
+        return Results(self, calls, returns)
 
     def probe(self, probe, *args, **kwargs):
         """`probe(<this function or class of the student>, *args, **kwargs)`, run in the
@@ -525,8 +528,8 @@ class RemoteFunction:
 class RemoteObject(channel.Opaque):
     """An object the student's code returned that is not plain data (a torch module, a
     cache): it stays in the worker; its methods run there (`m.train()`, `m(x)`,
-    `m.state_dict()`), their results come back as plain data or as more such objects. Two
-    stand-ins are equal when they stand for the same object of the same worker (so
+    `m.state_dict()`), and their results come back as plain data or as more such objects.
+    Two stand-ins are equal when they stand for the same object of the same worker (so
     `m.eval() == m` tells that eval() returned the module itself). It travels back to the
     worker as the plain handle it is."""
 
@@ -567,18 +570,19 @@ def _remote(value, submission: Submission, about: str):
     return value
 
 
-def _to_wire(value):
-    """What goes to the worker: generators as their state, torch tensors as their numbers
-    (`TensorValue`), stand-ins as their handles; the rest as it is (pickled)."""
+def _to_wire(value, slots: dict):
+    """What goes to the worker: generators as their state (a generator passed to several calls
+    of one request shares a slot), torch tensors as their numbers (`TensorValue`), stand-ins
+    as their handles; the rest as it is (pickled)."""
     t = type(value)
     if isinstance(value, np.random.Generator):
-        return channel.GeneratorState.of(value)
+        return channel.GeneratorState.of(value, slots.setdefault(id(value), len(slots) + 1))
     if isinstance(value, RemoteObject):
         return channel.Opaque(value.handle, value.type_name, value.generation)
     if t in (tuple, list):
-        return t(_to_wire(v) for v in value)
+        return t(_to_wire(v, slots) for v in value)
     if t is dict:
-        return {k: _to_wire(v) for k, v in value.items()}
+        return {k: _to_wire(v, slots) for k, v in value.items()}
     torch = sys.modules.get("torch")  # no tensor exists where torch was never imported
     if torch is not None and isinstance(value, torch.Tensor):
         return channel.TensorValue.of(value)
@@ -609,10 +613,6 @@ def _stale_handles(value, generation: int) -> bool:
     if type(value) is dict:
         return any(_stale_handles(v, generation) for v in value.values())
     return False
-
-
-def _short(value) -> str:
-    return f"an array of shape {value.shape}" if type(value) is np.ndarray else type(value).__name__
 
 
 def _force_remove(function, path, _exc) -> None:

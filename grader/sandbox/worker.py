@@ -141,8 +141,9 @@ class _Handles:
         self.generation = generation
         self.objects: dict[int, object] = {}
         self.numbers: dict[int, int] = {}  # id(object) -> its handle (the object is kept alive)
-        self.generators: dict[str, np.random.Generator] = {}
-        self.in_use: list = []  # generators handed to the current call
+        self.generators: dict[str, list[np.random.Generator]] = {}
+        self.in_use: list = []  # generators handed out in the current request
+        self.slots: dict[int, np.random.Generator] = {}  # the current request's shared generators
 
     def wrap(self, obj):
         """A plain form of a torch value (`plain`), or a handle for anything else."""
@@ -170,14 +171,22 @@ class _Handles:
 
 
     def _generator(self, wanted: channel.GeneratorState) -> np.random.Generator:
-        """A generator in the given state: one object per bit generator type, reused
-        across calls (a second generator argument in the same call gets its own)."""
-        generator = self.generators.get(wanted.bit_generator)
-        if generator is None or generator in self.in_use:
-            generator = np.random.Generator(getattr(np.random, wanted.bit_generator)())
-            self.generators.setdefault(wanted.bit_generator, generator)
+        """The generator of a slot of this request: made in the given state at the slot's first
+        use, then shared, so calls that share a generator advance it one after the other as
+        local calls would. Generator objects are reused from request to request (per bit
+        generator type), since numerical gradients send hundreds."""
+        generator = self.slots.get(wanted.slot) if wanted.slot else None
+        if generator is not None:
+            return generator
+        pool = self.generators.setdefault(wanted.bit_generator, [])
+        taken = sum(1 for g in self.in_use if type(g.bit_generator).__name__ == wanted.bit_generator)
+        if taken >= len(pool):
+            pool.append(np.random.Generator(getattr(np.random, wanted.bit_generator)()))
+        generator = pool[taken]
         self.in_use.append(generator)
         generator.bit_generator.state = wanted.state
+        if wanted.slot:
+            self.slots[wanted.slot] = generator
         return generator
 
 
@@ -300,39 +309,47 @@ def _too_large(parts: list, limit: int) -> str | None:
 
 
 def _run_calls(get_fn, calls: list, handles: _Handles, files, call_seconds: float, kwargs=None) -> dict:
-    """Run one or more calls (one request, to save round trips); stop at the first that
-    raises. np.random (and torch's generator, where torch is loaded) is seeded before each
-    call, so each is independent. `kwargs`: per call, keyword arguments (methods, probes).
+    """Run one or more calls (one request, to save round trips), each to its own outcome: a
+    call that raises does not stop the ones after it. np.random (and torch's generator, where
+    torch is loaded) is seeded before each call, so each is independent of the others' use of
+    it; a generator shared by several calls (one slot) advances from call to call. `get_fn()`
+    gives what to call (looked up inside the time limit); `kwargs`: per call, keyword
+    arguments (methods, probes).
 
-    Each call has its own time limit, enforced here with SIGALRM, so a batch stops at the
-    first call that hangs rather than after the whole batch's time. (Code that blocks the
-    signal or swallows the exception runs into the grader's limit for the whole request.)"""
-    results, changed = [], []
+    Each call has its own time limit, enforced here with SIGALRM; the first call that runs out
+    of time ends the request (the calls after it are not run: the function may hang again).
+    (Code that blocks the signal or swallows the exception runs into the grader's limit for
+    the whole request.)"""
+    handles.in_use.clear()
+    handles.slots.clear()
+    outcomes = []
     for i, args in enumerate(calls):
-        handles.in_use.clear()
         try:
             args = handles.resolve(args)
             keywords = handles.resolve(kwargs[i]) if kwargs else {}
         except (KeyError, AttributeError):
-            return {"ok": False, "type": "ValueError", "not_implemented": False,
-                    "message": "an object your code returned earlier no longer exists"}
+            outcomes.append({"ok": False, "type": "ValueError", "not_implemented": False,
+                             "message": "an object your code returned earlier no longer exists"})
+            continue
         before = [_snapshot(a) for a in args]
         _seed()
         try:
             signal.setitimer(signal.ITIMER_REAL, call_seconds)
             try:
-                results.append(get_fn()(*args, **keywords))
+                result = get_fn()(*args, **keywords)
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
         except _CallTimeout:
-            return {"ok": False, "type": "Timeout", "not_implemented": False, "timeout": True,
-                    "message": f"did not finish within {call_seconds:g} s"}
+            outcomes.append({"ok": False, "type": "Timeout", "not_implemented": False, "timeout": True,
+                             "message": f"did not finish within {call_seconds:g} s"})
+            break
         except BaseException as exc:  # noqa: BLE001 - SystemExit too: the student's call failed
-            return {"ok": False, "type": type(exc).__name__,
-                    "not_implemented": isinstance(exc, NotImplementedError),
-                    "message": loader.describe(exc, files)}
-        changed.append(_changed(args, before))
-    return {"ok": True, "results": results, "changed": changed}
+            outcomes.append({"ok": False, "type": type(exc).__name__,
+                             "not_implemented": isinstance(exc, NotImplementedError),
+                             "message": loader.describe(exc, files), "changed": _changed(args, before)})
+            continue
+        outcomes.append({"ok": True, "result": result, "changed": _changed(args, before)})
+    return {"ok": True, "outcomes": outcomes}
 
 
 def _seed() -> None:

@@ -6,7 +6,6 @@ in solutions/, it never reaches students.
 """
 
 import numpy as np
-import pytest
 import torch
 
 from grader.oracle import close, reference, tensor as t

@@ -8,10 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.checks import assert_close, seeded
+from grader.checks import seeded
 
-_spec = importlib.util.spec_from_file_location("_exercise2_public_checks",
-                                               Path(__file__).with_name("test_public.py"))
+_spec = importlib.util.spec_from_file_location("_exercise2_public_checks", Path(__file__).with_name("test_public.py"))
 public = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(public)
 
@@ -23,43 +22,29 @@ GRAD_CASES = [(24, (2, 3, 4), 0.05), (25, (7,), 1.0), (26, (8, 5), 0.0), (27, (1
 @pytest.mark.points(1)
 def test_l2_penalty_more_inputs(student, reference):
     """l2_penalty: 3-D and 1-D arrays, a single array, lam = 0"""
-    for seed, shapes, lam in PENALTY_CASES:
-        weights = public.weight_list(seed, shapes)
-        assert_close(public.penalty(student, "l2_penalty", weights, lam),
-                     reference.l2_penalty(weights, lam), fn="l2_penalty", name="the penalty",
-                     rtol=1e-9, mistakes=public.l2_penalty_mistakes(weights, lam))
+    public.check_penalties(student.l2_penalty, reference.l2_penalty, PENALTY_CASES, public.l2_penalty_mistakes)
 
 
 @pytest.mark.points(1)
 def test_l1_penalty_more_inputs(student, reference):
     """l1_penalty: 3-D and 1-D arrays, a single array, lam = 0"""
-    for seed, shapes, lam in PENALTY_CASES:
-        weights = public.weight_list(seed, shapes)
-        assert_close(public.penalty(student, "l1_penalty", weights, lam),
-                     reference.l1_penalty(weights, lam), fn="l1_penalty", name="the penalty",
-                     rtol=1e-9, mistakes=public.l1_penalty_mistakes(weights, lam))
+    public.check_penalties(student.l1_penalty, reference.l1_penalty, PENALTY_CASES, public.l1_penalty_mistakes)
 
 
 @pytest.mark.points(1)
 def test_l2_grad_more_inputs(student, reference):
     """l2_grad: 3-D and 1-D arrays, lam = 0, and a numerical check on a 3-D array"""
-    for seed, shape, lam in GRAD_CASES:
-        W = public.weight_list(seed, [shape])[0]
-        public.grad_value(student, reference, "l2_grad", "l2_penalty", W, lam, public.l2_grad_mistakes(W, lam))
-    W = public.weight_list(28, [(2, 3, 2)])[0]
-    public.gradient_check(student.l2_grad(W, 1.3), reference.l2_grad(W, 1.3),
-                          public.own_numeric(student, "l2_penalty", W, 1.3), fn="l2_grad",
-                          forward="l2_penalty", mistakes=public.l2_grad_mistakes(W, 1.3))
+    cases = [(public.weight_list(seed, [shape])[0], lam) for seed, shape, lam in GRAD_CASES]
+    public.check_grad_values(student.l2_grad, reference.l2_grad, student.l2_penalty, cases, public.l2_grad_mistakes)
+    public.check_numerical(student.l2_grad, reference.l2_grad, student.l2_penalty,
+                           public.weight_list(28, [(2, 3, 2)])[0], 1.3, public.l2_grad_mistakes)
 
 
 @pytest.mark.points(1)
 def test_l1_grad_more_inputs(student, reference):
     """l1_grad: 3-D and 1-D arrays with zeros, an all-zero array, lam = 0"""
-    for seed, shape, lam in GRAD_CASES:
-        W = public.with_zeros(seed, shape)
-        public.grad_value(student, reference, "l1_grad", "l1_penalty", W, lam, public.l1_grad_mistakes(W, lam))
-    W = np.zeros((4, 3))
-    public.grad_value(student, reference, "l1_grad", "l1_penalty", W, 0.5, public.l1_grad_mistakes(W, 0.5))
+    cases = [(public.with_zeros(seed, shape), lam) for seed, shape, lam in GRAD_CASES] + [(np.zeros((4, 3)), 0.5)]
+    public.check_grad_values(student.l1_grad, reference.l1_grad, student.l1_penalty, cases, public.l1_grad_mistakes)
 
 
 @pytest.mark.points(1)
@@ -69,9 +54,8 @@ def test_sgd_step_more_cases(student, reference):
     shapes = {"W1": (5, 4), "b1": (4,), "W2": (4, 3), "b2": (3,), "W3": (3, 1), "b3": (1,)}
     params = {k: rng.normal(size=s) for k, s in shapes.items()}
     grads = {k: rng.normal(size=s) for k, s in shapes.items()}
-    for lr, wd in [(0.2, 0.01), (0.1, 0.0), (0.0, 0.4)]:
-        public.check_step(student, reference, params, grads, lr, wd)
     # a second step from the reference's first step (inputs the test made, never the student's)
     step1 = reference.sgd_step(params, grads, 0.2, 0.01)
     grads2 = {k: rng.normal(size=s) for k, s in shapes.items()}
-    public.check_step(student, reference, step1, grads2, 0.2, 0.01)
+    public.check_steps(student, reference, [(params, grads, lr, wd) for lr, wd in [(0.2, 0.01), (0.1, 0.0), (0.0, 0.4)]]
+                       + [(step1, grads2, 0.2, 0.01)])

@@ -14,13 +14,16 @@ does; biases are not decayed.
 import numpy as np
 import pytest
 
-from grader.checks import (GRAD_TOL, CheckFailed, as_array, assert_close, check_backward, describe,
-                           directional_gradient, fail, keeps_points, matches, numerical_gradient,
-                           relative_error, seeded)
-from grader.sandbox.proxy import InputModified, StudentError, StudentTimeout
+from grader.checks import (GRAD_TOL, CheckFailed, InputModified, StudentError, StudentTimeout, array, as_scalar,
+                           assert_close, check_backward, describe, directional_gradient, fail, keeps_points, matches,
+                           mistake, named_mistake, numerical_gradient, relative_error, returned, seeded)
+
+
+def known(id, text):  # noqa: A002 - a mistake of this exercise, id "decay.<id>"
+    return mistake(f"decay.{id}", text)
+
 
 # ------------------------------------------------------------------------------ inputs
-
 
 def weight_list(seed, shapes):
     rng = seeded(seed)
@@ -41,305 +44,235 @@ SHAPES = [(6, 4), (4, 3), (3, 2)]  # a small MLP's weights: different, non-squar
 
 # --------------------------------------------------------------------- result checking
 
-
-def as_number(value, fn):
-    """A penalty is one number: a float (numpy scalars and 0-d arrays are accepted too)."""
-    if isinstance(value, (bool, np.bool_)) or not (
-            isinstance(value, (int, float, np.integer, np.floating))
-            or (type(value) is np.ndarray and value.shape == () and value.dtype.kind in "fiu")):
-        if (type(value) is np.ndarray and value.size > 1) or isinstance(value, (list, tuple)):
-            fail(f"{fn} must return one number, the sum over every array in weights; it returned "
-                 f"{describe(value)}: add the arrays' sums together into one float")
-        fail(f"{fn} must return a float; it returned {describe(value)}")
-    number = float(value)
-    if not np.isfinite(number):
-        fail(f"{fn} returned {number}: look for an overflow or a division by zero")
-    return np.float64(number)
+def check_penalties(penalty, reference, cases, catalogue):
+    """The penalty of each (seed, shapes, lam) case against the reference, in one round trip;
+    a value that a catalogued mistake gives names it."""
+    inputs = [(weight_list(seed, shapes), lam) for seed, shapes, lam in cases]
+    for (weights, lam), value in zip(inputs, penalty.each(inputs)):
+        assert_close(np.float64(as_scalar(value, name="the penalty")), reference(weights, lam), name="the penalty",
+                     rtol=1e-9, mistakes=catalogue(weights, lam))
 
 
-def penalty(student, fn, weights, lam):
-    return as_number(getattr(student, fn)(weights, lam), fn)
+def own_gradient(penalty, W, lam, *, full=False):
+    """A callable: the gradient of the student's own penalty of [W] (central differences in
+    float64, one round trip) along 6 random directions or, `full`, element by element; None
+    where the penalty fails. (At an exact zero of W central differences give 0 in every
+    direction, the L1 subgradient; the other test weights are >= 0.1 from 0, beyond the step.)"""
+    def many(points):
+        return [as_scalar(r, penalty.__name__, "the penalty") for r in penalty.each([([w], lam) for w in points])]
 
-
-def own_numeric(student, forward, W, lam):
-    """The numerical gradient of the student's own penalty of [W]; None if it fails."""
-    try:
-        many = lambda ws: [as_number(r, forward) for r in getattr(student, forward).many([([w], lam) for w in ws])]
-        return numerical_gradient(None, W, np.float64(1.0), many=many)
-    except StudentTimeout:
-        raise
-    except (StudentError, CheckFailed):
-        return None  # the penalty itself raised or is not a number: judge the gradient alone
-
-
-def own_gradient(student, forward, W, lam):
-    """A callable: the gradient of the student's own penalty of [W] along a few random
-    directions (`directional_gradient`, 12 calls in one round trip); None if the penalty fails.
-    (Central differences at an exact zero of W give 0 in every direction, the L1 subgradient;
-    the other entries of the test weights are at least 0.1 from 0, far beyond the step.)"""
     def compute():
         try:
-            many = lambda ws: [as_number(r, forward) for r in getattr(student, forward).many([([w], lam) for w in ws])]
-            return directional_gradient(W, np.float64(1.0), many)
+            return numerical_gradient(None, W, 1.0, many=many) if full else directional_gradient(W, 1.0, many)
         except StudentTimeout:
             raise
         except (StudentError, CheckFailed):
-            return None
+            return None  # the penalty itself raised or is not a number: judge the gradient alone
     return compute
 
 
-def grad_value(student, reference, fn, forward, W, lam, mistakes):
-    """dW against the reference; a dW that is the exact gradient of the student's own (wrong)
-    penalty keeps its points, with a note naming the penalty (one mistake, one deduction)."""
-    dW, expected = getattr(student, fn)(W, lam), getattr(reference, fn)(W, lam)
-    dW = as_array(dW, fn, "dW", shape=np.shape(expected))
-    if keeps_points(dW, expected, own_gradient(student, forward, W, lam), fn=fn, wrt="dW", forward=forward):
-        return
-    assert_close(dW, expected, fn=fn, name="dW", rtol=1e-9, mistakes=mistakes)
+def check_grad_values(grad, reference, penalty, cases, catalogue):
+    """dW of each (W, lam) against the reference, in one round trip. A dW that is the exact
+    gradient of the student's own (wrong) penalty keeps its points, with a note naming the
+    penalty (one mistake, one deduction)."""
+    for (W, lam), dW in zip(cases, grad.each(cases, returns=array("dW", like="W"))):
+        expected = reference(W, lam)
+        if not keeps_points(dW, expected, own_gradient(penalty, W, lam), wrt="dW", forward=penalty.__name__):
+            assert_close(dW, expected, name="dW", rtol=1e-9, mistakes=catalogue(W, lam))
 
 
-def gradient_check(analytic, expected, numeric, *, fn, forward, mistakes):
-    """check_backward, naming a known mistake when the gradient is wrong and does not match
-    the numerical gradient of the student's own penalty either."""
-    analytic = as_array(analytic, fn, "dW", shape=np.shape(expected))
-    consistent = numeric is not None and relative_error(analytic, numeric) <= GRAD_TOL
-    if not matches(analytic, expected) and not consistent:
-        for message, wrong in mistakes.items():
-            if matches(analytic, wrong):
-                fail(f"{fn}: {message} (a numerical gradient of your {forward} disagrees too)")
-    check_backward(analytic, expected=expected, own_numeric=numeric, fn=fn, wrt="dW", forward=forward)
+def check_numerical(grad, reference, penalty, W, lam, catalogue):
+    """dW against a full numerical gradient of the student's own penalty (check_backward: one
+    mistake, one deduction), naming a catalogued mistake where dW disagrees with both."""
+    dW, expected = returned(grad(W, lam), array("dW", shape=W.shape)), reference(W, lam)
+    if relative_error(dW, expected) <= GRAD_TOL:
+        return  # right: no numerical gradient needed
+    own = own_gradient(penalty, W, lam, full=True)()
+    if own is None or relative_error(dW, own) > GRAD_TOL:
+        found = named_mistake(dW, catalogue(W, lam))
+        if found:
+            also = f" (a numerical gradient of your {penalty.__name__} disagrees too)" if own is not None else ""
+            fail(f"{found}{also}", mistake=found)
+    check_backward(dW, expected=expected, own_numeric=own, wrt="dW", forward=penalty.__name__)
 
 
 # ------------------------------------------------------------------ mistakes, by value
 
-
 def l2_penalty_mistakes(weights, lam):
     sq = [np.sum(W ** 2) for W in weights]
     return {
-        "your penalty is lam * sum(W**2), twice the contract: the L2 penalty is "
-        "0.5 * lam * sum(W**2). The 0.5 makes its gradient exactly lam * W (a penalty "
-        "lambda * sum(w^2) without the 0.5 has gradient 2 * lambda * w)": lam * sum(sq),
-        "lam is missing: the penalty is 0.5 * lam * sum(W**2)": 0.5 * sum(sq),
-        "lam / 2 was applied twice (0.25 * lam * sum(W**2)): the penalty is 0.5 * lam * sum(W**2)":
-            0.25 * lam * sum(sq),
-        "only the first array was counted: sum the squares of every W in weights": 0.5 * lam * sq[0],
-        "only the last array was counted: add each array's sum to a running total instead of "
-        "overwriting it": 0.5 * lam * sq[-1],
-        "you averaged the squares (np.mean); the penalty sums them: 0.5 * lam * sum(W**2)":
-            0.5 * lam * sum(np.mean(W ** 2) for W in weights),
-        "you used the norm ||W||, not its square: the penalty is 0.5 * lam * sum(W**2)":
+        mistake("decay.l2_penalty_factor_2"): lam * sum(sq),
+        mistake("decay.l2_penalty_no_lam"): 0.5 * sum(sq),
+        mistake("decay.l2_penalty_half_twice"): 0.25 * lam * sum(sq),
+        mistake("decay.l2_penalty_first_only"): 0.5 * lam * sq[0],
+        mistake("decay.l2_penalty_last_only"): 0.5 * lam * sq[-1],
+        mistake("decay.l2_penalty_mean"): 0.5 * lam * sum(np.mean(W ** 2) for W in weights),
+        mistake("decay.l2_penalty_norm"):
             0.5 * lam * sum(np.sqrt(s) for s in sq),
-        "you squared the sum of the weights, (sum W)^2; square each weight, then sum: sum(W**2)":
-            0.5 * lam * sum(np.sum(W) ** 2 for W in weights),
-        "that is the L1 penalty (absolute values); L2 squares the weights: 0.5 * lam * sum(W**2)":
-            lam * sum(np.sum(np.abs(W)) for W in weights),
+        mistake("decay.l2_penalty_square_of_sum"): 0.5 * lam * sum(np.sum(W) ** 2 for W in weights),
+        mistake("decay.l2_penalty_is_l1"): lam * sum(np.sum(np.abs(W)) for W in weights),
     }
 
 
 def l1_penalty_mistakes(weights, lam):
     ab = [np.sum(np.abs(W)) for W in weights]
     return {
-        "you squared the weights: that is the L2 penalty. L1 sums absolute values: "
-        "lam * sum(|W|)": lam * sum(np.sum(W ** 2) for W in weights),
-        "you squared the weights and kept a 0.5: that is the L2 penalty. L1 sums absolute "
-        "values: lam * sum(|W|)": 0.5 * lam * sum(np.sum(W ** 2) for W in weights),
-        "you squared the sum of absolute values; the L1 penalty is lam * sum(|W|), not squared":
-            lam * sum(a ** 2 for a in ab),
-        "the absolute value is missing: negative weights cancel positive ones. The L1 penalty is "
-        "lam * sum(|W|)": lam * sum(np.sum(W) for W in weights),
-        "your penalty is 0.5 * lam * sum(|W|): the 0.5 belongs to the L2 penalty; L1 is "
-        "lam * sum(|W|)": 0.5 * lam * sum(ab),
-        "lam is missing: the penalty is lam * sum(|W|)": sum(ab),
-        "only the first array was counted: sum |W| over every W in weights": lam * ab[0],
-        "only the last array was counted: add each array's sum to a running total instead of "
-        "overwriting it": lam * ab[-1],
-        "you averaged (np.mean); the penalty sums: lam * sum(|W|)":
+        mistake("decay.l1_penalty_squared"): lam * sum(np.sum(W ** 2) for W in weights),
+        mistake("decay.l1_penalty_is_l2"): 0.5 * lam * sum(np.sum(W ** 2) for W in weights),
+        mistake("decay.l1_penalty_squared_sum"): lam * sum(a ** 2 for a in ab),
+        mistake("decay.l1_penalty_no_abs"): lam * sum(np.sum(W) for W in weights),
+        mistake("decay.l1_penalty_half"): 0.5 * lam * sum(ab),
+        mistake("decay.l1_penalty_no_lam"): sum(ab),
+        mistake("decay.l1_penalty_first_only"):
+            lam * ab[0],
+        mistake("decay.l1_penalty_last_only"): lam * ab[-1],
+        mistake("decay.l1_penalty_mean"):
             lam * sum(np.mean(np.abs(W)) for W in weights),
     }
 
 
-FACTOR_2 = ("your gradient is 2 * lam * W, twice the gradient of the penalty 0.5 * lam * "
-            "sum(W**2). A penalty lambda * sum(w^2) without the 0.5 has gradient 2 * lambda * w; "
-            "ours has a 0.5 so that the gradient is exactly lam * W")
-
-
 def l2_grad_mistakes(W, lam):
     return {
-        FACTOR_2: 2 * lam * W,
-        "your gradient is lam / 2 * W: the 0.5 of the penalty cancels against the 2 from "
-        "differentiating W**2, so the gradient is lam * W": 0.5 * lam * W,
-        "the gradient has the wrong sign: d/dW of 0.5 * lam * sum(W**2) is +lam * W (the update "
-        "then subtracts it, which shrinks the weights)": -lam * W,
-        "lam is missing: the gradient is lam * W": W,
-        "that is the L1 gradient lam * sign(W); the L2 gradient is lam * W": lam * np.sign(W),
-        "that is the penalty of each weight, 0.5 * lam * W**2, not its derivative lam * W":
-            0.5 * lam * W ** 2,
-        "your gradient is lam * W**2; the derivative of 0.5 * lam * W**2 is lam * W": lam * W ** 2,
+        mistake("decay.l2_grad_factor_2"): 2 * lam * W,
+        mistake("decay.l2_grad_half"): 0.5 * lam * W,
+        mistake("decay.l2_grad_sign"): -lam * W,
+        mistake("decay.l2_grad_no_lam"): W,
+        mistake("decay.l2_grad_is_l1"):
+            lam * np.sign(W),
+        mistake("decay.l2_grad_penalty"): 0.5 * lam * W ** 2,
+        mistake("decay.l2_grad_squared"):
+            lam * W ** 2,
     }
-
-
-SIGN0_PLUS = ("at W == 0 your gradient is +lam (np.where(W >= 0, 1, -1) or similar), but |W| has "
-              "no slope there and the subgradient used is 0, as np.sign(0) == 0 (torch too): "
-              "use lam * np.sign(W)")
-SIGN0_MINUS = ("at W == 0 your gradient is -lam (np.where(W > 0, 1, -1) or similar), but the "
-               "subgradient used at 0 is 0, as np.sign(0) == 0: use lam * np.sign(W)")
 
 
 def l1_grad_mistakes(W, lam):
     return {
-        SIGN0_PLUS: lam * np.where(W >= 0, 1.0, -1.0),
-        SIGN0_MINUS: lam * np.where(W > 0, 1.0, -1.0),
-        "that is the L2 gradient lam * W; the L1 gradient is lam * sign(W)": lam * W,
-        "the gradient has the wrong sign: d|w|/dw = sign(w), so the gradient is +lam * sign(W)":
-            -lam * np.sign(W),
-        "lam is missing: the gradient is lam * sign(W)": np.sign(W),
-        "that is lam * |W|, the penalty of each weight; its derivative is lam * sign(W)":
-            lam * np.abs(W),
+        mistake("decay.l1_grad_sign0_plus"): lam * np.where(W >= 0, 1.0, -1.0),
+        mistake("decay.l1_grad_sign0_minus"):
+            lam * np.where(W > 0, 1.0, -1.0),
+        mistake("decay.l1_grad_is_l2"): lam * W,
+        mistake("decay.l1_grad_sign"): -lam * np.sign(W),
+        mistake("decay.l1_grad_no_lam"): np.sign(W),
+        mistake("decay.l1_grad_penalty"): lam * np.abs(W),
     }
 
 
-def decay_mistakes(key, W, dW, lr, wd):
+def step_mistakes(key, W, dW, lr, wd):
+    """{mistake: the new value it gives} for the key's step (weights decay, the rest do not)."""
+    if not key.startswith("W"):
+        return {
+            known("sgd_bias_decayed", f"you decayed {key} too: weight decay applies to weights only (keys starting "
+                  f"with 'W'); every other key, like a bias, takes a plain step {key} - lr * d{key}. A bias does not "
+                  "make the model more complex, so it is not regularized"): W - lr * (dW + wd * W),
+            known("sgd_bias_uphill", f"{key} moved uphill: gradient descent subtracts the gradient, "
+                  f"{key} - lr * d{key}"): W + lr * dW,
+            known("sgd_not_updated", f"{key} was not updated: every parameter takes a step "
+                  f"{key} - lr * d{key}"): W,
+        }
+    step = "W - lr * (dW + weight_decay * W)"
     return {
-        f"{key} was not decayed: keys starting with 'W' are weights, and their step adds "
-        "weight_decay * W to the gradient: W - lr * (dW + weight_decay * W)": W - lr * dW,
-        f"the decay of {key} has the wrong sign (it makes the weights grow): "
-        "W - lr * (dW + weight_decay * W) = (1 - lr * weight_decay) * W - lr * dW":
-            W - lr * (dW - wd * W),
-        f"the decay of {key} has a factor 2 (2 * weight_decay * W, from a penalty "
-        "lambda * sum(w^2) without the 0.5); here weight_decay is the coefficient of the gradient, as in "
-        "torch.optim.SGD: W - lr * (dW + weight_decay * W)": W - lr * (dW + 2 * wd * W),
-        f"the decay of {key} is weight_decay / 2 * W; the step is "
-        "W - lr * (dW + weight_decay * W)": W - lr * (dW + 0.5 * wd * W),
-        f"the decay of {key} is not multiplied by the learning rate: the step is "
-        "W - lr * (dW + weight_decay * W), i.e. W shrinks by the factor (1 - lr * weight_decay)":
-            W - lr * dW - wd * W,
-        f"{key} moved uphill: gradient descent subtracts the gradient, "
-        "W - lr * (dW + weight_decay * W)": W + lr * (dW + wd * W),
-        f"{key} took the decay but not the loss gradient dW: W - lr * (dW + weight_decay * W)":
-            W - lr * wd * W,
+        known("sgd_not_decayed", f"{key} was not decayed: keys starting with 'W' are weights, and their step adds "
+              f"weight_decay * W to the gradient: {step}"): W - lr * dW,
+        known("sgd_decay_sign", f"the decay of {key} has the wrong sign (it makes the weights grow): {step} = "
+              "(1 - lr * weight_decay) * W - lr * dW"): W - lr * (dW - wd * W),
+        known("sgd_decay_factor_2", f"the decay of {key} has a factor 2 (2 * weight_decay * W, from a penalty "
+              "lambda * sum(w^2) without the 0.5); here weight_decay is the coefficient of the gradient, as in "
+              f"torch.optim.SGD: {step}"): W - lr * (dW + 2 * wd * W),
+        known("sgd_decay_half", f"the decay of {key} is weight_decay / 2 * W; the step is {step}"):
+            W - lr * (dW + 0.5 * wd * W),
+        known("sgd_decay_no_lr", f"the decay of {key} is not multiplied by the learning rate: the step is {step}, "
+              "i.e. W shrinks by the factor (1 - lr * weight_decay)"): W - lr * dW - wd * W,
+        known("sgd_uphill", f"{key} moved uphill: gradient descent subtracts the gradient, {step}"):
+            W + lr * (dW + wd * W),
+        known("sgd_no_loss_grad", f"{key} took the decay but not the loss gradient dW: {step}"): W - lr * wd * W,
     }
 
 
-def plain_mistakes(key, b, db, lr, wd):
-    return {
-        f"you decayed {key} too: weight decay applies to weights only (keys starting with 'W'); "
-        f"every other key, like a bias, takes a plain step {key} - lr * d{key}. A bias does not "
-        "make the model more complex, so it is not regularized": b - lr * (db + wd * b),
-        f"{key} moved uphill: gradient descent subtracts the gradient, {key} - lr * d{key}":
-            b + lr * db,
-        f"{key} was not updated: every parameter takes a step {key} - lr * d{key}": b,
-    }
-
-
-# ----------------------------------------------------------------------------- l2_penalty
-
+# -------------------------------------------------------------------- l2_penalty, l2_grad
 
 @pytest.mark.points(2)
 def test_l2_penalty_value(student, reference):
     """l2_penalty: 0.5 * lam * sum(W**2) over arrays of different shapes, as a float"""
-    for seed, lam in [(1, 0.3), (2, 2.5)]:
-        weights = weight_list(seed, SHAPES)
-        assert_close(penalty(student, "l2_penalty", weights, lam),
-                     reference.l2_penalty(weights, lam), fn="l2_penalty", name="the penalty",
-                     rtol=1e-9, mistakes=l2_penalty_mistakes(weights, lam))
-
-
-# -------------------------------------------------------------------------------- l2_grad
+    check_penalties(student.l2_penalty, reference.l2_penalty, [(1, SHAPES, 0.3), (2, SHAPES, 2.5)],
+                    l2_penalty_mistakes)
 
 
 @pytest.mark.points(2)
 def test_l2_grad_value(student, reference):
     """l2_grad: the gradient of the L2 penalty is lam * W"""
-    for seed, shape, lam in [(3, (6, 4), 0.3), (4, (3, 7), 2.5)]:
-        W = weight_list(seed, [shape])[0]
-        grad_value(student, reference, "l2_grad", "l2_penalty", W, lam, l2_grad_mistakes(W, lam))
+    cases = [(weight_list(3, [(6, 4)])[0], 0.3), (weight_list(4, [(3, 7)])[0], 2.5)]
+    check_grad_values(student.l2_grad, reference.l2_grad, student.l2_penalty, cases, l2_grad_mistakes)
 
 
 @pytest.mark.points(1)
 def test_l2_grad_matches_numerical_gradient(student, reference):
     """l2_grad: matches a numerical gradient of l2_penalty (float64)"""
-    W, lam = weight_list(5, [(6, 4)])[0], 0.7
-    analytic = student.l2_grad(W, lam)
-    gradient_check(analytic, reference.l2_grad(W, lam), own_numeric(student, "l2_penalty", W, lam),
-                   fn="l2_grad", forward="l2_penalty", mistakes=l2_grad_mistakes(W, lam))
+    check_numerical(student.l2_grad, reference.l2_grad, student.l2_penalty, weight_list(5, [(6, 4)])[0], 0.7,
+                    l2_grad_mistakes)
 
 
-# ----------------------------------------------------------------------------- l1_penalty
-
+# -------------------------------------------------------------------- l1_penalty, l1_grad
 
 @pytest.mark.points(2)
 def test_l1_penalty_value(student, reference):
     """l1_penalty: lam * sum(|W|) over arrays of different shapes, as a float"""
-    for seed, lam in [(6, 0.3), (7, 2.5)]:
-        weights = weight_list(seed, SHAPES)
-        assert_close(penalty(student, "l1_penalty", weights, lam),
-                     reference.l1_penalty(weights, lam), fn="l1_penalty", name="the penalty",
-                     rtol=1e-9, mistakes=l1_penalty_mistakes(weights, lam))
-
-
-# -------------------------------------------------------------------------------- l1_grad
+    check_penalties(student.l1_penalty, reference.l1_penalty, [(6, SHAPES, 0.3), (7, SHAPES, 2.5)],
+                    l1_penalty_mistakes)
 
 
 @pytest.mark.points(2)
 def test_l1_grad_value(student, reference):
     """l1_grad: lam * sign(W), and 0 where W == 0"""
-    for seed, shape, lam in [(8, (6, 4), 0.3), (9, (3, 7), 2.5)]:
-        W = with_zeros(seed, shape)
-        grad_value(student, reference, "l1_grad", "l1_penalty", W, lam, l1_grad_mistakes(W, lam))
+    cases = [(with_zeros(8, (6, 4)), 0.3), (with_zeros(9, (3, 7)), 2.5)]
+    check_grad_values(student.l1_grad, reference.l1_grad, student.l1_penalty, cases, l1_grad_mistakes)
 
 
 @pytest.mark.points(1)
 def test_l1_grad_matches_numerical_gradient(student, reference):
     """l1_grad: matches a numerical gradient of l1_penalty (float64, exact zeros included)"""
     # At an exact 0 the central difference (|h| - |-h|) / 2h is 0, the subgradient we use.
-    W, lam = with_zeros(10, (6, 4)), 0.7
-    analytic = student.l1_grad(W, lam)
-    gradient_check(analytic, reference.l1_grad(W, lam), own_numeric(student, "l1_penalty", W, lam),
-                   fn="l1_grad", forward="l1_penalty", mistakes=l1_grad_mistakes(W, lam))
+    check_numerical(student.l1_grad, reference.l1_grad, student.l1_penalty, with_zeros(10, (6, 4)), 0.7,
+                    l1_grad_mistakes)
 
 
 # ------------------------------------------------------------------------------- sgd_step
 
-
 def mlp_params(seed, keys):
     rng = seeded(seed)
-    shapes = {"W1": (4, 3), "b1": (3,), "W2": (3, 2), "b2": (2,),
-              "gamma1": (3,), "beta1": (3,)}
+    shapes = {"W1": (4, 3), "b1": (3,), "W2": (3, 2), "b2": (2,), "gamma1": (3,), "beta1": (3,)}
     params = {k: rng.normal(size=shapes[k]) for k in keys}
     grads = {k: rng.normal(size=shapes[k]) for k in keys}
     return params, grads
 
 
-def check_step(student, reference, params, grads, lr, wd):
-    new = student.sgd_step(params, grads, lr, wd)
-    if not isinstance(new, dict):
-        fail(f"sgd_step must return a new dict of updated arrays; it returned {describe(new)}")
-    if set(new) != set(params):
-        missing, extra = sorted(set(params) - set(new)), sorted(set(new) - set(params))
-        fail("sgd_step must return a dict with the keys of params"
-             + (f"; missing {missing}" if missing else "") + (f"; unexpected {extra}" if extra else ""))
-    expected = reference.sgd_step(params, grads, lr, wd)
-    for key in params:
-        if key.startswith("W"):
-            wrong = decay_mistakes(key, params[key], grads[key], lr, wd)
-        else:
-            wrong = plain_mistakes(key, params[key], grads[key], lr, wd)
-        assert_close(new[key], expected[key], fn="sgd_step", name=f"the new {key}", rtol=1e-9,
-                     mistakes=wrong)
+def check_steps(student, reference, cases):
+    """Each (params, grads, lr, weight_decay) step against the reference, in one round trip."""
+    for (params, grads, lr, wd), new in zip(cases, student.sgd_step.each(cases)):
+        if not isinstance(new, dict):
+            fail(f"sgd_step must return a new dict of updated arrays; it returned {describe(new)}")
+        if set(new) != set(params):
+            missing, extra = sorted(set(params) - set(new)), sorted(set(new) - set(params))
+            fail("sgd_step must return a dict with the keys of params"
+                 + (f"; missing {missing}" if missing else "") + (f"; unexpected {extra}" if extra else ""))
+        expected = reference.sgd_step(params, grads, lr, wd)
+        for key in params:
+            assert_close(new[key], expected[key], name=f"the new {key}", rtol=1e-9,
+                         mistakes=step_mistakes(key, params[key], grads[key], lr, wd))
 
 
 @pytest.mark.points(3)
 def test_sgd_step_values(student, reference):
     """sgd_step: W - lr * (dW + weight_decay * W) for weights, b - lr * db for biases"""
-    params, grads = mlp_params(11, ["W1", "b1", "W2", "b2"])
-    check_step(student, reference, params, grads, lr=0.1, wd=0.3)
+    check_steps(student, reference, [(*mlp_params(11, ["W1", "b1", "W2", "b2"]), 0.1, 0.3)])
 
 
 @pytest.mark.points(1)
 def test_sgd_step_only_w_keys_decay(student, reference):
     """sgd_step: only keys starting with "W" decay (batch-norm gamma and beta do not)"""
-    params, grads = mlp_params(12, ["W1", "gamma1", "beta1", "b1", "W2", "b2"])
-    check_step(student, reference, params, grads, lr=0.05, wd=0.5)
+    check_steps(student, reference, [(*mlp_params(12, ["W1", "gamma1", "beta1", "b1", "W2", "b2"]), 0.05, 0.5)])
+
+
+IN_PLACE = mistake("decay.sgd_in_place")
 
 
 @pytest.mark.points(1)
@@ -351,9 +284,7 @@ def test_sgd_step_leaves_inputs_unchanged(student):
     try:
         new = student.sgd_step(params, grads, 0.1, 0.3)
     except InputModified as exc:
-        fail(f"{exc}. Build a new dict of new arrays, new[k] = params[k] - lr * (...): a copy of "
-             "the dict (params.copy(), dict(params)) still holds the caller's arrays, so "
-             "new[k] -= ... or grads[k] += ... changes them in place")
+        fail(f"{exc}. {IN_PLACE}", mistake=IN_PLACE)
     if not isinstance(new, dict) or set(new) != set(params):
         fail(f"sgd_step must return a new dict with the keys of params; it returned {describe(new)}")
     stale = [k for k in params if matches(new[k], params[k], rtol=0, atol=0)]

@@ -8,7 +8,6 @@ in solutions/, it never reaches students.
 
 import numpy as np
 import pytest
-import torch
 import torch.nn.functional as F
 
 from grader.oracle import close, reference, tensor as t

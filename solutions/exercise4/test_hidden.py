@@ -9,14 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.checks import assert_close, seeded
+from grader.checks import assert_close, call, seeded
 
 _spec = importlib.util.spec_from_file_location("_exercise4_public_tests",
                                                Path(__file__).with_name("test_public.py"))
 pub = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(pub)
-
-BN_F, LN_F = pub.BN_F, pub.LN_F
 
 
 @pytest.mark.points(1.5)
@@ -24,22 +22,25 @@ def test_batchnorm_more_shapes(student, reference):
     """batchnorm_forward: training and test outputs match the reference on more shapes (N = 2, D = 1, large)"""
     cases = [(200, (2, 3), 0.1, 1e-5), (201, (9, 1), 0.1, 1e-5), (202, (64, 32), 0.1, 1e-5),
              (203, (3, 10), 0.05, 1e-4), (204, (12, 12), 0.5, 1e-3)]
-    for seed, shape, momentum, eps in cases:
-        x, gamma, beta, rm, rv = pub.make_batch(seed, shape)
-        kw = dict(momentum=momentum, eps=eps)
-        mean_s, var_s, mean_r, var_r = rm.copy(), rv.copy(), rm.copy(), rv.copy()
-        out, _ = pub.bn(student, x, gamma, beta, mean_s, var_s, True, **kw)
+    batches = [pub.make_batch(seed, shape) for seed, shape, _, _ in cases]
+    kws = [dict(momentum=momentum, eps=eps) for _, _, momentum, eps in cases]
+    stats = [(rm.copy(), rv.copy()) for *_, rm, rv in batches]  # the student's, updated in place
+    trained = student.batchnorm_forward.each([call(x, g, b, mean, var, True, **kw) for (x, g, b, _, _), (mean, var), kw
+                                              in zip(batches, stats, kws)], returns=pub.OUT)
+    tests = []  # then test mode with what each side learned: (x, gamma, beta, student's, reference's, kw)
+    for (x, gamma, beta, rm, rv), (mean_s, var_s), kw, (out, _) in zip(batches, stats, kws, trained):
+        mean_r, var_r = rm.copy(), rv.copy()
         expected, _ = reference.batchnorm_forward(x, gamma, beta, mean_r, var_r, True, **kw)
-        assert_close(out, expected, fn=BN_F, mistakes=pub.bn_train_mistakes(x, gamma, beta, rm, rv, eps, momentum))
-        pub.check_running_step(x, mean_s, var_s, rm, rv, momentum)
-        assert_close(mean_s, mean_r, fn=BN_F, name="running_mean")
-        assert_close(var_s, var_r, fn=BN_F, name="running_var")
-        for rows in (slice(None), slice(0, 1)):
-            part = x[rows] + 0.5
-            out, _ = pub.bn(student, part, gamma, beta, mean_s, var_s, False, **kw)
-            expected, _ = reference.batchnorm_forward(part, gamma, beta, mean_r, var_r, False, **kw)
-            assert_close(out, expected, fn=BN_F,
-                         mistakes=pub.bn_test_mistakes(part, gamma, beta, mean_r, var_r, eps))
+        assert_close(out, expected, mistakes=pub.bn_train_mistakes(x, gamma, beta, rm, rv, kw["eps"], kw["momentum"]))
+        pub.check_running_step(x, mean_s, var_s, rm, rv, kw["momentum"])
+        assert_close(mean_s, mean_r, name="running_mean")
+        assert_close(var_s, var_r, name="running_var")
+        tests += [(x[rows] + 0.5, gamma, beta, (mean_s, var_s), (mean_r, var_r), kw) for rows in (slice(None), slice(0, 1))]
+    results = student.batchnorm_forward.each([call(x, g, b, *mine, False, **kw) for x, g, b, mine, _, kw in tests],
+                                             returns=pub.OUT)
+    for (x, gamma, beta, _, (mean_r, var_r), kw), (out, _) in zip(tests, results):
+        expected, _ = reference.batchnorm_forward(x, gamma, beta, mean_r, var_r, False, **kw)
+        assert_close(out, expected, mistakes=pub.bn_test_mistakes(x, gamma, beta, mean_r, var_r, kw["eps"]))
 
 
 @pytest.mark.points(1)
@@ -53,11 +54,11 @@ def test_batchnorm_running_statistics_vary_batch_size(student, reference):
     for N in (2, 5, 17, 3):  # the unbiased factor N / (N - 1) changes from step to step
         x = rng.normal(0.0, 2.0, size=(N, D)) + rng.normal(0.0, 3.0, size=D)
         old_mean, old_var = mean_s.copy(), var_s.copy()
-        pub.bn(student, x, gamma, beta, mean_s, var_s, True)
+        student.batchnorm_forward.each([(x, gamma, beta, mean_s, var_s, True)], returns=pub.OUT)[0]
         reference.batchnorm_forward(x, gamma, beta, mean_r, var_r, True)
         pub.check_running_step(x, mean_s, var_s, old_mean, old_var)
-        assert_close(mean_s, mean_r, fn=BN_F, name="running_mean")
-        assert_close(var_s, var_r, fn=BN_F, name="running_var")
+        assert_close(mean_s, mean_r, name="running_mean")
+        assert_close(var_s, var_r, name="running_var")
 
 
 @pytest.mark.points(1.5)
@@ -72,12 +73,12 @@ def test_batchnorm_backward_more_shapes(student, reference):
 @pytest.mark.points(1)
 def test_layernorm_more_shapes(student, reference):
     """layernorm_forward: output matches the reference on more shapes and eps (N = 1, D = 3, large)"""
-    for seed, shape, eps in [(230, (1, 9), 1e-5), (231, (7, 3), 1e-5), (232, (32, 64), 1e-5),
-                             (233, (5, 5), 1e-3)]:
-        x, gamma, beta = pub.make_rows(seed, shape)
-        out, _ = pub.ln(student, x, gamma, beta, eps=eps)
+    cases = [(pub.make_rows(seed, shape), eps) for seed, shape, eps in
+             [(230, (1, 9), 1e-5), (231, (7, 3), 1e-5), (232, (32, 64), 1e-5), (233, (5, 5), 1e-3)]]
+    results = student.layernorm_forward.each([call(*rows, eps=eps) for rows, eps in cases], returns=pub.OUT)
+    for ((x, gamma, beta), eps), (out, _) in zip(cases, results):
         expected, _ = reference.layernorm_forward(x, gamma, beta, eps=eps)
-        assert_close(out, expected, fn=LN_F, mistakes=pub.ln_mistakes(x, gamma, beta, eps))
+        assert_close(out, expected, mistakes=pub.ln_mistakes(x, gamma, beta, eps))
 
 
 @pytest.mark.points(1)

@@ -1,0 +1,146 @@
+"""Calling the student's functions from a test: many calls in one round trip, each result
+validated as it is taken.
+
+`student.f.each(calls, returns=...)` sends every call to the sandbox at once and gives a
+`Results`: `results[i]` (or iterating) is the i-th call's value, checked against `returns`,
+or raises that call's own error (the student's exception, an input changed in place, a
+malformed result) only when the test reaches it; the worker goes on past a failing call. So
+a test reads as if it made the calls one by one, and its feedback is exactly that of
+separate calls, for the price of one round trip.
+
+    out, cache = student.dropout_forward(x, p, True, rng)          # one call
+    for out, cache in student.dropout_forward.each(
+            [(x1, p, True, rng), (x2, p, True, rng)],                # rng advances from
+            returns=(array("out", like="x"), "cache")):              # call to call
+        ...
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from grader.checks.arrays import as_array, describe, fail
+from grader.checks.context import function_under_test
+
+
+@dataclass(frozen=True)
+class array:  # noqa: N801 - reads as a type in `returns=(array("out", like="x"), "cache")`
+    """A returned value that must be a finite float array: shaped like the call's argument
+    named `like`, or of a given `shape` (or either, unchecked)."""
+
+    name: str
+    like: str | None = None
+    shape: tuple | None = None
+
+
+def expect(value, returns, fn: str, bound: dict | None = None, *, context: str = ""):
+    """`value` checked against `returns`: None (anything), a name (anything), an `array`, or a
+    tuple of these (then `value` must be a tuple of that many items, checked one by one).
+    `bound`: the call's arguments by parameter name (for `array(like=...)`)."""
+    if returns is None or isinstance(returns, str):
+        return value
+    if isinstance(returns, array):
+        shape = returns.shape
+        if returns.like is not None:
+            shape = np.shape((bound or {})[returns.like])
+        return as_array(value, fn, returns.name, shape=shape, context=context)
+    names = tuple(r if isinstance(r, str) else r.name for r in returns)
+    if not isinstance(value, (tuple, list)) or len(value) != len(names):
+        fail(f"{fn} must return a tuple ({', '.join(names)}); it returned {describe(value)}")
+    return tuple(expect(v, r, fn, bound, context=context) for v, r in zip(value, returns))
+
+
+def inputs_context(bound: dict) -> str:
+    """'for p = 0.2, train = True': the call's scalar arguments, naming the case in a message."""
+    parts = [f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}" for k, v in bound.items()
+             if isinstance(v, (bool, int, float, np.integer, np.floating)) and not isinstance(v, np.ndarray)]
+    return f"for {', '.join(parts)}" if parts else ""
+
+
+class InputModified(AssertionError):
+    """The student's function changed an argument it must leave alone (a failed check)."""
+
+
+def settle(submission, name: str, outcome):
+    """The arguments a call changed, judged by the course's rule (`mutates` in course.yml):
+    an array the function may update is copied back into the caller's array (batch norm's
+    running statistics), any other change makes the call's outcome an `InputModified`."""
+    if outcome.error is not None or not outcome.changed:
+        return outcome
+    allowed = submission.exercise.mutates.get(name, ())
+    params = submission.signatures[name].params
+    try:
+        for index, now in outcome.changed.items():
+            param, before = params[index], outcome.sent[index]
+            if param.name in allowed and type(before) is np.ndarray:
+                if type(now) is not np.ndarray or now.shape != before.shape:
+                    raise InputModified(f"{name} must update {param.name} in place, keeping its shape "
+                                        f"{before.shape}; afterwards it was {describe(now)}")
+                np.copyto(before, now, casting="unsafe")
+            else:  # the worker reports only arguments the call changed
+                raise InputModified(
+                    f"{name} changed its argument '{param.name}' in place; it must leave its inputs "
+                    f"unchanged (compute a new array, e.g. out = x * mask rather than x *= mask)")
+    except InputModified as exc:
+        outcome.error = exc
+    return outcome
+
+
+class Results:
+    """The results of `student.f.each(calls, returns)`, one per call, in order (see the module
+    docstring). Sent when the first result is taken; each result is checked once."""
+
+    def __init__(self, function, calls, returns=None):
+        self.function = function
+        self.name = function.__name__
+        self.calls = [c if isinstance(c, Call) else Call(tuple(c), {}) for c in calls]
+        self.returns = returns
+        self._outcomes = None
+        self._values: dict[int, object] = {}
+
+    def __len__(self) -> int:
+        return len(self.calls)
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self.calls)))
+
+    def __getitem__(self, i: int):
+        if i in self._values:
+            return self._values[i]
+        if self._outcomes is None:  # every call's changes judged at once, in order, as they were made
+            submission = self.function.submission
+            self._outcomes = [settle(submission, self.name, o) for o in
+                              submission.outcomes(self.name, [(c.args, c.kwargs) for c in self.calls])]
+        value = self._outcomes[i].value()
+        if self.returns is not None:
+            bound = self.bound(i)
+            value = expect(value, self.returns, self.name, bound, context=inputs_context(bound))
+        self._values[i] = value
+        return value
+
+    def bound(self, i: int) -> dict:
+        """The i-th call's arguments by parameter name."""
+        signature = self.function.submission.signatures[self.name]
+        call = self.calls[i]
+        values = signature.bind(call.args, call.kwargs)
+        return {p.name: v for p, v in zip(signature.params, values)}
+
+
+@dataclass(frozen=True)
+class Call:
+    """A call with keyword arguments, for `each`: `call(x, gamma, beta, eps=1e-3)`."""
+
+    args: tuple
+    kwargs: dict
+
+
+def call(*args, **kwargs) -> Call:
+    return Call(args, kwargs)
+
+
+def returned(value, returns, *, fn: str | None = None):
+    """A single call's result checked against `returns` (see `expect`); for results of
+    `student.f(...)` called directly, and of the reference."""
+    return expect(value, returns, fn or function_under_test())
