@@ -12,21 +12,17 @@ from __future__ import annotations
 import numpy as np
 
 from grader.checks.arrays import as_array, describe, fail
-
-TORCH_OWN = ("calls torch's own {what} ({used}): this exercise is to write it from tensor "
-             "operations (torch.rand, comparisons, mean, sqrt, ...), so the tests it would pass "
-             "earn nothing")
-
+from grader.checks.mistakes import Mistake
 
 def _probe(cls, args, kwargs, script):
     from grader.sandbox.torch_steps import run
     return run(cls, args, kwargs, script)
 
 
-def student_steps(student_class, script, *args, what: str, **kwargs) -> list[dict]:
+def student_steps(student_class, script, *args, torch_own: "Mistake | str", **kwargs) -> list[dict]:
     """Run `script` on `student_class(*args, **kwargs)` in the worker; the result of each
-    step (a dict), checked for form. `what` names torch's own function this class must not
-    call ("dropout", "batch norm"): a class that does fails here, with that mistake."""
+    step (a dict), checked for form. A class that called torch's own dropout or batch norm
+    fails here with the mistake `torch_own` (its `{used}` names what was called)."""
     name = student_class.__name__
     result = student_class.probe(_probe, args, kwargs, list(script))
     if type(result) is not dict or type(result.get("steps")) is not list or \
@@ -35,8 +31,7 @@ def student_steps(student_class, script, *args, what: str, **kwargs) -> list[dic
         fail(f"{name}: the checks run in the sandbox sent back {describe(result)} instead of their "
              "results (does your code change torch or the grader?)")
     if result["used_torch"]:
-        used = ", ".join(str(u)[:60] for u in result["used_torch"][:4])
-        fail(f"{name} " + TORCH_OWN.format(what=what, used=used))
+        fail(torch_own, fn=name, used=", ".join(str(u)[:60] for u in result["used_torch"][:4]))
     return result["steps"]
 
 

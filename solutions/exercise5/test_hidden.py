@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.checks import assert_close, fail, normal_input
+from grader.checks import assert_close, fail, mistake, normal_input
 from grader.checks.modules import output
 
 _spec = importlib.util.spec_from_file_location("_exercise5_public_checks",
@@ -32,11 +32,7 @@ def test_batchnorm_momentum_none(student):
     values = check_state(mine[-1], theirs[-1], " with momentum=None")
     means = np.mean([x.mean(axis=0) for x in xs], axis=0)
     counted_init = (np.zeros(4) + sum(x.mean(axis=0) for x in xs)) / 4  # the initial 0 as a batch
-    ignored = ("with momentum=None the running statistics are the cumulative average of the batch "
-               "statistics: use the factor 1 / num_batches_tracked instead of momentum")
-    counted = ("with momentum=None the running statistics are the plain average of the batch statistics "
-               "so far (the cumulative average, factor 1 / num_batches_tracked after the increment): "
-               "the initial values are forgotten")
+    ignored, counted = mistake("batchnorm.momentum_none_ignored"), mistake("batchnorm.momentum_none_counts_init")
     ema_mean, ema_var = _ema(xs)
     for key, wrong in (("running_mean", {ignored: ema_mean, counted: counted_init}),
                        ("running_var", {ignored: ema_var})):

@@ -14,23 +14,33 @@ import numpy as np
 import pytest
 import torch
 
-from grader.checks import assert_close, expect_value_error, fail, normal_input, stats
+from grader.checks import StudentError, assert_close, expect_value_error, fail, mistake, normal_input, stats
 from grader.checks.modules import output, raised, student_steps, torch_steps
-from grader.sandbox.proxy import StudentError
 
 # ------------------------------------------------------------------------------ dropout
 
-KEEP_PROB = ("you used p as the keep probability. Here p is the probability of ZEROING an "
-             "element, as in torch.nn.Dropout(p): keep each element with probability 1 - p, "
-             "e.g. keep = torch.rand(x.shape) >= p")
-MODE = ("the mode must come from self.training, which model.train() and model.eval() set; "
-        "torch.is_grad_enabled() only says whether autograd records (eval() without "
-        "torch.no_grad(), and train() under it, are both common)")
+KEEP_PROB = mistake("dropout.keep_prob_swap")
+NOTHING_DROPPED = mistake("dropout.nothing_dropped")
+NO_RESCALE = mistake("dropout.no_rescale")
+TIMES_KEEP = mistake("dropout.times_keep")
+EVAL_SCALES = mistake("dropout.eval_scales")
+EVAL_DROPS = mistake("dropout.eval_drops")
+GRAD_ENABLED = mistake("dropout.grad_enabled_mode")
+NOT_RETURNED = mistake("dropout.mode_not_returned")
+SEQUENTIAL = mistake("dropout.sequential_not_switched")
+DETACHED = mistake("dropout.detached")
+GRAD_NO_MASK = mistake("dropout.grad_no_mask")
+GRAD_NO_SCALE = mistake("dropout.grad_no_scale")
+P_ONE_NAN = mistake("dropout.p_one_nan")
+P_ONE_REJECTED = mistake("dropout.p_one_rejected")
+NOT_TORCH_SEEDED = mistake("dropout.not_torch_seeded")
+SAME_MASK = mistake("dropout.same_mask_always")
+DROPOUT_OWN = mistake("dropout.torch_own")
 
 
 def dropout(student, p, script):
     """Run `script` on the student's Dropout(p); the result of each step."""
-    return student_steps(student.Dropout, script, p, what="dropout")
+    return student_steps(student.Dropout, script, p, torch_own=DROPOUT_OWN)
 
 
 def big_input(shape, seed):
@@ -42,10 +52,9 @@ def check_training_output(out, x, p, context=""):
     """Every element of out is 0 (dropped) or x/(1-p) (kept and scaled)."""
     kept = out != 0
     if np.allclose(out[kept], x[kept], rtol=1e-12, atol=0) and p > 0:
-        fail(f"Dropout: kept elements equal x{context}: in training, scale the kept elements by "
-             "1/(1-p) (inverted dropout), so that eval() can be the identity")
+        fail(NO_RESCALE, context=context)
     if np.allclose(out[kept], x[kept] * (1 - p), rtol=1e-12, atol=0) and p > 0:
-        fail(f"Dropout: kept elements equal x*(1-p){context}: divide by (1-p), do not multiply")
+        fail(TIMES_KEEP, context=context)
     if not np.allclose(out[kept], x[kept] / (1 - p), rtol=1e-12, atol=0):
         i = np.argwhere(kept & ~np.isclose(out, x / (1 - p), rtol=1e-12, atol=0))[0]
         fail(f"Dropout: in training each output must be 0 or x/(1-p){context}; at index {tuple(int(j) for j in i)} "
@@ -61,11 +70,9 @@ def check_dropped_fraction(out, p):
     if lo <= frac <= hi:
         return
     if frac == 0:
-        fail(f"Dropout: no element was dropped in training mode (p = {p}): in training each "
-             "element must be zeroed with probability p")
+        fail(NOTHING_DROPPED, p=p)
     if abs(frac - (1 - p)) < 0.01:
-        fail(f"Dropout: with p = {p} you zeroed a fraction {frac:.4f} of the elements, about 1 - p: "
-             + KEEP_PROB)
+        fail(KEEP_PROB, p=p, frac=frac)
     fail(f"Dropout: with p = {p} you zeroed a fraction {frac:.4f} of the elements; it must be p "
          f"(for 250,000 elements, between {lo} and {hi} with probability 1 - 1e-9)")
 
@@ -75,12 +82,9 @@ def check_identity(out, x, p, when):
     if np.array_equal(out, x):
         return
     if p > 0 and np.allclose(out, x * (1 - p), rtol=1e-12, atol=0):
-        fail(f"Dropout: {when} the output equals x*(1-p): inverted dropout already scaled in "
-             "training, so eval mode must return x unchanged (scaling by 1-p at test time is "
-             "vanilla dropout)")
+        fail(EVAL_SCALES, when=when)
     if (out == 0).any():
-        fail(f"Dropout: {when} some elements were zeroed: in eval mode (self.training is False) "
-             "nothing is dropped; return x unchanged")
+        fail(EVAL_DROPS, when=when)
     assert_close(out, x, fn="Dropout", name=f"the output {when}", rtol=0, atol=0)
 
 
@@ -101,8 +105,8 @@ def test_dropout_eval_is_identity(student):
     x = big_input((64, 50), 511)
     train, _, step = dropout(student, 0.3, [("forward", x, None, True), ("eval",), ("forward", x, None, True)])
     if not (output(train, "Dropout", shape=x.shape, context="in training") == 0).any():
-        fail("Dropout: nothing was dropped in training (p = 0.3, 3,200 elements): an identity in "
-             "eval mode earns points only together with a training mode that drops")
+        # an identity in eval mode earns points only with a training mode that drops
+        fail(NOTHING_DROPPED, p=0.3)
     check_identity(output(step, "Dropout", shape=x.shape), x, 0.3, "after eval()")
 
 
@@ -117,11 +121,10 @@ def test_dropout_mode_is_self_training(student):
     out_train = output(in_train, "Dropout", shape=x.shape, context="after train() under torch.no_grad()")
     eval_drops, train_drops = (out_eval == 0).any(), (out_train == 0).any()
     if eval_drops and not train_drops:
-        fail(f"Dropout: it dropped elements after eval() with autograd on, and none after train() "
-             f"under torch.no_grad(): {MODE}")
+        fail(GRAD_ENABLED)
     check_identity(out_eval, x, p, "after eval() (with autograd on)")
     if not train_drops:  # 3,200 elements at p = 0.3: all kept has probability 0.7**3200
-        fail("Dropout: nothing was dropped after train() under torch.no_grad(): " + MODE)
+        fail(NOTHING_DROPPED, p=p)
     check_training_output(out_train, x, p, context=" after train() under torch.no_grad()")
 
 
@@ -150,17 +153,14 @@ def test_dropout_train_eval_return_the_module(student):
         if raised(step):
             fail(f"Dropout: {method}() raised {step.get('message')}")
         if step.get("returned_self") is not True:
-            fail(f"Dropout: {method}() must return the module itself (return self), as nn.Module's "
-                 f"does, so that model = model.{method}() and chained calls work")
+            fail(NOT_RETURNED, method=method)
     result = student.Dropout.probe(sequential_modes, x)
     if type(result) is not dict:
         fail("Dropout: the check in the sandbox sent back something else than its results")
     out_eval = output(result, "Dropout", "out_eval", shape=x.shape, context="after nn.Sequential.eval()")
     out_train = output(result, "Dropout", "out_train", shape=x.shape, context="after nn.Sequential.train()")
     if result.get("eval_modes") != [False, False, False] or (out_eval == 0).any():
-        fail("Dropout: nn.Sequential(...).eval() did not switch your layers to eval mode: let "
-             "nn.Module's own train()/eval() set self.training on every child (do not override "
-             "them, or call super().train(mode) and return self)")
+        fail(SEQUENTIAL)
     check_identity(out_eval, x, 0.5, "inside nn.Sequential after eval()")
     if not (out_train == 0).any():  # 1,200 elements, two layers at p = 0.5
         fail("Dropout: after nn.Sequential(...).train() your layers dropped nothing")
@@ -177,9 +177,7 @@ def test_dropout_gradient_uses_the_same_mask(student):
     check_training_output(out, x, p, context=f" (p = {p})")
     expected = np.where(out == 0, 0.0, dout / (1 - p))
     assert_close(grad, expected, fn="Dropout", name="the gradient of x", rtol=1e-12, atol=0, mistakes={
-        "the gradient is dout everywhere: the zeroed elements must pass no gradient back "
-        "(the same mask as the forward pass)": dout,
-        "the gradient misses the 1/(1-p) scaling of the kept elements": np.where(out == 0, 0.0, dout)},
+        GRAD_NO_MASK: dout, GRAD_NO_SCALE: np.where(out == 0, 0.0, dout)},
         hint="The gradient must use the same mask as the forward pass: compute out from x "
              "with tensor operations and let autograd derive it")
 
@@ -196,8 +194,7 @@ def test_dropout_p_zero_and_one(student):
     step, = dropout(student, 1.0, [("forward", x, dout, True)])
     if raised(step) or step.get("out") is not None and type(step["out"]) is np.ndarray \
             and not np.isfinite(step["out"]).all():
-        fail("Dropout: for p = 1 every element is dropped and the output is all zeros (no "
-             f"division by 1 - p = 0, which gives NaN); you {'raised ' + step['message'] if raised(step) else 'returned NaN or inf'}")
+        fail(P_ONE_NAN, got=f"raised {step['message']}" if raised(step) else "returned NaN or inf")
     out = output(step, "Dropout", shape=x.shape, context="for p = 1")
     assert_close(out, np.zeros_like(x), fn="Dropout", name="the output for p = 1", rtol=0, atol=0)
     assert_close(output(step, "Dropout", "grad_x", shape=x.shape, context="for p = 1"), np.zeros_like(x),
@@ -214,8 +211,7 @@ def test_dropout_rejects_p_outside_0_1(student):
         student.Dropout(1.0)
     except StudentError as exc:
         if exc.exc_type == "ValueError":
-            fail("Dropout: p = 1 must be accepted (every element is dropped, as torch.nn.Dropout(1.0) "
-                 f"does): check 0 <= p <= 1, not p < 1; you raised {exc}")
+            fail(P_ONE_REJECTED, error=exc)
         raise
 
 
@@ -227,25 +223,33 @@ def test_dropout_same_seed_same_mask(student):
                                    ("forward", x, None, True), ("seed", 8), ("forward", x, None, True)])
     first, again, other = (output(steps[i], "Dropout", shape=x.shape) for i in (1, 3, 5))
     if not np.array_equal(first == 0, again == 0):
-        fail("Dropout: torch.manual_seed(7) before two forward passes gave two different masks: "
-             "draw the mask from torch's global generator (torch.rand, torch.bernoulli, "
-             "torch.rand_like), not from numpy or a generator of your own, so that "
-             "torch.manual_seed reproduces it")
+        fail(NOT_TORCH_SEEDED)
     if np.array_equal(first == 0, other == 0):  # 2,000 elements: equal masks by chance, 0.52**2000
-        fail("Dropout: torch.manual_seed(7) and torch.manual_seed(8) gave the same mask: draw a "
-             "new random mask on every forward pass")
+        fail(SAME_MASK)
 
 
 # ------------------------------------------------------------------------------ batch norm
 
-BIASED = ("you normalized with the unbiased variance (divided by n - 1): batch norm normalizes "
-          "with the biased variance, ((x - mean)**2).mean() (the running variance is the one "
-          "that uses n / (n - 1))")
+BIASED = mistake("batchnorm.unbiased_normalize")
+EPS_OUTSIDE = mistake("batchnorm.eps_outside_sqrt")
+BATCH_ONLY = mistake("batchnorm.stats_over_batch_only")
+DECAY = mistake("batchnorm.momentum_as_decay")
+BIASED_RUNNING = mistake("batchnorm.biased_running_var")
+NOT_UPDATED = mistake("batchnorm.running_not_updated")
+EVAL_BATCH = mistake("batchnorm.eval_batch_stats")
+EVAL_CHANGES = mistake("batchnorm.eval_changes_state")
+BN_GRAD_ENABLED = mistake("batchnorm.grad_enabled_mode")
+NOT_A_BUFFER = mistake("batchnorm.not_a_buffer")
+COUNTER_DTYPE = mistake("batchnorm.counter_dtype")
+NOT_COUNTED = mistake("batchnorm.counter_not_counted")
+NO_WEIGHT_GRAD = mistake("batchnorm.no_weight_grad")
+ONE_VALUE = mistake("batchnorm.one_value_accepted")
+BN_OWN = mistake("batchnorm.torch_own")
 
 
 def batchnorm(student, script, *args, **kwargs):
     """Run `script` on the student's BatchNorm1d(*args, **kwargs); the result of each step."""
-    return student_steps(student.BatchNorm1d, script, *args, what="batch norm", **kwargs)
+    return student_steps(student.BatchNorm1d, script, *args, torch_own=BN_OWN, **kwargs)
 
 
 def reference(script, *args, **kwargs):
@@ -268,12 +272,9 @@ def wrong_normalizations(x, ddof_wrong=True):
     mean = x.mean(axis=dims, keepdims=True)
     n = x.size // x.shape[1]
     out = {BIASED: (x - mean) / np.sqrt(x.var(axis=dims, keepdims=True) * n / (n - 1) + 1e-5),
-           "the eps must be added to the variance inside the square root, sqrt(var + eps)":
-               (x - mean) / (np.sqrt(x.var(axis=dims, keepdims=True)) + 1e-5)}
+           EPS_OUTSIDE: (x - mean) / (np.sqrt(x.var(axis=dims, keepdims=True)) + 1e-5)}
     if x.ndim == 3:
-        out["for an (N, C, L) input the statistics of a channel are over the batch AND the "
-            "length (dims 0 and 2), not over the batch alone"] = \
-            (x - x.mean(axis=0, keepdims=True)) / np.sqrt(x.var(axis=0, keepdims=True) + 1e-5)
+        out[BATCH_ONLY] = (x - x.mean(axis=0, keepdims=True)) / np.sqrt(x.var(axis=0, keepdims=True) + 1e-5)
     return out
 
 
@@ -289,8 +290,7 @@ def compare_grads(mine, theirs, context=""):
     grads = mine.get("grads")
     for name in ("weight", "bias"):
         if type(grads) is not dict or name not in grads:
-            fail(f"BatchNorm1d: {name} got no gradient{context}: make it an nn.Parameter and use it "
-                 "in forward (out = x_hat * weight + bias)")
+            fail(NO_WEIGHT_GRAD, name=name, context=context)
         assert_close(output(grads, "BatchNorm1d", name, shape=theirs["grads"][name].shape),
                      theirs["grads"][name], fn="BatchNorm1d", name=f"the gradient of {name}{context}",
                      rtol=1e-8, atol=1e-10)
@@ -327,11 +327,7 @@ def running_mistakes(xs, momentum):
         decay_mean = momentum * decay_mean + (1 - momentum) * m_b
         decay_var = momentum * decay_var + (1 - momentum) * v_b * n / (n - 1)
         biased_var = (1 - momentum) * biased_var + momentum * v_b
-    decay = (f"running statistics use momentum as the weight of the NEW batch, as torch does: "
-             f"running = (1 - momentum) * running + momentum * batch; you used momentum as a decay "
-             f"(momentum * running + (1 - momentum) * batch, the convention of some course notes)")
-    return ({decay: decay_mean}, {decay: decay_var, "the running variance must be updated with the "
-            "UNBIASED batch variance, var * n / (n - 1) (you used the biased one)": biased_var})
+    return {DECAY: decay_mean}, {DECAY: decay_var, BIASED_RUNNING: biased_var}
 
 
 def check_state(mine, theirs, context):
@@ -341,9 +337,7 @@ def check_state(mine, theirs, context):
         fail(f"BatchNorm1d: state_dict() {'raised ' + str(mine.get('message')) if raised(mine) else 'failed'}")
     for key in ("running_mean", "running_var", "num_batches_tracked"):
         if key not in values:
-            fail(f"BatchNorm1d: state_dict() has no {key!r}{context}: register it as a buffer, "
-                 f"self.register_buffer({key!r}, ...), not as a plain attribute (a buffer is saved, "
-                 "loaded and moved with the module)")
+            fail(NOT_A_BUFFER, key=key, context=context)
     return values
 
 
@@ -359,8 +353,7 @@ def test_batchnorm_running_statistics(student):
     wrong_mean, wrong_var = running_mistakes(xs, 0.3)
     for key, mistakes in (("running_mean", wrong_mean), ("running_var", wrong_var)):
         if np.array_equal(np.asarray(values[key], dtype=float), np.zeros(4) if key == "running_mean" else np.ones(4)):
-            fail(f"BatchNorm1d: {key} did not change in 3 training steps: update it in every "
-                 "training forward pass (inside torch.no_grad())")
+            fail(NOT_UPDATED, key=key)
         compare(mine[-1]["values"], theirs[-1]["values"], f"{key} after 3 training steps (momentum 0.3)",
                 key=key, mistakes=mistakes)
     check_counter(values, theirs[-1]["values"], 3, "after 3 training steps")
@@ -369,11 +362,9 @@ def test_batchnorm_running_statistics(student):
 def check_counter(values, expected, steps, when):
     count = values.get("num_batches_tracked")
     if type(count) is not np.ndarray or count.dtype != np.int64 or count.shape != ():
-        fail(f"BatchNorm1d: num_batches_tracked must be an int64 scalar tensor, torch.tensor(0, "
-             f"dtype=torch.long); yours is {_what(count)}")
+        fail(COUNTER_DTYPE, what=_what(count))
     if int(count) != int(expected["num_batches_tracked"]):
-        fail(f"BatchNorm1d: num_batches_tracked is {int(count)} {when}; expected {steps}: add 1 in "
-             "every training forward pass that updates the running statistics")
+        fail(NOT_COUNTED, count=int(count), when=when, steps=steps)
 
 
 def _what(value) -> str:
@@ -391,14 +382,11 @@ def test_batchnorm_eval_uses_running_statistics(student):
     mine, theirs = batchnorm(student, script, 5), reference(script, 5)
     dims = (0,)
     batch_stats = (xs[2] - xs[2].mean(axis=dims)) / np.sqrt(xs[2].var(axis=dims) + 1e-5)
-    compare(mine[5], theirs[5], "the output after eval()", mistakes={
-        "after eval() normalize with running_mean and running_var, not with the batch's statistics "
-        "(those are for training)": batch_stats})
+    compare(mine[5], theirs[5], "the output after eval()", mistakes={EVAL_BATCH: batch_stats})
     before, after = check_state(mine[3], theirs[3], ""), check_state(mine[6], theirs[6], " after eval()")
     for key in ("running_mean", "running_var", "num_batches_tracked"):
         if not np.array_equal(np.asarray(before[key]), np.asarray(after[key])):
-            fail(f"BatchNorm1d: a forward pass after eval() changed {key}: eval mode uses the running "
-                 "statistics and changes nothing")
+            fail(EVAL_CHANGES, key=key)
 
 
 @pytest.mark.points(2)
@@ -412,11 +400,11 @@ def test_batchnorm_mode_is_self_training(student):
         compare(mine[3], theirs[3], "the output after eval() with autograd on")
         compare(mine[5], theirs[5], "the training output under torch.no_grad()")
     except AssertionError as exc:
-        fail(f"{exc}. {MODE[0].upper()}{MODE[1:]}")
+        fail(BN_GRAD_ENABLED, what=str(exc).removeprefix("BatchNorm1d: "))
     values = check_state(mine[6], theirs[6], "")
     if int(np.asarray(values["num_batches_tracked"])) != 2:
-        fail("BatchNorm1d: a training forward pass under torch.no_grad() did not count in "
-             "num_batches_tracked: torch.no_grad() does not change the mode; " + MODE)
+        fail(BN_GRAD_ENABLED, what="a training forward pass under torch.no_grad() did not count in "
+                                   "num_batches_tracked (torch.no_grad() does not change the mode)")
     compare(mine[6]["values"], theirs[6]["values"], "running_mean after a training step under "
             "torch.no_grad()", key="running_mean")
 
@@ -445,12 +433,15 @@ def test_batchnorm_state_dict(student):
                  + (f" (missing {missing}: register the running statistics with "
                     "self.register_buffer(name, tensor), the parameters with nn.Parameter)" if missing else "")
                  + (f" (extra {extra}: without affine, register_parameter(name, None); without "
-                    "track_running_stats, register_buffer(name, None))" if extra else ""))
+                    "track_running_stats, register_buffer(name, None))" if extra else ""),
+                 mistake=NOT_A_BUFFER if set(missing) & {"running_mean", "running_var", "num_batches_tracked"}
+                 else None)
         for key, dtype in theirs[1]["dtypes"].items():
             if state["dtypes"].get(key) != dtype:
                 fail(f"BatchNorm1d: {key} has dtype {state['dtypes'].get(key)}{context}; torch's is {dtype}"
                      + (": num_batches_tracked must be int64, torch.tensor(0, dtype=torch.long)"
-                        if key == "num_batches_tracked" else ""))
+                        if key == "num_batches_tracked" else ""),
+                     mistake=COUNTER_DTYPE if key == "num_batches_tracked" else None)
         if raised(mine[2]):
             fail(f"BatchNorm1d: load_state_dict(torch's state_dict(), strict=True) raised "
                  f"{mine[2]['message']}{context}")
@@ -466,6 +457,5 @@ def test_batchnorm_one_value_per_channel_raises(student):
         step = batchnorm(student, [("double",), ("forward", x, None, True)], 4)[1]
         if raised(step) != "ValueError":
             got = f"raised {step['message']}" if raised(step) else "returned normally"
-            fail(f"BatchNorm1d: a training input of shape {x.shape} has one value per channel, whose "
-                 f"variance says nothing (and the unbiased one divides by 0): raise ValueError; you {got}")
+            fail(ONE_VALUE, shape=x.shape, got=got)
 
