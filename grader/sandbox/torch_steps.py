@@ -63,8 +63,8 @@ def _step(module, step, used: set) -> dict:
         if kind == "forward":
             return _forward(module, *step[1:], used=used)
         if kind == "state":
-            state = module.state_dict()
-            return {"keys": [str(k) for k in state], "values": {str(k): v for k, v in state.items()},
+            state = module.state_dict()  # its tensors share memory with the module's: copy them now
+            return {"keys": [str(k) for k in state], "values": {str(k): _copy(v) for k, v in state.items()},
                     "dtypes": {str(k): str(v.dtype).removeprefix("torch.") for k, v in state.items()},
                     "parameters": [n for n, _ in module.named_parameters()],
                     "buffers": [n for n, _ in module.named_buffers()]}
@@ -91,8 +91,14 @@ def _forward(module, x, dout, grad_mode: bool, *, used: set) -> dict:
         if dout is not None and out.requires_grad:
             out.backward(torch.tensor(dout))
         result["grad_x"] = xt.grad
-        result["grads"] = {n: p.grad for n, p in module.named_parameters() if p.grad is not None}
+        result["grads"] = {n: _copy(p.grad) for n, p in module.named_parameters() if p.grad is not None}
+        result["out"] = _copy(out)  # a later step must not change what this one saw
     return result
+
+
+def _copy(value):
+    """A tensor's numbers as they are now (the module may change its own in place later)."""
+    return value.detach().clone() if isinstance(value, torch.Tensor) else value
 
 
 def _graph_nodes(out) -> set[str]:

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 import torch
 
-from grader.checks import StudentError, assert_close, expect_value_error, fail, mistake, normal_input, stats
+from grader.checks import (StudentError, assert_close, expect_value_error, fail, matches, mistake, normal_input,
+                           stats)
 from grader.checks.modules import output, raised, student_steps, torch_steps
 
 # ------------------------------------------------------------------------------ dropout
@@ -373,40 +374,71 @@ def _what(value) -> str:
     return type(value).__name__
 
 
+def normalized(x, mean, var, eps=1e-5):
+    """(x - mean) / sqrt(var + eps) per channel (weight 1, bias 0: the parameters untrained)."""
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    return (x - np.reshape(mean, shape)) / np.sqrt(np.reshape(var, shape) + eps)
+
+
+def batch_normalized(x, eps=1e-5):
+    dims = (0,) if x.ndim == 2 else (0, 2)
+    return normalized(x, x.mean(axis=dims), x.var(axis=dims), eps)
+
+
+def own_running(values, key, channels):
+    """The student's own running statistic (after check_state), as a float array of (C,)."""
+    value = values[key]
+    if type(value) is not np.ndarray or value.shape != (channels,):
+        fail(f"BatchNorm1d: {key} must be a tensor of shape ({channels},); yours is {_what(value)}")
+    return value.astype(float)
+
+
 @pytest.mark.points(2)
 def test_batchnorm_eval_uses_running_statistics(student):
     """BatchNorm1d: after eval() it normalizes with the running statistics and changes nothing"""
+    # one mistake, one deduction: the eval output is compared with the normalization by YOUR
+    # running statistics (whether they are updated right is the running statistics' test)
     xs = [bn_input((10, 5), 540 + i) for i in range(3)]
     script = [("double",), ("forward", xs[0], None, True), ("forward", xs[1], None, True), ("state",),
               ("eval",), ("forward", xs[2], None, True), ("state",)]
     mine, theirs = batchnorm(student, script, 5), reference(script, 5)
-    dims = (0,)
-    batch_stats = (xs[2] - xs[2].mean(axis=dims)) / np.sqrt(xs[2].var(axis=dims) + 1e-5)
-    compare(mine[5], theirs[5], "the output after eval()", mistakes={EVAL_BATCH: batch_stats})
     before, after = check_state(mine[3], theirs[3], ""), check_state(mine[6], theirs[6], " after eval()")
     for key in ("running_mean", "running_var", "num_batches_tracked"):
         if not np.array_equal(np.asarray(before[key]), np.asarray(after[key])):
             fail(EVAL_CHANGES, key=key)
+    mean, var = own_running(before, "running_mean", 5), own_running(before, "running_var", 5)
+    out = output(mine[5], "BatchNorm1d", shape=xs[2].shape, context="after eval()")
+    assert_close(out, normalized(xs[2], mean, var), fn="BatchNorm1d",
+                 name="the output after eval() (normalized with your running_mean and running_var)",
+                 rtol=1e-8, atol=1e-10, mistakes={EVAL_BATCH: batch_normalized(xs[2])})
 
 
 @pytest.mark.points(2)
 def test_batchnorm_mode_is_self_training(student):
     """BatchNorm1d: the mode comes from self.training, not from torch.is_grad_enabled()"""
     x1, x2 = bn_input((10, 3), 545), bn_input((10, 3), 546)
-    script = [("double",), ("forward", x1, None, True), ("eval",), ("forward", x2, None, True),
-              ("train",), ("forward", x2, None, False), ("state",)]
+    script = [("double",), ("forward", x1, None, True), ("state",), ("eval",), ("forward", x2, None, True),
+              ("state",), ("train",), ("forward", x2, None, False), ("state",)]
     mine, theirs = batchnorm(student, script, 3), reference(script, 3)
-    try:
-        compare(mine[3], theirs[3], "the output after eval() with autograd on")
-        compare(mine[5], theirs[5], "the training output under torch.no_grad()")
-    except AssertionError as exc:
-        fail(BN_GRAD_ENABLED, what=str(exc).removeprefix("BatchNorm1d: "))
-    values = check_state(mine[6], theirs[6], "")
-    if int(np.asarray(values["num_batches_tracked"])) != 2:
+    # your eval output is judged against your own running statistics (as they were before or
+    # after that step: whether eval changes them is the eval test's question)
+    first, second = check_state(mine[2], theirs[2], ""), check_state(mine[5], theirs[5], " after eval()")
+    by_running = [normalized(x2, own_running(v, "running_mean", 3), own_running(v, "running_var", 3))
+                  for v in (first, second)]
+    in_eval = output(mine[4], "BatchNorm1d", shape=x2.shape, context="after eval() with autograd on")
+    in_train = output(mine[7], "BatchNorm1d", shape=x2.shape, context="in training under torch.no_grad()")
+    if matches(in_eval, batch_normalized(x2), rtol=1e-8, atol=1e-10) or \
+            any(matches(in_train, r, rtol=1e-8, atol=1e-10) for r in by_running):
+        fail(BN_GRAD_ENABLED, what="after eval() with autograd on it used the batch's statistics, or in "
+                                   "training under torch.no_grad() the running ones")
+    if not any(matches(in_eval, r, rtol=1e-8, atol=1e-10) for r in by_running):
+        assert_close(in_eval, by_running[0], fn="BatchNorm1d", rtol=1e-8, atol=1e-10,
+                     name="the output after eval() with autograd on (normalized with your running statistics)")
+    compare(mine[7], theirs[7], "the training output under torch.no_grad()")
+    counted = check_state(mine[8], theirs[8], " after a training step under torch.no_grad()")
+    if int(np.asarray(counted["num_batches_tracked"])) != int(np.asarray(second["num_batches_tracked"])) + 1:
         fail(BN_GRAD_ENABLED, what="a training forward pass under torch.no_grad() did not count in "
                                    "num_batches_tracked (torch.no_grad() does not change the mode)")
-    compare(mine[6]["values"], theirs[6]["values"], "running_mean after a training step under "
-            "torch.no_grad()", key="running_mean")
 
 
 COMBINATIONS = [(True, True), (True, False), (False, True), (False, False)]
@@ -445,9 +477,13 @@ def test_batchnorm_state_dict(student):
         if raised(mine[2]):
             fail(f"BatchNorm1d: load_state_dict(torch's state_dict(), strict=True) raised "
                  f"{mine[2]['message']}{context}")
-        compare(mine[4], theirs[4], f"the eval output after load_state_dict{context}")
-        for key in theirs[5]["keys"]:
-            compare(mine[5]["values"], theirs[5]["values"], f"{key} after load_state_dict{context}", key=key)
+        output(mine[4], "BatchNorm1d", shape=x2.shape, context=f"after load_state_dict and eval(){context}")
+        loaded = mine[5].get("values") if type(mine[5].get("values")) is dict else {}
+        for key, value in trained["values"].items():  # what was loaded is what state_dict() gives back
+            if key not in loaded or not np.array_equal(np.asarray(loaded[key], dtype=float), value.astype(float)):
+                fail(f"BatchNorm1d: after load_state_dict(strict=True){context}, state_dict()[{key!r}] is not "
+                     "the value that was loaded: keep parameters and buffers in the module's own "
+                     "attributes (nn.Parameter, register_buffer), which load_state_dict fills in place")
 
 
 @pytest.mark.points(1)
