@@ -55,8 +55,22 @@ def student_files(exercise: Exercise) -> dict[str, bytes]:
         raise CourseError(f"{public} is missing")
     files[PUBLIC_TESTS] = public.read_bytes()
     if (exercise.solution_dir / MISTAKES).is_file():  # the public tests name mistakes from it
-        files[MISTAKES] = (exercise.solution_dir / MISTAKES).read_bytes()
+        files[MISTAKES] = public_mistakes(exercise.solution_dir / MISTAKES, files[PUBLIC_TESTS].decode())
     return files
+
+
+def public_mistakes(path: Path, public_tests: str) -> bytes:
+    """The catalogue students get: the entries the public tests use (a mistake that only a
+    hidden test names stays with the instructor, like the hidden test)."""
+    import yaml
+
+    from grader.checks.mistakes import load_catalogue, used_ids
+
+    used = used_ids(public_tests)
+    entries = {key: text for key, text in load_catalogue(path).items() if key in used}
+    head = "".join(line for line in path.read_text(encoding="utf-8").splitlines(keepends=True)
+                   if line.startswith("#") or not line.strip()).split("\n\n")[0]
+    return (head.rstrip("\n") + "\n\n" + yaml.safe_dump(entries, allow_unicode=True, width=96, sort_keys=True)).encode()
 
 
 def record_expected(exercise: Exercise) -> bytes:

@@ -57,13 +57,13 @@ _FIXED_SEED = re.compile(r"np\.random\.default_rng\((?!\))")
 def _unused_mistakes(exercise) -> list[str]:
     """Entries of mistakes.yml that no test refers to (`mistake("<id>")`): feedback no student
     can get, a leftover or a misspelt id."""
-    from grader.checks.mistakes import CATALOGUE, load_catalogue
+    from grader.checks.mistakes import CATALOGUE, load_catalogue, used_ids
 
     path = exercise.solution_dir / CATALOGUE
     if not path.is_file():
         return []
     tests = "".join(p.read_text(encoding="utf-8") for p in exercise.test_files(hidden=True) if p.is_file())
-    used = set(re.findall(r"""mistake\(\s*["']([a-z0-9_.]+)["']\s*\)""", tests))
+    used = used_ids(tests)
     return [f"{exercise.id}: {CATALOGUE} has {key!r}, which no test uses (mistake({key!r}))"
             for key in load_catalogue(path) if key not in used]
 

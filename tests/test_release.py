@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from grader.build import BEGIN, END, strip_solutions
+from grader.build import BEGIN, END, strip_solutions, student_files
 from grader.cli import main
 from grader.course import load_course
 from tests.conftest import ROOT
@@ -54,7 +54,9 @@ def public_text(course) -> str:
     parts = []
     for ex in course.exercises:
         module = ex.solution_dir / ex.module
-        parts += [strip_solutions(module.read_text(), module), (ex.solution_dir / "test_public.py").read_text()]
+        shipped = student_files(ex)  # the stub, the public tests and the mistakes they name
+        parts += [strip_solutions(module.read_text(), module), *(data.decode() for name, data in shipped.items()
+                                                                 if name != ex.module)]
     return "\n".join(parts)
 
 

@@ -57,6 +57,11 @@ def mistake(id: str, text: str | None = None) -> Mistake:  # noqa: A002 - the wo
     return Mistake(id, text)
 
 
+def used_ids(test_source: str) -> set[str]:
+    """The ids a test file names as `mistake("<id>")`."""
+    return set(re.findall(r"""mistake\(\s*["']([a-z0-9_.]+)["']\s*\)""", test_source))
+
+
 def load_catalogue(path: Path) -> dict[str, str]:
     """An exercise's mistakes.yml: {id: text}; a broken file is a CourseTestError that says
     where and why."""
