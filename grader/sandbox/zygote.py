@@ -67,7 +67,10 @@ def _import_torch() -> None:
     # one small operation on one thread, now: torch reads the CPU's description (/proc/cpuinfo)
     # on its first operation, which a worker cannot (it would print an error in its output)
     torch.backends.cpu.get_cpu_capability()
-    (torch.ones(4, dtype=torch.float64) * 2).sum()
+    x = torch.ones(4, dtype=torch.float64, requires_grad=True)
+    # a backward with a gradient tensor imports torch.fx's symbolic shapes (sympy, mpmath) on
+    # its first use: 0.4 s in every worker's first gradient test, once here
+    (x * 2).backward(torch.ones(4, dtype=torch.float64))
     import torch.nn  # noqa: F401 - what exercises use: loaded once here, not in every worker
     import torch.nn.functional  # noqa: F401
     import grader.sandbox.torch_steps  # noqa: F401 - the generic probe's steps (the worker may not read grader/)
