@@ -32,7 +32,18 @@ It prints the machine's description and a table, and measures side by side in on
 5. what each isolation layer costs, side by side: a worker's start and a small call's
    round trip with no isolation, with the namespaces and Landlock, and adding the
    read-only filesystem view, the system call filter and the control group in turn;
-6. exercise5, whose workers fork from the zygote that imported torch: cold grades against
+6. (benchmarks/scaling.py) the CPU each exercise costs per student, and the core-hours
+   for 1k, 10k and 100k students;
+7. (benchmarks/scaling.py, needs dl-grader[dask]) the --count submissions through
+   `grade batch --scheduler` on a 2-worker Dask LocalCluster against `--jobs 2` (target:
+   within 1.3x), and the cluster's start-up time:
+
+    .venv/bin/python benchmarks/run.py --only cost dask
+8. `grader.check(...)` in a live Jupyter kernel, in the student release (benchmarks/
+   notebook_check.py): the first check, warm checks of one function and of the whole
+   exercise (target: under 1 s), side by side with a student's cold `grade exercise3`,
+   and the memory the kernel and its grading process add.
+9. exercise5, whose workers fork from the zygote that imported torch: cold grades against
    `python -c "import torch, pytest"`, the worker's peak memory, and `grade batch` per
    student next to exercise3's (benchmarks/torch_exercise.py).
 
@@ -740,6 +751,29 @@ def isolation_parts(n: int, folder: Path) -> dict:
 
 # ================================================================ report
 
+def bench_notebook_part(runs: int, work: Path) -> dict:
+    """Part 6, with a student's cold `grade exercise3` in the same release beside it."""
+    spec = importlib.util.spec_from_file_location("notebook_check", Path(__file__).with_name("notebook_check.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    bench_notebook = module.bench_notebook
+
+    release = work / "student_release"
+    if not release.is_dir():
+        _, _, result = run_timed([*grade_cmd(), "release", str(release), "--course", str(ROOT)])
+        check(result, "grade release")
+    out = bench_notebook(runs, release)
+    cold = []
+    for i in range(runs + 1):  # the first warms the page cache
+        wall, _, result = run_timed([*grade_cmd(), EXERCISE, "--submission", str(ROOT / "solutions" / EXERCISE)],
+                                    cwd=release)
+        check(result, "grade in the student release")
+        if i:
+            cold.append(wall)
+    out["grade_cold_seconds"] = {"median": median(cold), "min": min(cold), "max": max(cold), "all": cold}
+    return out
+
+
 def table(rows: list[tuple]) -> str:
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     lines = []
@@ -885,6 +919,37 @@ def print_report(res: dict) -> None:
             print(f"     {v:7.2f}  {k}")
         print()
 
+    if res.get("cost") or res.get("dask"):
+        import scaling
+
+        if res.get("cost"):
+            scaling.print_cost(res["cost"], table)
+        if isinstance(res.get("dask"), dict):
+            scaling.print_dask(res["dask"], table)
+        elif res.get("dask"):
+            print(f"7. Dask: skipped ({res['dask']})\n")
+    n = res.get("notebook")
+    if n:
+        print(f"8. grader.check in a live Jupyter kernel (student release, public tests; load {n['loadavg']})")
+        print(table([
+            ("", "median s", "min s", "max s"),
+            ("from grader.notebook import Grader; Grader('exercise3')", f"{n['import_and_grader_seconds']:.3f}", "", ""),
+            ("first check('dropout_forward') (waits for the grading process)",
+             f"{n['first_check_seconds']:.3f}", "", ""),
+            ("check('dropout_forward'), warm", f"{n['check_seconds']['median']:.3f}",
+             f"{n['check_seconds']['min']:.3f}", f"{n['check_seconds']['max']:.3f}"),
+            ("check_all(), warm", f"{n['check_all_seconds']['median']:.3f}",
+             f"{n['check_all_seconds']['min']:.3f}", f"{n['check_all_seconds']['max']:.3f}"),
+            (f"grade {EXERCISE} --submission ... (cold process, same release)",
+             f"{n['grade_cold_seconds']['median']:.3f}", f"{n['grade_cold_seconds']['min']:.3f}",
+             f"{n['grade_cold_seconds']['max']:.3f}"),
+        ]))
+        print(f"   warm check_all under 1 s: {verdict(n['check_all_seconds']['median'] < n['target_seconds'])}; "
+              f"values {n['check_value']:g} and {n['check_all_value']:g}")
+        print(f"   memory: the kernel {n['kernel_rss_mb_before']:.0f} -> {n['kernel_rss_mb_after']:.0f} MB RSS "
+              f"(+{n['kernel_added_rss_mb']:.0f} MB); its grading process and zygote "
+              f"{n['grading_process_tree_rss_mb']:.0f} MB\n")
+
 
 # ================================================================ main
 
@@ -900,15 +965,21 @@ def main() -> None:
                         help="autograde the first N of them with nbgrader and extrapolate "
                              "(default: all; quick 10); 0 skips nbgrader")
     parser.add_argument("--seed", type=int, default=2026, help="seed of the generated submissions")
-    parser.add_argument("--only", nargs="+", choices=["cold", "batch", "nbgrader", "proxy", "isolation", "torch"],
+    parser.add_argument("--only", nargs="+",
+                        choices=["cold", "batch", "nbgrader", "proxy", "isolation", "cost", "dask", "notebook",
+                                 "torch"],
                         help="run only these parts (nbgrader needs batch for the ratio)")
     parser.add_argument("--keep", type=Path, help="keep the generated files in this (new) folder")
+    parser.add_argument("--cost-count", type=int, help="hand-ins per exercise for the cost part (default 30; quick 10)")
+    parser.add_argument("--dask-rounds", type=int, default=3,
+                        help="--jobs 2 and --scheduler runs, alternating, in the dask part (default 3)")
     args = parser.parse_args()
     runs = args.runs or (3 if args.quick else 7)
     count = args.count or (30 if args.quick else 100)
     nb_count = args.nbgrader_count if args.nbgrader_count is not None else (10 if args.quick else count)
     nb_count = min(nb_count, count)
-    parts = set(args.only or ["cold", "batch", "nbgrader", "proxy", "isolation", "torch"])
+    parts = set(args.only or ["cold", "batch", "nbgrader", "proxy", "isolation", "cost", "dask", "notebook",
+                              "torch"])
 
     started = time.perf_counter()
     res: dict = {"machine": machine(),
@@ -964,12 +1035,33 @@ def main() -> None:
             print(f"[5/5] isolation layers: {starts} worker starts and {calls} calls each ...",
                   file=sys.stderr, flush=True)
             res["isolation"] = bench_isolation(starts, calls, work)
+        if "cost" in parts:
+            import scaling
+
+            cost_count = args.cost_count or (10 if args.quick else 30)
+            print(f"[6/7] cost per student: {cost_count} hand-ins of each exercise ...", file=sys.stderr, flush=True)
+            res["cost"] = scaling.bench_cost(cost_count, work)
+        if "dask" in parts:
+            import scaling
+
+            if importlib.util.find_spec("distributed") is None:
+                res["dask"] = "Dask's distributed is not installed (pip install -e '.[dask]')"
+            else:
+                folder = work / "submissions"
+                if not folder.exists():
+                    write_submissions(subs, folder)
+                print(f"[7/7] grade batch --scheduler (2-worker LocalCluster) and --jobs 2 on {count} "
+                      "submissions ...", file=sys.stderr, flush=True)
+                res["dask"] = scaling.bench_dask(count, folder, work, args.dask_rounds)
+        if "notebook" in parts:
+            print(f"[8/8] grader.check in a live kernel: {runs} warm checks ...", file=sys.stderr, flush=True)
+            res["notebook"] = bench_notebook_part(runs, work)
         if "torch" in parts:
             if importlib.util.find_spec("torch") is None:
                 res["torch"] = "torch is not installed: pip install -e '.[torch]'"
             else:
                 import torch_exercise  # beside this script
-                print(f"[6/6] exercise5 (torch): {runs} cold runs, grade batch on {count} submissions ...",
+                print(f"[9/9] exercise5 (torch): {runs} cold runs, grade batch on {count} submissions ...",
                       file=sys.stderr, flush=True)
                 res["torch"] = torch_exercise.bench_torch(sys.modules[__name__], runs, count, work, subs)
     res["loadavg_end"] = loadavg()

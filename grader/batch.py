@@ -17,12 +17,18 @@ the entries whose hashes still match and grades the rest. Gradings that failed a
 kept, so a rerun retries them. The final file is rendered from the reports alone, so a
 resumed run writes the same bytes as an uninterrupted one; it is written atomically and
 then the state folder is removed (a later run starts from scratch).
+
+Beyond one machine: `shard` grades the students of one shard and keeps its state folder
+for `grade merge` (grader.shards); `scheduler` hands the students to a Dask cluster
+(grader.cluster, imported only then) instead of the local processes. Either way the
+results go through the same state folder, and the gradebook comes out the same.
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
+import glob
 import hashlib
 import io
 import json
@@ -71,6 +77,9 @@ class BatchSummary:
     skipped_file: Path | None = None    # where the skipped entries are listed
     not_graded: int = 0  # students with nothing that could be graded: a misnamed file, a syntax
     #                      error, two hand-ins, ... (the error column says why)
+    shard: str = ""      # "2/3": only this shard was graded; its results are kept in `kept`
+    kept: Path | None = None
+    merged: int = 0      # grade merge: how many shards were joined
 
 
 class Progress:
@@ -87,18 +96,27 @@ class Progress:
 
 def run_batch(course: Course, exercise_id: str, submissions: Path, out: Path, *,
               jobs: int | None = None, hidden: bool | None = None,
-              progress: Progress | None = None, fresh: bool = False) -> BatchSummary:
+              progress: Progress | None = None, fresh: bool = False,
+              shard=None, scheduler: str | None = None) -> BatchSummary:
     """Grade every student folder in `submissions`; write `out` (.csv or .json).
-    `fresh`: discard what an earlier, interrupted run kept, and grade everyone again."""
+    `fresh`: discard what an earlier, interrupted run kept, and grade everyone again.
+    `shard` (grader.shards.Shard): grade its students only and keep their results in
+    `<out>.shard-I-of-N/` for `grade merge`, instead of writing `out`. `scheduler`: the
+    address of a Dask scheduler whose workers grade the students (grader.cluster)."""
     started = time.monotonic()
     exercise = course.exercise(exercise_id)
     hidden = exercise.has_solutions if hidden is None else hidden
     out, progress = Path(out), progress or Progress()
-    _check_out(out)
-    state, skipped_file = StateDir(out), skipped_path(out)
+    check_out(out)
+    told = ()
+    if scheduler:
+        from grader.cluster import check_address  # (not dask: that comes when there is work)
+
+        told = tuple(check_address(scheduler))
+    state, skipped_file = StateDir(out, shard.suffix if shard else ".partial"), skipped_path(out)
     roster = find_students(Path(submissions), exercise,
                            own=_own_names(Path(submissions), out, state.path, skipped_file))
-    students = roster.students
+    students = [s for s in roster.students if shard is None or shard.holds(s.id)]
     _check_tests(exercise, hidden)
     setup = setup_digest(exercise, hidden)
     with state.locked():
@@ -117,10 +135,11 @@ def run_batch(course: Course, exercise_id: str, submissions: Path, out: Path, *,
                     reused += 1
                 else:
                     todo.append((student, digest))
-            jobs = max(1, min(jobs or available_cores(), len(todo) or 1))
+            results, jobs, cluster_told = _grading(course, exercise, todo, hidden=hidden, jobs=jobs,
+                                                   scheduler=scheduler, setup=setup)
+            told += cluster_told
             progress.start(len(todo), reused)
-            with contextlib.closing(grade_in_parallel(course, exercise.id, todo, hidden=hidden,
-                                                      jobs=jobs)) as results:
+            with contextlib.closing(results):
                 for (student, digest), outcome in results:
                     entries[student.id] = _entry(student.id, digest, setup, outcome, exercise)
                     if "report" in outcome:
@@ -131,23 +150,48 @@ def run_batch(course: Course, exercise_id: str, submissions: Path, out: Path, *,
         finally:
             progress.finish()
         rows = [entries[s.id] for s in students]
-        csv_out = out.suffix == ".csv"
-        write_atomic(out, (render_csv if csv_out else render_json)(rows).encode())
-        if roster.skipped:
-            write_atomic(skipped_file, (render_skipped_csv if csv_out else render_skipped_json)(
-                roster.skipped).encode())
+        if shard:  # the state folder stays: it is what `grade merge` reads
+            from grader.shards import write_manifest
+
+            write_manifest(state, shard, exercise.id, setup, roster, rows)
         else:
-            with contextlib.suppress(FileNotFoundError):
-                skipped_file.unlink()  # an earlier run's list would name entries that are gone
-        state.remove()
+            skipped_file = write_gradebook(out, rows, roster.skipped)
+            state.remove()
     graded = [e["report"]["score"] for e in rows if "report" in e]
     unclear = sum(bool(s.problem) for s in students)  # rows of hand-ins that were never graded
     return BatchSummary(out=out, students=len(rows), failed=len(rows) - len(graded) - unclear, reused=reused,
                         mean_score=sum(graded) / len(graded) if graded else 0.0,
                         max_score=exercise.points, seconds=time.monotonic() - started, jobs=jobs,
-                        skipped=roster.skipped, warnings=roster.warnings,
-                        skipped_file=skipped_file if roster.skipped else None,
-                        not_graded=unclear + sum(bool(e["report"].get("problem")) for e in rows if "report" in e))
+                        skipped=roster.skipped, warnings=roster.warnings + told,
+                        skipped_file=skipped_file if roster.skipped and not shard else None,
+                        not_graded=unclear + sum(bool(e["report"].get("problem")) for e in rows if "report" in e),
+                        shard=str(shard or ""), kept=state.path if shard else None)
+
+
+def _grading(course: Course, exercise: Exercise, todo: list, *, hidden: bool, jobs: int | None,
+             scheduler: str | None, setup: str):
+    """(the results as (task, outcome) pairs, how many grade at once, warnings): local
+    processes, or a Dask cluster's workers when a scheduler is given (and there is work)."""
+    if scheduler and todo:
+        from grader.cluster import ClusterGrading  # dask is imported only here
+
+        grading = ClusterGrading(scheduler, course, exercise, todo, hidden=hidden, setup=setup)
+        return grading, grading.threads, grading.warnings
+    jobs = max(1, min(jobs or available_cores(), len(todo) or 1))
+    return grade_in_parallel(course, exercise.id, todo, hidden=hidden, jobs=jobs), jobs, ()
+
+
+def write_gradebook(out: Path, rows: list[dict], skipped: tuple[Skipped, ...]) -> Path | None:
+    """`out` (.csv or .json) from the rows, and the list of skipped entries next to it
+    (removed when there are none); returns where that list is, if anywhere."""
+    csv_out, skipped_file = out.suffix == ".csv", skipped_path(out)
+    write_atomic(out, (render_csv if csv_out else render_json)(rows).encode())
+    if not skipped:
+        with contextlib.suppress(FileNotFoundError):
+            skipped_file.unlink()  # an earlier run's list would name entries that are gone
+        return None
+    write_atomic(skipped_file, (render_skipped_csv if csv_out else render_skipped_json)(skipped).encode())
+    return skipped_file
 
 
 def skipped_path(out: Path) -> Path:
@@ -156,12 +200,16 @@ def skipped_path(out: Path) -> Path:
 
 
 def _own_names(submissions: Path, out: Path, *paths: Path) -> frozenset[str]:
-    """The batch's own files, when they are written inside SUBMISSIONS: not students."""
+    """The batch's own files, when they are written inside SUBMISSIONS: not students (nor
+    the folders of the other shards of this gradebook)."""
     try:
         inside = out.resolve().parent == submissions.resolve()
     except OSError:
         return frozenset()
-    return frozenset(p.name for p in (out, *paths)) if inside else frozenset()
+    if not inside:
+        return frozenset()
+    shards = {p.name for p in submissions.glob(glob.escape(out.name) + ".shard-*-of-*")}
+    return frozenset({p.name for p in (out, *paths)} | shards)
 
 
 def available_cores() -> int:
@@ -171,7 +219,7 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def _check_out(out: Path) -> None:
+def check_out(out: Path) -> None:
     if out.suffix not in FORMATS:
         raise GraderError(f"--out {out}: the file name must end in .csv or .json")
     if not out.parent.is_dir():
@@ -216,11 +264,12 @@ def submission_digest(exercise: Exercise, path: Path) -> str:
 
 def setup_digest(exercise: Exercise, hidden: bool) -> str:
     """A hash of everything besides the submission that decides a grade."""
-    from grader.course import EXPECTED_VALUES
+    from grader.course import EXPECTED_VALUES, MISTAKES
 
     h = hashlib.sha256(json.dumps([exercise.id, hidden, exercise.functions, asdict(exercise.limits),
                                    sorted(exercise.mutates.items())]).encode())
     files = list(exercise.test_files(hidden=hidden))
+    files += [files[0].parent / MISTAKES] if files else []  # the feedback that names each mistake
     files.append(exercise.solution_dir / exercise.module if exercise.has_solutions
                  else exercise.student_dir / EXPECTED_VALUES)
     files += sorted(Path(__file__).parent.rglob("*.py"))  # the grader itself
@@ -237,8 +286,15 @@ class StateDir:
     hash of the student id (an id may be too long for a file name with a suffix, or hold
     characters a file system refuses); the file holds the id, checked on reading."""
 
-    def __init__(self, out: Path):
-        self.path = out.with_name(out.name + ".partial")
+    def __init__(self, out: Path, suffix: str = ".partial"):
+        self.path = out.with_name(out.name + suffix)
+
+    @classmethod
+    def at(cls, folder: Path) -> "StateDir":
+        """The state folder `folder` (a shard's, given to grade merge)."""
+        state = cls.__new__(cls)
+        state.path = Path(folder)
+        return state
 
     def file(self, student_id: str) -> Path:
         digest = hashlib.sha256(student_id.encode("utf-8", "surrogatepass")).hexdigest()
@@ -353,17 +409,20 @@ def summary_text(s: BatchSummary) -> str:
 
     why = " (the error column says why)"
     nothing = f"{n(s.not_graded, 'student')} with nothing that could be graded{why}, " if s.not_graded else ""
-    text = (f"Graded {n(s.students, 'student')} in {s.seconds:.1f} s with {n(s.jobs, 'worker')}: "
-            f"{s.students - s.failed - s.not_graded} with their work graded, {nothing}"
+    what = (f"Merged {n(s.merged, 'shard')}, {n(s.students, 'student')}" if s.merged else
+            f"Graded {n(s.students, 'student')}{f' of shard {s.shard}' if s.shard else ''} in {s.seconds:.1f} s "
+            f"with {n(s.jobs, 'worker')}")
+    text = (f"{what}: {s.students - s.failed - s.not_graded} with their work graded, {nothing}"
             f"{n(s.failed, 'grading')} failed{why if s.failed else ''}, "
             f"mean score {s.mean_score:.2f} / {s.max_score:g}.")
     if s.reused:
-        text += f" {n(s.reused, 'result')} came from an interrupted earlier run."
-    text += f" Wrote {s.out}."
+        text += f" {n(s.reused, 'result')} came from {'an earlier run of this shard' if s.shard else 'an interrupted earlier run'}."
+    text += (f" Kept them in {s.kept}: merge it with the other shards' folders using "
+             f"'grade merge'." if s.shard else f" Wrote {s.out}.")
     if s.skipped:
         count = f"{len(s.skipped)} {'entry' if len(s.skipped) == 1 else 'entries'}"
-        text += (f"\nSkipped {count} of the submissions folder, no row "
-                 f"(listed in {s.skipped_file}):")
+        where = f"listed in {s.skipped_file}" if s.skipped_file else "'grade merge' lists them"
+        text += f"\nSkipped {count} of the submissions folder, no row ({where}):"
         text += "".join(f"\n  {entry.entry!r}: {entry.reason}" for entry in s.skipped[:SKIPPED_SHOWN])
         if len(s.skipped) > SKIPPED_SHOWN:
             text += f"\n  ... and {len(s.skipped) - SKIPPED_SHOWN} more"

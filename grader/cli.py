@@ -110,6 +110,9 @@ STUDENT_HELP = """Grade deep-learning exercises in a sandbox, with feedback that
                   grade exercise3 --submission x   grade another copy (folder, .py or .ipynb)
                   grade all                        grade every exercise
                   grade list                       the exercises, their points, how far you are
+    Notebooks:    from grader.notebook import Grader; grader = Grader("exercise3")
+                  grader.check("dropout_forward")  one function's tests, as your kernel defines it
+                  grader.check_all()               the whole exercise (README: "In your notebook")
 """
 INSTRUCTOR_HELP = """
     \b
@@ -117,6 +120,8 @@ INSTRUCTOR_HELP = """
                   grade build                      regenerate exercises/ from solutions/
                   grade mutants -v                 every catalogued mistake caught and named
                   grade batch exercise3 subs/ --out grades.csv     a whole class, resumable
+                  grade batch ... --shard 2/3, grade merge         a class split over machines
+                  grade batch ... --scheduler tcp://HOST:8786      a class graded on a Dask cluster
                   grade nbgrader build DIR         an nbgrader course graded by this grader
                   grade release DIR                the bundle students receive
                   grade new exercise7              start a new exercise that already validates
@@ -402,8 +407,14 @@ def release_cmd(dest, course_dir):
 @public_option
 @click.option("--fresh", is_flag=True,
               help="Discard the results an interrupted run kept in OUT.partial/ and grade everyone again.")
+@click.option("--shard", metavar="I/N",
+              help="Grade only shard I of N (students split by a hash of their id) into OUT.shard-I-of-N/, "
+                   "for 'grade merge'; OUT itself is not written.")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Grade on the workers of this Dask scheduler (tcp://HOST:PORT or tls://HOST:PORT; "
+                   "needs dl-grader[dask]) instead of local processes; --jobs is ignored.")
 @course_option
-def batch_cmd(exercise, submissions, out, jobs, public_only, fresh, course_dir):
+def batch_cmd(exercise, submissions, out, jobs, public_only, fresh, shard, scheduler, course_dir):
     """Grade every student in SUBMISSIONS (one folder per student, named by student id).
 
     A student's folder holds the module (alice/dropout.py), a folder named after the exercise
@@ -415,19 +426,51 @@ def batch_cmd(exercise, submissions, out, jobs, public_only, fresh, course_dir):
     OUT.partial/ and only the others are graded (--fresh grades everyone again); the folder is
     removed once OUT is written.
 
+    A class too big for one machine: --shard I/N on N machines (each with the whole
+    SUBMISSIONS folder), then 'grade merge' on the N folders they keep; or --scheduler to
+    grade on a Dask cluster (docs/scaling.md). Both write the same OUT as one machine.
+
+    \b
     Example: grade batch exercise3 submitted/ --out grades.csv --jobs 4
+             grade batch exercise3 submitted/ --out grades.csv --shard 2/3
+             grade batch exercise3 submitted/ --out grades.csv --scheduler tcp://10.0.0.5:8786
     """
     from grader import batch
 
     course = _run(_course, course_dir)
+    if shard:
+        from grader.shards import parse_shard
+
+        shard = _run(parse_shard, shard)
     try:
         summary = _run(batch.run_batch, course, exercise, Path(submissions), Path(out), jobs=jobs,
                        hidden=False if public_only else None, progress=batch.TerminalProgress(),
-                       fresh=fresh)
+                       fresh=fresh, shard=shard or None, scheduler=scheduler)
     except batch.BatchInterrupted as stop:
         click.echo(f"Interrupted: {stop.done} of {stop.total} students are graded and kept in "
                    f"{stop.state_dir}. Run the same command again to grade the others.", err=True)
         sys.exit(130)
+    click.echo(batch.summary_text(summary), err=True)
+
+
+@main.command("merge", short_help="Join the shards of a class into one gradebook.")
+@click.argument("partials", nargs=-1, required=True, type=click.Path(), metavar="SHARD_FOLDER...")
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              help="The gradebook to write: a .csv or a .json, as grade batch writes it.")
+def merge_cmd(partials, out):
+    """Join the folders that 'grade batch ... --shard I/N' keeps (OUT.shard-I-of-N/, all N
+    of them) into the gradebook OUT: the same file a single 'grade batch' writes. Refuses
+    shards graded with different course versions (tests, reference, limits, grader), from
+    different submissions folders, or of which one is missing or unfinished.
+
+    \b
+    Example: grade merge grades.csv.shard-1-of-3 grades.csv.shard-2-of-3 \\
+                         grades.csv.shard-3-of-3 --out grades.csv
+    """
+    from grader import batch
+    from grader.shards import merge
+
+    summary = _run(merge, [Path(p) for p in partials], Path(out))
     click.echo(batch.summary_text(summary), err=True)
 
 

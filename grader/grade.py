@@ -81,8 +81,8 @@ def grade_each(course: Course, exercise_id: str, submissions: Iterable,
                on_graded: Callable[[object, GradeReport | Exception], None], *,
                hidden: bool | None = None, reference=None, zygotes: "ZygoteKeeper | None" = None,
                retries: int = 0, on_slow=None, select: str = "") -> None:
-    """Grade each submission (a path as `grade` takes it, `None` meaning the working copy, or
-    a `StudentCode` already read) in one
+    """Grade each submission (a path as `grade` takes it, `None` meaning the working copy, a
+    `StudentCode` already read, or the `SubmissionProblem` its reading raised) in one
     pytest session (or one per submission, for tests that cannot run twice: see
     grader.plugin); call `on_graded(submission, report)` as each finishes.
 
@@ -172,6 +172,8 @@ def _grade_one(exercise: Exercise, submission, run_tests: Callable, zygotes, on_
     from grader.submission import StudentCode, SubmissionProblem, read
 
     try:
+        if isinstance(submission, SubmissionProblem):
+            raise submission  # read elsewhere (a Dask coordinator): why it cannot be read
         code, problem = (submission if isinstance(submission, StudentCode) else
                          read(exercise, exercise.student_dir if submission is None else Path(submission))), ""
     except SubmissionProblem as exc:  # the student's: every test says so, the report says it once

@@ -11,8 +11,9 @@ exercise3 submitted/`, find this course through it) and, for every exercise,
     <function>   an autograded-answer cell per function: the reference function with its
                  `### BEGIN SOLUTION` blocks, which `nbgrader generate_assignment` stubs out
     test_<fn>    an autograded test cell worth the points of that function's tests (public
-                 and hidden); it calls `grader.nbgrader_cell.check`, which grades the saved
-                 notebook with `grade` in the sandbox and evaluates to the partial credit
+                 and hidden); it ends in `grader.check(<fn>, points=...)` (grader.notebook),
+                 which grades the function as the kernel defines it, in the sandbox, and
+                 evaluates to the partial credit (a number: nbgrader reads its text/plain)
 
 The hidden part of each test cell (inside `### BEGIN HIDDEN TESTS`, which
 generate_assignment removes from the student version) turns the hidden tests on and
@@ -160,23 +161,25 @@ def intro(exercise: Exercise) -> str:
         text = f"# {exercise.title}\n\n{doc}".strip()
     return (f"{text}\n\n## How this notebook is graded\n\n"
             f"Write each function between its signature and the end of its cell, keeping the "
-            f"names and signatures. Each test cell grades the **saved** notebook with the "
-            f"course's grader, the same tests and points as `grade {exercise.id}`: save "
-            f"(Ctrl-S) before running it. Your functions run in a separate, sandboxed process, "
-            f"so define everything they need (imports, helpers) in this notebook's code cells.")
+            f"names and signatures. Each test cell grades its function as this notebook "
+            f"defines it when the cell runs (run the cells above it first) with the course's "
+            f"grader: the same tests and points as `grade {exercise.id}`. Your functions run in "
+            f"a separate, sandboxed process, which gets them with the helpers, imports and "
+            f"plain constants (numbers, strings) they use from this notebook; pass anything "
+            f"else (an array, say) as an argument.")
 
 
 def test_cell(exercise: Exercise, function: str, points: float) -> str:
     course = str(exercise.root.resolve())
-    return (f"# Graded by the course's grader, like `grade {exercise.id} --submission "
-            f"{exercise.id}.ipynb`:\n"
-            f"# the saved notebook's code runs in a sandbox; this cell's value is the points earned.\n"
-            f"from grader.nbgrader_cell import check\n\n"
+    return (f"# Graded by the course's grader, like `grade {exercise.id} -k {function}`: {function} as this\n"
+            f"# notebook defines it runs in a sandbox; this cell's value is the points earned.\n"
+            f"from grader.notebook import Grader\n\n"
             f"hidden, course = False, None\n"
             f"### BEGIN HIDDEN TESTS\n"
             f"hidden, course = True, {course!r}\n"
             f"### END HIDDEN TESTS\n"
-            f"check({exercise.id!r}, {function!r}, {_number(points)!r}, hidden=hidden, course=course)")
+            f"grader = Grader({exercise.id!r}, course=course, hidden=hidden)\n"
+            f"grader.check({function!r}, points={_number(points)!r})")
 
 
 def write_config(course: Course, dest: Path) -> Path | None:

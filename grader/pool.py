@@ -4,6 +4,10 @@ Workers are spawned (not forked) and ignore SIGINT, so Ctrl-C is the batch's to 
 each runs one pytest session and grades one student after another in it (`grade_each`),
 with its own sandbox zygote. A worker that dies, or whose grading outlives the
 submission's limit by a minute, is replaced.
+
+On a Dask worker (grader.cluster), a daemonic process that multiprocessing does not let
+have children, the same grading process is started as a command (`python -m
+grader.pool FD`) and serves one student at a time (`GradingProcess`).
 """
 
 from __future__ import annotations
@@ -14,6 +18,9 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import signal
+import socket
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from multiprocessing import resource_tracker
@@ -72,9 +79,10 @@ class _Worker:
 class _Pool:
     """`jobs` spawned grading processes; a dead or stuck one is replaced."""
 
-    def __init__(self, course, exercise_id, hidden, jobs):
+    def __init__(self, course, exercise_id, hidden, jobs, *, command: bool = False):
         self.ctx = multiprocessing.get_context("spawn")
         self.args = (course, exercise_id, hidden)
+        self.command = command  # started as `python -m grader.pool FD` (a Dask worker's)
         self.graded = self.deaths = 0
         self.workers = [self._start() for _ in range(jobs)]
         self.idle = list(self.workers)
@@ -89,6 +97,8 @@ class _Pool:
         arrived while a worker was being replaced: the batch then ran to the end.) The
         resource tracker is started first because its own start unblocks SIGINT.
         """
+        if self.command:
+            return self._start_command()
         ours, theirs = self.ctx.Pipe()
         process = self.ctx.Process(target=_worker_main, args=(theirs, *self.args), daemon=True)
         resource_tracker.ensure_running()
@@ -99,6 +109,17 @@ class _Pool:
             signal.pthread_sigmask(signal.SIG_SETMASK, previous)
         theirs.close()
         return _Worker(process, ours)
+
+    def _start_command(self) -> _Worker:
+        """The same grading process as a command, talking over a socket pair (where
+        multiprocessing refuses to start a child: a Dask worker is a daemonic process)."""
+        ours, theirs = socket.socketpair()
+        with theirs:
+            process = subprocess.Popen([sys.executable, "-m", "grader.pool", str(theirs.fileno())],
+                                       pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL)
+        conn = multiprocessing.connection.Connection(ours.detach())
+        conn.send(self.args)
+        return _Worker(_Command(process), conn)
 
     def assign(self, worker: _Worker, task) -> bool:
         try:
@@ -137,6 +158,28 @@ class _Pool:
             return f"was stopped after {time.monotonic() - worker.started:.0f} s"
         return f"died ({f'signal {-code}' if code is not None and code < 0 else f'exit status {code}'})"
 
+    def grade(self, task) -> dict:
+        """Grade one task on this pool's one process (jobs=1) and return its outcome; a
+        process that dies or is stopped is replaced and the task retried once, as in
+        grade_in_parallel. Raises GraderError when the processes die before grading anyone."""
+        limit = self.args[0].exercise(self.args[1]).limits.submission_seconds + 60
+        how = "could not be handed the submission"
+        for _ in range(2):
+            worker = self.idle.pop()
+            if not self.assign(worker, task):
+                continue  # it had died while idle; assign replaced it
+            while not multiprocessing.connection.wait([worker.conn], timeout=5):
+                self.stop_stuck(limit)
+            try:
+                outcome = worker.conn.recv()
+            except (EOFError, OSError):
+                how = self.replace(worker)
+                continue
+            self.graded += 1
+            self.idle.append(worker)
+            return outcome
+        return {"error": f"the grading process {how}, twice on this submission"}
+
     def close(self, *, now: bool) -> None:
         """Stop the workers: when they are idle, by asking; when interrupted, with SIGTERM."""
         for w in self.workers:
@@ -151,6 +194,41 @@ class _Pool:
                 w.process.kill()
                 w.process.join()
             w.conn.close()
+
+
+class GradingProcess(_Pool):
+    """One grading process kept for many students, graded one at a time with `grade`
+    (what a Dask worker's thread uses); started as a command."""
+
+    def __init__(self, course: Course, exercise_id: str, hidden: bool):
+        super().__init__(course, exercise_id, hidden, 1, command=True)
+
+
+class _Command:
+    """A grading process started with subprocess, seen through the few members of
+    multiprocessing.Process that the pool uses."""
+
+    def __init__(self, popen: subprocess.Popen):
+        self.popen = popen
+
+    @property
+    def exitcode(self) -> int | None:
+        return self.popen.poll()  # negative: the signal that ended it, as multiprocessing says
+
+    def is_alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def join(self, timeout: float | None = None) -> None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.popen.wait(timeout)
+
+    def terminate(self) -> None:
+        with contextlib.suppress(OSError):
+            self.popen.terminate()
+
+    def kill(self) -> None:
+        with contextlib.suppress(OSError):
+            self.popen.kill()
 
 
 def _worker_main(conn, course: Course, exercise_id: str, hidden: bool) -> None:
@@ -200,7 +278,7 @@ class _Tasks:
         with contextlib.suppress(EOFError, OSError):
             while (task := self.conn.recv()) is not None:
                 self.waiting = True
-                yield Path(task[1])
+                yield Path(task[1]) if isinstance(task[1], str) else task[1]  # a path, or code already read
         self.done = True
 
     def answer(self, _path, result) -> None:
@@ -213,3 +291,8 @@ def outcome_of(result) -> dict:
     if isinstance(result, Exception):
         return {"error": f"grading failed: {type(result).__name__}: {result}"}
     return {"report": result.to_dict()}
+
+
+if __name__ == "__main__":  # GradingProcess: `python -m grader.pool FD`, then (course, exercise id, hidden) on FD
+    _connection = multiprocessing.connection.Connection(int(sys.argv[1]))
+    _worker_main(_connection, *_connection.recv())

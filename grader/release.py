@@ -29,6 +29,7 @@ from grader.errors import GraderError
 PACKAGE = Path(__file__).resolve().parent
 STUDENT_MARKER = "_student_release.py"  # grader/cli.py looks for this file beside itself
 INSTRUCTOR_ONLY = ("scaffold.py",)  # grader modules a release leaves out
+SCREENSHOT = "docs/notebook-check.png"  # grader.check in a notebook, shown in the README
 
 
 class ReleaseExists(GraderError):
@@ -64,7 +65,11 @@ def release(course: Course, dest: Path, *, progress=lambda message: None) -> lis
             encoding="utf-8")
         shutil.copyfile(course.root / COURSE_FILE, tmp / COURSE_FILE)
         (tmp / "pyproject.toml").write_text(pyproject(_needs(course)), encoding="utf-8")
-        (tmp / "README.md").write_text(readme(course), encoding="utf-8")
+        picture = PACKAGE.parent / SCREENSHOT  # what a check shows in a notebook (a source checkout has it)
+        if picture.is_file():
+            (tmp / SCREENSHOT).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(picture, tmp / SCREENSHOT)
+        (tmp / "README.md").write_text(readme(course, screenshot=picture.is_file()), encoding="utf-8")
         if dest.exists():
             dest.rmdir()
         tmp.replace(dest)
@@ -117,8 +122,16 @@ def _metadata() -> dict:
             "dependencies": [r for r in dist.requires or [] if "extra ==" not in r], "extras": extras}
 
 
-def readme(course: Course) -> str:
+def readme(course: Course, *, screenshot: bool = False) -> str:
     first = course.exercises[0]
+    checks = [(f'grader = Grader("{first.id}")', ""),
+              (f'grader.check("{first.functions[0]}")', "one function's tests, as your notebook defines it now"),
+              ("grader.check_all()", f"the whole exercise: the score `grade {first.id}` gives"),
+              ("grader.export()", f"{first.module} and its report next to the notebook, to hand in")]
+    pad = max(len(code) for code, _ in checks) + 2
+    notebook = "\n".join(f"{code:<{pad}}# {what}" if what else code for code, what in checks)
+    picture = ("\n![grader.check in a notebook: a table of the tests and what is wrong](" + SCREENSHOT + ")\n"
+               if screenshot else "")
     python = _metadata()["requires-python"]
     rows = "\n".join(f"| `{ex.id}` | {ex.title} | `exercises/{ex.id}/{ex.module}` | {ex.points:g} |"
                      for ex in course.exercises)
@@ -190,10 +203,26 @@ line, and the other cells still count. Tag a cell `exploration` (Cell Tags in Ju
 property inspector, or `"tags": ["exploration"]` in its metadata) to leave it out of
 grading. Hand in real files, not symbolic links.
 
-If your course hands out Jupyter notebooks (nbgrader), their test cells run this grader
-on the saved notebook: install this folder as above in the environment of your Jupyter
-kernel, and set `GRADER_COURSE` to this folder before you start Jupyter (or keep the
-notebook inside this folder).
+## In your notebook
+
+Working in Jupyter (JupyterLab, Notebook, VS Code or Colab)? Install this folder as above
+in the environment of your Jupyter kernel, keep your notebook inside this folder (or set
+`GRADER_COURSE` to it before you start Jupyter), and check your work where you write it:
+
+```python
+from grader.notebook import Grader
+
+{notebook}
+```
+{picture}
+A check grades the function as your kernel defines it when you run the check (no need to
+save), with the helpers, imports and plain constants (numbers, strings, tuples, dicts) it
+uses; pass anything else (an array) as an argument. Your code runs in the grader's
+sandbox, not in your kernel: the verdicts are exactly those of `grade`, an endless loop
+ends at the time limit and your kernel stays usable. The result is a table of the tests
+with the message that names each mistake, its last line says that only the public tests
+ran, and its value is the score (`float(result)`; `print(result)` shows the table as
+text). If your course hands out nbgrader notebooks, their test cells use this same check.
 
 These are the public tests. Your instructor grades your submission with the same tests
 and some more (hidden ones), so full marks here is a good sign, not a guarantee: test

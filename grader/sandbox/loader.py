@@ -70,9 +70,12 @@ def _remember(shown: str, source: bytes) -> None:
 
 
 def where(filename: str, lineno) -> str:
-    """"line 3" in a module; "cell 4, line 3 of my.ipynb" in a notebook."""
+    """"line 3" in a module; "cell 4, line 3 of my.ipynb" in a notebook; "In [5], line 3"
+    for a cell of a running kernel (grader.notebook names its units so)."""
     cell = _CELL.fullmatch(filename)
-    return f"cell {cell[2]}, line {lineno} of {cell[1]}" if cell else f"line {lineno}"
+    if cell:
+        return f"cell {cell[2]}, line {lineno} of {cell[1]}"
+    return f"line {lineno}" if filename.endswith(".py") or not filename else f"{filename}, line {lineno}"
 
 
 def syntax_message(exc: SyntaxError, kind: str = "") -> str:

@@ -193,10 +193,12 @@ class Submission:
 
     def _write_units(self) -> list[tuple[str, str]]:
         """The student's code in the private folder: (file, name shown) per unit. A module
-        is the exercise's module file; a notebook's cells are files of their own."""
+        is the exercise's module file; a notebook's cells (or a kernel's, from
+        grader.notebook) are files of their own."""
         units = []
         for i, unit in enumerate(self.code.units):
-            file = self.exercise.module if not self.code.notebook else f"cell_{i + 1:04d}.py"
+            one_file = len(self.code.units) == 1 and not self.code.notebook
+            file = self.exercise.module if one_file else f"cell_{i + 1:04d}.py"
             with open(os.path.join(self.private, file), "wb") as f:
                 f.write(unit.source)
             units.append((file, unit.filename))
