@@ -203,16 +203,22 @@ def grade_all(as_json, public_only, strict, quiet, verbose, no_color, course_dir
 
     color, verbosity = _color(no_color), _verbosity(quiet, verbose)
     zygote = _run(Zygote)
-    course, reports = None, []
+    course, reports, missing = None, [], []
     try:
         from grader import render
+        from grader.errors import MissingDependency
         from grader.grade import grade
 
         course = _run(_course, course_dir)
         titles = {ex.id: ex.title for ex in course.exercises}
         for ex in course.exercises:
-            reports.append(_run(grade, course, ex.id, hidden=False if public_only else None, zygote=zygote,
-                                on_slow=_StillRunning(sys.stderr)))
+            try:
+                reports.append(grade(course, ex.id, hidden=False if public_only else None, zygote=zygote,
+                                     on_slow=_StillRunning(sys.stderr)))
+            except MissingDependency as exc:  # the others are still graded; this one says what to install
+                missing.append(f"{ex.id} was not graded: {exc}")
+            except GraderError as exc:
+                raise UsageProblem(str(exc)) from None
     except KeyboardInterrupt as stop:
         if reports and not as_json:  # the exercises that finished, then the one that was running
             click.echo(render.reports_text(reports, titles=titles, color=color, verbosity=verbosity))
@@ -225,7 +231,9 @@ def grade_all(as_json, public_only, strict, quiet, verbose, no_color, course_dir
     else:
         click.echo(render.reports_text(reports, titles=titles, color=color, verbosity=verbosity))
         click.echo(f"Total: {sum(r.score for r in reports):g} / {sum(r.max_score for r in reports):g}")
-    sys.exit(1 if strict and any(r.score < r.max_score for r in reports) else 0)
+    for line in missing:
+        click.echo(f"Note: {line}", err=True)
+    sys.exit(1 if strict and (missing or any(r.score < r.max_score for r in reports)) else 0)
 
 
 @main.command("list", short_help="The exercises, their points, how far your copy is.")

@@ -332,3 +332,24 @@ def test_nothing_the_worker_sends_is_a_torch_object():
         frame = struct.pack("!II", len(head), 1) + head + struct.pack("!Q", 4) + bytes(4)
         with pytest.raises(channel.ProtocolError):
             channel.decode(frame)
+
+
+def test_without_torch_the_exercise_says_what_to_install_and_grade_all_goes_on(course_dir, monkeypatch):
+    """Where torch is not installed (simulated: find_spec finds no torch), `grade exercise5` is
+    one line and exit 2 before anything imports torch; `grade all` grades the other exercises
+    and says, on stderr, what to install for this one."""
+    import importlib.util
+
+    from click.testing import CliRunner
+
+    from grader.cli import main
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
+    one = CliRunner().invoke(main, ["exercise5", "--course", str(course_dir)])
+    assert one.exit_code == 2
+    assert one.stderr.strip().count("\n") == 0 and 'pip install -e ".[torch]"' in one.stderr
+    every = CliRunner().invoke(main, ["all", "-q", "--course", str(course_dir)])
+    assert every.exit_code == 0, every.output
+    assert [line.split(":")[0] for line in every.stdout.splitlines()[:4]] == \
+        ["exercise1", "exercise2", "exercise3", "exercise4"]
+    assert "exercise5 was not graded: exercise5 needs torch" in every.stderr
