@@ -1071,7 +1071,7 @@ def main() -> None:
         import torch_exercise
         torch_exercise.print_torch(res["torch"])
     elif res.get("torch"):
-        print(f"6. exercise5 (torch): {res['torch']}")
+        print(f"9. exercise5 (torch): {res['torch']}")
     if args.out:
         args.out.write_text(json.dumps(res, indent=2) + "\n")
         print(f"wrote {args.out}")
