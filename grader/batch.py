@@ -266,13 +266,16 @@ def setup_digest(exercise: Exercise, hidden: bool) -> str:
     """A hash of everything besides the submission that decides a grade."""
     from grader.course import EXPECTED_VALUES, MISTAKES
 
+    from grader import i18n
+
     h = hashlib.sha256(json.dumps([exercise.id, hidden, exercise.functions, asdict(exercise.limits),
-                                   sorted(exercise.mutates.items())]).encode())
+                                   sorted(exercise.mutates.items()), i18n.current()]).encode())
     files = list(exercise.test_files(hidden=hidden))
     files += [files[0].parent / MISTAKES] if files else []  # the feedback that names each mistake
     files.append(exercise.solution_dir / exercise.module if exercise.has_solutions
                  else exercise.student_dir / EXPECTED_VALUES)
     files += sorted(Path(__file__).parent.rglob("*.py"))  # the grader itself
+    files += [i18n.LOCALE_DIR / f"{i18n.current()}.po", i18n.exercise_catalogue(exercise, i18n.current())]
     for f in files:
         h.update(str(f.name).encode() + b"\0")
         h.update(f.read_bytes() if f.is_file() else b"(missing)")

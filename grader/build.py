@@ -2,7 +2,8 @@
 
 A stub is the reference solution with every `### BEGIN SOLUTION` ... `### END SOLUTION`
 block replaced by `raise NotImplementedError`; the signature and the docstring stay.
-The public tests are copied as they are, and `expected.dat` records the reference's
+The public tests are copied as they are with their part of the exercise's message
+catalogues (`<lang>.po`, grader/messages.py), and `expected.dat` records the reference's
 answers to every call the public tests make (see grader/reference.py), so a student
 release can compare against the reference without shipping it.
 """
@@ -56,6 +57,12 @@ def student_files(exercise: Exercise) -> dict[str, bytes]:
     files[PUBLIC_TESTS] = public.read_bytes()
     if (exercise.solution_dir / MISTAKES).is_file():  # the public tests name mistakes from it
         files[MISTAKES] = public_mistakes(exercise.solution_dir / MISTAKES, files[PUBLIC_TESTS].decode())
+    from grader.messages import languages, public_part
+
+    for lang in languages():  # the translations of what students get, nothing of the hidden tests
+        part = public_part(exercise, lang, files)
+        if part is not None:
+            files[f"{lang}.po"] = part
     return files
 
 

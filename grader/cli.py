@@ -13,8 +13,9 @@ from pathlib import Path
 import click
 
 from grader.cli_group import (STUDENT_RELEASE, ExerciseCommand, GradeGroup, Group, UsageProblem, finish,
-                               unknown_word)
+                               speak_course, unknown_word)
 from grader.errors import GraderError, GradingInterrupted, UnknownExercise
+from grader.i18n import _
 
 
 class _StillRunning:
@@ -30,7 +31,8 @@ class _StillRunning:
                 self.stream.write("\r\x1b[K")
                 self.stream.flush()
             return
-        text = f"  ... {what} is still running ({seconds:.0f} s; the limit is {limit:g} s a call)"
+        text = "  ... " + _("{what} is still running ({seconds} s; the limit is {limit} s a call)",
+                            what=what, seconds=f"{seconds:.0f}", limit=f"{limit:g}")
         if self.tty:
             self.stream.write("\r" + text)
             self.stream.flush()
@@ -40,8 +42,11 @@ class _StillRunning:
 
 
 def _course(course_dir):
+    """The course; from here on the command speaks its language (unless --lang or GRADER_LANG say otherwise)."""
     from grader.course import load_course
-    return load_course(Path(course_dir) if course_dir else None)
+    course = load_course(Path(course_dir) if course_dir else None)
+    speak_course(course)
+    return course
 
 
 def _run(fn, *args, **kwargs):
@@ -81,8 +86,8 @@ def _stopped(stop: KeyboardInterrupt, *, title: str, as_json: bool, color: bool,
     if done and not as_json:
         click.echo(render.table(stop.report, title=title, color=color, verbosity=verbosity,
                                 interrupted_of=stop.total))
-    click.echo("Interrupted (Ctrl-C): " + ("the tests above finished; the others did not run."
-                                          if done and not as_json else "no score."), err=True)
+    click.echo(_("Interrupted (Ctrl-C): the tests above finished; the others did not run.")
+               if done and not as_json else _("Interrupted (Ctrl-C): no score."), err=True)
     sys.exit(130)
 
 
@@ -230,7 +235,8 @@ def grade_all(as_json, public_only, strict, quiet, verbose, no_color, course_dir
         click.echo(render.reports_json(reports))
     else:
         click.echo(render.reports_text(reports, titles=titles, color=color, verbosity=verbosity))
-        click.echo(f"Total: {sum(r.score for r in reports):g} / {sum(r.max_score for r in reports):g}")
+        click.echo(_("Total: {score} / {max_score}", score=f"{sum(r.score for r in reports):g}",
+                     max_score=f"{sum(r.max_score for r in reports):g}"))
     for line in missing:
         click.echo(f"Note: {line}", err=True)
     sys.exit(1 if strict and (missing or any(r.score < r.max_score for r in reports)) else 0)
@@ -508,7 +514,8 @@ def gradescope_cmd(exercise, submission, out, public_only, course_dir):
 
     course = _run(_course, course_dir)
     if out != "-" and not Path(out).resolve().parent.is_dir():
-        raise UsageProblem(f"--out {out}: the folder {Path(out).resolve().parent} does not exist")
+        raise UsageProblem(_("--out {out}: the folder {folder} does not exist", out=out,
+                             folder=Path(out).resolve().parent))
     started = time.monotonic()
     report = _run(grade, course, exercise, Path(submission) if submission else None,
                   hidden=False if public_only else None, require_module=False)  # a 0 that says why

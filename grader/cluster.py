@@ -96,6 +96,9 @@ class ClusterGrading:
         self.threads = sum(self.client.nthreads().values())
         self.warnings = _retry_warnings(self.client, address)
         self.exercise, self.todo, self.hidden, self.setup = exercise, todo, hidden, setup
+        from grader.i18n import current
+
+        self.lang = current()  # the batch's language: the workers grade in it
         archive = course_archive(course, exercise)
         self.archive_sha = hashlib.sha256(archive).hexdigest()
         [self.archive] = self.client.scatter([archive], broadcast=True, hash=False)
@@ -114,7 +117,7 @@ class ClusterGrading:
                     continue
                 future = self.client.submit(
                     grade_on_worker, self.archive, self.archive_sha, self.setup, self.exercise.id,
-                    self.hidden, task[0].id, what, pure=False, key=f"grade-{_short(task[0].id)}-{run}")
+                    self.hidden, task[0].id, what, self.lang, pure=False, key=f"grade-{_short(task[0].id)}-{run}")
                 waiting[future.key] = task
                 running.add(future)
             if not waiting:
@@ -212,16 +215,23 @@ def course_archive(course: Course, exercise: Exercise) -> bytes:
 
 _LOCK = threading.Lock()
 _COURSES: dict[tuple, tuple] = {}  # (archive sha256, exercise, hidden) -> (course unpacked here, its setup hash)
-_PROCESSES: dict[tuple, queue.LifoQueue] = {}  # (archive, exercise, hidden) -> idle grading processes
+_PROCESSES: dict[tuple, queue.LifoQueue] = {}  # (archive, exercise, hidden, language) -> idle grading processes
 _KEEP = 2  # course versions whose grading processes a worker keeps
 
 
 def grade_on_worker(archive: bytes, archive_sha: str, setup: str, exercise_id: str, hidden: bool,
-                    student_id: str, what) -> str:
-    """A Dask task: grade one student with this worker's grading process; the outcome as
-    JSON ({"report": ...} or {"error": ...})."""
+                    student_id: str, what, lang: str = "en") -> str:
+    """A Dask task: grade one student with this worker's grading process, in the batch's
+    language `lang`; the outcome as JSON ({"report": ...} or {"error": ...})."""
+    from grader.i18n import language
+
+    with language(lang):  # the setup hash and the grading process's reports are the language's
+        return _grade_on_worker(archive, archive_sha, setup, exercise_id, hidden, student_id, what, lang)
+
+
+def _grade_on_worker(archive, archive_sha, setup, exercise_id, hidden, student_id, what, lang) -> str:
     course = unpack_course(archive, archive_sha, setup, exercise_id, hidden, _worker_folder())
-    key = (archive_sha, exercise_id, hidden)
+    key = (archive_sha, exercise_id, hidden, lang)
     with _LOCK:
         idle = _PROCESSES.setdefault(key, queue.LifoQueue())
         _PROCESSES[key] = _PROCESSES.pop(key)  # most recently used last
@@ -256,8 +266,10 @@ def unpack_course(archive: bytes, archive_sha: str, setup: str, exercise_id: str
 
     if hashlib.sha256(archive).hexdigest() != archive_sha:
         raise CourseMismatch("the course archive arrived damaged on a Dask worker; run the batch again")
+    from grader.i18n import current
+
     with _LOCK:
-        key = (archive_sha, exercise_id, hidden)
+        key = (archive_sha, exercise_id, hidden, current())  # the setup hash includes the language
         if key not in _COURSES:
             root = folder / f"course-{archive_sha[:16]}"
             with zipfile.ZipFile(io.BytesIO(archive)) as z:

@@ -94,6 +94,7 @@ class Course:
     root: Path
     exercises: tuple[Exercise, ...]
     catalogue: Catalogue = Catalogue()  # the course's minimums; each exercise's own are on it
+    language: str = ""  # the language of its feedback (grader.i18n), "" for the default
 
     def exercise(self, exercise_id: str) -> Exercise:
         for ex in self.exercises:
@@ -172,7 +173,7 @@ def parse_course(text: str, path: Path) -> Course:
 def _parse_course(data, path: Path) -> Course:
     top = _mapping(data, path, "the top level")
     _keys(top, path, "the top level", required={"schema_version", "exercises"},
-          optional={"title", "limits", "catalogue"})
+          optional={"title", "limits", "catalogue", "language"})
     if top["schema_version"] != SCHEMA_VERSION:
         raise CourseError(
             f"{path}: schema_version is {top['schema_version']!r}; this grader reads "
@@ -189,7 +190,7 @@ def _parse_course(data, path: Path) -> Course:
         if ids.count(ex_id) > 1:
             raise CourseError(f"{path}: exercise id {ex_id!r} appears twice")
     return Course(title=str(top.get("title", "")), root=path.parent, exercises=exercises,
-                  catalogue=catalogue)
+                  catalogue=catalogue, language=_language(top.get("language"), path))
 
 
 def _exercise(item, index: int, course_limits: Limits, course_catalogue: Catalogue, path: Path) -> Exercise:
@@ -226,6 +227,20 @@ def _exercise(item, index: int, course_limits: Limits, course_catalogue: Catalog
         catalogue=_catalogue(item.get("catalogue"), course_catalogue, path, f"{where}: catalogue"),
         needs=tuple(sorted(set(needs))),
     )
+
+
+def _language(raw, path: Path) -> str:
+    """`language: ko`: the language of the course's feedback (--lang and GRADER_LANG override it)."""
+    from grader.i18n import LANGUAGES, UnknownLanguage, normalize
+
+    if raw is None:
+        return ""
+    if not isinstance(raw, str):
+        raise CourseError(f"{path}: 'language' must be a language code ({', '.join(LANGUAGES)})")
+    try:
+        return normalize(raw, "'language'")
+    except UnknownLanguage as exc:
+        raise CourseError(f"{path}: {exc}") from None
 
 
 def _limits(raw, base: Limits, path: Path, where: str) -> Limits:

@@ -4,6 +4,9 @@ The CLI turns every `GraderError` into one line on stderr and exit status 2.
 """
 
 
+from grader.i18n import _
+
+
 class GraderError(Exception):
     """A usage or configuration mistake, reported to the user as one line."""
 
@@ -16,19 +19,20 @@ class UnknownExercise(GraderError):
     def __init__(self, name, known):
         self.name, self.known = name, list(known)
         guess = did_you_mean(name, self.known)
-        super().__init__(f"unknown exercise {name!r}; " + (f"did you mean {guess!r}?" if guess else
-                                                           f"this course has: {', '.join(known)}"))
+        super().__init__(_("unknown exercise {name}; did you mean {guess}?", name=repr(name), guess=repr(guess)) if guess
+                         else _("unknown exercise {name}; this course has: {known}", name=repr(name),
+                                known=", ".join(known)))
 
 
 class NothingSelected(GraderError):
     def __init__(self, exercise_id, expression):
-        super().__init__(f"no test of {exercise_id} matches -k {expression!r}; "
-                         f"'grade {exercise_id} --help' shows what -k matches")
+        super().__init__(_("no test of {exercise} matches -k {expression}; 'grade {exercise} --help' shows "
+                           "what -k matches", exercise=exercise_id, expression=repr(expression)))
 
 
 class SubmissionNotFound(GraderError):
     def __init__(self, path):
-        super().__init__(f"submission path {path} does not exist")
+        super().__init__(_("submission path {path} does not exist", path=path))
 
 
 class NothingToGrade(GraderError):

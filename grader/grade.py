@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from grader.course import HIDDEN_TESTS, Course, Exercise
+from grader import i18n
 from grader.errors import (CourseTestError, GraderError, MissingDependency, NothingSelected, NothingToGrade,
                            restore_fix)
+from grader.i18n import _
 from grader.report import GradeReport
 
 
@@ -60,7 +62,7 @@ def _holding_a_module(exercise: Exercise, submission: Path | None):
     except NoModule as exc:
         if submission is None:  # the working copy: the student's file is gone, not misnamed
             raise NothingToGrade(_missing_working_copy(exercise)) from None
-        raise NothingToGrade(f"{exc}; {exc.fix}") from None
+        raise NothingToGrade(_("{problem}; {fix}", problem=exc, fix=exc.fix)) from None
     except SubmissionProblem:
         return submission  # there is a file, but it is not read: that is the student's report
 
@@ -72,9 +74,9 @@ def _missing_working_copy(exercise: Exercise) -> str:
         where = where.relative_to(Path.cwd())
     except ValueError:
         pass
-    return (f"{where} is missing: it is the file you write {exercise.id} in. Put it back (it "
-            f"came with the exercises), or grade a copy elsewhere with "
-            f"'grade {exercise.id} --submission PATH'")
+    return _("{path} is missing: it is the file you write {exercise} in. Put it back (it came with the "
+             "exercises), or grade a copy elsewhere with 'grade {exercise} --submission PATH'",
+             path=where, exercise=exercise.id)
 
 
 def grade_each(course: Course, exercise_id: str, submissions: Iterable,
@@ -91,9 +93,16 @@ def grade_each(course: Course, exercise_id: str, submissions: Iterable,
     retried `retries` times with a fresh zygote, then passed to `on_graded` as the
     exception. Errors of the course itself (broken tests) raise.
     """
+    exercise = course.exercise(exercise_id)
+    with i18n.language(i18n.current(), exercise=exercise):  # the exercise's messages, in the language spoken
+        _grade_each(exercise, submissions, on_graded, hidden=hidden, reference=reference, zygotes=zygotes,
+                    retries=retries, on_slow=on_slow, select=select)
+
+
+def _grade_each(exercise: Exercise, submissions: Iterable, on_graded: Callable, *, hidden, reference,
+                zygotes, retries, on_slow, select) -> None:
     from grader.reference import Reference
 
-    exercise = course.exercise(exercise_id)
     for package in exercise.needs:  # before any zygote or test imports it
         if importlib.util.find_spec(package) is None:
             raise MissingDependency(exercise.id, package)
@@ -110,7 +119,7 @@ def grade_each(course: Course, exercise_id: str, submissions: Iterable,
     def each(run_tests: Callable, rerunnable: bool) -> None:
         while upcoming[0] is not _END:
             submission = upcoming[0]
-            for _ in range(retries + 1):
+            for _attempt in range(retries + 1):
                 try:
                     report = _grade_one(exercise, submission, run_tests, zygotes, on_slow)
                     break
@@ -154,7 +163,8 @@ def _session(exercise: Exercise, files: list[Path], reference, each: Callable, s
         raise KeyboardInterrupt  # pytest swallowed Ctrl-C; a half-run grading is no grading
     if select and status == pytest.ExitCode.USAGE_ERROR:
         why = output.strip().splitlines()[-1].split(f"{select}: ", 1)[-1]  # pytest's "at column n: ..."
-        raise GraderError(f"-k {select!r} is not a valid pytest expression: {why}")
+        raise GraderError(_("-k {select} is not a valid pytest expression: {why}; join words with and, or, "
+                            "not (e.g. -k 'forward and not hidden')", select=repr(select), why=why))
     if select and plugin.deselected and not plugin.order and not plugin.collection_errors:
         raise NothingSelected(exercise.id, select)
     if plugin.collection_errors:
@@ -183,7 +193,7 @@ def _grade_one(exercise: Exercise, submission, run_tests: Callable, zygotes, on_
             exercise, code, zygote=zygotes.get() if code else None, problem=problem, on_slow=on_slow))
         results = run_tests(student)
     return GradeReport(exercise=exercise.id, tests=results, output=student.output, warnings=tuple(student.warnings),
-                       problem=student.problem, notes=tuple(student.notes))
+                       problem=student.problem, notes=tuple(student.notes), language=i18n.current())
 
 
 class ZygoteKeeper:

@@ -7,7 +7,8 @@ same-named ones (`overlay`). The docstring's first line describes the mistake; t
 lines say what must happen:
 
     function: dropout_forward          the function it breaks: a test of it must lose points
-    diagnosis: keep probability        a failing test's message must contain this (any case)
+    mistake: dropout.keep_prob_swap    a failing test must name this catalogued mistake (its
+                                       report's `mistake` key), whatever the language
 
 `solutions/<id>/variants/<name>.py` is a correct solution written differently, a full
 module; it must get full marks. Both are instructor-only and never reach exercises/ or a
@@ -37,7 +38,7 @@ class Mutant:
     path: Path            # the mutant file: header, imports, the functions it changes
     description: str
     function: str
-    diagnosis: str
+    mistake: str          # the id of the catalogued mistake a failing test must name
     source: str = field(repr=False, compare=False)  # the module that is graded (`overlay`)
 
     def write(self, folder: Path) -> Path:
@@ -52,8 +53,9 @@ class Mutant:
 class MutantVerdict:
     mutant: Mutant
     caught: bool          # lost points on a test of the function it breaks
-    named: bool           # a failing test's message names the mistake
+    named: bool           # a failing test names the mistake (by its id)
     messages: tuple[str, ...]
+    naming: tuple[str, ...] = ()  # the messages of the failing tests that name it
 
 
 def mutants(exercise: Exercise) -> list[Mutant]:
@@ -70,13 +72,17 @@ def _load(exercise: Exercise, path: Path, reference: str, reference_path: Path) 
     lines = (ast.get_docstring(ast.parse(text)) or "").splitlines()
     fields = dict(line.split(":", 1) for line in lines[1:] if ":" in line)
     fields = {k.strip(): v.strip() for k, v in fields.items()}
-    if not lines or "function" not in fields or "diagnosis" not in fields:
+    if "diagnosis" in fields and "mistake" not in fields:
+        raise CourseError(f"{path}: 'diagnosis: <text>' matched English words of a message; name the catalogued "
+                          "mistake by its id instead ('mistake: <id>', the id of a mistake(id, message) in the "
+                          "tests), which holds in every language")
+    if not lines or "function" not in fields or "mistake" not in fields:
         raise CourseError(f"{path}: the docstring needs a first line describing the mistake "
-                          "and lines 'function: <name>' and 'diagnosis: <text>'")
+                          "and lines 'function: <name>' and 'mistake: <id>'")
     if fields["function"] not in exercise.functions:
         raise CourseError(f"{path}: function {fields['function']!r} is not in {exercise.id}")
     return Mutant(exercise.id, path.stem, path, lines[0].strip(), fields["function"],
-                  fields["diagnosis"], source)
+                  fields["mistake"], source)
 
 
 def overlay(reference: str, mutant: str, *, reference_name: str = "the reference",
@@ -210,8 +216,8 @@ def judge(course: Course, mutant: Mutant, *, zygote=None) -> MutantVerdict:
 def verdict(mutant: Mutant, report) -> MutantVerdict:
     lost = [t for t in report.tests if t.outcome != "passed"]
     caught = any(t.function == mutant.function for t in lost)
-    named = any(mutant.diagnosis.lower() in t.message.lower() for t in lost)
-    return MutantVerdict(mutant, caught, named, tuple(f"{t.name}: {t.message}" for t in lost))
+    naming = tuple(t.message for t in lost if t.mistake == mutant.mistake)
+    return MutantVerdict(mutant, caught, bool(naming), tuple(f"{t.shown_name}: {t.message}" for t in lost), naming)
 
 
 def summary(course: Course, exercise_ids: list[str] | None = None, *, progress=lambda m: None):

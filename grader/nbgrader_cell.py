@@ -14,7 +14,8 @@ the feedback of its function's tests and returns its partial credit: a plain flo
 Two rules of nbgrader shape this module: a test cell that writes anything to stderr scores
 0, so nothing here writes to stderr; and a cell whose value does not parse as a float gets
 full marks, so `check` always returns a float (0.0 when anything goes wrong, with the
-reason printed). Stdlib only: importing this must be cheap (it imports grader.report, also stdlib only).
+reason printed). Stdlib only: importing this must be cheap (it imports grader.report,
+grader.i18n and grader.textwidth, also stdlib only: feedback in the report's language).
 """
 
 from __future__ import annotations
@@ -26,7 +27,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from grader import i18n
+from grader.i18n import _
 from grader.report import LABELS  # stdlib only, like this module
+from grader.textwidth import ljust
 
 COURSE_ENV = "GRADER_COURSE"          # where to find the course when the cell does not say
 COURSE_LINK = "grader_course.json"    # left in the nbgrader course by `grade nbgrader build`
@@ -43,17 +47,28 @@ def check(exercise: str, function: str, points: float, *, hidden: bool = False,
           course: str | None = None) -> float:
     """Print the feedback of `function`'s tests; return the points they earned."""
     try:
-        report = _report(exercise, hidden=hidden, course=course)
-        tests = [t for t in report.get("tests", []) if t.get("function") == function]
-        if not tests:
-            raise NotGraded(f"{function} has hidden tests only; they run when your work is graded"
-                            if not hidden else f"the grader ran no tests of {function}; rebuild "
-                            "the nbgrader course with 'grade nbgrader build'")
-        earned = credit(tests, points, public_only=not hidden)
-    except NotGraded as exc:
-        print(f"{function}: not graded, 0 points: {exc}")
-        return 0.0
-    print(feedback(tests, function, earned, points, public_only=not hidden))
+        lang = i18n.resolve()  # GRADER_LANG until the report says which language the course speaks
+    except i18n.UnknownLanguage:
+        lang = i18n.DEFAULT
+    with i18n.language(lang):
+        try:
+            report = _report(exercise, hidden=hidden, course=course)
+        except NotGraded as exc:
+            print(_("{function}: not graded, 0 points: {why}", function=function, why=exc))
+            return 0.0
+    with i18n.language(report.get("language") if report.get("language") in i18n.LANGUAGES else lang):
+        try:
+            tests = [t for t in report.get("tests", []) if t.get("function") == function]
+            if not tests:
+                raise NotGraded(_("{function} has hidden tests only; they run when your work is graded",
+                                  function=function) if not hidden else
+                                _("the grader ran no tests of {function}; rebuild the nbgrader course with "
+                                  "'grade nbgrader build'", function=function))
+            earned = credit(tests, points, public_only=not hidden)
+        except NotGraded as exc:
+            print(_("{function}: not graded, 0 points: {why}", function=function, why=exc))
+            return 0.0
+        print(feedback(tests, function, earned, points, public_only=not hidden))
     return earned
 
 
@@ -68,7 +83,7 @@ def credit(tests: list[dict], points: float, *, public_only: bool = False) -> fl
     for test in tests:
         value, most = test.get("points"), test.get("max_points")
         if not (_number(value) and _number(most) and 0 <= value <= most):
-            raise NotGraded(f"the report has a malformed score for {test.get('name')!r}")
+            raise NotGraded(_("the report has a malformed score for {test}", test=repr(test.get("name"))))
         earned, possible = earned + value, possible + most
     if public_only:
         earned = earned / possible * float(points) if possible > 0 else 0.0
@@ -81,12 +96,14 @@ def _number(x) -> bool:
 
 def feedback(tests: list[dict], function: str, earned: float, points: float, *,
              public_only: bool = False) -> str:
-    scope = " (public tests only; the hidden tests count when your work is graded)" if public_only else ""
-    lines = [f"{function}: {earned:g} / {points:g} points{scope}"]
+    scope = " " + _("(public tests only; the hidden tests count when your work is graded)") if public_only else ""
+    lines = [_("{function}: {earned} / {points} points", function=function, earned=f"{earned:g}",
+               points=f"{points:g}") + scope]
     for t in tests:
-        label = LABELS.get(t.get("outcome"), LABELS["error"])
-        hidden = " (hidden)" if t.get("hidden") else ""
-        lines.append(f"  {label:<5} {t.get('points', 0):g}/{t.get('max_points', 0):g}  {t.get('name')}{hidden}")
+        label = _(LABELS.get(t.get("outcome"), LABELS["error"]))
+        hidden = " " + _("(hidden)") if t.get("hidden") else ""
+        lines.append(f"  {ljust(label, 5)} {t.get('points', 0):g}/{t.get('max_points', 0):g}  "
+                     f"{t.get('title') or t.get('name')}{hidden}")
         if t.get("outcome") != "passed":
             lines.extend(f"        {'-> ' if i == 0 else '   '}{line}"
                          for i, line in enumerate(str(t.get("message", "")).splitlines()))
@@ -119,22 +136,24 @@ def _notebook(exercise: str) -> Path:
     found = sorted(p for p in here.glob("*.ipynb") if not p.name.startswith("."))
     if len(found) == 1:
         return found[0]
-    raise NotGraded(f"cannot tell which notebook to grade in {here}; name it {exercise}.ipynb")
+    raise NotGraded(_("cannot tell which notebook to grade in {folder}; name it {exercise}.ipynb",
+                      folder=here, exercise=exercise))
 
 
 def _course_root(course: str | None, notebook: Path) -> Path:
     if course or os.environ.get(COURSE_ENV):
         root = Path(course or os.environ[COURSE_ENV]).expanduser()
         if not (root / "course.yml").is_file():
-            raise NotGraded(f"the course folder {root} has no course.yml")
+            raise NotGraded(_("the course folder {folder} has no course.yml", folder=root))
         return root
     for folder in (notebook.resolve().parent, *notebook.resolve().parents):
         if (folder / "course.yml").is_file():
             return folder
         if (folder / COURSE_LINK).is_file():  # inside the nbgrader course: the course it was built from
             return _linked_course(folder / COURSE_LINK)
-    raise NotGraded(f"no course.yml above {notebook.parent}; set {COURSE_ENV} to the course "
-                    f"folder, or run 'grade EXERCISE --submission {notebook.name}' there")
+    raise NotGraded(_("no course.yml above {folder}; set {variable} to the course folder, or run 'grade "
+                      "EXERCISE --submission {notebook}' there", folder=notebook.parent, variable=COURSE_ENV,
+                      notebook=notebook.name))
 
 
 def _linked_course(path: Path) -> Path:
@@ -167,14 +186,14 @@ def _grade(exercise: str, notebook: Path, root: Path, *, hidden: bool) -> dict:
                               capture_output=True, text=True, stdin=subprocess.DEVNULL,
                               cwd=str(root), timeout=GRADING_SECONDS)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise NotGraded(f"the grader did not run: {exc}") from None
+        raise NotGraded(_("the grader did not run: {error}", error=exc)) from None
     if proc.returncode != 0:
         why = (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
-        raise NotGraded(f"the grader failed: {why}")
+        raise NotGraded(_("the grader failed: {why}", why=why))
     try:
         report = json.loads(proc.stdout)
     except ValueError:
-        raise NotGraded("the grader's report is not valid JSON") from None
+        raise NotGraded(_("the grader's report is not valid JSON")) from None
     if not isinstance(report, dict) or not isinstance(report.get("tests"), list):
-        raise NotGraded("the grader's report has no tests")
+        raise NotGraded(_("the grader's report has no tests"))
     return report

@@ -65,6 +65,11 @@ class Grader:
         except GraderError as exc:
             raise CheckError(str(exc)) from None
         self.hidden = hidden
+        from grader import i18n
+        try:  # what the checks say around their reports: GRADER_LANG, then course.yml's language:
+            self.lang = i18n.resolve(None, self.course.language)
+        except i18n.UnknownLanguage:
+            self.lang = i18n.DEFAULT
         self._server = _server_for(self.course.root)
 
     def __repr__(self) -> str:
@@ -79,14 +84,20 @@ class Grader:
         run (the students' copy), they share out the cell's points, so a notebook whose
         public tests pass validates. `namespace`: where the functions are defined (default:
         the notebook's globals)."""
-        if function not in self.exercise.functions:
-            from grader.errors import did_you_mean
-            guess = did_you_mean(str(function), self.exercise.functions)
-            raise CheckError(f"{function!r} is not a function of {self.exercise.id}; "
-                             + (f"did you mean {guess!r}?" if guess else
-                                f"its functions are {', '.join(self.exercise.functions)}"))
-        if points is not None and not (isinstance(points, (int, float)) and points >= 0):
-            raise CheckError(f"points must be a number of points, not {points!r}")
+        from grader import i18n
+        from grader.i18n import _
+
+        with i18n.language(self.lang):
+            if function not in self.exercise.functions:
+                from grader.errors import did_you_mean
+                guess = did_you_mean(str(function), self.exercise.functions)
+                raise CheckError(_("{function} is not a function of {exercise}; did you mean {guess}?",
+                                   function=repr(function), exercise=self.exercise.id, guess=repr(guess)) if guess
+                                 else _("{function} is not a function of {exercise}; its functions are {functions}",
+                                        function=repr(function), exercise=self.exercise.id,
+                                        functions=", ".join(self.exercise.functions)))
+            if points is not None and not (isinstance(points, (int, float)) and points >= 0):
+                raise CheckError(_("points must be a number of points, not {points}", points=repr(points)))
         return self._grade(function, namespace, points)
 
     def check_all(self, namespace: dict | None = None) -> CheckResult:
@@ -118,7 +129,7 @@ class Grader:
             graded.write_text(source, encoding="utf-8")
             reply = self._ask({"op": "grade_file", "path": str(graded)})
             if not reply.get("ok"):
-                return CheckResult(problem=str(reply.get("error")), exercise=self.exercise.id)
+                return CheckResult(problem=str(reply.get("error")), exercise=self.exercise.id, language=self.lang)
             if zip:
                 import zipfile
                 with zipfile.ZipFile(bundle, "w", zipfile.ZIP_DEFLATED) as out:
@@ -128,7 +139,7 @@ class Grader:
                 folder.mkdir(parents=True, exist_ok=True)
                 module.write_text(source, encoding="utf-8")
                 report_file.write_text(reply["json"] + "\n", encoding="utf-8")
-        return CheckResult(reply, left_out=left_out)
+        return CheckResult(reply, left_out=left_out, language=self.lang)
 
     # ------------------------------------------------------------ the grading
 
@@ -139,19 +150,24 @@ class Grader:
         units, left_out = captured
         reply = self._ask({"op": "grade", "units": units, "function": function})
         if not reply.get("ok"):
-            return CheckResult(problem=str(reply.get("error")), function=function, exercise=self.exercise.id)
-        return CheckResult(reply, function=function, points=points, left_out=left_out)
+            return CheckResult(problem=str(reply.get("error")), function=function, exercise=self.exercise.id,
+                               language=self.lang)
+        return CheckResult(reply, function=function, points=points, left_out=left_out, language=self.lang)
 
     def _capture(self, namespace: dict | None, function: str | None = None):
         namespace = _notebook_globals() if namespace is None else namespace
         try:
             captured = capture(namespace, self.exercise.functions, required=function)
         except CaptureRefused as exc:
-            return CheckResult(problem=str(exc), function=function, exercise=self.exercise.id)
+            return CheckResult(problem=str(exc), function=function, exercise=self.exercise.id, language=self.lang)
         if function is not None and function in captured.missing:
-            return CheckResult(problem=f"{function} is not defined in this notebook yet: run the cell "
-                                       f"that defines it, then check again", function=function,
-                               exercise=self.exercise.id)
+            from grader import i18n
+            from grader.i18n import _
+
+            with i18n.language(self.lang):
+                why = _("{function} is not defined in this notebook yet: run the cell that defines it, then "
+                        "check again", function=function)
+            return CheckResult(problem=why, function=function, exercise=self.exercise.id, language=self.lang)
         return [list(unit) for unit in captured.units], list(captured.left_out)
 
     def _ask(self, request: dict) -> dict:

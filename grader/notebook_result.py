@@ -21,15 +21,20 @@ from __future__ import annotations
 import html
 import sys
 
-_LABEL = {"passed": ("PASS", "#1b7f3b"), "failed": ("FAIL", "#b3261e"),
-          "error": ("ERROR", "#b3261e"), "timeout": ("TIME", "#8a5a00")}
+from grader import i18n
+from grader.i18n import _, n_
+from grader.report import LABELS
+
+_LABEL = {"passed": (LABELS["passed"], "#1b7f3b"), "failed": (LABELS["failed"], "#b3261e"),
+          "error": (LABELS["error"], "#b3261e"), "timeout": (LABELS["timeout"], "#8a5a00")}
 
 
 class CheckResult(float):
     """The points earned by the tests that ran; displays as their report."""
 
     def __new__(cls, reply: dict | None = None, *, function: str | None = None, exercise: str = "",
-                problem: str = "", points: float | None = None, left_out: list[str] | tuple = ()):
+                problem: str = "", points: float | None = None, left_out: list[str] | tuple = (),
+                language: str = ""):
         reply = reply or {}
         report = reply.get("report") or {}
         score = report.get("score", 0.0) if not problem else 0.0
@@ -46,6 +51,7 @@ class CheckResult(float):
         self._text = str(reply.get("text", ""))
         self._hidden_ran = bool(reply.get("hidden_ran"))
         self._exercise_points = reply.get("exercise_points")
+        self.language = report.get("language") or language or i18n.DEFAULT  # what it says around the report
         return self
 
     # ------------------------------------------------------------ values
@@ -65,22 +71,32 @@ class CheckResult(float):
     def tests(self) -> list[dict]:
         return [t for t in self.report.get("tests", []) if isinstance(t, dict)]
 
+    def _speaking(self):
+        """The report's language, for everything this result says around it."""
+        return i18n.language(self.language if self.language in i18n.LANGUAGES else i18n.DEFAULT)
+
     def scope(self) -> str:
         """Which tests ran, honestly: public only, or public and hidden."""
+        with self._speaking():
+            return self._scope()
+
+    def _scope(self) -> str:
         if self.problem:
             return ""
         hidden = sum(1 for t in self.tests if t.get("hidden") is True)
         public = len(self.tests) - hidden
         if self._hidden_ran:
-            return (f"{public} public and {hidden} hidden tests ran (hidden tests run where the "
-                    "course's solutions are present).")
+            return _("{public} public and {hidden} hidden tests ran (hidden tests run where the course's "
+                     "solutions are present).", public=public, hidden=hidden)
         missing = (self._exercise_points - self.max_score) if _number(self._exercise_points) else 0
-        ran = f"Public tests only ({public} test{'s' if public != 1 else ''})."
+        ran = n_("Public tests only ({n} test).", "Public tests only ({n} tests).", public)
         if self.function is None and missing > 1e-9:
-            return f"{ran} Hidden tests worth {missing:g} more points run when your work is graded."
+            return ran + " " + _("Hidden tests worth {points} more points run when your work is graded.",
+                                 points=f"{missing:g}")
         if self.function is not None:
-            return f"{ran} Hidden tests of {self.function}, if it has any, run when your work is graded."
-        return f"{ran} Your instructor's grading may add hidden tests."
+            return ran + " " + _("Hidden tests of {function}, if it has any, run when your work is graded.",
+                                 function=self.function)
+        return ran + " " + _("Your instructor's grading may add hidden tests.")
 
     # ------------------------------------------------------------ text
 
@@ -90,14 +106,18 @@ class CheckResult(float):
     __str__ = __repr__
 
     def text(self) -> str:
+        with self._speaking():
+            return self._plain()
+
+    def _plain(self) -> str:
         if self.problem:
             head = f"{self.exercise}: {self.function}" if self.function else self.exercise
-            return f"{head}: not graded, 0 points\n  {self.problem}"
-        lines = [self._text.rstrip("\n")] if self._text else [f"Score: {float(self):g}"]
-        lines += [f"Note: {why}" for why in self.left_out]
+            return _("{head}: not graded, 0 points", head=head) + f"\n  {self.problem}"
+        lines = [self._text.rstrip("\n")] if self._text else [_("Score: {score}", score=f"{float(self):g}")]
+        lines += [_("Note:") + f" {why}" for why in self.left_out]
         if self.function:
-            lines.append(f"(the tests of {self.function} only)")
-        lines.append(self.scope())
+            lines.append(_("(the tests of {function} only)", function=self.function))
+        lines.append(self._scope())
         lines.append(self._cell_line())
         return "\n".join(line for line in lines if line)
 
@@ -109,66 +129,75 @@ class CheckResult(float):
     # ------------------------------------------------------------ HTML
 
     def _repr_html_(self) -> str:
+        with self._speaking():
+            return self._html()
+
+    def _html(self) -> str:
         e = _escape
         head = e(self.exercise) + (f": {e(self.title)}" if self.title else "")
         if self.function:
             head += f" &middot; <code>{e(self.function)}</code>"
         parts = [f'<div class="grader-result" style="{_BOX}">', f'<div style="font-weight:600">{head}</div>']
         if self.problem:
-            parts.append(f'<div style="{_SCORE}">Not graded: 0 points</div>')
+            parts.append(f'<div style="{_SCORE}">{e(_("Not graded: 0 points"))}</div>')
             parts.append(f'<div style="{_PROBLEM}">{e(self.problem)}</div></div>')
             return "".join(parts)
         passed = sum(1 for t in self.tests if t.get("outcome") == "passed")
-        parts.append(f'<div style="{_SCORE}">Score: {self.score:g} / {self.max_score:g}'
-                     f'<span style="font-weight:400;font-size:0.8em"> &nbsp;({passed} of '
-                     f'{len(self.tests)} tests passed)</span></div>')
+        parts.append(f'<div style="{_SCORE}">{e(_("Score: {score}", score=f"{self.score:g} / {self.max_score:g}"))}'
+                     f'<span style="font-weight:400;font-size:0.8em"> &nbsp;'
+                     f'{e(_("({passed} of {tests} tests passed)", passed=passed, tests=len(self.tests)))}</span></div>')
         problem = str(self.report.get("problem") or "")
         if problem:
             parts.append(f'<div style="{_PROBLEM}">{e(problem)}</div>')
         for why in self.left_out:
             parts.append(f'<div style="{_PROBLEM}">{e(why)}</div>')
         for note in self.report.get("notes") or []:
-            parts.append(f'<div style="{_NOTE}">Note: {e(note)}</div>')
+            parts.append(f'<div style="{_NOTE}">{e(_("Note:"))} {e(note)}</div>')
         parts.append(self._table(problem))
         parts.extend(self._figures())
         output = str(self.report.get("output") or "")
         if output.strip():
-            parts.append(f'<details style="margin-top:6px"><summary>What your code printed</summary>'
+            parts.append(f'<details style="margin-top:6px"><summary>{e(_("What your code printed"))}</summary>'
                          f'<pre style="{_PRE}">{e(output)}</pre></details>')
-        parts.append(f'<div style="{_SCOPE}">{e(self.scope())}'
+        parts.append(f'<div style="{_SCOPE}">{e(self._scope())}'
                      + (f"<br>{e(self._cell_line())}" if self._cell_line() else "") + "</div></div>")
         return "".join(parts)
 
     def _cell_line(self) -> str:
         if self.points is None:
             return ""
-        share = "" if self._hidden_ran else " (the public tests share out its points)"
-        return f"this cell: {float(self):g} of {self.points:g} points{share}"
+        if self._hidden_ran:
+            return _("this cell: {score} of {points} points", score=f"{float(self):g}", points=f"{self.points:g}")
+        return _("this cell: {score} of {points} points (the public tests share out its points)",
+                 score=f"{float(self):g}", points=f"{self.points:g}")
 
     def _table(self, problem: str) -> str:
         rows = []
         for t, count in _grouped(self.tests, problem):
             label, colour = _LABEL.get(t.get("outcome"), _LABEL["error"])
+            label = _escape(_(label))
             points = f"{_sum(t, count, 'points'):g}/{_sum(t, count, 'max_points'):g}"
-            shown = str(t.get("name", ""))
+            shown = str(t.get("title") or t.get("name", ""))
             if self.function and shown.startswith(f"{self.function}: "):  # said once, in the heading
                 shown = shown[len(self.function) + 2:]
             if len(count) > 1:  # the tests of one function that all met the same message, said once
-                shown = f"{len(count)} tests" if self.function else f"{t.get('function', '')}: {len(count)} tests"
+                tests = n_("{n} test", "{n} tests", len(count))
+                shown = tests if self.function else f"{t.get('function', '')}: {tests}"
             name = _escape(shown)
-            name += " <i>(hidden)</i>" if t.get("hidden") is True and len(count) == 1 else ""
+            name += f" <i>{_escape(_('(hidden)'))}</i>" if t.get("hidden") is True and len(count) == 1 else ""
             cell = [f"<div>{name}</div>"]
             if t.get("outcome") != "passed" and t.get("message"):
                 cell.append(f'<div style="{_MESSAGE}">{_escape(t["message"])}</div>')
             if t.get("mistake"):
-                cell.append(f'<div style="{_MISTAKE}">mistake: <code>{_escape(t["mistake"])}</code></div>')
+                cell.append(f'<div style="{_MISTAKE}">{_escape(_("mistake:"))} <code>{_escape(t["mistake"])}</code></div>')
             rows.append(f'<tr><td style="{_TD}"><span style="{_TAG}background:{colour}">{label}</span></td>'
                         f'<td style="{_TD}text-align:right;white-space:nowrap">{points}</td>'
                         f'<td style="{_TD}text-align:left">{"".join(cell)}</td></tr>')
         if not rows:
             return ""
         return (f'<table style="border-collapse:collapse;margin-top:6px"><thead><tr>'
-                f'<th style="{_TD}"></th><th style="{_TD}">points</th><th style="{_TD}text-align:left">test</th>'
+                f'<th style="{_TD}"></th><th style="{_TD}">{_escape(_("points"))}</th>'
+                f'<th style="{_TD}text-align:left">{_escape(_("test"))}</th>'
                 f'</tr></thead><tbody>{"".join(rows)}</tbody></table>')
 
     def _figures(self) -> list[str]:

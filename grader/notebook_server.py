@@ -92,8 +92,15 @@ class Server:
         else:
             submission = StudentCode(Path(SHOWN_NAME), tuple(Unit(str(shown), str(source).encode("utf-8"))
                                                              for shown, source in request["units"]))
-        report = grade(course, exercise.id, submission, hidden=hidden, zygote=self._zygote(),
-                       select=function, require_module=request["op"] == "grade_file", on_slow=progress)
+        from grader import i18n
+
+        try:  # the course's language (GRADER_LANG, then course.yml's language:), as `grade` speaks it
+            lang = i18n.resolve(None, course.language)
+        except i18n.UnknownLanguage:
+            lang = i18n.DEFAULT
+        with i18n.language(lang):
+            report = grade(course, exercise.id, submission, hidden=hidden, zygote=self._zygote(),
+                           select=function, require_module=request["op"] == "grade_file", on_slow=progress)
         if function:  # -k matches parts of names: keep the tests of this very function
             report = dataclasses.replace(report, tests=tuple(t for t in report.tests if t.function == function))
         return {"ok": True, "report": report.to_dict(), "json": render.report_json(report),

@@ -8,6 +8,8 @@ import json
 from dataclasses import dataclass
 
 from grader.course import Course, Exercise
+from grader.i18n import _
+from grader.textwidth import ljust, width
 
 MAX_BYTES = 1 << 20  # a working copy larger than this is not parsed (it is certainly started)
 
@@ -20,12 +22,13 @@ class Progress:
 
     def describe(self) -> str:
         if self.state == "missing":
-            return f"no {self.exercise.module} in exercises/{self.exercise.id}/"
+            return _("no {module} in exercises/{exercise}/", module=self.exercise.module, exercise=self.exercise.id)
         if self.state == "unreadable":
-            return f"started ({self.exercise.module} could not be read as Python)"
+            return _("started ({module} could not be read as Python)", module=self.exercise.module)
         if self.state == "not started":
-            return "not started"
-        return f"started, {len(self.written)} of {len(self.exercise.functions)} functions written"
+            return _("not started")
+        return _("started, {written} of {functions} functions written", written=len(self.written),
+                 functions=len(self.exercise.functions))
 
 
 def overview(course: Course) -> list[Progress]:
@@ -36,13 +39,13 @@ def overview(course: Course) -> list[Progress]:
 def overview_text(course: Course) -> str:
     """One aligned line per exercise: id, title, points, how far the working copy is."""
     rows = overview(course)
-    id_width = max(len(r.exercise.id) for r in rows)
-    title_width = max(len(r.exercise.title) for r in rows)
-    lines = [f"{r.exercise.id:<{id_width}}  {r.exercise.title:<{title_width}}  "
-             f"{r.exercise.points:>3g} points  {r.describe()}" for r in rows]
+    id_width = max(width(r.exercise.id) for r in rows)
+    title_width = max(width(r.exercise.title) for r in rows)
+    lines = [f"{ljust(r.exercise.id, id_width)}  {ljust(r.exercise.title, title_width)}  "
+             + _("{points} points", points=f"{r.exercise.points:>3g}") + f"  {r.describe()}" for r in rows]
     if not any(r.exercise.has_solutions for r in rows):
-        lines.append("The points include hidden tests that your instructor runs; "
-                     "'grade EXERCISE' grades the public ones.")
+        lines.append(_("The points include hidden tests that your instructor runs; 'grade EXERCISE' grades "
+                       "the public ones."))
     return "\n".join(lines)
 
 

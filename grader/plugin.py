@@ -30,6 +30,7 @@ from grader.checks import CheckFailed
 from grader.checks.context import set_function_under_test
 from grader.checks.notes import clear_notes, take_notes
 from grader.errors import CourseTestError, GradingInterrupted, SandboxFailure
+from grader.i18n import _
 from grader.report import RANK, GradeReport, TestResult
 from grader.checks.calls import InputModified
 from grader.sandbox.proxy import StudentError, StudentTimeout
@@ -86,16 +87,17 @@ class GradingPlugin:
                 self.collection_errors.append(f"{item.nodeid} needs a marker @pytest.mark.points(n) with n > 0")
                 continue
             line = _doc_line(item)
-            function, _, what = line.partition(":")
+            function, _colon, what = line.partition(":")
             if function not in self.exercise.functions or not what.strip():
                 self.collection_errors.append(
                     f"{item.nodeid}: the docstring's first line must be '<function>: <what it checks>' "
                     f"with a function of {self.exercise.id} ({', '.join(self.exercise.functions)})")
                 continue
             self.order.append(item.nodeid)
+            title = f"{function}: {_(what.strip())}"  # the name in the student's language
             self.results[item.nodeid] = {
                 "name": line, "function": function, "max_points": float(marker.args[0]),
-                "hidden": str(item.path) in self.hidden_files}
+                "hidden": str(item.path) in self.hidden_files, "title": title if title != line else ""}
             self.verdicts[item.nodeid] = []
 
     @pytest.hookimpl(tryfirst=True)
@@ -193,7 +195,7 @@ class GradingPlugin:
             elif verdicts:  # a passing test's message: its notes, if any
                 outcome, message = "passed", " ".join(v[1] for v in verdicts if v[1])
             else:
-                outcome, message = "error", "this test did not run (grading was interrupted)"
+                outcome, message = "error", _("this test did not run (grading was interrupted)")
             out.append(TestResult(**self.results[nodeid], outcome=outcome, message=message, mistake=mistake,
                                   not_implemented=stub))
         return tuple(out)
@@ -233,21 +235,21 @@ def _classify(excinfo, item) -> tuple[str, str, str, str]:
     the catalogued mistake the message names (if any), and the function not implemented yet
     that stopped it (if that is why)."""
     if excinfo is None:
-        return "error", "the test did not run to the end", "", ""
+        return "error", _("the test did not run to the end"), "", ""
     exc = excinfo.value
     if isinstance(exc, StudentTimeout):
         return "timeout", str(exc), "", ""
     if isinstance(exc, StudentError):
         return "error", str(exc), "", exc.not_implemented
     if isinstance(exc, CourseTestError):
-        return "error", f"the course is out of date: {exc}", "", ""
+        return "error", _("the course is out of date: {problem}", problem=exc), "", ""
     if isinstance(exc, (CheckFailed, InputModified, AssertionError)):
         # drop pytest's assertion explanation where an outer pytest rewrote the test module
         message = str(exc).split("\nassert ")[0].strip()
-        return ("failed", message or f"check failed: {item.function.__doc__.strip().splitlines()[0]}",
+        return ("failed", message or _("check failed: {test}", test=_(_doc_line(item).partition(":")[2].strip())),
                 getattr(exc, "mistake", ""), "")
     if isinstance(exc, pytest.skip.Exception):
-        return "error", f"the test was skipped: {exc}", "", ""
+        return "error", _("the test was skipped: {reason}", reason=exc), "", ""
     # The test itself tripped over what the student's code returned (a wrong type, say).
-    return "error", (f"your result could not be checked ({type(exc).__name__}: {exc}); "
-                     "check the types and shapes your function returns"), "", ""
+    return "error", _("your result could not be checked ({error}); check the types and shapes your "
+                      "function returns", error=f"{type(exc).__name__}: {exc}"), "", ""

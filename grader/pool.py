@@ -28,6 +28,7 @@ from pathlib import Path
 
 from grader.course import Course
 from grader.errors import GraderError
+from grader.i18n import _
 
 def grade_in_parallel(course: Course, exercise_id: str, tasks: list, *, hidden: bool, jobs: int):
     """Yield (task, outcome) as students finish; outcome is {"report": dict} or {"error": str}.
@@ -61,7 +62,7 @@ def grade_in_parallel(course: Course, exercise_id: str, tasks: list, *, hidden: 
                     if tries == 0:
                         pending.appendleft((task, 1))
                         continue
-                    outcome = {"error": f"the grading process {how}, twice on this submission"}
+                    outcome = {"error": _("the grading process {how}, twice on this submission", how=how)}
                 yield task, outcome
             pool.stop_stuck(limit)
     finally:
@@ -81,7 +82,9 @@ class _Pool:
 
     def __init__(self, course, exercise_id, hidden, jobs, *, command: bool = False):
         self.ctx = multiprocessing.get_context("spawn")
-        self.args = (course, exercise_id, hidden)
+        from grader.i18n import current
+
+        self.args = (course, exercise_id, hidden, current())  # the batch's language, in every process
         self.command = command  # started as `python -m grader.pool FD` (a Dask worker's)
         self.graded = self.deaths = 0
         self.workers = [self._start() for _ in range(jobs)]
@@ -164,7 +167,7 @@ class _Pool:
         grade_in_parallel. Raises GraderError when the processes die before grading anyone."""
         limit = self.args[0].exercise(self.args[1]).limits.submission_seconds + 60
         how = "could not be handed the submission"
-        for _ in range(2):
+        for _attempt in range(2):
             worker = self.idle.pop()
             if not self.assign(worker, task):
                 continue  # it had died while idle; assign replaced it
@@ -178,7 +181,7 @@ class _Pool:
             self.graded += 1
             self.idle.append(worker)
             return outcome
-        return {"error": f"the grading process {how}, twice on this submission"}
+        return {"error": _("the grading process {how}, twice on this submission", how=how)}
 
     def close(self, *, now: bool) -> None:
         """Stop the workers: when they are idle, by asking; when interrupted, with SIGTERM."""
@@ -231,7 +234,7 @@ class _Command:
             self.popen.kill()
 
 
-def _worker_main(conn, course: Course, exercise_id: str, hidden: bool) -> None:
+def _worker_main(conn, course: Course, exercise_id: str, hidden: bool, lang: str = "en") -> None:
     """A grading process: one zygote, one pytest session, many students, one at a time.
 
     SIGTERM (the batch was interrupted) kills the zygote's process group, which holds the
@@ -249,9 +252,12 @@ def _worker_main(conn, course: Course, exercise_id: str, hidden: bool) -> None:
         os._exit(0)
 
     signal.signal(signal.SIGTERM, on_term)
+    from grader.i18n import language
+
     tasks = _Tasks(conn)
     try:
-        grade_each(course, exercise_id, tasks, tasks.answer, hidden=hidden, zygotes=zygotes, retries=1)
+        with language(lang):
+            grade_each(course, exercise_id, tasks, tasks.answer, hidden=hidden, zygotes=zygotes, retries=1)
     except (EOFError, OSError):
         pass  # the batch is gone
     except GraderError as exc:  # the course's tests are broken: every student says so
@@ -289,10 +295,10 @@ class _Tasks:
 def outcome_of(result) -> dict:
     """What a grading process sends back: {"report": dict} or {"error": reason}."""
     if isinstance(result, Exception):
-        return {"error": f"grading failed: {type(result).__name__}: {result}"}
+        return {"error": _("grading failed: {error}", error=f"{type(result).__name__}: {result}")}
     return {"report": result.to_dict()}
 
 
-if __name__ == "__main__":  # GradingProcess: `python -m grader.pool FD`, then (course, exercise id, hidden) on FD
+if __name__ == "__main__":  # GradingProcess: `python -m grader.pool FD`, then (course, exercise id, hidden, lang) on FD
     _connection = multiprocessing.connection.Connection(int(sys.argv[1]))
     _worker_main(_connection, *_connection.recv())

@@ -92,7 +92,8 @@ def pyproject(needs: tuple[str, ...] = ()) -> str:
             f'requires-python = "{meta["requires-python"]}"\ndependencies = [\n{deps}]\n\n'
             + (f'[project.optional-dependencies]\n{extras}\n' if extras else '')
             + '[project.scripts]\ngrade = "grader.cli:entry"\n\n'
-            '[tool.setuptools.packages.find]\ninclude = ["grader*"]\n')
+            '[tool.setuptools.packages.find]\ninclude = ["grader*"]\n\n'
+            '[tool.setuptools.package-data]\ngrader = ["locale/*.po"]\n')
 
 
 def _needs(course: Course) -> tuple[str, ...]:

@@ -6,8 +6,9 @@ import json
 import re
 import shlex
 import shutil
-import textwrap
 
+from grader import i18n, textwidth
+from grader.i18n import _, n_
 from grader.report import LABELS, SCHEMA_VERSION, GradeReport
 
 _LABEL = {outcome: (LABELS[outcome], colour) for outcome, colour in
@@ -28,6 +29,21 @@ def _fmt(x: float) -> str:
 
 def table(report: GradeReport, *, title: str = "", color: bool = False, verbosity: int = 0,
           interrupted_of: int | None = None) -> str:
+    """The report as a terminal table, in the report's language (see `_table`)."""
+    with i18n.language(report.language):
+        return _table(report, title=title, color=color, verbosity=verbosity, interrupted_of=interrupted_of)
+
+
+def _tag(outcome: str, color: bool) -> str:
+    """PASS, FAIL, ERROR or TIME (in the active language), padded to the widest of them."""
+    import click
+
+    label, colour = _LABEL[outcome]
+    text = textwidth.ljust(_(label), max(5, *(textwidth.width(_(lb)) for lb, _c in _LABEL.values())))
+    return click.style(text, fg=colour, bold=True) if color else text
+
+
+def _table(report: GradeReport, *, title: str, color: bool, verbosity: int, interrupted_of: int | None) -> str:
     """One line per test, the message under it when it did not pass, then the total.
 
     verbosity -1 (-q): only the tests that did not pass and the score line; 1 (-v): also
@@ -43,8 +59,9 @@ def table(report: GradeReport, *, title: str = "", color: bool = False, verbosit
     if report.problem:
         headline = _wrap(report.problem, width, "  ", "      ")
         lines.extend(click.style(ln, fg="red", bold=True) if color else ln for ln in headline)
+    lead = _("Note:") + " "
     for note in report.notes:
-        lines.extend(_wrap(note, width, "  Note: ", "        "))
+        lines.extend(_wrap(note, width, "  " + lead, " " * (2 + textwidth.width(lead))))
     repeated = [t for t in report.tests if report.problem and t.outcome != "passed"
                 and t.message == report.problem]
     stubs, said = {} if verbosity > 0 or report.problem else _not_written(report), set()
@@ -56,27 +73,29 @@ def table(report: GradeReport, *, title: str = "", color: bool = False, verbosit
                 said.add(t.function)
                 lines.append(_stub_line(t.function, *stubs[t.function], color))
             continue
-        label, colour = _LABEL[t.outcome]
-        tag = click.style(f"{label:<5}", fg=colour, bold=True) if color else f"{label:<5}"
-        hidden = " (hidden)" if t.hidden else ""
-        lines.append(f"  {tag} {_fmt(t.points):>4}/{_fmt(t.max_points):<4} {t.name}{hidden}")
+        tag = _tag(t.outcome, color)
+        hidden = " " + _("(hidden)") if t.hidden else ""
+        lines.append(f"  {tag} {_fmt(t.points):>4}/{_fmt(t.max_points):<4} {t.shown_name}{hidden}")  # one line a test
+        indent = " " * (9 + textwidth.width(_tag(t.outcome, False)))  # past the points, whatever the label's width
         if t.outcome != "passed":
-            lines.extend(_wrap(t.message, width, " " * 14 + "-> ", " " * 17) if t.message else [])
+            lines.extend(_wrap(t.message, width, indent + "-> ", indent + "   ") if t.message else [])
         elif t.message:  # a passing test's note: what to fix elsewhere, at no cost here
-            lines.extend(_wrap(t.message, width, " " * 14 + "note: ", " " * 20))
+            lead = _("note:") + " "
+            lines.extend(_wrap(t.message, width, indent + lead, indent + " " * textwidth.width(lead)))
     total = _total(report, interrupted_of, repeated)
     if verbosity < 0:
         total = f"{report.exercise}: {total}"
     lines.append(click.style(total, bold=True) if color else total)
     if report.output.strip() and verbosity >= 0:
         shown = _clean(report.output).strip().splitlines()
-        lines.append(f"Your code printed ({len(shown)} lines):")
+        lines.append(n_("Your code printed ({n} line):", "Your code printed ({n} lines):", len(shown)))
         keep = len(shown) if verbosity > 0 else 10
         lines.extend("  | " + ln for ln in shown[:keep])
         if len(shown) > keep:
-            lines.append(f"  | ... {len(shown) - keep} more lines (-v shows them all)")
+            lines.append("  | " + n_("... {n} more line (-v shows them all)", "... {n} more lines (-v shows them all)",
+                                     len(shown) - keep))
     for warning in report.warnings:
-        lines.append(f"Warning: {warning}")
+        lines.append(_("Warning: {warning}", warning=warning))
     return "\n".join(lines)
 
 
@@ -97,30 +116,32 @@ def _not_written(report: GradeReport) -> dict[str, tuple[str, list]]:
 def _stub_line(function: str, stub: str, tests: list, color: bool) -> str:
     """`  ERROR    0/6    xavier_normal: not implemented yet (4 tests; -v lists them)`, or
     `  ERROR    0/3    dropout_backward: needs dropout_forward, not implemented yet (2 tests)`."""
-    import click
-
-    label, colour = _LABEL["error"]
-    tag = click.style(f"{label:<5}", fg=colour, bold=True) if color else f"{label:<5}"
     hidden = sum(t.hidden for t in tests)
-    count = f"{len(tests)} test{'s' if len(tests) != 1 else ''}" + (f", {hidden} hidden" if hidden else "")
+    count = (n_("{n} test", "{n} tests", len(tests)) if not hidden else
+             n_("{n} test, {hidden} hidden", "{n} tests, {hidden} hidden", len(tests), hidden=hidden))
     points = _fmt(sum(t.max_points for t in tests))
-    why = (f"not implemented yet ({count}; -v lists them)" if stub == function
-           else f"needs {stub}, not implemented yet ({count})")
-    return f"  {tag} {'0':>4}/{points:<4} {function}: {why}"
+    why = (_("not implemented yet ({count}; -v lists them)", count=count) if stub == function
+           else _("needs {stub}, not implemented yet ({count})", stub=stub, count=count))
+    return f"  {_tag('error', color)} {'0':>4}/{points:<4} {function}: {why}"
 
 
 def _total(report: GradeReport, interrupted_of: int | None, repeated: list = ()) -> str:
-    passed = sum(t.outcome == "passed" for t in report.tests)
-    not_run = "" if not repeated else "; none could run" if len(repeated) == len(report.tests) \
-        else f"; {len(repeated)} could not run"
+    passed, tests = sum(t.outcome == "passed" for t in report.tests), len(report.tests)
     score = f"{_fmt(report.score)} / {_fmt(report.max_score)}"
     if interrupted_of is not None:
-        return (f"Interrupted: {len(report.tests)} of {interrupted_of} tests finished, "
-                f"{score} points on those")
+        return _("Interrupted: {done} of {total} tests finished, {score} points on those",
+                 done=tests, total=interrupted_of, score=score)
     if report.selection:
-        return (f"Score: {score} for the tests selected by -k {shlex.quote(report.selection)}  ({passed} of "
-                f"{len(report.tests)} passed; run without -k for the exercise's score)")
-    return f"Score: {score}  ({passed} of {len(report.tests)} tests passed{not_run})"
+        return _("Score: {score} for the tests selected by -k {selection}  ({passed} of {tests} passed; run "
+                 "without -k for the exercise's score)", score=score, selection=shlex.quote(report.selection),
+                 passed=passed, tests=tests)
+    if repeated and len(repeated) == tests:
+        return _("Score: {score}  ({passed} of {tests} tests passed; none could run)",
+                 score=score, passed=passed, tests=tests)
+    if repeated:
+        return _("Score: {score}  ({passed} of {tests} tests passed; {not_run} could not run)",
+                 score=score, passed=passed, tests=tests, not_run=len(repeated))
+    return _("Score: {score}  ({passed} of {tests} tests passed)", score=score, passed=passed, tests=tests)
 
 
 def reports_text(reports: list[GradeReport], *, titles: dict[str, str], color: bool = False,
@@ -138,25 +159,27 @@ def reports_text(reports: list[GradeReport], *, titles: dict[str, str], color: b
 
 def not_started(report: GradeReport) -> bool:
     """Untouched: every test stopped at a function not implemented yet (as for the stub)."""
-    return bool(report.tests) and _not_written(report).keys() == {t.function for t in report.tests}
+    with i18n.language(report.language):
+        return bool(report.tests) and _not_written(report).keys() == {t.function for t in report.tests}
 
 
 def not_started_line(report: GradeReport, *, color: bool = False) -> str:
     """One line for an exercise whose working copy is untouched, instead of a table."""
     import click
 
-    line = f"{report.exercise}: not started, {_fmt(report.score)} / {_fmt(report.max_score)}"
+    with i18n.language(report.language):
+        line = _("{exercise}: not started, {score} / {max_score}", exercise=report.exercise,
+                 score=_fmt(report.score), max_score=_fmt(report.max_score))
     return click.style(line, dim=True) if color else line
 
 
 def _wrap(text: str, width: int, lead: str, indent: str) -> list[str]:
-    """Student text, cleaned of control characters, wrapped paragraph by paragraph: the first
-    line after `lead`, the rest after `indent`."""
+    """Student text, cleaned of control characters, wrapped paragraph by paragraph at `width`
+    display columns (Hangul takes two): the first line after `lead`, the rest after `indent`."""
     lines = []
     for i, para in enumerate(_clean(text).splitlines() or [""]):
         first = lead if i == 0 else indent
-        lines.extend(textwrap.wrap(para, width, initial_indent=first, subsequent_indent=indent)
-                     or [first])
+        lines.extend(textwidth.wrap(para, width, initial_indent=first, subsequent_indent=indent) or [first])
     return lines
 
 

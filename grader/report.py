@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from grader.i18n import N_
+
 SCHEMA_VERSION = 1
 # The outcomes of a test, from best to worst (a test with several failed phases reports the
 # worst), and the label every renderer shows for each.
 OUTCOMES = ("passed", "failed", "error", "timeout")
-LABELS = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "timeout": "TIME"}
+LABELS = {"passed": N_("PASS"), "failed": N_("FAIL"), "error": N_("ERROR"), "timeout": N_("TIME")}  # translated where shown
 RANK = {outcome: rank for rank, outcome in enumerate(OUTCOMES)}
 
 
@@ -27,17 +29,26 @@ class TestResult:
     message: str = ""
     mistake: str = ""  # the stable id of the catalogued mistake the message names
     not_implemented: str = ""  # the function not implemented yet that stopped this test (a stub's)
+    title: str = ""  # the name in the report's language, where it differs from `name` (the test's id)
 
     @property
     def points(self) -> float:
         return points_for(self.outcome, self.max_points)
 
+    @property
+    def shown_name(self) -> str:
+        """The name a student reads: in the report's language."""
+        return self.title or self.name
+
     def to_dict(self) -> dict:
-        return {"name": self.name, "function": self.function, "points": self.points,
+        data = {"name": self.name, "function": self.function, "points": self.points,
                 "max_points": float(self.max_points), "outcome": self.outcome,
                 "hidden": self.hidden, "message": self.message,
                 **({"mistake": self.mistake} if self.mistake else {}),
                 **({"not_implemented": self.not_implemented} if self.not_implemented else {})}
+        if self.title and self.title != self.name:
+            data["title"] = self.title
+        return data
 
 
 @dataclass(frozen=True)
@@ -54,6 +65,7 @@ class GradeReport:
     selection: str = ""  # the -k expression when only some tests ran ("" for a full grading)
     problem: str = ""
     notes: tuple[str, ...] = field(default=())
+    language: str = "en"  # of its messages, notes and titles (test names and mistake ids never change)
 
     @property
     def score(self) -> float:
@@ -69,6 +81,8 @@ class GradeReport:
                 "tests": [t.to_dict() for t in self.tests],
                 "output": self.output, "warnings": list(self.warnings),
                 "problem": self.problem, "notes": list(self.notes)}
+        if self.language != "en":
+            data["language"] = self.language
         if self.selection:
             data["selection"] = self.selection  # score and max_score are those of the selected tests
         return data

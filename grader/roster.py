@@ -33,7 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.course import Exercise
-from grader.errors import GraderError, SubmissionNotFound
+from grader.errors import GraderError
+from grader.i18n import _
 
 MOODLE_FOLDER = re.compile(r"(?P<name>.+)_(?P<number>\d+)_assignsubmission_(?P<plugin>[a-z]+)_?")
 MOODLE_FILE = re.compile(r"(?P<name>.+?)_(?P<number>\d+)_assignsubmission_(?P<plugin>[a-z]+)_(?P<original>.+)")
@@ -81,7 +82,7 @@ def find_students(folder: Path, exercise: Exercise, *, own: frozenset[str] = fro
     """Read the listing of `folder`; `own` names entries that are this batch's own output."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise SubmissionNotFound(folder) if not folder.exists() else \
+        raise GraderError(_("the submissions folder {folder} does not exist", folder=folder)) if not folder.exists() else \
             GraderError(f"{folder} is a file; SUBMISSIONS must be a folder with one folder per student")
     try:
         with os.scandir(folder) as listing:
@@ -172,8 +173,9 @@ def _one_student(student_id: str, group: list[_HandIn], exercise: Exercise) -> t
                                                   "submitted files are graded") for h in group if h is not files[0]]
             return Student(student_id, files[0].path), rest
     names = ", ".join(display(h.path.name) + ("/" if h.kind != "file" else "") for h in group)
-    return Student(student_id, group[0].path, problem=f"{student_id} handed in {len(group)} times "
-                                                      f"({names}); keep one and grade again"), []
+    return Student(student_id, group[0].path, problem=_(
+        "{student} handed in {count} times ({names}); keep one and grade again",
+        student=student_id, count=len(group), names=names)), []
 
 
 def _choose_file(student_id: str, group: list[_HandIn], exercise: Exercise) -> Student:
@@ -188,8 +190,9 @@ def _choose_file(student_id: str, group: list[_HandIn], exercise: Exercise) -> S
             break
     names = ", ".join(display(h.path.name) for h in group)
     return Student(student_id, group[0].path,
-                   problem=f"{student_id} handed in {len(group)} files and it is not clear which one is "
-                           f"{exercise.module} ({names}); keep one and grade again")
+                   problem=_("{student} handed in {count} files and it is not clear which one is {module} "
+                             "({names}); keep one and grade again", student=student_id, count=len(group),
+                             module=exercise.module, names=names))
 
 
 def lookalike_warnings(ids: list[str]) -> tuple[str, ...]:

@@ -316,7 +316,7 @@ MUTANT_FILE = '''\
 """out = x + a: the input shifted by a instead of scaled by it
 
 function: $forward
-diagnosis: it does not add a
+mistake: $id.adds_a
 """
 
 

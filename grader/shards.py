@@ -162,10 +162,25 @@ def _all_shards(shards: list) -> None:
         if index in seen:
             raise GraderError(f"{seen[index]} and {path} are both shard {index}/{count}; give each shard once")
         seen[index] = path
-    missing = [f"{i}/{count}" for i in range(1, count + 1) if i not in seen]
+    missing = [i for i in range(1, count + 1) if i not in seen]
     if missing:
-        raise GraderError(f"shard {', '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing: "
-                          f"merge all {count} shards")
+        raise GraderError(f"shard {', '.join(f'{i}/{count}' for i in missing)} "
+                          f"{'is' if len(missing) == 1 else 'are'} missing: merge all {count} shards"
+                          + _where(shards[0][0], missing, count))
+
+
+def _where(given: Path, missing: list[int], count: int) -> str:
+    """Where the missing shards' folders would be when they were kept as the given one
+    was (`grades.csv.shard-1-of-3` -> ` (expected grades.csv.shard-2-of-3 ...)`), or ''."""
+    match = re.fullmatch(rf"(.+)\.shard-\d+-of-{count}", given.name)
+    if not match:
+        return ""
+    folders = [given.with_name(f"{match[1]}.shard-{i}-of-{count}") for i in missing]
+    here = [f for f in folders if f.is_dir()]
+    return (f" (expected {', '.join(str(f) for f in folders)}"
+            + ("; it is there: give it too" if len(here) == len(folders) == 1 else
+               "; they are there: give them too" if len(here) == len(folders) else
+               ", from 'grade batch ... --shard I/N' on the other machines") + ")")
 
 
 def _kept(state, path: Path, item: dict, setup: str) -> dict:

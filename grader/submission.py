@@ -22,12 +22,14 @@ from pathlib import Path
 
 from grader.course import HIDDEN_TESTS, PUBLIC_TESTS, Exercise
 from grader.errors import SubmissionNotFound
+from grader.i18n import N_, _, n_
 
 MAX_MODULE_BYTES = 1 << 20      # 1 MiB of Python: far beyond any exercise
 MAX_NOTEBOOK_BYTES = 16 << 20   # a notebook's outputs (plots) included
 MAX_CELLS = 2000                # code cells of one notebook
 EXPLORATION_TAGS = ("exploration", "skip")  # a cell tagged so is left out of grading
 PYTHON_CELL_MAGICS = ("%%time", "%%timeit", "%%capture", "%%prun")  # their body is Python
+LINK = N_("{path} is a symbolic link; hand in the file itself (links are not followed)")
 
 
 class SubmissionProblem(Exception):
@@ -85,8 +87,8 @@ def read(exercise: Exercise, path: Path) -> StudentCode:
         return _read_folder(exercise, path)
     _refuse_odd(kind, path.name)
     if path.suffix not in (".py", ".ipynb"):
-        raise NoModule(f"{path} is neither a .py module nor a notebook; expected {exercise.module}",
-                       _fix(exercise))
+        raise NoModule(_("{path} is neither a .py module nor a notebook; expected {module}",
+                         path=path, module=exercise.module), _fix(exercise))
     fd = _open(path)
     try:
         return _student_code(path, _read_capped(fd, path.name, path.suffix), ())
@@ -105,16 +107,16 @@ def _kind(path: Path, dir_fd: int | None = None) -> str:
             raise SubmissionNotFound(path) from None
         return "missing"
     except OSError as exc:
-        raise Refused(f"{path} could not be read ({exc.strerror})") from None
+        raise Refused(_("{path} could not be read ({reason})", path=path, reason=exc.strerror)) from None
     return ("dir" if stat.S_ISDIR(mode) else "file" if stat.S_ISREG(mode)
             else "link" if stat.S_ISLNK(mode) else "other")
 
 
 def _refuse_odd(kind: str, shown) -> None:
     if kind == "link":
-        raise Refused(f"{shown} is a symbolic link; hand in the file itself (links are not followed)")
+        raise Refused(_(LINK, path=shown))
     if kind != "file":
-        raise Refused(f"{shown} is not a regular file")
+        raise Refused(_("{path} is not a regular file", path=shown))
 
 
 def _open(name, *, dir_fd: int | None = None, directory: bool = False) -> int:
@@ -124,9 +126,8 @@ def _open(name, *, dir_fd: int | None = None, directory: bool = False) -> int:
         return os.open(name, flags | (os.O_DIRECTORY if directory else 0), dir_fd=dir_fd)
     except OSError as exc:
         if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
-            raise Refused(f"{Path(name).name} is a symbolic link; hand in the file itself "
-                          "(links are not followed)") from None
-        raise Refused(f"{Path(name).name} could not be read ({exc.strerror})") from None
+            raise Refused(_(LINK, path=Path(name).name)) from None
+        raise Refused(_("{path} could not be read ({reason})", path=Path(name).name, reason=exc.strerror)) from None
 
 
 def _read_folder(exercise: Exercise, path: Path) -> StudentCode:
@@ -152,13 +153,15 @@ def _read_folder(exercise: Exercise, path: Path) -> StudentCode:
                     os.close(folder)
     finally:
         os.close(top)
-    hint = (f" (it holds {', '.join(others[:3])}{', ...' if len(others) > 3 else ''}: "
-            f"name your file {exercise.module})") if others else ""
-    raise NoModule(f"no {exercise.module} found in {path}{hint}", _fix(exercise))
+    if others:
+        raise NoModule(_("no {module} found in {path} (it holds {files}: name your file {module})",
+                         module=exercise.module, path=path,
+                         files=", ".join(others[:3]) + (", ..." if len(others) > 3 else "")), _fix(exercise))
+    raise NoModule(_("no {module} found in {path}", module=exercise.module, path=path), _fix(exercise))
 
 
 def _fix(exercise: Exercise) -> str:
-    return f"grade a folder holding {exercise.module}, a .py file or a notebook"
+    return _("grade a folder holding {module}, a .py file or a notebook", module=exercise.module)
 
 
 def _choose(exercise: Exercise, folder: int, shown: Path, others: list[str]):
@@ -168,7 +171,7 @@ def _choose(exercise: Exercise, folder: int, shown: Path, others: list[str]):
         with os.scandir(folder) as listing:
             names = {e.name for e in listing}
     except OSError as exc:
-        raise Refused(f"{shown} could not be read ({exc.strerror})") from None
+        raise Refused(_("{path} could not be read ({reason})", path=shown, reason=exc.strerror)) from None
     visible = sorted(n for n in names if not n.startswith("."))
     notebooks = [n for n in visible if n.endswith(".ipynb")]
     others += [n for n in visible if n.endswith(".py")  # the course's test files are no hint
@@ -176,16 +179,16 @@ def _choose(exercise: Exercise, folder: int, shown: Path, others: list[str]):
     if exercise.module in names:
         notes = ()
         if notebooks:
-            notes = (f"graded {exercise.module}; the notebook{'s' if len(notebooks) > 1 else ''} "
-                     f"{', '.join(notebooks)} next to it {'were' if len(notebooks) > 1 else 'was'} "
-                     "not graded",)
+            notes = (n_("graded {module}; the notebook {notebooks} next to it was not graded",
+                        "graded {module}; the notebooks {notebooks} next to it were not graded",
+                        len(notebooks), module=exercise.module, notebooks=", ".join(notebooks)),)
         return exercise.module, notes
     if len(notebooks) == 1:
         return notebooks[0], ()
     if len(notebooks) > 1:
-        raise NoModule(f"{shown} holds several notebooks ({', '.join(notebooks)}) and no "
-                       f"{exercise.module}; keep only the one to grade",
-                       "or pass the one to grade to --submission")
+        raise NoModule(_("{path} holds several notebooks ({notebooks}) and no {module}; keep only the "
+                         "one to grade", path=shown, notebooks=", ".join(notebooks), module=exercise.module),
+                       _("or pass the one to grade to --submission"))
     return None
 
 
@@ -203,19 +206,22 @@ def _read_capped(fd: int, shown: str, suffix: str) -> bytes:
     cap = MAX_NOTEBOOK_BYTES if suffix == ".ipynb" else MAX_MODULE_BYTES
     info = os.fstat(fd)
     if not stat.S_ISREG(info.st_mode):
-        raise Refused(f"{shown} is not a regular file")
+        raise Refused(_("{path} is not a regular file", path=shown))
+    if info.st_size > cap and suffix == ".ipynb":
+        raise Refused(_("{path} is {size}; files over {cap} are not graded (clear the notebook's outputs "
+                        "and save it again)", path=shown, size=_mb(info.st_size), cap=_mb(cap)))
     if info.st_size > cap:
-        raise Refused(f"{shown} is {_mb(info.st_size)}; files over {_mb(cap)} are not graded"
-                      + (" (clear the notebook's outputs and save it again)" if suffix == ".ipynb" else ""))
+        raise Refused(_("{path} is {size}; files over {cap} are not graded", path=shown,
+                        size=_mb(info.st_size), cap=_mb(cap)))
     chunks, size = [], 0
     try:
         while size <= cap and (chunk := os.read(fd, min(1 << 20, cap + 1 - size))):
             chunks.append(chunk)
             size += len(chunk)
     except OSError as exc:
-        raise Refused(f"{shown} could not be read ({exc.strerror})") from None
+        raise Refused(_("{path} could not be read ({reason})", path=shown, reason=exc.strerror)) from None
     if size > cap:  # it grew after fstat
-        raise Refused(f"{shown} is over {_mb(cap)}; it is not graded")
+        raise Refused(_("{path} is over {cap}; it is not graded", path=shown, cap=_mb(cap)))
     return b"".join(chunks)
 
 
@@ -245,58 +251,62 @@ def notebook_units(data: bytes, name: str) -> tuple[tuple[Unit, ...], tuple[str,
     for number, cell in enumerate(cells, start=1):
         if cell.get("cell_type") != "code":
             continue
-        meta = _mapping(cell.get("metadata", {}), name, f"cell {number}'s metadata")
-        nbgrader = _mapping(meta.get("nbgrader", {}), name, f"cell {number}'s nbgrader metadata")
+        meta = _mapping(cell.get("metadata", {}), name, _("cell {number}'s metadata", number=number))
+        nbgrader = _mapping(meta.get("nbgrader", {}), name, _("cell {number}'s nbgrader metadata", number=number))
         if nbgrader.get("grade") is True and nbgrader.get("solution") is not True:
             continue  # an nbgrader test cell: the instructor's, not the student's
-        if set(_texts(meta.get("tags", []), name, f"cell {number}'s tags")) & set(EXPLORATION_TAGS):
+        if set(_texts(meta.get("tags", []), name, _("cell {number}'s tags", number=number))) & set(EXPLORATION_TAGS):
             tagged.append(number)
             continue
-        lines = "".join(_texts(cell.get("source", ""), name, f"cell {number}'s source")).split("\n")
+        lines = "".join(_texts(cell.get("source", ""), name, _("cell {number}'s source", number=number))).split("\n")
         first = next((ln.strip() for ln in lines if ln.strip()), "")
         if first.startswith("%%") and first.split()[0] not in PYTHON_CELL_MAGICS:
-            magics.append(f"cell {number} ({first.split()[0]})")
+            magics.append(_("cell {number} ({magic})", number=number, magic=first.split()[0]))
             continue
         code = "\n".join("" if ln.lstrip().startswith(("%", "!")) else ln for ln in lines)
         if code.strip():
+            # the name is parsed back in the worker (grader/sandbox/loader.py): never translated
             units.append(Unit(f"{name}, cell {number}", code.encode("utf-8", errors="replace")))
     if len(units) > MAX_CELLS:
-        raise Refused(f"{name} has {len(units)} code cells; notebooks with more than {MAX_CELLS} "
-                      "are not graded")
+        raise Refused(_("{notebook} has {count} code cells; notebooks with more than {most} are not graded",
+                        notebook=name, count=len(units), most=MAX_CELLS))
     notes = []
     if tagged:
-        notes.append(f"left out {_cell_list(tagged)} of {name}, tagged as exploration")
+        notes.append(_("left out {cells} of {notebook}, tagged as exploration", cells=_cell_list(tagged),
+                       notebook=name))
     if magics:
-        notes.append(f"left out {', '.join(magics)} of {name}: not Python")
+        notes.append(_("left out {cells} of {notebook}: not Python", cells=", ".join(magics), notebook=name))
     return tuple(units), tuple(notes)
 
 
 def _cells(data: bytes, name: str) -> list:
     """The notebook's list of cells, each a mapping; a clear Refused for anything else."""
-    bad = f"{name} is not a readable Jupyter notebook"
+    def bad(why: str) -> Refused:
+        return Refused(_("{notebook} is not a readable Jupyter notebook: {why}", notebook=name, why=why))
+
     try:
         notebook = json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError:
-        raise Refused(f"{bad}: it is not UTF-8 text") from None
+        raise bad(_("it is not UTF-8 text")) from None
     except RecursionError:
-        raise Refused(f"{bad}: its JSON is nested far too deeply") from None
+        raise bad(_("its JSON is nested far too deeply")) from None
     except ValueError as exc:
-        raise Refused(f"{bad}: it is not valid JSON ({str(exc)[:200]})") from None
+        raise bad(_("it is not valid JSON ({error})", error=str(exc)[:200])) from None
     if not isinstance(notebook, dict):
-        raise Refused(f"{bad}: its top level is a {_type(notebook)}, not a mapping")
+        raise bad(_("its top level is a {kind}, not a mapping", kind=_type(notebook)))
     cells = notebook.get("cells")
     if not isinstance(cells, list):
-        raise Refused(f"{bad}: it has no list of cells (nbformat 4 is expected)")
+        raise bad(_("it has no list of cells (nbformat 4 is expected)"))
     for number, cell in enumerate(cells, start=1):
         if not isinstance(cell, dict):
-            raise Refused(f"{bad}: cell {number} is a {_type(cell)}, not a mapping")
+            raise bad(_("cell {number} is a {kind}, not a mapping", number=number, kind=_type(cell)))
     return cells
 
 
 def _mapping(value, name: str, what: str) -> dict:
     if not isinstance(value, dict):
-        raise Refused(f"{name} is not a readable Jupyter notebook: {what}: a {_type(value)} "
-                      "where a mapping belongs")
+        raise Refused(_("{notebook} is not a readable Jupyter notebook: {what}: a {kind} where a mapping "
+                        "belongs", notebook=name, what=what, kind=_type(value)))
     return value
 
 
@@ -306,17 +316,21 @@ def _texts(value, name: str, what: str) -> list[str]:
         return [value]
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return value
-    inner = f" holding a {_type(next(v for v in value if not isinstance(v, str)))}" \
-        if isinstance(value, list) else ""
-    raise Refused(f"{name} is not a readable Jupyter notebook: {what}: a {_type(value)}{inner} "
-                  "where text belongs")
+    if isinstance(value, list):
+        raise Refused(_("{notebook} is not a readable Jupyter notebook: {what}: a list holding a {kind} where "
+                        "text belongs", notebook=name, what=what,
+                        kind=_type(next(v for v in value if not isinstance(v, str)))))
+    raise Refused(_("{notebook} is not a readable Jupyter notebook: {what}: a {kind} where text belongs",
+                    notebook=name, what=what, kind=_type(value)))
 
 
 def _type(value) -> str:
-    return {dict: "mapping", list: "list", str: "string", int: "number", float: "number",
-            bool: "boolean", type(None): "null"}.get(type(value), type(value).__name__)
+    kinds = {dict: N_("mapping"), list: N_("list"), str: N_("string"), int: N_("number"), float: N_("number"),
+             bool: N_("boolean"), type(None): N_("null")}
+    return _(kinds[type(value)]) if type(value) in kinds else type(value).__name__
 
 
 def _cell_list(numbers: list[int]) -> str:
-    return f"cell {numbers[0]}" if len(numbers) == 1 else \
-        f"cells {', '.join(map(str, numbers[:-1]))} and {numbers[-1]}"
+    if len(numbers) == 1:
+        return _("cell {number}", number=numbers[0])
+    return _("cells {numbers} and {last}", numbers=", ".join(map(str, numbers[:-1])), last=numbers[-1])

@@ -358,7 +358,7 @@ def test_a_kept_result_is_reused_only_while_the_submission_is_unchanged(course_d
 
 
 @pytest.mark.parametrize("args, message", [
-    (["exercise3", "nowhere", "--out", "g.csv"], "does not exist"),
+    (["exercise3", "nowhere", "--out", "g.csv"], "the submissions folder nowhere does not exist"),
     (["exercise3", "{subs}", "--out", "g.txt"], "must end in .csv or .json"),
     (["exercise3", "{empty}", "--out", "g.csv"], "no student folders"),
     (["exercise9", "{subs}", "--out", "g.csv"], "unknown exercise"),

@@ -192,8 +192,30 @@ def test_no_hidden_exercise_command_in_help_and_errors(args):
     result = CliRunner().invoke(main, [*args, "--course", str(ROOT)] if args[0] == "exercise" else args)
     text = result.stdout + result.stderr
     assert not re.search(r"grade exercise\b", text), text
-    if args[0] == "exercise3":
+    if args[0] == "exercise3" and args[1] == "--help":
         assert "Usage: grade EXERCISE [OPTIONS]\n" in text
+    elif args[0] == "exercise3":  # a usage mistake: one line that points to this command's help
+        assert result.exit_code == 2 and text.endswith(" See 'grade exercise3 --help'.\n"), text
+        assert text.startswith("Error: ") and text.count("\n") == 1, text
+
+
+@pytest.mark.parametrize("args, problem", [
+    (["batch", "exercise3", "subs"], "Error: Missing option '--out'. See 'grade batch --help'."),
+    (["merge", "--out", "g.csv"], "Error: Missing argument 'SHARD_FOLDER...'. See 'grade merge --help'."),
+    (["list", "--jobs", "3"], "Error: No such option '--jobs'. Did you mean '--json'? See 'grade list --help'."),
+    (["nbgrader", "build"], "Error: Missing argument 'COURSE_DIR'. See 'grade nbgrader build --help'."),
+    (["--bogus"], "Error: No such option '--bogus'. See 'grade --help'."),
+    (["exercise3", "a", "b"], "Error: Got unexpected extra arguments (a b). See 'grade exercise3 --help'."),
+])
+def test_a_usage_mistake_is_one_line_that_points_to_the_help(args, problem):
+    result = CliRunner().invoke(main, args)
+    assert (result.exit_code, result.stdout, result.stderr) == (2, "", problem + "\n")
+    korean = CliRunner().invoke(main, args, env={"GRADER_LANG": "ko"})
+    help_command = problem.split("See '")[1].removesuffix("'.")
+    assert korean.exit_code == 2 and korean.stderr.count("\n") == 1, korean.stderr
+    assert korean.stderr.endswith(f" 자세한 내용은 '{help_command}'에서 볼 수 있습니다.\n"), korean.stderr
+    if args[0] != "--bogus":  # --lang ko, even after the mistake that stopped the parsing
+        assert CliRunner().invoke(main, [*args, "--lang", "ko"]).stderr == korean.stderr
 
 
 @pytest.fixture(scope="module")
@@ -257,6 +279,8 @@ def test_k_grades_only_the_selected_tests_and_the_total_says_so():
 @pytest.mark.parametrize("expression, words", [
     ("no_such_function", "no test of exercise3 matches -k 'no_such_function'"),
     ("dropout and (", "-k 'dropout and (' is not a valid pytest expression: at column"),
+    ("test mode", "-k 'test mode' is not a valid pytest expression: at column 6: expected end of input; "
+                  "got identifier; join words with and, or, not (e.g. -k 'forward and not hidden')"),
 ])
 def test_k_that_selects_nothing_or_does_not_parse_is_a_usage_error(expression, words):
     result = invoke("exercise3", "-k", expression)

@@ -12,6 +12,7 @@ The tests that need a cluster skip when Dask's distributed is not installed; the
 `dev` extra installs it, so CI runs them.
 """
 
+import json
 import os
 import signal
 import socket
@@ -295,3 +296,20 @@ main(["batch", "exercise3", {str(subs)!r}, "--out", {str(tmp_path / 'g.csv')!r},
     assert run.returncode == 2
     assert run.stderr.strip() == ("Error: --scheduler needs Dask's distributed package: pip install "
                                   "'dl-grader[dask]' (on this machine and on every worker)")
+
+
+def test_a_korean_batch_is_graded_in_korean_on_the_workers(dask_cluster, tmp_path):
+    """GRADER_LANG=ko on the coordinator: the workers grade in Korean (the setup hashes, which
+    include the language, agree), and the gradebook is the local Korean batch's, byte for byte."""
+    cluster, client = dask_cluster
+    client.wait_for_workers(2, timeout=120)
+    subs = exercise3_class(tmp_path / "subs", 4)
+    local_out, dask_out = tmp_path / "local.json", tmp_path / "dask.json"
+    result = CliRunner().invoke(main, ["batch", "exercise3", str(subs), "--out", str(local_out), "--jobs", "1",
+                                       "--course", str(ROOT), "--lang", "ko"])
+    assert result.exit_code == 0, result.output
+    code, stderr = finish(coordinator(subs, dask_out, cluster.scheduler_address, env={"GRADER_LANG": "ko"}))
+    assert code == 0, stderr
+    assert dask_out.read_bytes() == local_out.read_bytes()
+    reports = json.loads(dask_out.read_text())
+    assert reports and all(r.get("language") == "ko" for r in reports if r.get("tests"))

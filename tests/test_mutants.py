@@ -45,13 +45,13 @@ def test_validate_names_a_catalogue_below_its_minimum_and_a_broken_mutant(tmp_pa
         (tmp_path / "solutions" / ex_id / "mutants").mkdir(parents=True)
         (tmp_path / "solutions" / ex_id / module).write_text("def f(x):\n    return x\n")
         (tmp_path / "solutions" / ex_id / "mutants" / "negates.py").write_text(
-            '"""negates\n\nfunction: f\ndiagnosis: sign\n"""\n\n\ndef f(x):\n    return -x\n')
+            '"""negates\n\nfunction: f\nmistake: f.sign\n"""\n\n\ndef f(x):\n    return -x\n')
     course = load_course(tmp_path)
     assert _catalogue(course.exercise("ex")) == [
         "ex: solutions/ex/mutants/ holds 1; course.yml's catalogue asks for at least 3 (min_mutants)",
         "ex: solutions/ex/variants/ holds 0; course.yml's catalogue asks for at least 1 (min_variants)"]
     assert _catalogue(course.exercise("ok")) == []
-    (tmp_path / "solutions" / "ok" / "mutants" / "typo.py").write_text('"""t\n\nfunction: f\ndiagnosis: t\n"""\n'
+    (tmp_path / "solutions" / "ok" / "mutants" / "typo.py").write_text('"""t\n\nfunction: f\nmistake: f.t\n"""\n'
                                                                     "def g(x):\n    return x\n")
     (problem,) = _catalogue(course.exercise("ok"))
     assert problem.startswith("ok: ") and "typo.py, line 6: g is not a function of the reference" in problem
@@ -82,7 +82,7 @@ def test_mutant_is_caught_and_named(mutant, zygote):
     assert verdict.caught, f"mutant {mutant.name} ({mutant.description}) survived: no test of " \
                            f"{mutant.function} lost points"
     assert verdict.named, f"mutant {mutant.name} ({mutant.description}) is not named: no failing " \
-                          f"test says {mutant.diagnosis!r}; messages: {verdict.messages}"
+                          f"test names {mutant.mistake!r}; messages: {verdict.messages}"
 
 
 @pytest.mark.parametrize("exercise_id, path", VARIANTS, ids=[f"{e}-{p.stem}" for e, p in VARIANTS])
@@ -90,6 +90,25 @@ def test_correct_variant_gets_full_marks(exercise_id, path, zygote):
     report = grade(COURSE, exercise_id, path, zygote=zygote)
     lost = [(t.name, t.message) for t in report.tests if t.outcome != "passed"]
     assert not lost and report.score == report.max_score
+
+
+def test_every_mutant_is_named_in_korean_too():
+    """The catalogue holds in Korean (grade mutants --lang ko): every mutant is caught and named
+    by the same id, and the message that names it is in Korean, not an English fallback."""
+    import re
+
+    from grader import i18n
+    from grader.mutants import summary
+
+    with i18n.language("ko"):
+        results = summary(COURSE)
+    verdicts = [v for ex_verdicts, _ in results.values() for v in ex_verdicts]
+    assert len(verdicts) == len(MUTANTS)
+    for v in verdicts:
+        assert v.caught and v.named, f"{v.mutant.exercise}/{v.mutant.name}: {v.messages}"
+        assert all(re.search("[\uac00-\ud7a3]", m) for m in v.naming), f"{v.mutant.name}: {v.naming}"
+    for _verdicts, correct in results.values():
+        assert all(r.score == r.max_score for _, r in correct)
 
 
 def test_mutants_are_named_in_a_student_release_too(tmp_path, zygote):
@@ -103,5 +122,5 @@ def test_mutants_are_named_in_a_student_release_too(tmp_path, zygote):
     with written(MUTANTS) as files:
         for m in MUTANTS:
             report = grade(course, m.exercise, files[m], zygote=zygote)
-            named += any(m.diagnosis.lower() in t.message.lower() for t in report.tests if t.outcome != "passed")
+            named += any(t.mistake == m.mistake for t in report.tests if t.outcome != "passed")
     assert named == len(MUTANTS), f"only {named} of {len(MUTANTS)} mutants named in a release"

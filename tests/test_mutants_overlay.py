@@ -44,25 +44,34 @@ def relu(x):
 TESTS = '''\
 import pytest
 
+from grader.checks import fail, mistake
+
+SQUARED = mistake("double.squared", "you squared instead of doubling")
+ABSOLUTE = mistake("relu.absolute", "a negative input gives 0")
+
 
 @pytest.mark.points(1)
 def test_double(student):
     """double: twice its input"""
     out = student.double(3)
-    assert out == 6, "double(3) is {}{}".format(out, ": you squared instead of doubling" if out == 9 else "")
+    if out == 9:
+        fail("double(3) is {out}: {mistake}", out=out, mistake=SQUARED)
+    assert out == 6, "double(3) is {}".format(out)
 
 
 @pytest.mark.points(1)
 def test_relu(student):
     """relu: keeps the positive part"""
     out = student.relu(-2)
+    if out == 2:
+        fail("relu(-2) is {out}: {mistake}", out=out, mistake=ABSOLUTE)
     assert out == 0, "relu(-2) is {}: a negative input gives 0".format(out)
 '''
 ONE_FUNCTION = '''\
 """double squares instead of doubling.
 
 function: double
-diagnosis: you squared
+mistake: double.squared
 """
 
 
@@ -73,7 +82,7 @@ HELPER_AND_IMPORT = '''\
 """relu returns the absolute value (computed by a helper).
 
 function: relu
-diagnosis: a negative input gives 0
+mistake: relu.absolute
 """
 import operator
 
@@ -115,7 +124,7 @@ def test_a_mutant_with_one_function_changes_only_that_function():
 
 
 def test_a_full_copy_stands_for_itself():
-    copy = '"""double squares.\n\nfunction: double\ndiagnosis: you squared\n"""\n' + \
+    copy = '"""double squares.\n\nfunction: double\nmistake: double.squared\n"""\n' + \
         REFERENCE.split('"""\n', 1)[1].replace("return 2 * x", "return x * x")
     assert overlay(REFERENCE, copy) == copy
 

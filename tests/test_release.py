@@ -18,6 +18,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from grader.build import BEGIN, END, strip_solutions, student_files
@@ -50,13 +51,17 @@ def substantial(lines) -> set[str]:
 
 
 def public_text(course) -> str:
-    """Every stub and every public test of the course: students get all of them."""
+    """Every stub, every public test and the catalogued mistakes they name: students get all of
+    them (the feedback also in their language, in <lang>.po, which is not counted as public:
+    nothing of the hidden tests may reach it)."""
     parts = []
     for ex in course.exercises:
         module = ex.solution_dir / ex.module
         shipped = student_files(ex)  # the stub, the public tests and the mistakes they name
         parts += [strip_solutions(module.read_text(), module), *(data.decode() for name, data in shipped.items()
-                                                                 if name != ex.module)]
+                                                                 if name != ex.module and not name.endswith(".po"))]
+        if "mistakes.yml" in shipped:  # their feedback unfolded, as the translations quote it
+            parts += [str(text) for text in (yaml.safe_load(shipped["mistakes.yml"]) or {}).values()]
     return "\n".join(parts)
 
 

@@ -56,6 +56,24 @@ def test_a_new_exercise_validates_and_its_mutant_is_caught_and_named(demo):
     assert load_course(demo).catalogue == course
 
 
+def test_validate_says_once_that_a_stale_stub_is_not_checked(demo):
+    """A stub changed after the build (a student's work, an old build) makes validate fail
+    on the drift, with one line for the stub check it then skips, not one per test."""
+    stub = demo / "exercises" / DEMO / f"{DEMO}.py"
+    before = stub.read_text()
+    stub.write_text(before.replace("raise NotImplementedError", "return 0.0, None", 1))
+    try:
+        validated = run(demo, "validate", DEMO)
+    finally:
+        stub.write_text(before)
+    assert validated.exit_code == 1, validated.output
+    lines = validated.stdout.splitlines()
+    assert lines == [f"FAIL exercises/{DEMO}/{DEMO}.py is out of sync with solutions/ (run 'grade build')",
+                     f"FAIL {DEMO}: the untouched stub is not checked until exercises/ is in sync "
+                     "(run 'grade build', then validate again)"], lines
+    assert run(demo, "validate", DEMO).exit_code == 0  # restored: in sync, and the stub is checked again
+
+
 def test_the_new_exercise_has_an_oracle_that_passes(demo):
     oracle = demo / "solutions" / DEMO / "oracle.py"
     assert pytest.main([str(oracle), "-q", "-p", "no:cacheprovider", "-c", os.devnull, "--rootdir", str(demo),

@@ -113,7 +113,13 @@ def test_merge_refuses_a_missing_doubled_or_unfinished_shard(shards, tmp_path):
     folder, _ = shards
     p1, p2, p3 = (folder / f"grades.csv.shard-{i}-of-3" for i in (1, 2, 3))
     out = tmp_path / "g.csv"
-    one_line_error(run_cli("merge", p1, p3, "--out", out), "shard 2/3 is missing")
+    one_line_error(run_cli("merge", p1, p3, "--out", out), "shard 2/3 is missing",
+                   f"(expected {p2}; it is there: give it too)")
+    elsewhere = tmp_path / "elsewhere"  # shard 1's folder alone, as on a machine that graded only it
+    shutil.copytree(p1, elsewhere / p1.name)
+    one_line_error(run_cli("merge", elsewhere / p1.name, "--out", out), "shard 2/3, 3/3 are missing",
+                   f"(expected {elsewhere / p2.name}, {elsewhere / p3.name}, from 'grade batch ... --shard I/N' "
+                   "on the other machines)")
     one_line_error(run_cli("merge", p1, p2, p1, "--out", out), "are both shard 1/3")
     unfinished = tmp_path / "unfinished"
     shutil.copytree(p2, unfinished)

@@ -13,8 +13,8 @@ gradient of your forward pass tells whether the mistake is in the forward or the
 import numpy as np
 import pytest
 
-from grader.checks import (StudentError, array, assert_close, check_draws_from_rng, expect_value_error,
-                           fail, gradcheck, mistake, normal_input, seeded, stats)
+from grader.checks import (N_, StudentError, array, assert_close, check_draws_from_rng, expect_value_error,
+                           fail, gradcheck, mistake, normal_input, seeded, stats, tr)
 
 OUT = (array("out", like="x"), "cache")
 
@@ -64,26 +64,31 @@ def check_dropped_fraction(out, p):
     if lo <= frac <= hi:
         return
     if frac == 0:
-        fail(f"no unit was dropped in training mode (p = {p}): with train=True each unit must be set "
-             "to 0 with probability p")
+        fail("no unit was dropped in training mode (p = {p}): with train=True each unit must be set to 0 with "
+             "probability p", p=p)
     if lo <= 1 - frac <= hi:
-        fail(f"with p = {p} you dropped a fraction {frac:.4f} of the units, about 1 - p: {KEEP_PROB}",
-             mistake=KEEP_PROB)
+        fail("with p = {p} you dropped a fraction {frac} of the units, about 1 - p: {mistake}", p=p,
+             frac=f"{frac:.4f}", mistake=KEEP_PROB)
     structure = mask_structure(dropped)
-    fail(f"with p = {p} you dropped a fraction {frac:.4f} of the units (the zeros of out); a correct "
-         f"mask drops between {lo:.5f} and {hi:.5f} of these {out.size} units. Each unit must be "
-         f"dropped independently with probability p." + (f" {structure}" if structure else ""), mistake=structure)
+    values = dict(p=p, frac=f"{frac:.4f}", lo=f"{lo:.5f}", hi=f"{hi:.5f}", n=out.size)
+    if structure:
+        fail("with p = {p} you dropped a fraction {frac} of the units (the zeros of out); a correct mask drops "
+             "between {lo} and {hi} of these {n} units. Each unit must be dropped independently with probability "
+             "p. {mistake}", mistake=structure, **values)
+    fail("with p = {p} you dropped a fraction {frac} of the units (the zeros of out); a correct mask drops "
+         "between {lo} and {hi} of these {n} units. Each unit must be dropped independently with probability p.",
+         **values)
 
 
 def check_not_vacuous(out, p):
     """A correct mask keeps some and drops some of the units these tests use (the chance of
     all kept or all dropped is below 1e-12 for every case): all zeros earns nothing."""
     if not out.any():
-        fail(f"every output is 0 in training mode (p = {p}, {out.size} units): only a fraction p of the "
-             "units may be dropped; the others keep their value")
+        fail("every output is 0 in training mode (p = {p}, {n} units): only a fraction p of the units may be "
+             "dropped; the others keep their value", p=p, n=out.size)
     if out.all():
-        fail(f"no unit was dropped in training mode (p = {p}, {out.size} units): with train=True each "
-             "unit must be set to 0 with probability p")
+        fail("no unit was dropped in training mode (p = {p}, {n} units): with train=True each unit must be "
+             "set to 0 with probability p", p=p, n=out.size)
 
 
 # ================================================================ dropout_forward
@@ -104,7 +109,7 @@ def test_dropout_outputs_zero_or_rescaled(student):
         assert_close(out, np.where(kept, x / (1 - p), 0.0), mistakes={
             NOT_RESCALED: np.where(kept, x, 0.0), DIVIDED_BY_P: np.where(kept, x / p, 0.0),
             TRAIN_TIMES_KEEP: np.where(kept, x * (1 - p), 0.0),
-        }, hint=f"Given your mask (the zeros of out), each kept unit must be x/(1-p) (p = {p})")
+        }, hint="Given your mask (the zeros of out), each kept unit must be x/(1-p) (p = {p})", p=p)
 
 
 @pytest.mark.points(1)
@@ -119,13 +124,13 @@ def test_dropout_expected_training_output_is_x(student):
         t = stats.hoeffding(x.size, float(np.sqrt(np.mean((x / (1 - p)) ** 2))))
         m, mx = float(out.mean()), float(x.mean())
         if abs(m - (1 - p) * mx) <= t < abs(m - mx):
-            fail(f"with p = {p} your training output averages {m:.4f} = (1 - p) * mean(x): inverted "
-                 "dropout must divide the kept units by (1 - p) so that the expected training output "
-                 f"equals x (mean {mx:.4f}) and test time can return x unchanged")
+            fail("with p = {p} your training output averages {m} = (1 - p) * mean(x): inverted dropout must divide "
+                 "the kept units by (1 - p) so that the expected training output equals x (mean {mx}) and test "
+                 "time can return x unchanged", p=p, m=f"{m:.4f}", mx=f"{mx:.4f}", mistake=NOT_RESCALED)
         if abs(m - mx) > t:
-            fail(f"with p = {p} your training output averages {m:.4f}, but the expected output of "
-                 f"inverted dropout is x itself (mean {mx:.4f}; allowed deviation {t:.3g}). Keep each "
-                 "unit with probability 1 - p and divide the kept ones by (1 - p)")
+            fail("with p = {p} your training output averages {m}, but the expected output of inverted dropout "
+                 "is x itself (mean {mx}; allowed deviation {t}). Keep each unit with probability 1 - p and "
+                 "divide the kept ones by (1 - p)", p=p, m=f"{m:.4f}", mx=f"{mx:.4f}", t=f"{t:.3g}")
 
 
 def check_test_mode(student, reference, fn, seeds, mistakes, hint):
@@ -166,13 +171,13 @@ def check_independent_masks(student, fn):
     # their mean is within Hoeffding's stats.hoeffding(n, 1, alpha/2) of q with probability
     # >= 1 - 0.5e-9 for each of the two directions (1e-9 in all).
     q = p ** 2 + (1 - p) ** 2
-    for what, same in (("neighbouring rows (samples)", dropped[0::2] == dropped[1::2]),
-                       ("neighbouring columns (features)", dropped[:, 0::2] == dropped[:, 1::2])):
+    for what, same in ((N_("neighbouring rows (samples)"), dropped[0::2] == dropped[1::2]),
+                       (N_("neighbouring columns (features)"), dropped[:, 0::2] == dropped[:, 1::2])):
         t = stats.hoeffding(same.size, 1.0, stats.ALPHA / 2)
         if abs(float(same.mean()) - q) > t:
-            fail(f"the masks of {what} agree at {float(same.mean()):.3f} of the positions; independent "
-                 f"masks with p = {p} agree at {q:.3f} (within {t:.3f}). Draw one independent random "
-                 "number per element: rng.random(x.shape)")
+            fail("the masks of {what} agree at {agree} of the positions; independent masks with p = {p} agree "
+                 "at {q} (within {t}). Draw one independent random number per element: rng.random(x.shape)",
+                 what=tr(what), agree=f"{float(same.mean()):.3f}", p=p, q=f"{q:.3f}", t=f"{t:.3f}")
 
 
 def check_rng(student, fn):
@@ -197,12 +202,13 @@ def test_dropout_random_draws_from_rng(student):
 
 def check_p_range(student, fn):
     x = big_input((6, 5), 12)
-    cases = ((1.0, "for p = 1 (it would drop every unit and divide by zero)"),
-             (1.5, "for p = 1.5 (p is a probability)"), (-0.1, "for p = -0.1 (p is a probability)"))
+    cases = ((1.0, N_("for p = 1 (it would drop every unit and divide by zero): p must be in [0, 1)")),
+             (1.5, N_("for p = 1.5 (p is a probability): p must be in [0, 1)")),
+             (-0.1, N_("for p = -0.1 (p is a probability): p must be in [0, 1)")))
     results = getattr(student, fn).each([(x, p, True, seeded(0)) for p, _ in cases] + [(x, 0.0, True, seeded(0))],
                                         returns=OUT)
     for i, (_, why) in enumerate(cases):
-        expect_value_error(lambda: results[i], why=why + ": p must be in [0, 1)")
+        expect_value_error(lambda: results[i], why=why)
     try:
         out, _ = results[3]
     except StudentError as exc:
@@ -230,8 +236,8 @@ def check_train_backward(student, fn_f, fn_b, inverted):
 
         def expected(out):
             if not out.any():  # a correct mask drops all 24 units with probability 0.3^24 < 1e-12
-                fail(f"dx cannot be checked: your {fn_f} dropped every unit (its output is all zeros), "
-                     f"so any dx that is 0 would look right: fix {fn_f} first")
+                fail("dx cannot be checked: your {forward} dropped every unit (its output is all zeros), so any "
+                     "dx that is 0 would look right: fix {forward} first", forward=fn_f)
             return dout * (out != 0) * scale(p)
 
         def mistakes(out):
@@ -327,12 +333,18 @@ def test_vanilla_test_output_is_training_average(student):
         if bad.any():
             i, j = (int(v) for v in np.argwhere(bad)[0])
             swapped = np.all(np.abs(mc - p * row) <= tol)
-            fail(f"with p = {p}, for x = {row[j]:.4f} your test-time output is {test_out[i, j]:.4f}, but "
-                 f"your training outputs average {mc[j]:.4f} over {K} masks (allowed deviation "
-                 f"{tol[j]:.3f}): vanilla dropout's test-time output must equal the expected training "
-                 "output, (1 - p) * x (the prediction imitates the average over the ensemble of thinned "
-                 "networks)." + (f" Your training outputs average p * x: {KEEP_PROB}" if swapped else ""),
-                 mistake=KEEP_PROB if swapped else None)
+            values = dict(p=p, x=f"{row[j]:.4f}", out=f"{test_out[i, j]:.4f}", mean=f"{mc[j]:.4f}", k=K,
+                          t=f"{tol[j]:.3f}")
+            if swapped:
+                fail("with p = {p}, for x = {x} your test-time output is {out}, but your training outputs average "
+                     "{mean} over {k} masks (allowed deviation {t}): vanilla dropout's test-time output must "
+                     "equal the expected training output, (1 - p) * x (the prediction imitates the average over "
+                     "the ensemble of thinned networks). Your training outputs average p * x: {mistake}",
+                     mistake=KEEP_PROB, **values)
+            fail("with p = {p}, for x = {x} your test-time output is {out}, but your training outputs average "
+                 "{mean} over {k} masks (allowed deviation {t}): vanilla dropout's test-time output must equal "
+                 "the expected training output, (1 - p) * x (the prediction imitates the average over the "
+                 "ensemble of thinned networks).", **values)
 
 
 @pytest.mark.points(1)

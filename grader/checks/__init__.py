@@ -13,6 +13,11 @@
   (binomial intervals, Hoeffding, DKW/KS), all with false-failure probability <= 1e-9.
 - `note(text)`: what a passing test has to say. `StudentError`, `StudentTimeout`,
   `InputModified`: what the student's code can raise through the sandbox.
+- Languages: every message given to `fail`, `mistake`, `note`, `expect_value_error(why=)`,
+  `assert_close(hint=)` and `check_draws_from_rng(what=)` is shown in the student's language:
+  write it as a plain string literal with `{name}` placeholders filled from keyword arguments
+  (`fail("with p = {p} ...", p=p)`), never an f-string. A text chosen at run time is marked
+  where it is written, `N_("...")`, and translated where it is used, `tr(text)`.
 
 Every failure raises `CheckFailed`, whose text is the feedback the student reads, so write it
 for them: what is wrong and what to do. It is prefixed with the function the running test
@@ -31,9 +36,11 @@ from grader.checks.inputs import normal_input, seeded
 from grader.checks.mistakes import Mistake, mistake
 from grader.checks.notes import note
 from grader.checks.rng import check_draws_from_rng
+from grader.i18n import N_
+from grader.i18n import _ as tr
 from grader.sandbox.proxy import StudentError, StudentTimeout
 
-__all__ = ["CheckFailed", "DirectionalGradient", "GRAD_TOL", "GradCheck", "InputModified", "Mistake", "Results",
+__all__ = ["N_", "tr", "CheckFailed", "DirectionalGradient", "GRAD_TOL", "GradCheck", "InputModified", "Mistake", "Results",
            "StudentError", "StudentTimeout", "array", "as_array", "as_scalar", "assert_close", "call",
            "check_backward", "check_draws_from_rng", "describe", "directional_gradient", "expect_value_error",
            "fail", "function_under_test", "gradcheck", "keeps_points", "matches", "mistake", "named_mistake",

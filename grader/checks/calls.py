@@ -23,6 +23,7 @@ import numpy as np
 
 from grader.checks.arrays import as_array, describe, fail
 from grader.checks.context import function_under_test
+from grader.i18n import _
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,8 @@ def expect(value, returns, fn: str, bound: dict | None = None, *, context: str =
         return as_array(value, fn, returns.name, shape=shape, context=context)
     names = tuple(r if isinstance(r, str) else r.name for r in returns)
     if not isinstance(value, (tuple, list)) or len(value) != len(names):
-        fail(f"{fn} must return a tuple ({', '.join(names)}); it returned {describe(value)}")
+        fail("{fn} must return a tuple ({names}); it returned {value}", fn=fn, names=", ".join(names),
+             value=describe(value))
     return tuple(expect(v, r, fn, bound, context=context) for v, r in zip(value, returns))
 
 
@@ -56,11 +58,18 @@ def inputs_context(bound: dict) -> str:
     """'for p = 0.2, train = True': the call's scalar arguments, naming the case in a message."""
     parts = [f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}" for k, v in bound.items()
              if isinstance(v, (bool, int, float, np.integer, np.floating)) and not isinstance(v, np.ndarray)]
-    return f"for {', '.join(parts)}" if parts else ""
+    return _("for {arguments}", arguments=", ".join(parts)) if parts else ""
 
 
 class InputModified(AssertionError):
-    """The student's function changed an argument it must leave alone (a failed check)."""
+    """The student's function changed an argument it must leave alone, or did not update in
+    place one it must (a failed check); `mistake` is the catalogued mistake's id."""
+
+    CHANGED, NOT_UPDATED = "inputs.changed_in_place", "inputs.not_updated_in_place"
+
+    def __init__(self, message: str, *, mistake: str = ""):
+        super().__init__(message)
+        self.mistake = mistake
 
 
 def settle(submission, name: str, outcome):
@@ -76,13 +85,15 @@ def settle(submission, name: str, outcome):
             param, before = params[index], outcome.sent[index]
             if param.name in allowed and type(before) is np.ndarray:
                 if type(now) is not np.ndarray or now.shape != before.shape:
-                    raise InputModified(f"{name} must update {param.name} in place, keeping its shape "
-                                        f"{before.shape}; afterwards it was {describe(now)}")
+                    raise InputModified(_("{name} must update {param} in place, keeping its shape {shape}; "
+                                          "afterwards it was {now}", name=name, param=param.name,
+                                          shape=before.shape, now=describe(now)), mistake=InputModified.NOT_UPDATED)
                 np.copyto(before, now, casting="unsafe")
             else:  # the worker reports only arguments the call changed
-                raise InputModified(
-                    f"{name} changed its argument '{param.name}' in place; it must leave its inputs "
-                    f"unchanged (compute a new array, e.g. out = x * mask rather than x *= mask)")
+                raise InputModified(_(
+                    "{name} changed its argument '{param}' in place; it must leave its inputs unchanged "
+                    "(compute a new array, e.g. out = x * mask rather than x *= mask)", name=name, param=param.name),
+                    mistake=InputModified.CHANGED)
     except InputModified as exc:
         outcome.error = exc
     return outcome

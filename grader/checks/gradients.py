@@ -12,9 +12,16 @@ import copy
 
 import numpy as np
 
-from grader.checks.arrays import as_array, fail
+from grader.checks.arrays import CheckFailed, as_array, fail
 from grader.checks.context import function_under_test
+from grader.checks.mistakes import mistake
 from grader.checks.notes import note, noted
+from grader.i18n import _
+
+# Mistakes of any backward pass; an exercise's own are catalogued in its tests.
+WRONG_GRADIENT = mistake("backward.wrong_gradient", "the backward pass does not give the gradient of the forward pass")
+CONSTANT_FORWARD = mistake("backward.constant_forward", "the forward pass does not depend on its input")
+NOT_SUMMED = mistake("backward.not_summed_over_batch", "a shared parameter's gradient must sum over the batch")
 
 GRAD_TOL = 1e-6
 STEP = 1e-5
@@ -30,7 +37,7 @@ def numerical_gradient(f, x: np.ndarray, dout: np.ndarray, h: float = STEP, *, m
     """d/dx of sum(f(x) * dout) by central differences; `f` may be the student's forward.
 
     `many(list_of_x) -> list_of_outputs`, where given, evaluates all 2 * x.size points at
-    once (with `student.<function>.many`, one round trip to the sandbox instead of one per
+    once (built on `student.<function>.each`: one round trip to the sandbox instead of one per
     point).
     """
     x = np.array(x, dtype=np.float64)
@@ -119,10 +126,14 @@ def keeps_points(analytic, expected, own, *, fn: str | None = None, wrt: str, fo
     key = ("exact gradient", fn, forward)
     wrts = _NOTED_WRTS[key] = [*(_NOTED_WRTS.get(key, []) if noted(key) else []), wrt]
     wrts = list(dict.fromkeys(wrts))
-    names = wrts[0] if len(wrts) == 1 else ", ".join(wrts[:-1]) + " and " + wrts[-1]
-    note(f"{names} {'is the exact gradient' if len(wrts) == 1 else 'are the exact gradients'} of your {forward}, which is "
-         f"wrong: fix {forward} (this test keeps its points: {fn} is right for the {forward} you wrote)",
-         key=key)
+    if len(wrts) == 1:
+        text = _("{names} is the exact gradient of your {forward}, which is wrong: fix {forward} (this test keeps "
+                 "its points: {fn} is right for the {forward} you wrote)", names=wrts[0], forward=forward, fn=fn)
+    else:
+        text = _("{names} and {last} are the exact gradients of your {forward}, which is wrong: fix {forward} (this "
+                 "test keeps its points: {fn} is right for the {forward} you wrote)", names=", ".join(wrts[:-1]),
+                 last=wrts[-1], forward=forward, fn=fn)
+    note(text, key=key)
     return True
 
 
@@ -145,19 +156,21 @@ def check_backward(analytic, *, expected, own_numeric, fn: str | None = None, wr
     if callable(own_numeric):  # computed only now that it is needed
         own_numeric = own_numeric()
     if own_numeric is None:
-        fail(f"{fn}: {wrt} is wrong (relative error {err:.2g} against the correct gradient; "
-             f"tolerance {GRAD_TOL:g}): differentiate each step of {forward} and apply the chain rule")
+        fail("{fn}: {wrt} is wrong (relative error {err} against the correct gradient; tolerance {tol}): "
+             "differentiate each step of {forward} and apply the chain rule", fn=fn, wrt=wrt, err=f"{err:.2g}",
+             tol=f"{GRAD_TOL:g}", forward=forward, mistake=WRONG_GRADIENT)
     if keeps_points(analytic, expected, own_numeric, fn=fn, wrt=wrt, forward=forward):
         return
     own_err, own_zero = _own(analytic, expected, own_numeric)
     if own_err <= GRAD_TOL and own_zero:
-        fail(f"{fn}: {wrt} matches the numerical gradient of your own {forward}, but that gradient "
-             f"is zero: your {forward} does not depend on its input as it must, so {wrt} is wrong "
-             f"too (relative error {err:.2g} against the correct gradient): fix {forward} first")
-    fail(f"{fn}: {wrt} is wrong (relative error {err:.2g} against the correct gradient; "
-         f"tolerance {GRAD_TOL:g}). It does not match a numerical gradient of your {forward} "
-         "either, so the mistake is in the backward pass: differentiate each step of the "
-         "forward pass and apply the chain rule")
+        fail("{fn}: {wrt} matches the numerical gradient of your own {forward}, but that gradient is zero: "
+             "your {forward} does not depend on its input as it must, so {wrt} is wrong too (relative error "
+             "{err} against the correct gradient): fix {forward} first", fn=fn, wrt=wrt, forward=forward,
+             err=f"{err:.2g}", mistake=CONSTANT_FORWARD)
+    fail("{fn}: {wrt} is wrong (relative error {err} against the correct gradient; tolerance {tol}). It does "
+         "not match a numerical gradient of your {forward} either, so the mistake is in the backward pass: "
+         "differentiate each step of the forward pass and apply the chain rule", fn=fn, wrt=wrt,
+         err=f"{err:.2g}", tol=f"{GRAD_TOL:g}", forward=forward, mistake=WRONG_GRADIENT)
 
 
 class GradCheck:
@@ -203,8 +216,9 @@ def gradcheck(forward, backward, args, *, wrt, dout, expected, mistakes=None, st
     except StudentError as exc:
         if exc.exc_type is None or exc.not_implemented:  # the submission's problem, a crash, a stub:
             raise                                        # its own message says it all
-        raise type(exc)(f"{name_b} could not be checked: {name_f} failed, so there is no cache to give "
-                        f"{name_b}: fix {name_f} first. {exc}", not_implemented=exc.not_implemented,
+        raise type(exc)(_("{backward} could not be checked: {forward} failed, so there is no cache to give "
+                          "{backward}: fix {forward} first. {error}", backward=name_b, forward=name_f, error=exc),
+                        not_implemented=exc.not_implemented,
                         exc_type=exc.exc_type) from None
     names = tuple(f"d{w}" for w in wrt)
     shapes = [np.shape(bound[w]) for w in wrt]
@@ -216,8 +230,9 @@ def gradcheck(forward, backward, args, *, wrt, dout, expected, mistakes=None, st
     for name, shape in zip(names, shapes):
         value = grads[name]
         if type(value) is np.ndarray and value.ndim == len(shape) + 1 and value.shape[1:] == shape:
-            fail(f"{name} has shape {value.shape}; expected {shape}: {name[1:]} is shared by every "
-                 f"sample, so its gradient sums over the batch (axis 0)", fn=name_b)
+            fail("{name} has shape {shape}; expected {expected}: {param} is shared by every sample, so its "
+                 "gradient sums over the batch (axis 0)", fn=name_b, name=name, shape=value.shape,
+                 expected=shape, param=name[1:], mistake=NOT_SUMMED)
         grads[name] = as_array(value, name_b, name, shape=shape)
     want = expected(out) if callable(expected) else expected
     want = dict(zip(names, (want,) if len(wrt) == 1 else want))
@@ -232,8 +247,9 @@ def gradcheck(forward, backward, args, *, wrt, dout, expected, mistakes=None, st
     if callable(forward_expected):
         forward_expected = forward_expected(out)
     forward_wrong = forward_expected is not None and not matches(out, forward_expected)
-    also = (f". Note: your {label} already gives wrong outputs on these inputs (see its tests), and "
-            f"{name_b} works from its cache: fix {label} first") if forward_wrong else ""
+    fix_first = _("fix {forward} first", forward=label)
+    also = _(". Note: your {forward} already gives wrong outputs on these inputs (see its tests), and {backward} "
+             "works from its cache: {fix}", forward=label, backward=name_b, fix=fix_first) if forward_wrong else ""
     for name in wrong:
         if keeps_points(grads[name], want[name], own.get(name), fn=name_b, wrt=name, forward=label):
             continue
@@ -241,21 +257,24 @@ def gradcheck(forward, backward, args, *, wrt, dout, expected, mistakes=None, st
                               close=lambda a, w: relative_error(a, w) <= GRAD_TOL)
         if found is not None:
             from grader.checks.mistakes import Mistake
-            text = (found.text if isinstance(found, Mistake) else str(found)) + also
+            text = (str(found) if isinstance(found, Mistake) else _(str(found))) + also
             raise_named(found, text, name_b)
         try:
             check_backward(grads[name], expected=want[name], own_numeric=own.get(name), fn=name_b,
                            wrt=name, forward=label)
         except AssertionError as exc:
-            fail(f"{exc}{'' if f'fix {label} first' in str(exc) else also}", fn=name_b)
+            raise CheckFailed(_prefixed(f"{exc}{'' if fix_first in str(exc) else also}", name_b),
+                              mistake=getattr(exc, "mistake", "")) from None
     return GradCheck(out, cache, grads)
 
 
 def raise_named(found, text: str, fn: str):
-    from grader.checks.arrays import CheckFailed
     from grader.checks.mistakes import Mistake
-    raise CheckFailed(text if text.startswith(fn) else f"{fn}: {text}",
-                      mistake=found.id if isinstance(found, Mistake) else "")
+    raise CheckFailed(_prefixed(text, fn), mistake=found.id if isinstance(found, Mistake) else "")
+
+
+def _prefixed(text: str, fn: str) -> str:
+    return text if text.startswith(fn) else f"{fn}: {text}"
 
 
 def _own_gradients(forward, signature, pristine: dict, wrt: list[str], dout, steps: dict,

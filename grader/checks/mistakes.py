@@ -15,7 +15,9 @@ and its tests refer to them by id:
 (`mistake(id, text)` defines one in the test file instead.) The report's test carries the id
 in its `mistake` key, whatever the language of the message; `grade mutants` checks that
 each mutant triggers the mistake it declares. A message may hold `{name}` placeholders,
-filled by `fail(m, name=value)`.
+filled by `fail(m, name=value)`. The message is also its msgid: it is shown in the student's
+language, from the exercise's catalogue `<lang>.po` (`python -m grader.messages update` adds
+every mistakes.yml text and every `mistake(id, text)` literal to it).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ import contextlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from grader.i18n import _
 
 CATALOGUE = "mistakes.yml"
 _ID = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)+")
@@ -35,17 +39,33 @@ _source = ""
 class Mistake:
     id: str
     text: str
+    params: tuple = ()  # (name, value) pairs bound to the text's placeholders
+    more: str = ""      # a msgid that completes the message (its placeholders filled the same way)
 
     def __str__(self) -> str:
-        return self.text
+        """The message in the student's language (its bound placeholders filled)."""
+        return self.format()
 
     def format(self, **params) -> str:
-        return self.text.format(**params) if params else self.text
+        """The message in the student's language, its placeholders filled from the bound
+        values and `params`."""
+        values = {**dict(self.params), **params}
+        return _fill(self.text, values) + (_fill(self.more, values) if self.more else "")
 
 
-def mistake(id: str, text: str | None = None) -> Mistake:  # noqa: A002 - the word the catalogue uses
+def _fill(msgid: str, values: dict) -> str:
+    """`msgid` translated, its placeholders filled from `values` (left as they are where a value
+    is missing: a message with a gap beats a test that crashes)."""
+    try:
+        return _(msgid, **values) if values else _(msgid)
+    except (KeyError, IndexError):
+        return _(msgid)
+
+
+def mistake(id: str, text: str | None = None, *, more: str = "", **params) -> Mistake:  # noqa: A002
     """The catalogued mistake `id` (its text from the exercise's mistakes.yml), or one defined
-    here with its `text`."""
+    here with its `text` (a msgid). `params` bind some of the message's placeholders now; `more`
+    completes it (a variant keeps the id: `mistake(m.id, m.text, more=N_(" (...)"), name=...)`)."""
     if not _ID.fullmatch(id or ""):
         raise ValueError(f"a mistake id is a dotted lowercase name, e.g. 'dropout.keep_prob_swap'; got {id!r}")
     if text is None:
@@ -54,7 +74,7 @@ def mistake(id: str, text: str | None = None) -> Mistake:  # noqa: A002 - the wo
             raise CourseTestError(f"mistake {id!r} is not in {_source or CATALOGUE}; add it there with the "
                                   "feedback that names it")
         text = _catalogue[id]
-    return Mistake(id, text)
+    return Mistake(id, text, tuple(sorted(params.items())), more)
 
 
 def used_ids(test_source: str) -> set[str]:

@@ -9,9 +9,14 @@ from __future__ import annotations
 _notes: dict = {}  # key -> text, in the order first noted
 
 
-def note(text: str, *, key=None) -> None:
+def note(text: str, *, key=None, **params) -> None:
     """Record `text` for the running test; shown with the test when it passes. A later note
-    with the same `key` replaces the earlier one (in its place); the same text is said once."""
+    with the same `key` replaces the earlier one (in its place); the same text is said once.
+    `text` is a msgid (shown in the student's language, `{name}` placeholders filled from
+    `params`): a plain string literal, never an f-string."""
+    from grader.i18n import _
+
+    text = _(text, **params) if text else text
     if text:
         _notes[text if key is None else key] = text
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from grader.course import Exercise
 from grader.errors import SandboxFailure
+from grader.i18n import N_, _, n_
 from grader.sandbox import channel, isolate
 from grader.sandbox.spawn import Zygote  # noqa: F401 - re-exported: the seam's other half
 from grader.sandbox.signatures import read_signatures
@@ -71,7 +72,7 @@ class _Output:
         self.thread.join(timeout=1)
         text = self.data.decode("utf-8", errors="replace")
         if self.dropped:
-            text += f"\n[... {self.dropped} more bytes of output dropped]"
+            text += "\n" + _("[... {count} more bytes of output dropped]", count=self.dropped)
         return text
 
 
@@ -113,6 +114,7 @@ class Submission:
         self.isolation_problems: list[str] = []  # the current worker's
         self.warnings: list[str] = []  # every worker's, for the report
         self.timed_out: dict[str, str] = {}  # function -> why it is not called again
+        self.killed_for_memory = False  # how the last worker stopped
         self.on_slow = on_slow  # on_slow(what, seconds waited, limit): a long wait, still going
         self.reply_bytes = min(self.limits.memory_mb, REPLY_MB) * 2**20
         self.bytes_left = SUBMISSION_REPLIES_MB * 2**20  # what all replies of this submission may hold
@@ -146,13 +148,11 @@ class Submission:
             self.load_error = StudentError(self.problem)
             raise self.load_error.with_traceback(None)
         if self.generation >= self.MAX_RESTARTS:
-            raise StudentError("your code crashed the worker process too many times; grading stopped")
+            raise StudentError(_("your code crashed the worker process too many times; grading stopped"))
         if self.deadline is None:
             self.deadline = time.monotonic() + self.limits.submission_seconds
         elif time.monotonic() >= self.deadline:
-            self.load_error = StudentTimeout(
-                f"your code used up the whole {self.limits.submission_seconds:g} s time budget "
-                "of this submission; the remaining tests were not run")
+            self.load_error = StudentTimeout(self._budget_spent())
             raise self.load_error.with_traceback(None)
         if self.private is None:
             self.private = self._prepare_folder()
@@ -168,21 +168,21 @@ class Submission:
         self.worker = (pid, sock, _Output(out_fd, self.limits.output_kb * 1024))
         self._warn(problems + self._confined())
         try:
-            load = self._receive("the import")
+            load = self._receive(_("the import"))
         except StudentError as exc:
-            self._failed_import(type(exc), f"{self.name} could not be imported: {exc}")
+            self._failed_import(type(exc), _("{file} could not be imported: {error}", file=self.name, error=exc))
         self._imported(load)
 
     def _imported(self, load) -> None:
         """Take in the worker's reply to the import: its functions, or why there are none."""
         if type(load) is not dict or type(load.get("functions")) is not dict and load["ok"]:
             self._stop_worker()
-            self._failed_import(StudentError, f"importing {self.name} sent back a malformed reply")
+            self._failed_import(StudentError, _("importing {file} sent back a malformed reply", file=self.name))
         if not load["ok"]:
             self._stop_worker()
-            kind = "syntax error" if load.get("kind") == "syntax" else "error while importing"
-            self._failed_import(StudentError, f"{self.name} could not be imported ({kind}): "
-                                              f"{str(load.get('message', ''))[:2000]}")
+            kind = _("syntax error") if load.get("kind") == "syntax" else _("error while importing")
+            self._failed_import(StudentError, _("{file} could not be imported ({kind}): {error}", file=self.name,
+                                                kind=kind, error=str(load.get("message", ""))[:2000]))
         self.functions = {name: info for name, info in load["functions"].items()
                           if type(info) is dict and type(info.get("params")) is list
                           and type(info.get("signature")) is str}
@@ -216,18 +216,19 @@ class Submission:
         if self.generation != 1 or type(errors) is not list:
             return  # a restarted worker runs the same cells again: noted once
         self.cell_failures = [str(e)[:2000] for e in errors[:20]]
-        self.notes += [f"{e}\n(the rest of this cell did not run; the other cells did. A cell that is only "
-                       "for exploring, such as a plot, can be tagged 'exploration' to leave it out of grading)"
-                       for e in self.cell_failures]
+        self.notes += [_("{error}\n(the rest of this cell did not run; the other cells did. A cell that is "
+                         "only for exploring, such as a plot, can be tagged 'exploration' to leave it out of "
+                         "grading)", error=e) for e in self.cell_failures]
 
     def _defines_nothing(self) -> str:
         if self.cell_failures:
             del self.notes[len(self.notes) - len(self.cell_failures)]  # it becomes the headline
             more = len(self.cell_failures) - 1
-            return (f"{self.name} could not be imported: {self.cell_failures[0]}"
-                    + (f"\n({more} more cell{'s' if more > 1 else ''} failed: see the notes)" if more else ""))
-        return (f"{self.name} defines none of the functions of {self.exercise.id} "
-                f"({', '.join(self.exercise.functions)}); is it the right file?")
+            first = _("{file} could not be imported: {error}", file=self.name, error=self.cell_failures[0])
+            return first + ("\n" + n_("({n} more cell failed: see the notes)", "({n} more cells failed: see the notes)",
+                                      more) if more else "")
+        return _("{file} defines none of the functions of {exercise} ({functions}); is it the right file?",
+                 file=self.name, exercise=self.exercise.id, functions=", ".join(self.exercise.functions))
 
     def _prepare_folder(self) -> str:
         """The worker's folder with the student's code (`_write_units`). A failure here is the machine's
@@ -263,7 +264,7 @@ class Submission:
         """What the sandbox could not do for this worker: the report's warnings (each once)."""
         self.isolation_problems = problems
         for problem in problems:
-            text = f"the sandbox is weaker here: {problem}"
+            text = _("the sandbox is weaker here: {problem}", problem=problem)
             if text not in self.warnings:
                 self.warnings.append(text)
 
@@ -283,9 +284,10 @@ class Submission:
         except (OSError, EOFError, channel.ProtocolError):
             status, oom = None, False  # the zygote is gone too; the worker died with it
         self.outputs.append(output.text())
+        self.killed_for_memory = oom
         if oom:
-            return (f"killed: together its processes, shared memory and files used more than the "
-                    f"memory limit of {self.limits.memory_mb} MB")
+            return _("killed: together its processes, shared memory and files used more than the memory "
+                     "limit of {mb} MB", mb=self.limits.memory_mb)
         return _describe_status(status)
 
     # ------------------------------------------------------------ calls
@@ -309,15 +311,15 @@ class Submission:
         expected = self.signatures[name]
         positional = [expected.bind(args, kwargs) for args, kwargs in calls]
         if not info["varargs"] and any(len(info["params"]) < len(p) for p in positional):
-            raise StudentError(f"wrong signature: you wrote {info['signature']}; "
-                               f"expected {expected.text}")
+            raise StudentError(_("wrong signature: you wrote {yours}; expected {expected}",
+                                 yours=info["signature"], expected=expected.text))
         raw = self._send(name, f"{name}()", {}, positional, None)
         return [self._outcome(name, expected.params, sent, outcome) for sent, outcome in zip(positional, raw)]
 
     def call_method(self, target: "RemoteObject", method: str, args: tuple, kwargs: dict):
         """`target.method(*args, **kwargs)` in the worker (`target`: an object it returned)."""
         self._function(target.about)
-        what = f"{target.about}.{method}()" if method != "__call__" else f"{target.about}(...) called"
+        what = f"{target.about}.{method}()" if method != "__call__" else f"{target.about}(...)"
         outcome, = self._send(target.about, what, {"method": method, "target": _to_wire(target, {})},
                               [args], [kwargs])
         return self._outcome(target.about, None, args, outcome, what=what).value()
@@ -340,10 +342,10 @@ class Submission:
             self._start()
         info = self.functions.get(name)
         if info is None or not info["callable"]:
-            hint = (" (a notebook cell that failed may have been meant to define it: see the "
-                    "notes)") if self.cell_failures else ""
-            raise StudentError(f"{self.name} has no function {name}(); "
-                               f"define it with the signature {self.signatures[name].text}{hint}")
+            hint = (" " + _("(a notebook cell that failed may have been meant to define it: see the notes)")
+                    if self.cell_failures else "")
+            raise StudentError(_("{file} has no function {name}(); define it with the signature {signature}",
+                                 file=self.name, name=name, signature=self.signatures[name].text) + hint)
         return info
 
     def _send(self, name: str, what: str, request: dict, calls: list, kwargs: list | None) -> list[dict]:
@@ -351,8 +353,8 @@ class Submission:
         outcome of each. Errors that concern every call (a crash or time-out of the worker, a
         malformed reply) are raised at once."""
         if any(_stale_handles(args, self.generation) for args in [*calls, *(kwargs or ())]):
-            raise StudentError(f"{name}() was given a value that an earlier call returned before "
-                               "your code crashed and the worker restarted; it no longer exists")
+            raise StudentError(_("{name}() was given a value that an earlier call returned before your code "
+                                 "crashed and the worker restarted; it no longer exists", name=name))
         slots: dict[int, int] = {}  # id(generator) -> its slot in this request
         channel.send_request(self.worker[1], {
             "function": name, **request, "calls": [_to_wire(tuple(args), slots) for args in calls],
@@ -370,7 +372,7 @@ class Submission:
         if type(raw) is not list or not 0 < len(raw) <= len(calls) or \
                 any(type(o) is not dict or type(o.get("ok")) is not bool for o in raw):
             self._stop_worker()
-            raise StudentError(f"{what} sent back a malformed reply")
+            raise StudentError(_("{what} sent back a malformed reply", what=what))
         if len(raw) < len(calls):  # a call ran out of time: the ones after it were not run
             raw = raw + [raw[-1]] * (len(calls) - len(raw))
         return raw
@@ -394,16 +396,18 @@ class Submission:
             self._stop_worker()  # as after any timeout: the next call gets a fresh import
             return self._timed_out(name, _timeout_message(what, self.limits.call_seconds))
         if outcome.get("not_implemented") is True:
-            return StudentError(f"{name} is not implemented yet (it raises NotImplementedError)",
+            return StudentError(_("{fn} is not implemented yet (it raises NotImplementedError)", fn=name),
                                 not_implemented=name, exc_type=exc_type)
-        hint = (f" (the worker's memory limit is {self.limits.memory_mb} MB)"
+        hint = (" " + _("(the worker's memory limit is {mb} MB)", mb=self.limits.memory_mb)
                 if exc_type == "MemoryError" else "")
-        return StudentError(f"{what.removesuffix('()')} raised {str(outcome.get('message', ''))[:2000]}{hint}",
-                            exc_type=exc_type)
+        return StudentError(_("{name} raised {error}", name=what.removesuffix("()"),
+                              error=str(outcome.get("message", ""))[:2000])
+                            + hint, exc_type=exc_type)
 
     def _timed_out(self, name: str, message: str) -> StudentTimeout:
         """Remember that `name` ran out of time: its later tests say so without calling it."""
-        self.timed_out.setdefault(name, f"{name}() was not called again: in an earlier test, {message}")
+        self.timed_out.setdefault(name, _("{name}() was not called again: in an earlier test, {why}",
+                                          name=name, why=message))
         return StudentTimeout(message)
 
     def _wait_announced(self, sock, what: str, limit: float) -> None:
@@ -424,13 +428,11 @@ class Submission:
                 self.on_slow(what, None, self.limits.call_seconds)
 
     def _receive(self, what: str, *, calls: int = 1):
-        pid, sock, _ = self.worker
+        pid, sock, _output = self.worker
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             self._stop_worker()
-            self.load_error = StudentTimeout(
-                f"your code used up the whole {self.limits.submission_seconds:g} s time budget "
-                "of this submission; the remaining tests were not run")
+            self.load_error = StudentTimeout(self._budget_spent())
             raise self.load_error.with_traceback(None)
         limit = min(self.limits.call_seconds * calls, remaining)
         try:
@@ -443,33 +445,39 @@ class Submission:
             raise StudentTimeout(_timeout_message(what, limit)) from None
         except (EOFError, ConnectionError, OSError) as exc:
             how = self._stop_worker()
-            hint = "" if how.startswith("killed:") else "; does your code call exit(), or crash?"
-            raise StudentError(f"{what} ended the worker process ({how}){hint}") from exc
+            hint = "" if self.killed_for_memory else _("; does your code call exit(), or crash?")
+            raise StudentError(_("{what} ended the worker process ({how})", what=what, how=how) + hint) from exc
         except channel.TooLarge as exc:
             self._stop_worker()
             raise self._too_large(what, exc) from None
         except (channel.ProtocolError, MemoryError) as exc:
             self._stop_worker()
-            raise StudentError(f"{what} sent back something that is not plain data ({exc})") from None
+            raise StudentError(_("{what} sent back something that is not plain data ({error})",
+                                 what=what, error=exc)) from None
         self.bytes_left -= size
         if type(reply) is not dict or type(reply.get("ok")) is not bool:
             self._stop_worker()
-            raise StudentError(f"{what} sent back a malformed reply")
+            raise StudentError(_("{what} sent back a malformed reply", what=what))
         return reply
+
+    def _budget_spent(self) -> str:
+        return _("your code used up the whole {seconds} s time budget of this submission; the remaining "
+                 "tests were not run", seconds=f"{self.limits.submission_seconds:g}")
 
     def _too_large(self, what: str, exc: channel.TooLarge) -> StudentError:
         """A reply refused for its size, before it was read: say which limit, in MB."""
         mb = lambda n: f"{n / 2**20:.0f} MB" if n >= 2**20 else f"{n / 1024:.0f} KB"  # noqa: E731
         if exc.what != "a reply":
-            return StudentError(f"{what} returned too many values to send back ({mb(exc.size)} of lists, "
-                                f"numbers and strings; at most {mb(exc.limit)}): return numpy arrays")
+            return StudentError(_("{what} returned too many values to send back ({size} of lists, numbers and "
+                                  "strings; at most {limit}): return numpy arrays", what=what,
+                                  size=mb(exc.size), limit=mb(exc.limit)))
         if exc.size <= self.reply_bytes:  # within one reply's limit: the submission's total is spent
-            self.load_error = StudentError(
-                f"your code sent back more than {mb(SUBMISSION_REPLIES_MB * 2**20)} of results in all; "
-                "the remaining tests were not run")
+            self.load_error = StudentError(_(
+                "your code sent back more than {limit} of results in all; the remaining tests were not run",
+                limit=mb(SUBMISSION_REPLIES_MB * 2**20)))
             return self.load_error
-        return StudentError(f"{what} returned {mb(exc.size)}; a result may hold at most "
-                            f"{mb(self.reply_bytes)} (arrays included)")
+        return StudentError(_("{what} returned {size}; a result may hold at most {limit} (arrays included)",
+                              what=what, size=mb(exc.size), limit=mb(self.reply_bytes)))
 
     @staticmethod
     def _apply_generators(params, sent, changed: dict) -> None:
@@ -604,7 +612,8 @@ def _probe_source(probe) -> tuple[str, str]:
 
 
 def _timeout_message(what: str, seconds: float) -> str:
-    return f"{what} did not finish within {seconds:g} s (an endless loop, or much slower than it needs to be?)"
+    return _("{what} did not finish within {seconds} s (an endless loop, or much slower than it needs to be?)",
+             what=what, seconds=f"{seconds:g}")
 
 
 def _stale_handles(value, generation: int) -> bool:
@@ -629,12 +638,12 @@ def _force_remove(function, path, _exc) -> None:
 
 def _describe_status(status) -> str:
     if status is None:
-        return "it ended"
+        return _("it ended")
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
-        names = {signal.SIGSEGV: "a segmentation fault", signal.SIGKILL: "killed",
-                 signal.SIGXCPU: "CPU time limit exceeded", signal.SIGABRT: "aborted"}
-        return names.get(sig, f"signal {sig}")
+        names = {signal.SIGSEGV: N_("a segmentation fault"), signal.SIGKILL: N_("killed"),
+                 signal.SIGXCPU: N_("CPU time limit exceeded"), signal.SIGABRT: N_("aborted")}
+        return _(names[sig]) if sig in names else _("signal {number}", number=sig)
     if os.WIFEXITED(status):
-        return f"exit status {os.WEXITSTATUS(status)}"
-    return "it ended"
+        return _("exit status {code}", code=os.WEXITSTATUS(status))
+    return _("it ended")

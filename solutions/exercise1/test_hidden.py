@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.checks import fail, mistake, seeded
+from grader.checks import N_, fail, mistake, seeded
 
 _spec = importlib.util.spec_from_file_location("_exercise1_public_checks", Path(__file__).with_name("test_public.py"))
 public = importlib.util.module_from_spec(_spec)
@@ -38,12 +38,17 @@ def other_shapes(student, fn):
     for W, (a, b) in zip(tiny, TINY):
         bound = public.std_of(fn, a, b)
         if not normal and np.max(np.abs(W)) > bound * (1 + public.SLACK):
-            fail(f"{fn}({a}, {b}, rng): weights lie outside [-a, a] with {public.FORMULA[fn]} = {bound:.4g}")
+            fail("{fn}({a}, {b}, rng): weights lie outside [-a, a] with {formula} = {bound:.4g}", fn=fn, a=a, b=b,
+                 formula=public.FORMULA[fn], bound=bound)
     if np.array_equal(first, second):
         fail(STALE_RNG)
 
 
 OTHER_SHAPES = "other shapes ({} x {}, 1 x 9, 9 x 1); the generator advances"
+N_("other shapes (392 x 512, 1 x 9, 9 x 1); the generator advances")  # the names it makes, for the catalogue
+N_("other shapes (512 x 392, 1 x 9, 9 x 1); the generator advances")
+N_("other shapes (392 x 512, 1 x 9, 9 x 1); the generator advances")  # the names it makes, for the catalogue
+N_("other shapes (512 x 392, 1 x 9, 9 x 1); the generator advances")
 test_xavier_normal_other_shapes, test_xavier_uniform_other_shapes, test_he_normal_other_shapes, \
     test_he_uniform_other_shapes = (public.initializer_test(fn, 1, OTHER_SHAPES.format(*OTHER[fn][0]), other_shapes)
                                     for fn in public.METHODS)
@@ -64,7 +69,7 @@ def test_init_mlp_deep_network(student):
 @pytest.mark.points(1)
 def test_init_mlp_more_invalid_arguments(student):
     """init_mlp: ValueError for other unknown methods and a single size"""
-    public.check_invalid(student, [([4, 3], "xavier", "for an unknown method ('xavier')"),
-                                   ([4, 3], "he", "for an unknown method ('he')"),
-                                   ([4, 3], "uniform", "for an unknown method ('uniform')"),
-                                   ([784], "xavier_normal", "for fewer than two sizes ([784])")])
+    public.check_invalid(student, [([4, 3], "xavier", N_("for an unknown method ('xavier')")),
+                                   ([4, 3], "he", N_("for an unknown method ('he')")),
+                                   ([4, 3], "uniform", N_("for an unknown method ('uniform')")),
+                                   ([784], "xavier_normal", N_("for fewer than two sizes ([784])"))])

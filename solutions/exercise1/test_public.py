@@ -16,8 +16,8 @@ import weakref
 import numpy as np
 import pytest
 
-from grader.checks import (as_array, check_draws_from_rng, expect_value_error, fail, mistake, named_mistake,
-                           seeded, stats)
+from grader.checks import (N_, as_array, check_draws_from_rng, describe, expect_value_error, fail, mistake,
+                           named_mistake, seeded, stats, tr)
 
 BIG = [(784, 256), (256, 784)]  # 200,704 weights each: stats.INIT_N
 N = stats.INIT_N
@@ -49,10 +49,6 @@ def std_of(method, fan_in, fan_out):
 
 # ------------------------------------------------------------------- mistake catalogue
 
-def known(id, text):  # noqa: A002 - a mistake of this exercise, id "init.<id>"
-    return mistake(f"init.{id}", text)
-
-
 TRANSPOSED = mistake("init.transposed")
 NOT_CENTRED = mistake("init.normal_not_centred")
 CONSTANT = mistake("init.constant_weights")
@@ -63,7 +59,7 @@ UNIFORM_NOT_CENTRED = mistake("init.uniform_not_centred")
 
 def normal_catalogue(method, fi, fo):
     """{mistake: the std it gives}; the first whose statistics W fits is named."""
-    std, fans = std_of(method, fi, fo), FANS[method]
+    std = std_of(method, fi, fo)
     own = {
         mistake("init.xavier_fan_in"): math.sqrt(2 / fi),
         mistake("init.xavier_fan_out"):
@@ -77,15 +73,10 @@ def normal_catalogue(method, fi, fo):
         mistake("init.he_no_2"): math.sqrt(1 / fi),
     }
     return {**own,
-            known("variance_as_std", f"you used sqrt(2 / {fans}) as the variance (your std is its square root). "
-                  f"Some slides write 'Var(W) = sqrt(2 / {fans})', but that expression is the standard deviation, "
-                  "not the variance: pass it to rng.normal as the scale"): math.sqrt(std),
-            known("std_no_sqrt", f"your std is 2 / {fans}: you forgot the square root (that is the variance; "
-                  "rng.normal's scale is the standard deviation)"): std ** 2,
-            known("uniform_bound_as_std", f"your std is {math.sqrt(3) * std:.4g} = sqrt(6 / {fans}), the bound of "
-                  f"the uniform version; the normal one uses std = sqrt(2 / {fans})"): math.sqrt(3) * std,
-            known("uniform_std", f"your weights have std {std / math.sqrt(3):.4g} = std / sqrt(3): did you draw "
-                  "from U(-std, std)? This initializer draws from the normal distribution N(0, std^2)"):
+            mistake("init.variance_as_std"): math.sqrt(std),
+            mistake("init.std_no_sqrt"): std ** 2,
+            mistake("init.uniform_bound_as_std"): math.sqrt(3) * std,
+            mistake("init.uniform_std"):
                 std / math.sqrt(3),
             mistake("init.std_one"): 1.0,
             mistake("init.std_0_01"): 0.01}
@@ -93,7 +84,7 @@ def normal_catalogue(method, fi, fo):
 
 def uniform_catalogue(method, fi, fo):
     """{mistake: the bound it gives}."""
-    a, fans = std_of(method, fi, fo), FANS[method]
+    a = std_of(method, fi, fo)
     own = {
         mistake("init.xavier_uniform_fan_in"): math.sqrt(6 / fi),
         mistake("init.xavier_uniform_fan_out"):
@@ -103,11 +94,9 @@ def uniform_catalogue(method, fi, fo):
         mistake("init.he_uniform_xavier"): math.sqrt(6 / (fi + fo)),
     }
     return {**own,
-            known("bound_sqrt3", f"your bound is sqrt(3 / {fans}). U(-a, a) has variance a^2 / 3; for the variance "
-                  f"2 / {fans} of the normal version you need a = sqrt(6 / {fans})"): a / math.sqrt(2),
-            known("std_as_bound", f"your bound is sqrt(2 / {fans}), the normal version's std. U(-a, a) has "
-                  f"variance a^2 / 3, so the bound is sqrt(3) times the std: a = sqrt(6 / {fans})"): a / math.sqrt(3),
-            known("bound_no_sqrt", f"your bound is 6 / {fans}: you forgot the square root, a = sqrt(6 / {fans})"):
+            mistake("init.bound_sqrt3"): a / math.sqrt(2),
+            mistake("init.std_as_bound"): a / math.sqrt(3),
+            mistake("init.bound_no_sqrt"):
                 a ** 2,
             mistake("init.bound_one"): 1.0}
 
@@ -119,9 +108,9 @@ def name_mistake(method, W, fi, fo, where=None):
     if method in NORMAL:
         mean, spread = float(np.mean(W)), float(np.std(W))
         if spread == 0:
-            fail(f"{where}: {CONSTANT.format(value=W.flat[0])}", mistake=CONSTANT)
+            fail("{where}: {mistake}", where=where, mistake=CONSTANT, value=W.flat[0])
         if abs(mean) / spread > MEAN_RATIO:  # the mean is large even next to the spread you drew
-            fail(f"{where}: {NOT_CENTRED.format(mean=mean)}", mistake=NOT_CENTRED)
+            fail("{where}: {mistake}", where=where, mistake=NOT_CENTRED, mean=mean)
         found = named_mistake(float(np.sqrt(np.mean(W ** 2))), normal_catalogue(method, fi, fo),
                               close=lambda rms, wrong: RMS_LO <= rms / wrong <= RMS_HI)
     else:
@@ -131,7 +120,9 @@ def name_mistake(method, W, fi, fo, where=None):
         if found is None and top > scale and looks_normal(W):
             found = LOOKS_NORMAL
     if found:
-        fail(f"{where}: {found.format(a=scale)}", mistake=found)
+        # the catalogue's placeholders: the formula's fans, the contract's std or bound a
+        fail("{where}: {mistake}", where=where, mistake=found, a=scale, fans=FANS[method],
+             bound=math.sqrt(3) * scale, third=scale / math.sqrt(3))
 
 
 # --------------------------------------------------------------------- drawing and shapes
@@ -195,9 +186,11 @@ def check_std(fn, W, fi, fo):
     name_mistake(fn, W, fi, fo)
     rms, mean = float(np.sqrt(np.mean(W ** 2))), float(np.mean(W))
     if not RMS_LO <= rms / std <= RMS_HI:
-        fail(f"{fn}({fi}, {fo}, rng): the weights' standard deviation is {rms:.4g}; expected {FORMULA[fn]} = "
-             f"{std:.4g} (the statistics of {W.size} draws allow {RMS_LO:.4f} to {RMS_HI:.4f} times that)")
-    fail(f"{fn}({fi}, {fo}, rng): {NOT_CENTRED.format(mean=mean)} (std = {std:.4g})", mistake=NOT_CENTRED)
+        fail("{fn}({fi}, {fo}, rng): the weights' standard deviation is {rms:.4g}; expected {formula} = {std:.4g} "
+             "(the statistics of {n} draws allow {lo:.4f} to {hi:.4f} times that)", fn=fn, fi=fi, fo=fo, rms=rms,
+             formula=FORMULA[fn], std=std, n=W.size, lo=RMS_LO, hi=RMS_HI)
+    fail("{fn}({fi}, {fo}, rng): {mistake} (std = {std:.4g})", fn=fn, fi=fi, fo=fo, mistake=NOT_CENTRED, mean=mean,
+         std=std)
 
 
 def check_bound(fn, W, fi, fo):
@@ -208,10 +201,12 @@ def check_bound(fn, W, fi, fo):
     name_mistake(fn, W, fi, fo)
     if top > a:
         outside = int(np.sum(np.abs(W) > a * (1 + SLACK)))
-        fail(f"{fn}({fi}, {fo}, rng): {outside} weights lie outside [-a, a] (largest |w| = {top:.4g}; "
-             f"{FORMULA[fn]} = {a:.4g}): draw with rng.uniform(-a, a, size=...)")
-    fail(f"{fn}({fi}, {fo}, rng): the largest |w| is {top:.4g}, but {W.size} draws from U(-a, a) with "
-         f"{FORMULA[fn]} = {a:.4g} come within {TOP_FRACTION:.2g}·a of a: your bound is too small")
+        fail("{fn}({fi}, {fo}, rng): {outside} weights lie outside [-a, a] (largest |w| = {top:.4g}; {formula} = "
+             "{a:.4g}): draw with rng.uniform(-a, a, size=...)", fn=fn, fi=fi, fo=fo, outside=outside, top=top,
+             formula=FORMULA[fn], a=a)
+    fail("{fn}({fi}, {fo}, rng): the largest |w| is {top:.4g}, but {n} draws from U(-a, a) with {formula} = {a:.4g} "
+         "come within {fraction:.2g}·a of a: your bound is too small", fn=fn, fi=fi, fo=fo, top=top, n=W.size,
+         formula=FORMULA[fn], a=a, fraction=TOP_FRACTION)
 
 
 def check_uniform_shape(fn, W, fi, fo):
@@ -221,17 +216,17 @@ def check_uniform_shape(fn, W, fi, fo):
     # except with probability 1e-9.
     mean = float(np.mean(W)) / a
     if abs(mean) > stats.hoeffding(N, 2.0):
-        fail(f"{where}: {UNIFORM_NOT_CENTRED.format(mean=mean)}", mistake=UNIFORM_NOT_CENTRED)
+        fail("{where}: {mistake}", where=where, mistake=UNIFORM_NOT_CENTRED, mean=mean)
     s = float(np.mean(W ** 2)) / a ** 2
     if abs(s - 1 / 3) > H:
         name_mistake(fn, W, fi, fo)
-        fail(f"{where}: mean(w^2) / a^2 is {s:.4f}; U(-a, a) with {FORMULA[fn]} = {a:.4g} gives 1/3 (its "
-             "variance is a^2 / 3)")
+        fail("{where}: mean(w^2) / a^2 is {s:.4f}; U(-a, a) with {formula} = {a:.4g} gives 1/3 (its variance is "
+             "a^2 / 3)", where=where, s=s, formula=FORMULA[fn], a=a)
     d = stats.ks_on_grid(W, stats.uniform_cdf(a), -a, a)
     if d > KS_BOUND:
         name_mistake(fn, W, fi, fo)
-        fail(f"{where}: the weights do not look uniform on [-a, a] (Kolmogorov-Smirnov distance {d:.3g} > "
-             f"{KS_BOUND:.3g}): draw with rng.uniform(-a, a, size=...)")
+        fail("{where}: the weights do not look uniform on [-a, a] (Kolmogorov-Smirnov distance {d:.3g} > "
+             "{bound:.3g}): draw with rng.uniform(-a, a, size=...)", where=where, d=d, bound=KS_BOUND)
 
 
 def check_normal_shape(fn, W, fi, fo):
@@ -242,10 +237,11 @@ def check_normal_shape(fn, W, fi, fo):
     if d <= KS_BOUND:
         return
     if looks_uniform(W):
-        fail(f"{where}: {LOOKS_UNIFORM.format(method='this initializer')}", mistake=LOOKS_UNIFORM)
+        fail("{where}: {mistake}", where=where, mistake=LOOKS_UNIFORM, method=fn)
     name_mistake(fn, W, fi, fo)
-    fail(f"{where}: the weights do not look like draws from N(0, std^2) with {FORMULA[fn]} = {std:.4g} "
-         f"(Kolmogorov-Smirnov distance {d:.3g} > {KS_BOUND:.3g})")
+    fail("{where}: the weights do not look like draws from N(0, std^2) with {formula} = {std:.4g} "
+         "(Kolmogorov-Smirnov distance {d:.3g} > {bound:.3g})", where=where, formula=FORMULA[fn], std=std, d=d,
+         bound=KS_BOUND)
 
 
 def check_rng(student, fn):
@@ -255,7 +251,8 @@ def check_rng(student, fn):
 
 
 def initializer_test(fn, points, what, run):
-    """The test `run(student, fn)`, worth `points`, whose docstring is "fn: what"."""
+    """The test `run(student, fn)`, worth `points`, whose docstring is "fn: what" (mark `what`
+    with N_ where it is written, for the catalogue: a test's name is translated)."""
     @pytest.mark.points(points)
     def test(student):
         run(student, fn)
@@ -270,22 +267,22 @@ def initializer_tests(fn, spread):
     def on_draws(check):
         return lambda student, fn: [check(fn, W, fi, fo) for W, fi, fo in draws(student, fn)]
     normal = fn in NORMAL
-    return (initializer_test(fn, 1, "returns an array of shape (fan_in, fan_out)", on_draws(lambda *_: None)),
+    return (initializer_test(fn, 1, N_("returns an array of shape (fan_in, fan_out)"), on_draws(lambda *_: None)),
             initializer_test(fn, 2, spread, on_draws(check_std if normal else check_bound)),
-            initializer_test(fn, 1, "the weights are normally distributed" if normal else
-                             "the weights are uniform on [-a, a] (mean 0, variance a^2 / 3)",
+            initializer_test(fn, 1, N_("the weights are normally distributed") if normal else
+                             N_("the weights are uniform on [-a, a] (mean 0, variance a^2 / 3)"),
                              on_draws(check_normal_shape if normal else check_uniform_shape)),
-            initializer_test(fn, 1, "same seed, same weights; every draw comes from rng", check_rng))
+            initializer_test(fn, 1, N_("same seed, same weights; every draw comes from rng"), check_rng))
 
 
 test_xavier_normal_shape, test_xavier_normal_std, test_xavier_normal_distribution, test_xavier_normal_uses_rng = \
-    initializer_tests("xavier_normal", "mean 0 and std sqrt(2 / (fan_in + fan_out)), in both orientations")
+    initializer_tests("xavier_normal", N_("mean 0 and std sqrt(2 / (fan_in + fan_out)), in both orientations"))
 test_xavier_uniform_shape, test_xavier_uniform_bound, test_xavier_uniform_distribution, test_xavier_uniform_uses_rng = \
-    initializer_tests("xavier_uniform", "every |w| <= sqrt(6 / (fan_in + fan_out)) and the bound is reached")
+    initializer_tests("xavier_uniform", N_("every |w| <= sqrt(6 / (fan_in + fan_out)) and the bound is reached"))
 test_he_normal_shape, test_he_normal_std, test_he_normal_distribution, test_he_normal_uses_rng = \
-    initializer_tests("he_normal", "mean 0 and std sqrt(2 / fan_in), in both orientations")
+    initializer_tests("he_normal", N_("mean 0 and std sqrt(2 / fan_in), in both orientations"))
 test_he_uniform_shape, test_he_uniform_bound, test_he_uniform_distribution, test_he_uniform_uses_rng = \
-    initializer_tests("he_uniform", "every |w| <= sqrt(6 / fan_in) and the bound is reached")
+    initializer_tests("he_uniform", N_("every |w| <= sqrt(6 / fan_in) and the bound is reached"))
 
 
 # --------------------------------------------------------------------------- init_mlp
@@ -299,16 +296,16 @@ def layers_of(result, sizes, method):
     """init_mlp's result as a list of (W, b) arrays with the right shapes."""
     call = f"init_mlp({sizes}, {method!r}, rng)"
     if not isinstance(result, (list, tuple)):
-        fail(f"init_mlp must return a list of (W, b) pairs; {call} returned a {type(result).__name__}")
+        fail("init_mlp must return a list of (W, b) pairs; {call} returned a {type}", call=call,
+             type=type(result).__name__)
     if len(result) != len(sizes) - 1:
-        fail(f"{call} returned {len(result)} layers; {len(sizes)} sizes make {len(sizes) - 1} layers (one "
-             "(W, b) pair between each two consecutive sizes)")
+        fail("{call} returned {layers} layers; {sizes} sizes make {want} layers (one (W, b) pair between each two "
+             "consecutive sizes)", call=call, layers=len(result), sizes=len(sizes), want=len(sizes) - 1)
     layers = []
     for i, (pair, d_in, d_out) in enumerate(zip(result, sizes[:-1], sizes[1:]), 1):
         if not isinstance(pair, (list, tuple)) or len(pair) != 2:
-            fail(f"layer {i} of {call} must be a pair (W, b); it is a {type(pair).__name__}"
-                 + (f" of {len(pair)} items" if isinstance(pair, (list, tuple)) else ""))
-        W, b = as_weights(pair[0], d_in, d_out, what=f"W of layer {i}"), pair[1]
+            fail("layer {i} of {call} must be a pair (W, b); it is {value}", i=i, call=call, value=describe(pair))
+        W, b = as_weights(pair[0], d_in, d_out, what=tr("W of layer {i}", i=i)), pair[1]
         if type(b) is np.ndarray and b.shape != (d_out,) and b.size == d_out:
             fail(BIAS_SHAPE, i=i, shape=b.shape, d=d_out)
         layers.append((W, as_array(b, name=f"b of layer {i}", shape=(d_out,))))
@@ -336,15 +333,16 @@ def matches_method(W, method, fi, fo):
 def check_layer_method(W, method, fi, fo, i):
     if matches_method(W, method, fi, fo):
         return
-    where = f"init_mlp(..., {method!r}, rng), layer {i} ({fi} x {fo})"
+    where = tr("init_mlp(..., {method}, rng), layer {i} ({fi} x {fo})", method=repr(method), i=i, fi=fi, fo=fo)
     for other in METHODS:
         if other != method and matches_method(W, other, fi, fo):
-            fail(f"{where}: {WRONG_METHOD.format(other=other, method=method)}", mistake=WRONG_METHOD)
+            fail("{where}: {mistake}", where=where, mistake=WRONG_METHOD, other=other, method=method)
     if method in NORMAL and looks_uniform(W):
-        fail(f"{where}: {LOOKS_UNIFORM.format(method=method)}", mistake=LOOKS_UNIFORM)
+        fail("{where}: {mistake}", where=where, mistake=LOOKS_UNIFORM, method=method)
     name_mistake(method, W, fi, fo, where)
-    fail(f"{where}: the weights do not have the statistics of {method} ({FORMULA[method]} = "
-         f"{std_of(method, fi, fo):.4g}); draw each layer with {method}(d_in, d_out, rng)")
+    fail("{where}: the weights do not have the statistics of {method} ({formula} = {std:.4g}); draw each layer "
+         "with {method}(d_in, d_out, rng)", where=where, method=method, formula=FORMULA[method],
+         std=std_of(method, fi, fo))
 
 
 @pytest.mark.points(1)
@@ -384,10 +382,10 @@ def check_invalid(student, cases):
 @pytest.mark.points(1)
 def test_init_mlp_invalid_arguments(student):
     """init_mlp: ValueError for an unknown method or fewer than two sizes"""
-    check_invalid(student, [([5, 3], "glorot", "for an unknown method ('glorot')"),
-                            ([5, 3], "kaiming_normal", "for an unknown method ('kaiming_normal')"),
-                            ([5], "he_normal", "for fewer than two sizes ([5]: no layer to make)"),
-                            ([], "xavier_uniform", "for fewer than two sizes ([])")])
+    check_invalid(student, [([5, 3], "glorot", N_("for an unknown method ('glorot')")),
+                            ([5, 3], "kaiming_normal", N_("for an unknown method ('kaiming_normal')")),
+                            ([5], "he_normal", N_("for fewer than two sizes ([5]: no layer to make)")),
+                            ([], "xavier_uniform", N_("for fewer than two sizes ([])"))])
 
 
 @pytest.mark.points(1)

@@ -16,11 +16,7 @@ import pytest
 
 from grader.checks import (GRAD_TOL, CheckFailed, InputModified, StudentError, StudentTimeout, array, as_scalar,
                            assert_close, check_backward, describe, directional_gradient, fail, keeps_points, matches,
-                           mistake, named_mistake, numerical_gradient, relative_error, returned, seeded)
-
-
-def known(id, text):  # noqa: A002 - a mistake of this exercise, id "decay.<id>"
-    return mistake(f"decay.{id}", text)
+                           mistake, named_mistake, numerical_gradient, relative_error, returned, seeded, tr)
 
 
 # ------------------------------------------------------------------------------ inputs
@@ -91,8 +87,10 @@ def check_numerical(grad, reference, penalty, W, lam, catalogue):
     if own is None or relative_error(dW, own) > GRAD_TOL:
         found = named_mistake(dW, catalogue(W, lam))
         if found:
-            also = f" (a numerical gradient of your {penalty.__name__} disagrees too)" if own is not None else ""
-            fail(f"{found}{also}", mistake=found)
+            if own is not None:
+                fail("{mistake} (a numerical gradient of your {penalty} disagrees too)", mistake=found,
+                     penalty=penalty.__name__)
+            fail(found)
     check_backward(dW, expected=expected, own_numeric=own, wrt="dW", forward=penalty.__name__)
 
 
@@ -158,33 +156,24 @@ def l1_grad_mistakes(W, lam):
 
 
 def step_mistakes(key, W, dW, lr, wd):
-    """{mistake: the new value it gives} for the key's step (weights decay, the rest do not)."""
+    """{mistake: the new value it gives} for the key's step (weights decay, the rest do not); their
+    messages' {key} is filled by assert_close."""
     if not key.startswith("W"):
         return {
-            known("sgd_bias_decayed", f"you decayed {key} too: weight decay applies to weights only (keys starting "
-                  f"with 'W'); every other key, like a bias, takes a plain step {key} - lr * d{key}. A bias does not "
-                  "make the model more complex, so it is not regularized"): W - lr * (dW + wd * W),
-            known("sgd_bias_uphill", f"{key} moved uphill: gradient descent subtracts the gradient, "
-                  f"{key} - lr * d{key}"): W + lr * dW,
-            known("sgd_not_updated", f"{key} was not updated: every parameter takes a step "
-                  f"{key} - lr * d{key}"): W,
+            mistake("decay.sgd_bias_decayed"): W - lr * (dW + wd * W),
+            mistake("decay.sgd_bias_uphill"): W + lr * dW,
+            mistake("decay.sgd_not_updated"): W,
         }
-    step = "W - lr * (dW + weight_decay * W)"
     return {
-        known("sgd_not_decayed", f"{key} was not decayed: keys starting with 'W' are weights, and their step adds "
-              f"weight_decay * W to the gradient: {step}"): W - lr * dW,
-        known("sgd_decay_sign", f"the decay of {key} has the wrong sign (it makes the weights grow): {step} = "
-              "(1 - lr * weight_decay) * W - lr * dW"): W - lr * (dW - wd * W),
-        known("sgd_decay_factor_2", f"the decay of {key} has a factor 2 (2 * weight_decay * W, from a penalty "
-              "lambda * sum(w^2) without the 0.5); here weight_decay is the coefficient of the gradient, as in "
-              f"torch.optim.SGD: {step}"): W - lr * (dW + 2 * wd * W),
-        known("sgd_decay_half", f"the decay of {key} is weight_decay / 2 * W; the step is {step}"):
+        mistake("decay.sgd_not_decayed"): W - lr * dW,
+        mistake("decay.sgd_decay_sign"): W - lr * (dW - wd * W),
+        mistake("decay.sgd_decay_factor_2"): W - lr * (dW + 2 * wd * W),
+        mistake("decay.sgd_decay_half"):
             W - lr * (dW + 0.5 * wd * W),
-        known("sgd_decay_no_lr", f"the decay of {key} is not multiplied by the learning rate: the step is {step}, "
-              "i.e. W shrinks by the factor (1 - lr * weight_decay)"): W - lr * dW - wd * W,
-        known("sgd_uphill", f"{key} moved uphill: gradient descent subtracts the gradient, {step}"):
+        mistake("decay.sgd_decay_no_lr"): W - lr * dW - wd * W,
+        mistake("decay.sgd_uphill"):
             W + lr * (dW + wd * W),
-        known("sgd_no_loss_grad", f"{key} took the decay but not the loss gradient dW: {step}"): W - lr * wd * W,
+        mistake("decay.sgd_no_loss_grad"): W - lr * wd * W,
     }
 
 
@@ -249,15 +238,15 @@ def check_steps(student, reference, cases):
     """Each (params, grads, lr, weight_decay) step against the reference, in one round trip."""
     for (params, grads, lr, wd), new in zip(cases, student.sgd_step.each(cases)):
         if not isinstance(new, dict):
-            fail(f"sgd_step must return a new dict of updated arrays; it returned {describe(new)}")
+            fail("sgd_step must return a new dict of updated arrays; it returned {value}", value=describe(new))
         if set(new) != set(params):
             missing, extra = sorted(set(params) - set(new)), sorted(set(new) - set(params))
-            fail("sgd_step must return a dict with the keys of params"
-                 + (f"; missing {missing}" if missing else "") + (f"; unexpected {extra}" if extra else ""))
+            fail("sgd_step must return a dict with the keys of params (missing: {missing}; unexpected: {extra})",
+                 missing=", ".join(missing) or "-", extra=", ".join(extra) or "-")
         expected = reference.sgd_step(params, grads, lr, wd)
         for key in params:
-            assert_close(new[key], expected[key], name=f"the new {key}", rtol=1e-9,
-                         mistakes=step_mistakes(key, params[key], grads[key], lr, wd))
+            assert_close(new[key], expected[key], name=tr("the new {key}", key=key), rtol=1e-9,
+                         mistakes=step_mistakes(key, params[key], grads[key], lr, wd), key=key)
 
 
 @pytest.mark.points(3)
@@ -284,9 +273,9 @@ def test_sgd_step_leaves_inputs_unchanged(student):
     try:
         new = student.sgd_step(params, grads, 0.1, 0.3)
     except InputModified as exc:
-        fail(f"{exc}. {IN_PLACE}", mistake=IN_PLACE)
+        fail("{error}. {mistake}", error=exc, mistake=IN_PLACE)
     if not isinstance(new, dict) or set(new) != set(params):
-        fail(f"sgd_step must return a new dict with the keys of params; it returned {describe(new)}")
+        fail("sgd_step must return a new dict with the keys of params; it returned {value}", value=describe(new))
     stale = [k for k in params if matches(new[k], params[k], rtol=0, atol=0)]
     if stale:
-        fail(f"sgd_step returned {stale} unchanged: every parameter takes a step")
+        fail("sgd_step returned {keys} unchanged: every parameter takes a step", keys=", ".join(stale))

@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.checks import assert_close, expect_value_error, fail, gradcheck, mistake, normal_input, seeded, stats
+from grader.checks import (N_, assert_close, expect_value_error, fail, gradcheck, mistake, normal_input, seeded,
+                           stats, tr)
 
 _spec = importlib.util.spec_from_file_location("_exercise3_public_checks", Path(__file__).with_name("test_public.py"))
 public = importlib.util.module_from_spec(_spec)
@@ -30,9 +31,12 @@ def check_fraction(out, p):
     t = stats.hoeffding(out.size, 1.0)
     if abs(frac - p) > t:
         swapped = abs(frac - (1 - p)) <= t
-        fail(f"with p = {p} and x of shape {out.shape} you dropped a fraction {frac:.4f} of the units; "
-             f"expected {p} (within {t:.4f})." + (f" That is about 1 - p: {public.KEEP_PROB}" if swapped else ""),
-             mistake=public.KEEP_PROB if swapped else None)
+        values = dict(p=p, shape=out.shape, frac=f"{frac:.4f}", t=f"{t:.4f}")
+        if swapped:
+            fail("with p = {p} and x of shape {shape} you dropped a fraction {frac} of the units; expected {p} "
+                 "(within {t}). That is about 1 - p: {mistake}", mistake=public.KEEP_PROB, **values)
+        fail("with p = {p} and x of shape {shape} you dropped a fraction {frac} of the units; expected {p} "
+             "(within {t}).", **values)
 
 
 def check_other_shapes(student, reference, fn, *, train_mistakes=None, test_mistakes=None):
@@ -51,18 +55,19 @@ def check_other_shapes(student, reference, fn, *, train_mistakes=None, test_mist
         check_fraction(out, p)
         kept = out != 0
         want, mistakes, hint = train_mistakes(x, p, kept)
-        assert_close(out, want, mistakes=mistakes, hint=f"For x of shape {shape}, each output must be 0 or "
-                                                        f"{hint} (p = {p})")
+        assert_close(out, want, mistakes=mistakes, hint="For x of shape {shape}, each output must be 0 or "
+                     "{value} (p = {p})", shape=shape, value=hint, p=p)
     for i, (x, (p, shape, _)) in enumerate(zip(tests, TEST_CASES), start=len(xs)):
         out, _ = results[i]
         if (out == 0).any():
             fail(public.TEST_MASKS)
         expected, _ = getattr(reference, fn)(x, p, False, seeded(0))
         mistakes, hint = test_mistakes(x, p)
-        assert_close(out, expected, mistakes=mistakes, hint=f"x of shape {shape}, p = {p}: {hint}")
+        assert_close(out, expected, mistakes=mistakes, hint="x of shape {shape}, p = {p}: {what}", shape=shape,
+                     p=p, what=tr(hint))
     for i, p in enumerate(bad_p, start=len(xs) + len(tests)):
-        expect_value_error(lambda: results[i], why=f"for p = {p} at test time too: p must be in [0, 1) "
-                                                   "whatever the mode")
+        expect_value_error(lambda: results[i], why="for p = {p} at test time too: p must be in [0, 1) whatever "
+                                                   "the mode", p=p)
 
 
 @pytest.mark.points(1)
@@ -76,7 +81,7 @@ def test_dropout_other_shapes_and_p(student, reference):
 def test_dropout_test_mode_other_shapes(student, reference):
     """dropout_forward: test mode is the identity for every shape; p is checked there too"""
     check_other_shapes(student, reference, "dropout_forward", test_mistakes=lambda x, p: (
-        {mistake("dropout.test_scales_by_keep"): x * (1 - p)}, "test mode returns x unchanged"))
+        {mistake("dropout.test_scales_by_keep"): x * (1 - p)}, N_("test mode returns x unchanged")))
 
 
 def check_gradients(student, fn_f, fn_b, inverted):
@@ -95,8 +100,8 @@ def check_gradients(student, fn_f, fn_b, inverted):
             # the four training cases (99 units) all dropped: probability 0.5^40 0.3^40 0.6^12
             # 0.25^7 < 1e-40 for a correct mask; otherwise a zero dx would pass vacuously
             if len(kept_any) == 4 and not any(kept_any):
-                fail(f"dx cannot be checked in training: your {fn_f} dropped every unit (its outputs are "
-                     f"all zeros), so any dx that is 0 would look right: fix {fn_f} first")
+                fail("dx cannot be checked in training: your {forward} dropped every unit (its outputs are all "
+                     "zeros), so any dx that is 0 would look right: fix {forward} first", forward=fn_f)
             return dout * (out != 0) * (1 / (1 - p) if inverted else 1.0)
         gradcheck(getattr(student, fn_f), getattr(student, fn_b), (x, p, train, seeded(100 + seed)), wrt="x",
                   dout=dout, expected=expected)
@@ -113,7 +118,7 @@ def test_vanilla_other_shapes_and_modes(student, reference):
     """vanilla_dropout_forward: other shapes and p in training and at test time; p checks"""
     check_other_shapes(student, reference, "vanilla_dropout_forward", train_mistakes=lambda x, p, kept: (
         np.where(kept, x, 0.0), {mistake("vanilla.rescales_train"): np.where(kept, x / (1 - p), 0.0)}, "x"),
-        test_mistakes=lambda x, p: ({mistake("vanilla.test_times_p"): x * p}, "test mode returns x * (1 - p)"))
+        test_mistakes=lambda x, p: ({mistake("vanilla.test_times_p"): x * p}, N_("test mode returns x * (1 - p)")))
 
 
 @pytest.mark.points(1)

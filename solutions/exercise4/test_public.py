@@ -14,8 +14,8 @@ the forward or the backward pass is wrong.
 import numpy as np
 import pytest
 
-from grader.checks import (CheckFailed, StudentError, array, assert_close, call, expect_value_error, fail,
-                           gradcheck, mistake, seeded)
+from grader.checks import (N_, CheckFailed, StudentError, array, assert_close, call, expect_value_error, fail,
+                           gradcheck, mistake, seeded, tr)
 
 OUT = (array("out", like="x"), "cache")
 EPS = 1e-5
@@ -62,13 +62,15 @@ LN_DX_NO_VAR = mistake("layernorm.backward_no_var_term")
 
 
 def variant(m, more="", **params):
-    """The mistake `m`, its `{placeholders}` filled from `params` and its message completed by `more`."""
-    return mistake(m.id, m.format(**params) + more)
+    """The mistake `m`, its `{placeholders}` filled from `params` and its message completed by
+    `more` (a msgid: mark it with N_ where it is written)."""
+    return mistake(m.id, m.text, more=more, **dict(m.params), **params)
 
 
 def as_layernorm(mistakes):
     """The same mistakes under layernorm ids (the shared ones are written as batchnorm's)."""
-    return {mistake("layernorm." + m.id.split(".", 1)[1], m.text): value for m, value in mistakes.items()}
+    return {mistake("layernorm." + m.id.split(".", 1)[1], m.text, more=m.more, **dict(m.params)): value
+            for m, value in mistakes.items()}
 
 
 # ----------------------------------------------------------------------- inputs and formulas
@@ -125,7 +127,7 @@ def bn_train_mistakes(x, gamma, beta, running_mean, running_var, eps=EPS, moment
         **normalization_mistakes(x, gamma, beta, mu, var, eps),
         BN_AXIS1: norm(x, gamma, beta, rows_mu, rows_var, eps),
         TRAIN_USES_RUNNING: norm(x, gamma, beta, running_mean, running_var, eps),
-        variant(TRAIN_USES_RUNNING, " (you used them just after updating them)"):
+        variant(TRAIN_USES_RUNNING, N_(" (you used them just after updating them)")):
             norm(x, gamma, beta, updated_mean, updated_var, eps),
         EPS_IGNORED: norm(x, gamma, beta, mu, var),
     }
@@ -151,7 +153,7 @@ def running_mistakes(name, old, stat, N, momentum=0.1):
             variant(MOMENTUM_SWAPPED, name=name): m * old + (1 - m) * unbiased,
             RUNNING_VAR_BIASED: (1 - m) * old + m * stat,
             RUNNING_STD: (1 - m) * old + m * np.sqrt(unbiased),
-            variant(RUNNING_STD, " (and use the unbiased variance)"): (1 - m) * old + m * np.sqrt(stat),
+            variant(RUNNING_STD, N_(" (and use the unbiased variance)")): (1 - m) * old + m * np.sqrt(stat),
             variant(RUNNING_REPLACED, name=name): unbiased,
             MOMENTUM_IGNORED: 0.9 * old + 0.1 * unbiased,
         })
@@ -190,7 +192,7 @@ def bn_backward_mistakes(dout, x, gamma, running_mean, running_var, train, eps=E
         xhat = (x - running_mean) / std
         dx = {TEST_CACHE_TRAIN_FORMULA: dx_through_stats(gamma * dout, xhat, std, 0), DX_NO_GAMMA: dout / std}
         if batch_dx is not None:  # the training formula computed from the batch statistics of x
-            dx[variant(TEST_CACHE_TRAIN_FORMULA, " (here with the batch statistics of x)")] = batch_dx
+            dx[variant(TEST_CACHE_TRAIN_FORMULA, N_(" (here with the batch statistics of x)"))] = batch_dx
     return {"dx": dx, **param_grad_mistakes(dout, x, xhat)}
 
 
@@ -263,8 +265,8 @@ def check_running_step(x, running_mean, running_var, old_mean, old_var, momentum
         want = (1 - momentum) * old + momentum * (stat * N / (N - 1) if name == "running_var" else stat)
         try:
             assert_close(after, want, name=name, mistakes=running_mistakes(name, old, stat, N, momentum),
-                         hint=f"expected {name} = (1 - momentum) * {name} + momentum * "
-                              + ("var * N / (N - 1)" if name == "running_var" else "mean"))
+                         hint="expected {param} = (1 - momentum) * {param} + momentum * {stat}", param=name,
+                         stat="var * N / (N - 1)" if name == "running_var" else "mean")
         except CheckFailed as exc:
             problems.append(exc)
     if problems:
@@ -349,10 +351,10 @@ def test_batchnorm_test_mode_per_sample(student, reference):
         except StudentError as exc:
             if exc.exc_type != "ValueError":
                 raise
-            fail(f"raised ValueError for {part.shape[0]} sample(s) in test mode ({exc}); only training "
-                 "needs N >= 2: test mode normalizes each sample with the running statistics")
+            fail("raised ValueError for {n} sample(s) in test mode ({error}); only training needs N >= 2: test "
+                 "mode normalizes each sample with the running statistics", n=part.shape[0], error=exc)
         expected, _ = reference.batchnorm_forward(part, gamma, beta, rm.copy(), rv.copy(), False)
-        name = f"out for a batch of {part.shape[0]} test sample(s)"
+        name = tr("out for a batch of {n} test sample(s)", n=part.shape[0])
         assert_close(out, expected, name=name, mistakes=bn_test_mistakes(part, gamma, beta, rm, rv))
         assert_close(out, full[rows[i]], name=name,
                      hint="in test mode a sample's output must not depend on the other samples in the "
@@ -386,9 +388,9 @@ def test_batchnorm_test_uses_what_training_learned(student):
         RUNNING_VAR_BIASED: learned(0.1, var),
         RUNNING_STD: learned(0.1, np.sqrt(unbiased)),
         **normalization_mistakes(x, gamma, beta, (1 - 0.9 ** k) * mu, 0.9 ** k + (1 - 0.9 ** k) * unbiased),
-    }, hint=f"after {k} training steps on one batch from running_mean = 0, running_var = 1, test mode "
-            f"must use running_mean = (1 - 0.9**{k}) * mean and running_var = 0.9**{k} + "
-            f"(1 - 0.9**{k}) * var * N / (N - 1)")
+    }, hint="after {k} training steps on one batch from running_mean = 0, running_var = 1, test mode must use "
+            "running_mean = (1 - 0.9**{k}) * mean and running_var = 0.9**{k} + (1 - 0.9**{k}) * var * N / (N - 1)",
+        k=k)
 
 
 @pytest.mark.points(0.5)

@@ -1,7 +1,7 @@
 """He normal with fan_out instead of fan_in.
 
 function: he_normal
-diagnosis: you used fan_out
+mistake: init.he_fan_out
 """
 import numpy as np
 

@@ -1,7 +1,7 @@
 """He normal with std 2 / fan_in (forgot the square root).
 
 function: he_normal
-diagnosis: forgot the square root
+mistake: init.std_no_sqrt
 """
 
 

@@ -1,7 +1,7 @@
 """He normal drawn from np.random instead of rng.
 
 function: he_normal
-diagnosis: do not depend on rng
+mistake: rng.not_from_rng
 """
 import numpy as np
 

@@ -1,7 +1,7 @@
 """He uniform drawing from [0, a) with rng.random() * a.
 
 function: he_uniform
-diagnosis: not rng.uniform(0, a)
+mistake: init.uniform_not_centred
 """
 import numpy as np
 

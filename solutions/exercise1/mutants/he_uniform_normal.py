@@ -1,7 +1,7 @@
 """He uniform drawing from a normal distribution with He's std.
 
 function: he_uniform
-diagnosis: look normally distributed
+mistake: init.normal_for_uniform
 """
 import numpy as np
 

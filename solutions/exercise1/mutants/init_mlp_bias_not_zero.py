@@ -1,7 +1,7 @@
 """init_mlp starting the biases at 0.01 (a habit for ReLU) instead of 0.
 
 function: init_mlp
-diagnosis: not all zeros
+mistake: init.mlp_bias_not_zero
 """
 import numpy as np
 

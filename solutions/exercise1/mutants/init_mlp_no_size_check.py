@@ -1,7 +1,7 @@
 """init_mlp accepting fewer than two sizes (returns an empty list).
 
 function: init_mlp
-diagnosis: fewer than two sizes
+mistake: args.no_value_error
 """
 import numpy as np
 

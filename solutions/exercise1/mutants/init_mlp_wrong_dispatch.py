@@ -1,7 +1,7 @@
 """init_mlp mapping 'he_uniform' to he_normal (copy-paste slip).
 
 function: init_mlp
-diagnosis: look drawn by he_normal
+mistake: init.mlp_wrong_method
 """
 import numpy as np
 

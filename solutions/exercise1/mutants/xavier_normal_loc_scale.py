@@ -1,7 +1,7 @@
 """Xavier normal with the std passed as the mean: rng.normal(std, size=...).
 
 function: xavier_normal
-diagnosis: order of rng.normal(loc, scale)
+mistake: init.normal_not_centred
 """
 import numpy as np
 

@@ -1,7 +1,7 @@
 """Xavier normal with std sqrt(1 / (fan_in + fan_out)).
 
 function: xavier_normal
-diagnosis: the 2 is missing
+mistake: init.xavier_no_2
 """
 import numpy as np
 

@@ -1,7 +1,7 @@
 """Xavier normal drawn from the uniform distribution with the same std.
 
 function: xavier_normal
-diagnosis: look uniformly distributed
+mistake: init.uniform_for_normal
 """
 import numpy as np
 

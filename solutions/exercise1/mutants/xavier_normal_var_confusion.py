@@ -1,7 +1,7 @@
 """Xavier normal reading the slide's 'Var(W) = sqrt(2/(n_in+n_out))' as the variance (std = its square root).
 
 function: xavier_normal
-diagnosis: not the variance
+mistake: init.variance_as_std
 """
 import numpy as np
 

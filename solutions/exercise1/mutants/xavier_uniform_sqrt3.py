@@ -1,7 +1,7 @@
 """Xavier uniform with bound sqrt(3 / (fan_in + fan_out)).
 
 function: xavier_uniform
-diagnosis: your bound is sqrt(3 /
+mistake: init.bound_sqrt3
 """
 import numpy as np
 

@@ -1,7 +1,7 @@
 """Xavier uniform using the normal std sqrt(2 / (fan_in + fan_out)) as the bound.
 
 function: xavier_uniform
-diagnosis: the normal version's std
+mistake: init.std_as_bound
 """
 import numpy as np
 

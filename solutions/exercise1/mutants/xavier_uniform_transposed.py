@@ -1,7 +1,7 @@
 """Xavier uniform returning shape (fan_out, fan_in), torch's layout.
 
 function: xavier_uniform
-diagnosis: which is (fan_out, fan_in)
+mistake: init.transposed
 """
 import numpy as np
 

@@ -1,7 +1,7 @@
 """L1 subgradient as W / |W|: NaN where W == 0.
 
 function: l1_grad
-diagnosis: NaN
+mistake: result.not_finite
 """
 import numpy as np
 

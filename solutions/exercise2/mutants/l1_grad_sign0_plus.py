@@ -1,7 +1,7 @@
 """L1 subgradient +lam at W == 0: np.where(W >= 0, 1, -1).
 
 function: l1_grad
-diagnosis: at W == 0 your gradient is +lam
+mistake: decay.l1_grad_sign0_plus
 """
 import numpy as np
 

@@ -1,7 +1,7 @@
 """L1 penalty without the absolute value.
 
 function: l1_penalty
-diagnosis: absolute value is missing
+mistake: decay.l1_penalty_no_abs
 """
 import numpy as np
 

@@ -1,7 +1,7 @@
 """L1 penalty squaring the weights (L2's formula without the 0.5).
 
 function: l1_penalty
-diagnosis: you squared the weights
+mistake: decay.l1_penalty_squared
 """
 import numpy as np
 

@@ -1,7 +1,7 @@
 """L2 gradient with an extra factor 2: 2 * lam * W.
 
 function: l2_grad
-diagnosis: 2 * lam * W
+mistake: decay.l2_grad_factor_2
 """
 
 

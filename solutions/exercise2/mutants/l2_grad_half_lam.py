@@ -1,7 +1,7 @@
 """L2 gradient with lam / 2: 0.5 * lam * W.
 
 function: l2_grad
-diagnosis: lam / 2 * W
+mistake: decay.l2_grad_half
 """
 
 

@@ -1,7 +1,7 @@
 """L2 penalty overwriting its total in the loop: only the last array counts.
 
 function: l2_penalty
-diagnosis: only the last array
+mistake: decay.l2_penalty_last_only
 """
 import numpy as np
 

@@ -1,7 +1,7 @@
 """L2 penalty without the 0.5: lam * sum(W**2) (the lecture's lambda * sum(w^2)).
 
 function: l2_penalty
-diagnosis: twice the contract
+mistake: decay.l2_penalty_factor_2
 """
 import numpy as np
 

@@ -1,7 +1,7 @@
 """SGD step that decays everything not starting with 'b' (batch-norm gamma too).
 
 function: sgd_step
-diagnosis: decayed gamma1 too
+mistake: decay.sgd_bias_decayed
 """
 
 

@@ -1,7 +1,7 @@
 """SGD step that decays every parameter, biases included.
 
 function: sgd_step
-diagnosis: decayed b1 too
+mistake: decay.sgd_bias_decayed
 """
 
 

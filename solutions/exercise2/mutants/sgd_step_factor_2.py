@@ -1,7 +1,7 @@
 """SGD step with 2 * weight_decay * W (the lecture's lambda * sum(w^2) derivative).
 
 function: sgd_step
-diagnosis: factor 2
+mistake: decay.sgd_decay_factor_2
 """
 
 

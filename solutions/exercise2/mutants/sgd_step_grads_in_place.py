@@ -1,7 +1,7 @@
 """SGD step adding the decay into grads in place (grad += wd * W).
 
 function: sgd_step
-diagnosis: changed its argument 'grads' in place
+mistake: decay.sgd_in_place
 """
 
 

@@ -1,7 +1,7 @@
 """SGD step updating params in place (value -= ...) and returning them.
 
 function: sgd_step
-diagnosis: in place
+mistake: decay.sgd_in_place
 """
 
 

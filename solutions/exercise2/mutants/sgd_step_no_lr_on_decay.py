@@ -1,7 +1,7 @@
 """SGD step with the decay outside the learning rate: W - lr * dW - wd * W.
 
 function: sgd_step
-diagnosis: not multiplied by the learning rate
+mistake: decay.sgd_decay_no_lr
 """
 
 

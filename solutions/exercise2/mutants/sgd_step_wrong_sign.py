@@ -1,7 +1,7 @@
 """SGD step with the decay's sign flipped: W - lr * (dW - wd * W).
 
 function: sgd_step
-diagnosis: wrong sign
+mistake: decay.sgd_decay_sign
 """
 
 

@@ -1,7 +1,7 @@
 """backward multiplies dout in place (dout *= mask)
 
 function: dropout_backward
-diagnosis: changed its argument 'dout' in place
+mistake: inputs.changed_in_place
 """
 
 

@@ -1,7 +1,7 @@
 """backward draws a new mask instead of reusing the forward pass's
 
 function: dropout_backward
-diagnosis: not draw a new one
+mistake: dropout.backward_new_mask
 """
 import numpy as np
 

@@ -1,7 +1,7 @@
 """backward forgets the 1/(1-p) scale: dx = dout * (mask != 0)
 
 function: dropout_backward
-diagnosis: without the 1/(1-p) scale
+mistake: dropout.backward_no_scale
 """
 
 

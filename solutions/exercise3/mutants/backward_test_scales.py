@@ -1,7 +1,7 @@
 """test-time backward scales by (1-p) as if test-time forward did
 
 function: dropout_backward
-diagnosis: at test time dx = dout * (1-p)
+mistake: dropout.backward_test_scales
 """
 
 

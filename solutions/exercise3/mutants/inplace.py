@@ -1,7 +1,7 @@
 """dropout applied to x in place (x *= mask)
 
 function: dropout_forward
-diagnosis: in place
+mistake: inputs.changed_in_place
 """
 
 

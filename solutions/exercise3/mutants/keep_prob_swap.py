@@ -1,7 +1,7 @@
 """p used as the keep probability: mask = rng.random(x.shape) < p, kept units divided by p
 
 function: dropout_forward
-diagnosis: keep probability
+mistake: dropout.keep_prob_swap
 """
 
 

@@ -1,7 +1,7 @@
 """inverted dropout without the 1/(1-p) rescaling in training
 
 function: dropout_forward
-diagnosis: not rescaled
+mistake: dropout.no_rescale_train
 """
 
 

@@ -1,7 +1,7 @@
 """the mask drawn from np.random instead of the rng argument
 
 function: dropout_forward
-diagnosis: np.random
+mistake: rng.not_from_rng
 """
 import numpy as np
 

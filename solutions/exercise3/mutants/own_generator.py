@@ -1,7 +1,7 @@
 """a fresh unseeded generator instead of the rng argument
 
 function: dropout_forward
-diagnosis: same seed
+mistake: rng.same_seed_differs
 """
 import numpy as np
 

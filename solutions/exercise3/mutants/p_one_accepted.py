@@ -1,7 +1,7 @@
 """p = 1 accepted (checks p <= 1): division by zero instead of ValueError
 
 function: dropout_forward
-diagnosis: for p = 1
+mistake: args.no_value_error
 """
 
 

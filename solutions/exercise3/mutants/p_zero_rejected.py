@@ -1,7 +1,7 @@
 """p = 0 rejected (checks 0 < p < 1)
 
 function: vanilla_dropout_forward
-diagnosis: p = 0 is allowed
+mistake: dropout.p_zero_rejected
 """
 
 

@@ -1,7 +1,7 @@
 """one mask shared by all rows (samples): rng.random(x.shape[1:])
 
 function: dropout_forward
-diagnosis: every row (sample) got the same mask
+mistake: dropout.shared_mask_rows
 """
 
 

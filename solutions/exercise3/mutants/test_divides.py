@@ -1,7 +1,7 @@
 """inverted dropout that divides by (1-p) at test time too
 
 function: dropout_forward
-diagnosis: equals x/(1-p)
+mistake: dropout.test_divides
 """
 
 

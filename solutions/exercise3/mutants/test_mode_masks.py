@@ -1,7 +1,7 @@
 """inverted dropout that ignores train and applies a mask at test time too
 
 function: dropout_forward
-diagnosis: every unit is active
+mistake: dropout.test_mode_masks
 """
 
 

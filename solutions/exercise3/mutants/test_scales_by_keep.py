@@ -1,7 +1,7 @@
 """inverted dropout that also scales by (1-p) at test time
 
 function: dropout_forward
-diagnosis: equals x*(1-p)
+mistake: dropout.test_scales_by_keep
 """
 
 

@@ -1,7 +1,7 @@
 """vanilla backward divides by (1-p) in training like inverted dropout
 
 function: vanilla_dropout_backward
-diagnosis: inverted dropout's backward
+mistake: dropout.vanilla_backward_scaled
 """
 
 

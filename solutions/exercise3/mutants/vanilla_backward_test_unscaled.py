@@ -1,7 +1,7 @@
 """vanilla backward at test time returns dout without the (1-p) factor
 
 function: vanilla_dropout_backward
-diagnosis: at test time dx = dout, but
+mistake: vanilla.backward_test_unscaled
 """
 
 

@@ -1,7 +1,7 @@
 """vanilla dropout keeping units with probability p
 
 function: vanilla_dropout_forward
-diagnosis: keep probability
+mistake: dropout.keep_prob_swap
 """
 
 

@@ -1,7 +1,7 @@
 """vanilla dropout that rescales kept units by 1/(1-p) in training (inverted)
 
 function: vanilla_dropout_forward
-diagnosis: that is inverted dropout
+mistake: vanilla.rescales_train
 """
 
 

@@ -1,7 +1,7 @@
 """vanilla dropout with one mask for all rows
 
 function: vanilla_dropout_forward
-diagnosis: same mask
+mistake: dropout.shared_mask_rows
 """
 
 

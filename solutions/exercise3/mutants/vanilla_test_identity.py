@@ -1,7 +1,7 @@
 """vanilla dropout without the (1-p) scaling at test time
 
 function: vanilla_dropout_forward
-diagnosis: test-time output equals x:
+mistake: vanilla.test_identity
 """
 
 

@@ -1,7 +1,7 @@
 """vanilla test time multiplies by p (lecture 003's 'ratio deleted') instead of 1-p
 
 function: vanilla_dropout_forward
-diagnosis: ratio kept
+mistake: vanilla.test_times_p
 """
 
 

@@ -1,7 +1,7 @@
 """Mutant: batchnorm_backward treats the batch statistics as constants in training (dx = gamma * dout / std).
 
 function: batchnorm_backward
-diagnosis: gradient for a test-mode cache only
+mistake: batchnorm.backward_constant_stats
 """
 
 

@@ -1,7 +1,7 @@
 """Mutant: batchnorm_backward returns dgamma = sum(dout) (forgets xhat).
 
 function: batchnorm_backward
-diagnosis: which is dbeta
+mistake: batchnorm.dgamma_sum_dout
 """
 
 

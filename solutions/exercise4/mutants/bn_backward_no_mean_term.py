@@ -1,7 +1,7 @@
 """Mutant: batchnorm_backward drops the gradient path through the batch mean.
 
 function: batchnorm_backward
-diagnosis: misses the path through the batch mean
+mistake: batchnorm.backward_no_mean_term
 """
 
 

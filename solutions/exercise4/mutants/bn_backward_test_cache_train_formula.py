@@ -1,7 +1,7 @@
 """Mutant: batchnorm_backward uses the training formula for a test-mode cache.
 
 function: batchnorm_backward
-diagnosis: for a test-mode cache the running statistics are constants
+mistake: batchnorm.backward_test_cache_train_formula
 """
 
 

@@ -1,7 +1,7 @@
 """Mutant: batchnorm_forward keeps cs231n's running statistics: momentum as a decay and the biased variance.
 
 function: batchnorm_forward
-diagnosis: update of running_var: momentum as the weight of the old value
+mistake: batchnorm.cs231n_running_var
 """
 import numpy as np
 

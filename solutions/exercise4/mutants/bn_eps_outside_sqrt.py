@@ -1,7 +1,7 @@
 """Mutant: batchnorm_forward divides by sqrt(var) + eps instead of sqrt(var + eps).
 
 function: batchnorm_forward
-diagnosis: eps is outside the square root
+mistake: batchnorm.eps_outside_sqrt
 """
 import numpy as np
 

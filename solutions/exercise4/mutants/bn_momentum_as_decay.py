@@ -1,7 +1,7 @@
 """Mutant: batchnorm_forward uses momentum as the weight of the old running value (swapped).
 
 function: batchnorm_forward
-diagnosis: momentum is the weight of the NEW batch statistic
+mistake: batchnorm.momentum_as_decay
 """
 import numpy as np
 

@@ -1,7 +1,7 @@
 """Mutant: batchnorm_forward rebinds running_mean and running_var instead of updating them in place.
 
 function: batchnorm_forward
-diagnosis: only rebinds your local name
+mistake: batchnorm.running_not_in_place
 """
 import numpy as np
 

@@ -1,7 +1,7 @@
 """Mutant: batchnorm_forward averages the standard deviation into running_var.
 
 function: batchnorm_forward
-diagnosis: not of the standard deviation
+mistake: batchnorm.running_std
 """
 import numpy as np
 

@@ -1,7 +1,7 @@
 """Mutant: batchnorm_forward updates running_var with the biased batch variance.
 
 function: batchnorm_forward
-diagnosis: you averaged the biased variance
+mistake: batchnorm.running_var_biased
 """
 import numpy as np
 

@@ -1,7 +1,7 @@
 """Mutant: batchnorm_forward normalizes with the test batch's own statistics in test mode.
 
 function: batchnorm_forward
-diagnosis: statistics of the test batch
+mistake: batchnorm.test_uses_batch
 """
 import numpy as np
 

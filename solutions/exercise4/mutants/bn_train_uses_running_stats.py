@@ -1,7 +1,7 @@
 """Mutant: batchnorm_forward normalizes with the (just updated) running statistics in training too.
 
 function: batchnorm_forward
-diagnosis: not with running_mean and running_var
+mistake: batchnorm.train_uses_running
 """
 import numpy as np
 

@@ -1,7 +1,7 @@
 """Mutant: batchnorm_forward normalizes with the unbiased variance (N - 1) in training.
 
 function: batchnorm_forward
-diagnosis: normalized with the unbiased variance
+mistake: batchnorm.unbiased_normalize
 """
 import numpy as np
 

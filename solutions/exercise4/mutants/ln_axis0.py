@@ -1,7 +1,7 @@
 """Mutant: layernorm_forward normalizes over the batch (axis 0), like batch norm.
 
 function: layernorm_forward
-diagnosis: which is batch norm
+mistake: layernorm.normalizes_columns
 """
 import numpy as np
 

@@ -1,7 +1,7 @@
 """Mutant: layernorm_backward sums over the batch (axis 0) as in batch norm.
 
 function: layernorm_backward
-diagnosis: you summed over the batch (axis 0)
+mistake: layernorm.backward_sums_axis0
 """
 
 

@@ -1,7 +1,7 @@
 """Mutant: layernorm_forward computes the row statistics without keepdims (they broadcast along the wrong axis).
 
 function: layernorm_forward
-diagnosis: keepdims=True
+mistake: layernorm.no_keepdims
 """
 import numpy as np
 

@@ -1,7 +1,7 @@
 """Mutant: layernorm_forward uses the unbiased variance of each row.
 
 function: layernorm_forward
-diagnosis: you divided by D - 1
+mistake: layernorm.unbiased_variance
 """
 import numpy as np
 
