@@ -63,11 +63,18 @@ def raised(step: dict) -> str | None:
     return str(value)[:100] if value is not None else None
 
 
-def output(step: dict, name: str, key: str = "out", *, shape=None, context: str = "") -> np.ndarray:
-    """A step's array (`out`, `grad_x`), checked: a finite float array of `shape`."""
+def output(step: dict, name: str, key: str = "out", *, shape=None, context: str = "",
+           raised_mistake: "Mistake | None" = None, detached: "Mistake | None" = None) -> np.ndarray:
+    """A step's array (`out`, `grad_x`), checked: a finite float array of `shape`. A step that
+    raised fails (with `raised_mistake`, if the test knows which mistake that is); a missing
+    gradient of x fails with `detached` (given `context=`), or a generic message."""
     if raised(step):
+        if raised_mistake is not None:
+            fail(raised_mistake, fn=name, error=str(step.get("message", ""))[:500], context=context)
         fail(f"{name} raised {str(step.get('message', ''))[:500]}{' ' + context if context else ''}")
     what = {"out": "forward's output", "grad_x": "the gradient of the input x"}.get(key, key)
+    if key == "grad_x" and step.get(key) is None and detached is not None:
+        fail(detached, fn=name, context=f" {context}" if context else "")
     if key == "grad_x" and step.get(key) is None:
         fail(f"{name}: autograd found no path from x to the output{' ' + context if context else ''}: "
              "the output must be computed from x with tensor operations (no .detach(), .data, "

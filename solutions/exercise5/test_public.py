@@ -174,7 +174,7 @@ def test_dropout_gradient_uses_the_same_mask(student):
     x, dout = big_input((80, 60), 514), normal_input((80, 60), 515)
     step, = dropout(student, p, [("forward", x, dout, True)])
     out = output(step, "Dropout", shape=x.shape, context=f"for p = {p}")
-    grad = output(step, "Dropout", "grad_x", shape=x.shape, context=f"for p = {p}")
+    grad = output(step, "Dropout", "grad_x", shape=x.shape, context=f"for p = {p}", detached=DETACHED)
     check_training_output(out, x, p, context=f" (p = {p})")
     expected = np.where(out == 0, 0.0, dout / (1 - p))
     assert_close(grad, expected, fn="Dropout", name="the gradient of x", rtol=1e-12, atol=0, mistakes={
@@ -190,7 +190,7 @@ def test_dropout_p_zero_and_one(student):
     step, = dropout(student, 0.0, [("forward", x, dout, True)])
     out = output(step, "Dropout", shape=x.shape, context="for p = 0")
     assert_close(out, x, fn="Dropout", name="the output for p = 0", rtol=0, atol=0)
-    assert_close(output(step, "Dropout", "grad_x", shape=x.shape, context="for p = 0"), dout,
+    assert_close(output(step, "Dropout", "grad_x", shape=x.shape, context="for p = 0", detached=DETACHED), dout,
                  fn="Dropout", name="the gradient of x for p = 0", rtol=0, atol=0)
     step, = dropout(student, 1.0, [("forward", x, dout, True)])
     if raised(step) or step.get("out") is not None and type(step["out"]) is np.ndarray \
@@ -198,7 +198,8 @@ def test_dropout_p_zero_and_one(student):
         fail(P_ONE_NAN, got=f"raised {step['message']}" if raised(step) else "returned NaN or inf")
     out = output(step, "Dropout", shape=x.shape, context="for p = 1")
     assert_close(out, np.zeros_like(x), fn="Dropout", name="the output for p = 1", rtol=0, atol=0)
-    assert_close(output(step, "Dropout", "grad_x", shape=x.shape, context="for p = 1"), np.zeros_like(x),
+    assert_close(output(step, "Dropout", "grad_x", shape=x.shape, context="for p = 1", detached=DETACHED),
+                 np.zeros_like(x),
                  fn="Dropout", name="the gradient of x for p = 1", rtol=0, atol=0)
 
 

@@ -1,7 +1,7 @@
 """The running variance updated with the biased batch variance
 
 function: BatchNorm1d
-diagnosis: UNBIASED batch variance
+mistake: batchnorm.biased_running_var
 """
 import torch
 from torch import nn

@@ -1,7 +1,7 @@
 """eps added after the square root: (x - mean) / (sqrt(var) + eps)
 
 function: BatchNorm1d
-diagnosis: inside the square root
+mistake: batchnorm.eps_outside_sqrt
 """
 import torch
 from torch import nn

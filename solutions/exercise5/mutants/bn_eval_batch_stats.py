@@ -1,7 +1,7 @@
 """Eval mode normalizes with the batch statistics too
 
 function: BatchNorm1d
-diagnosis: not with the batch's statistics
+mistake: batchnorm.eval_batch_stats
 """
 import torch
 from torch import nn

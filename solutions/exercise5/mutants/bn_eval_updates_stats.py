@@ -1,7 +1,7 @@
 """The running statistics are updated in eval mode too (the update is outside the training branch)
 
 function: BatchNorm1d
-diagnosis: changes nothing
+mistake: batchnorm.eval_changes_state
 """
 import torch
 from torch import nn

@@ -1,7 +1,7 @@
 """num_batches_tracked kept as a float tensor
 
 function: BatchNorm1d
-diagnosis: int64
+mistake: batchnorm.counter_dtype
 """
 import torch
 from torch import nn

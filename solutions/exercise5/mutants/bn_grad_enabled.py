@@ -1,7 +1,7 @@
 """The mode from torch.is_grad_enabled() (d2l's from-scratch batch norm)
 
 function: BatchNorm1d
-diagnosis: torch.is_grad_enabled()
+mistake: batchnorm.grad_enabled_mode
 """
 import torch
 from torch import nn

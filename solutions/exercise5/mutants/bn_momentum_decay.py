@@ -1,7 +1,7 @@
 """momentum used as a decay (cs231n's running = momentum * running + (1 - momentum) * batch)
 
 function: BatchNorm1d
-diagnosis: as a decay
+mistake: batchnorm.momentum_as_decay
 """
 import torch
 from torch import nn

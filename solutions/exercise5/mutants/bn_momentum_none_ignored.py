@@ -1,7 +1,7 @@
 """momentum=None treated as the default 0.1 instead of the cumulative average
 
 function: BatchNorm1d
-diagnosis: cumulative average
+mistake: batchnorm.momentum_none_ignored
 """
 import torch
 from torch import nn

@@ -1,7 +1,7 @@
 """track_running_stats=False: eval mode reads the missing running statistics
 
 function: BatchNorm1d
-diagnosis: without running statistics
+mistake: batchnorm.no_stats_eval
 """
 import torch
 from torch import nn

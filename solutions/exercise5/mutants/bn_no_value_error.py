@@ -1,7 +1,7 @@
 """No ValueError for one value per channel in training (its unbiased variance divides by 0)
 
 function: BatchNorm1d
-diagnosis: raise ValueError
+mistake: batchnorm.one_value_accepted
 """
 import torch
 from torch import nn

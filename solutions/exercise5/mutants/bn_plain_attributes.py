@@ -2,7 +2,7 @@
 not in state_dict() and load_state_dict(strict=True) fails
 
 function: BatchNorm1d
-diagnosis: register_buffer
+mistake: batchnorm.not_a_buffer
 """
 import torch
 from torch import nn

@@ -1,7 +1,7 @@
 """For (N, C, L) the statistics over N only (per channel and position)
 
 function: BatchNorm1d
-diagnosis: the batch AND the length
+mistake: batchnorm.stats_over_batch_only
 """
 import torch
 from torch import nn

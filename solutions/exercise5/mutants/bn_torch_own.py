@@ -1,7 +1,7 @@
 """torch's own F.batch_norm instead of tensor operations (passes every behaviour, earns nothing)
 
 function: BatchNorm1d
-diagnosis: torch's own batch norm
+mistake: batchnorm.torch_own
 """
 import torch
 import torch.nn.functional as F

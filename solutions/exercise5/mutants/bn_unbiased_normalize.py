@@ -1,7 +1,7 @@
 """Normalizes with the unbiased batch variance (torch.var's default)
 
 function: BatchNorm1d
-diagnosis: biased variance
+mistake: batchnorm.unbiased_normalize
 """
 import torch
 from torch import nn

@@ -1,7 +1,7 @@
 """The output computed from x.detach(): autograd passes no gradient back to x
 
 function: Dropout
-diagnosis: autograd found no path from x
+mistake: dropout.detached
 """
 import torch
 from torch import nn

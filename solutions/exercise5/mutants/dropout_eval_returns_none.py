@@ -2,7 +2,7 @@
 eval() never reaches the flag
 
 function: Dropout
-diagnosis: return self
+mistake: dropout.mode_not_returned
 """
 import torch
 from torch import nn

@@ -1,7 +1,7 @@
 """Eval mode multiplies by 1-p (vanilla dropout's test pass on top of inverted training)
 
 function: Dropout
-diagnosis: vanilla dropout
+mistake: dropout.eval_scales
 """
 import torch
 from torch import nn

@@ -1,7 +1,7 @@
 """The mode from torch.is_grad_enabled() instead of self.training (d2l's from-scratch version)
 
 function: Dropout
-diagnosis: torch.is_grad_enabled()
+mistake: dropout.grad_enabled_mode
 """
 import torch
 from torch import nn

@@ -1,7 +1,7 @@
 """p used as the keep probability: keep = torch.rand(x.shape) < p, kept elements divided by p
 
 function: Dropout
-diagnosis: keep probability
+mistake: dropout.keep_prob_swap
 """
 import torch
 from torch import nn

@@ -1,7 +1,7 @@
 """No 1/(1-p) scaling in training (vanilla dropout's training pass, with eval the identity)
 
 function: Dropout
-diagnosis: scale the kept elements by 1/(1-p)
+mistake: dropout.no_rescale
 """
 import torch
 from torch import nn

@@ -1,7 +1,7 @@
 """The mask drawn with numpy's global generator: torch.manual_seed does not reproduce it
 
 function: Dropout
-diagnosis: torch.manual_seed
+mistake: dropout.not_torch_seeded
 """
 import numpy as np
 import torch

@@ -1,7 +1,7 @@
 """p = 1 divides by 1 - p = 0: NaN instead of zeros
 
 function: Dropout
-diagnosis: division by 1 - p = 0
+mistake: dropout.p_one_nan
 """
 import torch
 from torch import nn

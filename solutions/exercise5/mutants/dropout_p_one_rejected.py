@@ -1,7 +1,7 @@
 """p = 1 rejected with ValueError (the [0, 1) rule of the numpy exercise)
 
 function: Dropout
-diagnosis: p = 1 must be accepted
+mistake: dropout.p_one_rejected
 """
 import torch
 from torch import nn

@@ -1,7 +1,7 @@
 """torch's own F.dropout instead of tensor operations (passes every behaviour, earns nothing)
 
 function: Dropout
-diagnosis: torch's own dropout
+mistake: dropout.torch_own
 """
 import torch.nn.functional as F
 from torch import nn
