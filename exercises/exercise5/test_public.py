@@ -58,8 +58,9 @@ def check_training_output(out, x, p, context=""):
         fail(TIMES_KEEP, context=context)
     if not np.allclose(out[kept], x[kept] / (1 - p), rtol=1e-12, atol=0):
         i = np.argwhere(kept & ~np.isclose(out, x / (1 - p), rtol=1e-12, atol=0))[0]
-        fail(f"Dropout: in training each output must be 0 or x/(1-p){context}; at index {tuple(int(j) for j in i)} "
-             f"x = {x[tuple(i)]:.6g} gave {out[tuple(i)]:.6g}, expected 0 or {x[tuple(i)] / (1 - p):.6g}")
+        fail("in training each output must be 0 or x/(1-p){context}; at index {index} x = {x:.6g} gave "
+             "{out:.6g}, expected 0 or {expected:.6g}", context=context, index=tuple(int(j) for j in i),
+             x=x[tuple(i)], out=out[tuple(i)], expected=x[tuple(i)] / (1 - p))
 
 
 def check_dropped_fraction(out, p):
@@ -74,8 +75,8 @@ def check_dropped_fraction(out, p):
         fail(NOTHING_DROPPED, p=p)
     if abs(frac - (1 - p)) < 0.01:
         fail(KEEP_PROB, p=p, frac=frac)
-    fail(f"Dropout: with p = {p} you zeroed a fraction {frac:.4f} of the elements; it must be p "
-         f"(for 250,000 elements, between {lo} and {hi} with probability 1 - 1e-9)")
+    fail("with p = {p} you zeroed a fraction {frac:.4f} of the elements; it must be p (for 250,000 "
+         "elements, between {lo} and {hi} with probability 1 - 1e-9)", p=p, frac=frac, lo=lo, hi=hi)
 
 
 def check_identity(out, x, p, when):
@@ -152,7 +153,7 @@ def test_dropout_train_eval_return_the_module(student):
     steps = dropout(student, 0.5, [("eval",), ("train",), ("forward", x, None, True)])
     for step, method in zip(steps, ("eval", "train")):
         if raised(step):
-            fail(f"Dropout: {method}() raised {step.get('message')}")
+            fail("{method}() raised {error}", method=method, error=step.get("message"))
         if step.get("returned_self") is not True:
             fail(NOT_RETURNED, method=method)
     result = student.Dropout.probe(sequential_modes, x)
@@ -208,7 +209,7 @@ def test_dropout_rejects_p_outside_0_1(student):
     """Dropout: p outside [0, 1] raises ValueError (p = 1 is allowed)"""
     dropout(student, 0.5, [("forward", big_input((4, 5), 518), None, True)])  # torch's own earns nothing
     for p in (-0.1, 1.5):
-        expect_value_error(lambda: student.Dropout(p), fn="Dropout", why=f"for p = {p} (p must be in [0, 1])")
+        expect_value_error(lambda: student.Dropout(p), fn="Dropout", why="for p = {p} (p must be in [0, 1])", p=p)
     try:
         student.Dropout(1.0)
     except StudentError as exc:
@@ -336,7 +337,7 @@ def check_state(mine, theirs, context):
     """running_mean, running_var and num_batches_tracked after the steps."""
     values, dtypes = mine.get("values"), mine.get("dtypes")
     if raised(mine) or type(values) is not dict or type(dtypes) is not dict:
-        fail(f"BatchNorm1d: state_dict() {'raised ' + str(mine.get('message')) if raised(mine) else 'failed'}")
+        fail("state_dict() failed: {error}", error=mine.get("message") or "it sent back no state")
     for key in ("running_mean", "running_var", "num_batches_tracked"):
         if key not in values:
             fail(NOT_A_BUFFER, key=key, context=context)
@@ -390,7 +391,8 @@ def own_running(values, key, channels):
     """The student's own running statistic (after check_state), as a float array of (C,)."""
     value = values[key]
     if type(value) is not np.ndarray or value.shape != (channels,):
-        fail(f"BatchNorm1d: {key} must be a tensor of shape ({channels},); yours is {_what(value)}")
+        fail("{key} must be a tensor of shape ({channels},); yours is {what}", key=key, channels=channels,
+             what=_what(value))
     return value.astype(float)
 
 
@@ -458,33 +460,33 @@ def test_batchnorm_state_dict(student):
         mine, theirs = batchnorm(student, script, 4, **options), reference(script, 4, **options)
         state = mine[1]
         if raised(state) or type(state.get("keys")) is not list:
-            fail(f"BatchNorm1d: state_dict() failed{context}: {state.get('message', '')}")
+            fail("state_dict() failed{context}: {error}", context=context, error=state.get("message", ""))
         keys, expected = sorted(map(str, state["keys"])), sorted(theirs[1]["keys"])
         if keys != expected:
             missing, extra = sorted(set(expected) - set(keys)), sorted(set(keys) - set(expected))
-            fail(f"BatchNorm1d: state_dict() has the keys {keys}{context}; torch's has {expected}"
-                 + (f" (missing {missing}: register the running statistics with "
-                    "self.register_buffer(name, tensor), the parameters with nn.Parameter)" if missing else "")
-                 + (f" (extra {extra}: without affine, register_parameter(name, None); without "
-                    "track_running_stats, register_buffer(name, None))" if extra else ""),
+            fail("state_dict() has the keys {keys}{context}; torch's has {expected} (missing: {missing}; "
+                 "extra: {extra}). Register the running statistics with self.register_buffer(name, "
+                 "tensor) and the parameters with nn.Parameter; without affine, "
+                 "register_parameter(name, None); without track_running_stats, register_buffer(name, None)",
+                 keys=keys, context=context, expected=expected, missing=missing, extra=extra,
                  mistake=NOT_A_BUFFER if set(missing) & {"running_mean", "running_var", "num_batches_tracked"}
                  else None)
         for key, dtype in theirs[1]["dtypes"].items():
             if state["dtypes"].get(key) != dtype:
-                fail(f"BatchNorm1d: {key} has dtype {state['dtypes'].get(key)}{context}; torch's is {dtype}"
-                     + (": num_batches_tracked must be int64, torch.tensor(0, dtype=torch.long)"
-                        if key == "num_batches_tracked" else ""),
-                     mistake=COUNTER_DTYPE if key == "num_batches_tracked" else None)
+                if key == "num_batches_tracked":
+                    fail(COUNTER_DTYPE, what=f"{state['dtypes'].get(key)}{context}")
+                fail("{key} has dtype {yours}{context}; torch's is {dtype}", key=key,
+                     yours=state["dtypes"].get(key), context=context, dtype=dtype)
         if raised(mine[2]):
-            fail(f"BatchNorm1d: load_state_dict(torch's state_dict(), strict=True) raised "
-                 f"{mine[2]['message']}{context}")
+            fail("load_state_dict(torch's state_dict(), strict=True) raised {error}{context}",
+                 error=mine[2]["message"], context=context)
         output(mine[4], "BatchNorm1d", shape=x2.shape, context=f"after load_state_dict and eval(){context}")
         loaded = mine[5].get("values") if type(mine[5].get("values")) is dict else {}
         for key, value in trained["values"].items():  # what was loaded is what state_dict() gives back
             if key not in loaded or not np.array_equal(np.asarray(loaded[key], dtype=float), value.astype(float)):
-                fail(f"BatchNorm1d: after load_state_dict(strict=True){context}, state_dict()[{key!r}] is not "
-                     "the value that was loaded: keep parameters and buffers in the module's own "
-                     "attributes (nn.Parameter, register_buffer), which load_state_dict fills in place")
+                fail("after load_state_dict(strict=True){context}, state_dict()['{key}'] is not the value that "
+                     "was loaded: keep parameters and buffers in the module's own attributes (nn.Parameter, "
+                     "register_buffer), which load_state_dict fills in place", context=context, key=key)
 
 
 @pytest.mark.points(1)

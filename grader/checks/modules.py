@@ -28,8 +28,8 @@ def student_steps(student_class, script, *args, torch_own: "Mistake | str", **kw
     if type(result) is not dict or type(result.get("steps")) is not list or \
             len(result["steps"]) != len(script) or not all(type(s) is dict for s in result["steps"]) \
             or type(result.get("used_torch")) is not list:
-        fail(f"{name}: the checks run in the sandbox sent back {describe(result)} instead of their "
-             "results (does your code change torch or the grader?)")
+        fail("the checks run in the sandbox sent back {what} instead of their results (does your code "
+             "change torch or the grader?)", fn=name, what=describe(result))
     if result["used_torch"]:
         fail(torch_own, fn=name, used=", ".join(str(u)[:60] for u in result["used_torch"][:4]))
     return result["steps"]
@@ -71,12 +71,13 @@ def output(step: dict, name: str, key: str = "out", *, shape=None, context: str 
     if raised(step):
         if raised_mistake is not None:
             fail(raised_mistake, fn=name, error=str(step.get("message", ""))[:500], context=context)
-        fail(f"{name} raised {str(step.get('message', ''))[:500]}{' ' + context if context else ''}")
+        fail("it raised {error}{context}", fn=name, error=str(step.get("message", ""))[:500],
+             context=f" ({context})" if context else "")
     what = {"out": "forward's output", "grad_x": "the gradient of the input x"}.get(key, key)
     if key == "grad_x" and step.get(key) is None and detached is not None:
         fail(detached, fn=name, context=f" {context}" if context else "")
     if key == "grad_x" and step.get(key) is None:
-        fail(f"{name}: autograd found no path from x to the output{' ' + context if context else ''}: "
-             "the output must be computed from x with tensor operations (no .detach(), .data, "
-             "numpy or torch.no_grad() in forward)")
+        fail("autograd found no path from x to the output{context}: the output must be computed from x "
+             "with tensor operations (no .detach(), .data, numpy or torch.no_grad() in forward)",
+             fn=name, context=f" {context}" if context else "")
     return as_array(step.get(key), name, what, shape=shape, context=context)
