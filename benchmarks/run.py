@@ -43,7 +43,7 @@ It prints the machine's description and a table, and measures side by side in on
    notebook_check.py): the first check, warm checks of one function and of the whole
    exercise (target: under 1 s), side by side with a student's cold `grade exercise3`,
    and the memory the kernel and its grading process add.
-9. exercise5, whose workers fork from the zygote that imported torch: cold grades against
+10. exercise5, whose workers fork from the zygote that imported torch: cold grades against
    `python -c "import torch, pytest"`, the worker's peak memory, and `grade batch` per
    student next to exercise3's (benchmarks/torch_exercise.py).
 
@@ -789,6 +789,12 @@ def verdict(ok: bool) -> str:
 
 
 def print_report(res: dict) -> None:
+    _print_report(res)
+    if res.get("experiments"):
+        print_experiments(res["experiments"])
+
+
+def _print_report(res: dict) -> None:
     m = res["machine"]
     print(f"Machine: {m['cpu']}, {m['cores']} cores ({m['usable_cores']} usable), {m['memory_gb']} GB, "
           f"Linux {m['kernel']}, Python {m['python']}, "
@@ -951,6 +957,44 @@ def print_report(res: dict) -> None:
               f"{n['grading_process_tree_rss_mb']:.0f} MB\n")
 
 
+# ================================================================ experiments and figures
+
+def bench_experiments(work: Path) -> dict:
+    """exercise6 graded once (the reference: every test, the three experiments run to the
+    end) with --json --html: wall and CPU of the whole process tree (wait4), the figures in
+    its report, and the time and size of drawing them as SVG and as sparklines."""
+    from grader import figures
+
+    page = work / "exercise6.html"
+    before = loadavg()
+    wall, rss, result = run_timed(grade_cmd() + ["exercise6", "--submission",
+                                                 str(ROOT / "solutions" / "exercise6" / "network.py"),
+                                                 "--json", "--html", str(page)])
+    check(result, "grade exercise6")
+    report = json.loads(result.stdout)
+    figs = [f for t in report["tests"] for f in t.get("figures", [])]
+    start = time.perf_counter()
+    svgs = [figures.svg(f) for f in figs]
+    svg_ms = (time.perf_counter() - start) * 1000
+    start = time.perf_counter()
+    for f in figs:
+        figures.sparkline(f)
+    spark_ms = (time.perf_counter() - start) * 1000
+    return {"wall_s": wall, "cpu_s": result.cpu_seconds, "peak_rss_mb": rss, "score": report["score"],
+            "max_score": report["max_score"], "figures": len(figs), "svg_ms": svg_ms,
+            "svg_kb": sum(len(s.encode()) for s in svgs) / 1024, "sparkline_ms": spark_ms,
+            "html_kb": page.stat().st_size / 1024, "loadavg_before": before, "loadavg_after": loadavg()}
+
+
+def print_experiments(e: dict) -> None:
+    print(f"9. exercise6 graded once (the reference; experiments included; load {e['loadavg_before']} -> "
+          f"{e['loadavg_after']}): {e['wall_s']:.1f} s wall, {e['cpu_s']:.1f} s CPU (grader, zygote and "
+          f"worker), peak {e['peak_rss_mb']:.0f} MB, score {e['score']:g}/{e['max_score']:g}")
+    print(f"   {e['figures']} figures: SVG {e['svg_ms']:.1f} ms, {e['svg_kb']:.1f} KB; sparklines "
+          f"{e['sparkline_ms']:.1f} ms; the HTML page {e['html_kb']:.1f} KB")
+    print()
+
+
 # ================================================================ main
 
 def main() -> None:
@@ -967,7 +1011,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2026, help="seed of the generated submissions")
     parser.add_argument("--only", nargs="+",
                         choices=["cold", "batch", "nbgrader", "proxy", "isolation", "cost", "dask", "notebook",
-                                 "torch"],
+                                 "experiments", "torch"],
                         help="run only these parts (nbgrader needs batch for the ratio)")
     parser.add_argument("--keep", type=Path, help="keep the generated files in this (new) folder")
     parser.add_argument("--cost-count", type=int, help="hand-ins per exercise for the cost part (default 30; quick 10)")
@@ -979,7 +1023,7 @@ def main() -> None:
     nb_count = args.nbgrader_count if args.nbgrader_count is not None else (10 if args.quick else count)
     nb_count = min(nb_count, count)
     parts = set(args.only or ["cold", "batch", "nbgrader", "proxy", "isolation", "cost", "dask", "notebook",
-                              "torch"])
+                              "experiments", "torch"])
 
     started = time.perf_counter()
     res: dict = {"machine": machine(),
@@ -1054,14 +1098,17 @@ def main() -> None:
                       "submissions ...", file=sys.stderr, flush=True)
                 res["dask"] = scaling.bench_dask(count, folder, work, args.dask_rounds)
         if "notebook" in parts:
-            print(f"[8/8] grader.check in a live kernel: {runs} warm checks ...", file=sys.stderr, flush=True)
+            print(f"[8/9] grader.check in a live kernel: {runs} warm checks ...", file=sys.stderr, flush=True)
             res["notebook"] = bench_notebook_part(runs, work)
+        if "experiments" in parts:
+            print("[9/9] exercise6 once, with its experiments and figures ...", file=sys.stderr, flush=True)
+            res["experiments"] = bench_experiments(work)
         if "torch" in parts:
             if importlib.util.find_spec("torch") is None:
                 res["torch"] = "torch is not installed: pip install -e '.[torch]'"
             else:
                 import torch_exercise  # beside this script
-                print(f"[9/9] exercise5 (torch): {runs} cold runs, grade batch on {count} submissions ...",
+                print(f"[10/10] exercise5 (torch): {runs} cold runs, grade batch on {count} submissions ...",
                       file=sys.stderr, flush=True)
                 res["torch"] = torch_exercise.bench_torch(sys.modules[__name__], runs, count, work, subs)
     res["loadavg_end"] = loadavg()
@@ -1071,7 +1118,7 @@ def main() -> None:
         import torch_exercise
         torch_exercise.print_torch(res["torch"])
     elif res.get("torch"):
-        print(f"9. exercise5 (torch): {res['torch']}")
+        print(f"10. exercise5 (torch): {res['torch']}")
     if args.out:
         args.out.write_text(json.dumps(res, indent=2) + "\n")
         print(f"wrote {args.out}")

@@ -129,7 +129,7 @@ def bench_torch(run, runs: int, count: int, work: Path, exercise3_subs: list[dic
 
 def print_torch(t: dict) -> None:
     s = t["seconds"]
-    print(f"9. exercise5 (torch), median of {t['runs']} cold runs (load {t['loadavg_before']} -> {t['loadavg_after']})")
+    print(f"10. exercise5 (torch), median of {t['runs']} cold runs (load {t['loadavg_before']} -> {t['loadavg_after']})")
     for key, cmd in (("baseline", t["baseline_cmd"]), ("student", t["student_cmd"]),
                      ("instructor", t["instructor_cmd"])):
         print(f"   {s[key]['median']:7.2f} s (min {s[key]['min']:.2f}, max {s[key]['max']:.2f})  {cmd}")

@@ -3,7 +3,8 @@
 A stub is the reference solution with every `### BEGIN SOLUTION` ... `### END SOLUTION`
 block replaced by `raise NotImplementedError`; the signature and the docstring stay.
 The public tests are copied as they are with their part of the exercise's message
-catalogues (`<lang>.po`, grader/messages.py), and `expected.dat` records the reference's
+catalogues (`<lang>.po`, grader/messages.py) and the data files beside them (`*.npz`, e.g. a
+data set the tests train on), and `expected.dat` records the reference's
 answers to every call the public tests make (see grader/reference.py), so a student
 release can compare against the reference without shipping it.
 """
@@ -63,6 +64,8 @@ def student_files(exercise: Exercise) -> dict[str, bytes]:
         part = public_part(exercise, lang, files)
         if part is not None:
             files[f"{lang}.po"] = part
+    for data in sorted(exercise.solution_dir.glob("*.npz")):  # data the public tests load
+        files[data.name] = data.read_bytes()
     return files
 
 

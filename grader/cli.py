@@ -98,6 +98,30 @@ public_option = click.option("--public-only", is_flag=True, hidden=STUDENT_RELEA
                              help="Skip the hidden tests even where solutions/ exists.")
 
 
+html_option = click.option("--html", "html_file", type=click.Path(dir_okay=False), metavar="FILE",
+                           help="Also write the report as a self-contained HTML page, figures drawn.")
+
+
+def _html_target(html_file):
+    """The --html file's folder must exist: checked before grading, not after it."""
+    if html_file is None:
+        return None
+    path = Path(html_file)
+    if not path.parent.resolve().is_dir():
+        raise UsageProblem(f"--html {html_file}: the folder {path.parent} does not exist; create it "
+                           "or choose another file")
+    return path
+
+
+def _write_html(path, reports, titles) -> None:
+    from grader.html_report import write_html
+
+    try:
+        write_html(path, reports, titles=titles)
+    except OSError as exc:
+        raise UsageProblem(f"--html {path}: could not write it ({exc.strerror or exc})") from None
+
+
 def report_options(f):
     """-q, -v and --no-color, for the commands that print a report."""
     f = click.option("--no-color", is_flag=True, help="No colours (also when NO_COLOR is set).")(f)
@@ -149,10 +173,11 @@ def main():
 @json_option
 @public_option
 @click.option("--strict", is_flag=True, help="Exit with status 1 when the score is below full marks.")
+@html_option
 @report_options
 @course_option
 @click.pass_context
-def grade_exercise(ctx, exercise, submission, select, as_json, public_only, strict, quiet, verbose,
+def grade_exercise(ctx, exercise, submission, select, as_json, public_only, strict, html_file, quiet, verbose,
                    no_color, course_dir):
     """Grade one EXERCISE (e.g. exercise3): your working copy in exercises/EXERCISE/, or
     --submission. Ctrl-C stops and shows the tests that finished (exit status 130).
@@ -162,6 +187,7 @@ def grade_exercise(ctx, exercise, submission, select, as_json, public_only, stri
               grade exercise3 -q                   only what did not pass, and the score
               grade exercise3 -k "dropout_backward and not vanilla"
               grade exercise3 --submission ~/hw/dropout.py --json
+              grade exercise6 --html report.html   also a page with the figures drawn
 
     -k matches parts of names, as in pytest: -k dropout_backward also selects the tests of
     vanilla_dropout_backward.
@@ -170,6 +196,7 @@ def grade_exercise(ctx, exercise, submission, select, as_json, public_only, stri
 
     color, verbosity = _color(no_color), _verbosity(quiet, verbose)
     title = ""
+    html_path = _html_target(html_file)
     zygote = _run(Zygote)  # first: its start-up overlaps with the imports below
     try:
         from grader.grade import grade
@@ -185,6 +212,8 @@ def grade_exercise(ctx, exercise, submission, select, as_json, public_only, stri
         zygote.close()
     from grader import render
 
+    if html_path is not None:
+        _write_html(html_path, [report], {report.exercise: title})
     if as_json:
         click.echo(render.report_json(report))
     else:
@@ -196,17 +225,20 @@ def grade_exercise(ctx, exercise, submission, select, as_json, public_only, stri
 @json_option
 @public_option
 @click.option("--strict", is_flag=True, help="Exit with status 1 when any score is below full marks.")
+@html_option
 @report_options
 @course_option
-def grade_all(as_json, public_only, strict, quiet, verbose, no_color, course_dir):
+def grade_all(as_json, public_only, strict, html_file, quiet, verbose, no_color, course_dir):
     """Grade every exercise of your working copy (exercises/). An exercise you have not
     started gets one line ("exercise1: not started, 0 / 26"); -v shows its tests too.
 
-    Example: grade all -q
+    Examples: grade all -q
+              grade all --html report.html   also a page with every exercise and its figures
     """
     from grader.sandbox.spawn import Zygote
 
     color, verbosity = _color(no_color), _verbosity(quiet, verbose)
+    html_path = _html_target(html_file)
     zygote = _run(Zygote)
     course, reports, missing = None, [], []
     try:
@@ -231,6 +263,8 @@ def grade_all(as_json, public_only, strict, quiet, verbose, no_color, course_dir
         _stopped(stop, title=running, as_json=as_json, color=color, verbosity=verbosity)
     finally:
         zygote.close()
+    if html_path is not None:
+        _write_html(html_path, reports, titles)
     if as_json:
         click.echo(render.reports_json(reports))
     else:

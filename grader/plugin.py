@@ -28,7 +28,7 @@ import pytest
 
 from grader.checks import CheckFailed
 from grader.checks.context import set_function_under_test
-from grader.checks.notes import clear_notes, take_notes
+from grader.checks.notes import clear_figures, clear_notes, take_figures, take_notes
 from grader.errors import CourseTestError, GradingInterrupted, SandboxFailure
 from grader.i18n import _
 from grader.report import RANK, GradeReport, TestResult
@@ -54,6 +54,7 @@ class GradingPlugin:
         self.sandbox_failures: list[SandboxFailure] = []
         self.verdicts: dict[str, list[tuple[str, str, str, str]]] = {}  # per test, per phase that ran:
         # (outcome, message, the id of the catalogued mistake it names, the stub that stopped it)
+        self.figures: dict[str, tuple] = {}  # per test: the figures its call attached
 
     @pytest.fixture
     def student(self):
@@ -65,6 +66,8 @@ class GradingPlugin:
 
     def pytest_configure(self, config):
         config.addinivalue_line("markers", "points(n): the points a test is worth")
+        config.addinivalue_line("markers", "slow: a long test (an experiment that trains a network); "
+                                           "-k 'not slow' leaves it out")
 
     def pytest_collectreport(self, report):
         if report.failed:
@@ -114,6 +117,7 @@ class GradingPlugin:
         items, item, finished = session.items, None, False
         self.submission = submission
         self.verdicts = {nodeid: [] for nodeid in self.order}
+        self.figures = {}
         self.sandbox_failures = []
         try:
             self._fresh_modules(items)
@@ -160,13 +164,15 @@ class GradingPlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item):
-        clear_notes()  # a test's notes are its own
+        clear_notes()  # a test's notes (and figures) are its own
+        clear_figures()
         set_function_under_test(self.results[item.nodeid]["function"] if item.nodeid in self.results else "")
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
         if call.when == "call":
             notes = take_notes()  # what a passing test has to say (cleared either way)
+            self.figures[item.nodeid] = take_figures()  # shown whatever the outcome
         outcome = yield
         report = outcome.get_result()
         verdicts = self.verdicts.get(item.nodeid)
@@ -197,7 +203,7 @@ class GradingPlugin:
             else:
                 outcome, message = "error", _("this test did not run (grading was interrupted)")
             out.append(TestResult(**self.results[nodeid], outcome=outcome, message=message, mistake=mistake,
-                                  not_implemented=stub))
+                                  not_implemented=stub, figures=self.figures.get(nodeid, ())))
         return tuple(out)
 
 

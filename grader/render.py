@@ -82,6 +82,7 @@ def _table(report: GradeReport, *, title: str, color: bool, verbosity: int, inte
         elif t.message:  # a passing test's note: what to fix elsewhere, at no cost here
             lead = _("note:") + " "
             lines.extend(_wrap(t.message, width, indent + lead, indent + " " * textwidth.width(lead)))
+        lines.extend(_figure_lines(t, width, indent))
     total = _total(report, interrupted_of, repeated)
     if verbosity < 0:
         total = f"{report.exercise}: {total}"
@@ -97,6 +98,17 @@ def _table(report: GradeReport, *, title: str, color: bool, verbosity: int, inte
     for warning in report.warnings:
         lines.append(_("Warning: {warning}", warning=warning))
     return "\n".join(lines)
+
+
+def _figure_lines(test, width: int, indent: str) -> list[str]:
+    """A test's figures as sparklines (the HTML report draws them: grade EXERCISE --html FILE)."""
+    from grader.figures import sparkline
+
+    lines = []
+    for fig in test.figures:
+        for i, line in enumerate(_clean(sparkline(fig, width=min(40, width - 40))).splitlines()):
+            lines.append(indent + ("~ " if i == 0 else "  ") + line)
+    return lines
 
 
 def _not_written(report: GradeReport) -> dict[str, tuple[str, list]]:

@@ -30,6 +30,7 @@ class TestResult:
     mistake: str = ""  # the stable id of the catalogued mistake the message names
     not_implemented: str = ""  # the function not implemented yet that stopped this test (a stub's)
     title: str = ""  # the name in the report's language, where it differs from `name` (the test's id)
+    figures: tuple = ()  # {"title", "kind", "data"}: plain numbers the renderers draw
 
     @property
     def points(self) -> float:
@@ -48,6 +49,8 @@ class TestResult:
                 **({"not_implemented": self.not_implemented} if self.not_implemented else {})}
         if self.title and self.title != self.name:
             data["title"] = self.title
+        if self.figures:
+            data["figures"] = [dict(f) for f in self.figures]
         return data
 
 

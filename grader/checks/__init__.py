@@ -11,7 +11,8 @@
   student's own forward pass: one mistake, one deduction), `relative_error`, `GRAD_TOL`.
 - Randomness and statistics: `seeded`, `normal_input`, `check_draws_from_rng`, `stats`
   (binomial intervals, Hoeffding, DKW/KS), all with false-failure probability <= 1e-9.
-- `note(text)`: what a passing test has to say. `StudentError`, `StudentTimeout`,
+- `note(text)`: what a passing test has to say; `figure(title, kind, data)`: numbers the
+  report draws (grader/figures.py). `StudentError`, `StudentTimeout`,
   `InputModified`: what the student's code can raise through the sandbox.
 - Languages: every message given to `fail`, `mistake`, `note`, `expect_value_error(why=)`,
   `assert_close(hint=)` and `check_draws_from_rng(what=)` is shown in the student's language:
@@ -34,7 +35,7 @@ from grader.checks.gradients import (GRAD_TOL, DirectionalGradient, GradCheck, c
                                      relative_error)
 from grader.checks.inputs import normal_input, seeded
 from grader.checks.mistakes import Mistake, mistake
-from grader.checks.notes import note
+from grader.checks.notes import figure, note
 from grader.checks.rng import check_draws_from_rng
 from grader.i18n import N_
 from grader.i18n import _ as tr
@@ -43,6 +44,6 @@ from grader.sandbox.proxy import StudentError, StudentTimeout
 __all__ = ["N_", "tr", "CheckFailed", "DirectionalGradient", "GRAD_TOL", "GradCheck", "InputModified", "Mistake", "Results",
            "StudentError", "StudentTimeout", "array", "as_array", "as_scalar", "assert_close", "call",
            "check_backward", "check_draws_from_rng", "describe", "directional_gradient", "expect_value_error",
-           "fail", "function_under_test", "gradcheck", "keeps_points", "matches", "mistake", "named_mistake",
+           "fail", "figure", "function_under_test", "gradcheck", "keeps_points", "matches", "mistake", "named_mistake",
            "normal_input", "note", "numerical_gradient", "relative_error", "returned", "seeded", "stats",
            "unpack"]

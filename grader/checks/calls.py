@@ -75,7 +75,8 @@ class InputModified(AssertionError):
 def settle(submission, name: str, outcome):
     """The arguments a call changed, judged by the course's rule (`mutates` in course.yml):
     an array the function may update is copied back into the caller's array (batch norm's
-    running statistics), any other change makes the call's outcome an `InputModified`."""
+    running statistics), so is a dict of arrays (`update_dict`: a network's params and
+    state), any other change makes the call's outcome an `InputModified`."""
     if outcome.error is not None or not outcome.changed:
         return outcome
     allowed = submission.exercise.mutates.get(name, ())
@@ -83,7 +84,9 @@ def settle(submission, name: str, outcome):
     try:
         for index, now in outcome.changed.items():
             param, before = params[index], outcome.sent[index]
-            if param.name in allowed and type(before) is np.ndarray:
+            if param.name in allowed and type(before) is dict:
+                update_dict(name, param.name, before, now)
+            elif param.name in allowed and type(before) is np.ndarray:
                 if type(now) is not np.ndarray or now.shape != before.shape:
                     raise InputModified(_("{name} must update {param} in place, keeping its shape {shape}; "
                                           "afterwards it was {now}", name=name, param=param.name,
@@ -97,6 +100,26 @@ def settle(submission, name: str, outcome):
     except InputModified as exc:
         outcome.error = exc
     return outcome
+
+
+def update_dict(function: str, param: str, before: dict, now) -> None:
+    """A dict of arrays the function may change (a network's parameters, batch norm's running
+    statistics): its arrays keep their shapes and are updated in place; new arrays may be
+    added under new string keys; nothing may be removed."""
+    if type(now) is not dict or not all(type(k) is str and type(v) is np.ndarray for k, v in now.items()):
+        raise InputModified(f"{function} must keep {param} a dict of numpy arrays; afterwards it "
+                            f"was {describe(now) if type(now) is not dict else 'a dict holding other things'}")
+    for key, old in before.items():
+        if key not in now:
+            raise InputModified(f"{function} removed {param}[{key!r}]; keep every entry (update it instead)")
+        if type(old) is np.ndarray and now[key].shape != old.shape:
+            raise InputModified(f"{function} must keep the shape {old.shape} of {param}[{key!r}]; "
+                                f"afterwards it was {describe(now[key])}")
+    for key, value in now.items():
+        if type(before.get(key)) is np.ndarray:
+            np.copyto(before[key], value, casting="unsafe")
+        else:
+            before[key] = value
 
 
 class Results:

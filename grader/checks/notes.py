@@ -35,3 +35,53 @@ def take_notes() -> str:
     text = " ".join(dict.fromkeys(_notes.values()))
     _notes.clear()
     return text
+
+
+# ------------------------------------------------------------------------------ figures
+# A test may attach figures to its result: {"title", "kind", "data"} with plain numbers
+# (histogram counts and edges, values per epoch), drawn by the grader's renderers
+# (grader/figures.py), never by the student's process. Kept like the notes: cleared before
+# each test, taken when its call ends (passed or not).
+
+_figures: list = []
+FIGURE_KINDS = ("histograms", "curves")
+
+
+def figure(title: str, kind: str, data: dict) -> None:
+    """Attach a figure to the running test. `kind` "histograms": data {"edges": [...],
+    "series": [{"label", "counts": [...]}]} (one panel per series, sharing the edges);
+    "curves": data {"x_label", "y_label", "series": [{"label", "values": [...]}]}."""
+    import json
+    import math
+
+    if kind not in FIGURE_KINDS:
+        raise ValueError(f"figure kind {kind!r} is not one of {FIGURE_KINDS}")
+
+    def plain(value):
+        if isinstance(value, bool) or value is None:
+            raise ValueError("figure data holds numbers, strings, lists and dicts only")
+        if isinstance(value, (int, float)) or hasattr(value, "dtype"):
+            number = float(value)
+            return round(number, 6) if math.isfinite(number) else None
+        if isinstance(value, str):
+            return value
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        if isinstance(value, dict):
+            return {str(k): plain(v) for k, v in value.items()}
+        raise ValueError(f"figure data cannot hold {type(value).__name__}")
+
+    fig = {"title": str(title), "kind": kind, "data": plain(data)}
+    json.dumps(fig)  # plain data, or this raises
+    _figures.append(fig)
+
+
+def clear_figures() -> None:
+    _figures.clear()
+
+
+def take_figures() -> tuple:
+    """The running test's figures (and forget them)."""
+    out = tuple(_figures)
+    _figures.clear()
+    return out

@@ -491,6 +491,7 @@ class Submission:
                     pass
 
 
+
 class Outcome:
     """What one call of a batch came to: its result, or the error it raised (raised again by
     `value()`, when the test takes the result)."""

@@ -1,0 +1,21 @@
+"""batch norm's test mode normalises with the batch's statistics instead of the running ones
+
+function: network_loss
+mistake: network.batchnorm_test_batch_statistics
+"""
+import numpy as np
+
+
+def batchnorm_forward(x, gamma, beta, running_mean, running_var, train, momentum=0.1, eps=1e-5):
+    mean, var = x.mean(axis=0), x.var(axis=0)
+    if train:
+        n = x.shape[0]
+        if n < 2:
+            raise ValueError("batch norm in training needs at least 2 samples")
+        running_mean *= 1 - momentum
+        running_mean += momentum * mean
+        running_var *= 1 - momentum
+        running_var += momentum * var * n / (n - 1)
+    std = np.sqrt(var + eps)
+    xhat = (x - mean) / std
+    return gamma * xhat + beta, (xhat, gamma, std, True)
