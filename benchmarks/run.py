@@ -43,6 +43,7 @@ It prints the machine's description and a table, and measures side by side in on
    notebook_check.py): the first check, warm checks of one function and of the whole
    exercise (target: under 1 s), side by side with a student's cold `grade exercise3`,
    and the memory the kernel and its grading process add.
+9. exercise6 once, with its experiments and figures (`--only experiments`).
 10. exercise5, whose workers fork from the zygote that imported torch: cold grades against
    `python -c "import torch, pytest"`, the worker's peak memory, and `grade batch` per
    student next to exercise3's (benchmarks/torch_exercise.py).
