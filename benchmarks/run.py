@@ -43,6 +43,10 @@ It prints the machine's description and a table, and measures side by side in on
    notebook_check.py): the first check, warm checks of one function and of the whole
    exercise (target: under 1 s), side by side with a student's cold `grade exercise3`,
    and the memory the kernel and its grading process add.
+9. exercise6 once, with its experiments and figures (`--only experiments`).
+10. exercise5, whose workers fork from the zygote that imported torch: cold grades against
+   `python -c "import torch, pytest"`, the worker's peak memory, and `grade batch` per
+   student next to exercise3's (benchmarks/torch_exercise.py).
 
 Submissions are generated deterministically (--seed). Other processes on the machine
 skew every figure: the load average is printed before and after each part.
@@ -354,10 +358,10 @@ def read_csv(path: Path) -> dict:
         return {row["student_id"]: row for row in csv.DictReader(f)}
 
 
-def bench_batch(subs: list[dict], folder: Path, work: Path, jobs: int, tag: str) -> dict:
+def bench_batch(subs: list[dict], folder: Path, work: Path, jobs: int, tag: str, exercise: str = EXERCISE) -> dict:
     out = work / f"batch_{tag}_jobs{jobs}.csv"
     load_before = loadavg()
-    cmd = [*grade_cmd(), "batch", EXERCISE, str(folder), "--out", str(out), "--jobs", str(jobs),
+    cmd = [*grade_cmd(), "batch", exercise, str(folder), "--out", str(out), "--jobs", str(jobs),
            "--course", str(ROOT)]
     wall, rss, result = run_timed(cmd)
     check(result, " ".join(cmd))
@@ -1008,7 +1012,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2026, help="seed of the generated submissions")
     parser.add_argument("--only", nargs="+",
                         choices=["cold", "batch", "nbgrader", "proxy", "isolation", "cost", "dask", "notebook",
-                                 "experiments"],
+                                 "experiments", "torch"],
                         help="run only these parts (nbgrader needs batch for the ratio)")
     parser.add_argument("--keep", type=Path, help="keep the generated files in this (new) folder")
     parser.add_argument("--cost-count", type=int, help="hand-ins per exercise for the cost part (default 30; quick 10)")
@@ -1020,7 +1024,7 @@ def main() -> None:
     nb_count = args.nbgrader_count if args.nbgrader_count is not None else (10 if args.quick else count)
     nb_count = min(nb_count, count)
     parts = set(args.only or ["cold", "batch", "nbgrader", "proxy", "isolation", "cost", "dask", "notebook",
-                              "experiments"])
+                              "experiments", "torch"])
 
     started = time.perf_counter()
     res: dict = {"machine": machine(),
@@ -1100,9 +1104,22 @@ def main() -> None:
         if "experiments" in parts:
             print("[9/9] exercise6 once, with its experiments and figures ...", file=sys.stderr, flush=True)
             res["experiments"] = bench_experiments(work)
+        if "torch" in parts:
+            if importlib.util.find_spec("torch") is None:
+                res["torch"] = "torch is not installed: pip install -e '.[torch]'"
+            else:
+                import torch_exercise  # beside this script
+                print(f"[10/10] exercise5 (torch): {runs} cold runs, grade batch on {count} submissions ...",
+                      file=sys.stderr, flush=True)
+                res["torch"] = torch_exercise.bench_torch(sys.modules[__name__], runs, count, work, subs)
     res["loadavg_end"] = loadavg()
     res["seconds"] = time.perf_counter() - started
     print_report(res)
+    if isinstance(res.get("torch"), dict):
+        import torch_exercise
+        torch_exercise.print_torch(res["torch"])
+    elif res.get("torch"):
+        print(f"10. exercise5 (torch): {res['torch']}")
     if args.out:
         args.out.write_text(json.dumps(res, indent=2) + "\n")
         print(f"wrote {args.out}")

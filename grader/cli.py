@@ -153,7 +153,7 @@ INSTRUCTOR_HELP = """
                   grade batch ... --scheduler tcp://HOST:8786      a class graded on a Dask cluster
                   grade nbgrader build DIR         an nbgrader course graded by this grader
                   grade release DIR                the bundle students receive
-                  grade new exercise5              start a new exercise that already validates
+                  grade new exercise7              start a new exercise that already validates
 """
 
 
@@ -240,16 +240,22 @@ def grade_all(as_json, public_only, strict, html_file, quiet, verbose, no_color,
     color, verbosity = _color(no_color), _verbosity(quiet, verbose)
     html_path = _html_target(html_file)
     zygote = _run(Zygote)
-    course, reports = None, []
+    course, reports, missing = None, [], []
     try:
         from grader import render
+        from grader.errors import MissingDependency
         from grader.grade import grade
 
         course = _run(_course, course_dir)
         titles = {ex.id: ex.title for ex in course.exercises}
         for ex in course.exercises:
-            reports.append(_run(grade, course, ex.id, hidden=False if public_only else None, zygote=zygote,
-                                on_slow=_StillRunning(sys.stderr)))
+            try:
+                reports.append(grade(course, ex.id, hidden=False if public_only else None, zygote=zygote,
+                                     on_slow=_StillRunning(sys.stderr)))
+            except MissingDependency as exc:  # the others are still graded; this one says what to install
+                missing.append(f"{ex.id} was not graded: {exc}")
+            except GraderError as exc:
+                raise UsageProblem(str(exc)) from None
     except KeyboardInterrupt as stop:
         if reports and not as_json:  # the exercises that finished, then the one that was running
             click.echo(render.reports_text(reports, titles=titles, color=color, verbosity=verbosity))
@@ -265,7 +271,9 @@ def grade_all(as_json, public_only, strict, html_file, quiet, verbose, no_color,
         click.echo(render.reports_text(reports, titles=titles, color=color, verbosity=verbosity))
         click.echo(_("Total: {score} / {max_score}", score=f"{sum(r.score for r in reports):g}",
                      max_score=f"{sum(r.max_score for r in reports):g}"))
-    sys.exit(1 if strict and any(r.score < r.max_score for r in reports) else 0)
+    for line in missing:
+        click.echo(f"Note: {line}", err=True)
+    sys.exit(1 if strict and (missing or any(r.score < r.max_score for r in reports)) else 0)
 
 
 @main.command("list", short_help="The exercises, their points, how far your copy is.")
@@ -367,7 +375,7 @@ def new_cmd(exercise, module, functions, title, course_dir):
     validate and mutants as written; docs/writing-an-exercise.md says how to make it yours.
 
     \b
-    Example: grade new exercise5 --module relu.py --function relu_forward --function relu_backward
+    Example: grade new exercise7 --module relu.py --function relu_forward --function relu_backward
     """
     if STUDENT_RELEASE:  # which leaves the templates (grader/scaffold.py) out
         raise UsageProblem("'grade new' is for instructors: run it in the course repository")

@@ -28,6 +28,9 @@ PUBLIC_TESTS = "test_public.py"
 HIDDEN_TESTS = "test_hidden.py"
 EXPECTED_VALUES = "expected.dat"
 MISTAKES = "mistakes.yml"  # the exercise's catalogued mistakes: id -> feedback (next to its tests)
+# What an exercise's worker may need beyond numpy (`needs:` in course.yml). Its zygote
+# imports it once, before it forks any worker; a course that needs nothing never imports it.
+NEEDS = ("torch",)
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,8 @@ class Exercise:
     limits: Limits
     root: Path
     catalogue: Catalogue = Catalogue()
+    needs: tuple[str, ...] = ()  # what the worker imports before forking ("torch"): see NEEDS
+
 
     @property
     def module_name(self) -> str:
@@ -192,7 +197,7 @@ def _exercise(item, index: int, course_limits: Limits, course_catalogue: Catalog
     where = f"exercises[{index}]"
     item = _mapping(item, path, where)
     _keys(item, path, where, required={"id", "title", "module", "points", "functions"},
-          optional={"mutates", "limits", "catalogue"})
+          optional={"mutates", "limits", "catalogue", "needs"})
     where = f"exercise {item['id']!r}"
     module = item["module"]
     if not isinstance(module, str) or not module.endswith(".py") or "/" in module:
@@ -209,6 +214,10 @@ def _exercise(item, index: int, course_limits: Limits, course_catalogue: Catalog
             raise CourseError(f"{path}: {where}: 'mutates' names {name!r}, which is not in 'functions'")
         if not isinstance(params, list):
             raise CourseError(f"{path}: {where}: 'mutates.{name}' must be a list of parameter names")
+    needs = item.get("needs", [])
+    if not isinstance(needs, list) or not all(n in NEEDS for n in needs):
+        raise CourseError(f"{path}: {where}: 'needs' must be a list of what its worker imports "
+                          f"besides numpy, from: {', '.join(NEEDS)}")
     return Exercise(
         id=str(item["id"]), title=str(item["title"]), module=module, points=float(points),
         functions=tuple(functions),
@@ -216,6 +225,7 @@ def _exercise(item, index: int, course_limits: Limits, course_catalogue: Catalog
         limits=_limits(item.get("limits"), course_limits, path, f"{where}: limits"),
         root=path.parent,
         catalogue=_catalogue(item.get("catalogue"), course_catalogue, path, f"{where}: catalogue"),
+        needs=tuple(sorted(set(needs))),
     )
 
 

@@ -47,6 +47,15 @@ class NewExerciseRefused(GraderError):
     """`grade new` writes nothing: the id or the module clashes, or is not a usable name."""
 
 
+class MissingDependency(GraderError):
+    """An exercise needs a package (course.yml `needs:`) that is not installed here."""
+
+    def __init__(self, exercise_id: str, package: str):
+        super().__init__(f"{exercise_id} needs {package}, which is not installed in this environment; "
+                         f"install it with: pip install -e \".[{package}]\" in the grader's folder "
+                         "(on Linux, see the README for the CPU-only build, which is much smaller)")
+
+
 class SandboxFailure(GraderError):
     """The sandbox itself failed (could not start a worker): not the student's doing."""
 

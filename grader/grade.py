@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib.util
 import io
 import os
 import sys
@@ -19,7 +20,8 @@ from typing import Callable, Iterable
 
 from grader.course import HIDDEN_TESTS, Course, Exercise
 from grader import i18n
-from grader.errors import CourseTestError, GraderError, NothingSelected, NothingToGrade, restore_fix
+from grader.errors import (CourseTestError, GraderError, MissingDependency, NothingSelected, NothingToGrade,
+                           restore_fix)
 from grader.i18n import _
 from grader.report import GradeReport
 
@@ -101,13 +103,15 @@ def _grade_each(exercise: Exercise, submissions: Iterable, on_graded: Callable, 
                 zygotes, retries, on_slow, select) -> None:
     from grader.reference import Reference
 
+    for package in exercise.needs:  # before any zygote or test imports it
+        if importlib.util.find_spec(package) is None:
+            raise MissingDependency(exercise.id, package)
     hidden = exercise.has_solutions if hidden is None else hidden
     files = exercise.test_files(hidden=hidden)
     missing = [f for f in files if not f.is_file()]
     if missing or not files:
         raise CourseTestError(f"test file {missing[0] if missing else exercise.id} is missing; "
                               f"{restore_fix(exercise)}")
-    reference = reference or Reference.for_exercise(exercise)
     zygotes = zygotes or ZygoteKeeper()
     queue = iter(submissions)
     upcoming = [next(queue, _END)]  # one ahead: a session is started only for a submission
@@ -129,7 +133,8 @@ def _grade_each(exercise: Exercise, submissions: Iterable, on_graded: Callable, 
 
     try:
         if upcoming[0] is not _END:
-            zygotes.get()  # starts now, in parallel with collecting the tests
+            zygotes.get().prepare(exercise.needs)  # starts now, in parallel with collecting the tests
+        reference = reference or Reference.for_exercise(exercise)
         while upcoming[0] is not _END:
             _session(exercise, files, reference, each, select)
     finally:
@@ -202,7 +207,7 @@ class ZygoteKeeper:
     def get(self):
         from grader.sandbox.spawn import Zygote
 
-        if self.owned and self.current is not None and self.current.process.poll() is not None:
+        if self.owned and self.current is not None and not self.current.alive():
             self.discard()
         if self.current is None:
             self.current = Zygote()
@@ -218,11 +223,8 @@ class ZygoteKeeper:
 
     def kill(self) -> None:
         """From a signal handler: the zygote and the workers it forked, without waiting."""
-        import signal
-
         if self.current is not None:
-            with contextlib.suppress(OSError):
-                os.killpg(self.current.process.pid, signal.SIGKILL)
+            self.current.kill()
 
 
 # pytest's built-in plugins that grading has no use for; each costs start-up time, and

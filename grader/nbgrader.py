@@ -120,7 +120,7 @@ def split_module(source: str, exercise: Exercise, path: Path) -> tuple[str, dict
             and isinstance(body[0].value.value, str):
         taken.update(range(body[0].lineno, body[0].end_lineno + 1))  # the docstring: see intro()
     for node in body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in exercise.functions:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name in exercise.functions:
             start = min([node.lineno] + [d.lineno for d in node.decorator_list])
             while start > 1 and lines[start - 2].lstrip().startswith("#"):
                 start -= 1  # the comment right above belongs to the function

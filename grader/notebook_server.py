@@ -49,7 +49,8 @@ class Server:
     def _zygote(self):
         from grader.sandbox.spawn import Zygote
 
-        if self.zygote is not None and self.zygote.process.poll() is not None:
+        if self.zygote is not None and not self.zygote.alive():  # one of its zygotes ended
+            self.zygote.close()
             self.zygote = None
         if self.zygote is None:
             self.zygote = Zygote()

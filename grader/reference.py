@@ -42,14 +42,22 @@ class Reference:
         self.exercise = exercise
         self.mode = mode
         self.records: dict[str, object] = {}
-        self.module = None
+        self._module = None
         if mode == "replay":
             path = exercise.student_dir / EXPECTED_VALUES
             if not path.is_file():
                 raise CourseTestError(f"{path} is missing; {restore_fix(exercise)}")
             self.records = channel.decode(path.read_bytes())
-        else:
-            self.module = _import_reference(exercise)
+        elif not (exercise.solution_dir / exercise.module).is_file():
+            raise CourseTestError(f"the reference solution {exercise.solution_dir / exercise.module} is missing")
+
+    @property
+    def module(self):
+        """The reference solution, imported on first use (an exercise whose tests compare with
+        torch itself never calls it, and importing it may import torch)."""
+        if self._module is None and self.mode != "replay":
+            self._module = _import_reference(self.exercise)
+        return self._module
 
     @property
     def input_secret(self) -> int:

@@ -64,7 +64,7 @@ def release(course: Course, dest: Path, *, progress=lambda message: None) -> lis
             '"""This grader is a student release: `grade --help` lists the students\' commands only."""\n',
             encoding="utf-8")
         shutil.copyfile(course.root / COURSE_FILE, tmp / COURSE_FILE)
-        (tmp / "pyproject.toml").write_text(pyproject(), encoding="utf-8")
+        (tmp / "pyproject.toml").write_text(pyproject(_needs(course)), encoding="utf-8")
         picture = PACKAGE.parent / SCREENSHOT  # what a check shows in a notebook (a source checkout has it)
         if picture.is_file():
             (tmp / SCREENSHOT).parent.mkdir(parents=True, exist_ok=True)
@@ -79,17 +79,25 @@ def release(course: Course, dest: Path, *, progress=lambda message: None) -> lis
     return sorted(p for p in dest.rglob("*") if p.is_file())
 
 
-def pyproject() -> str:
-    """The release's pyproject.toml: this grader's name, version and runtime dependencies."""
+def pyproject(needs: tuple[str, ...] = ()) -> str:
+    """The release's pyproject.toml: this grader's name, version and runtime dependencies,
+    and an extra for each package an exercise `needs` (`pip install -e ".[torch]"`)."""
     meta = _metadata()
     deps = "".join(f'    "{d}",\n' for d in meta["dependencies"])
+    extras = "".join(f'{name} = [{", ".join(chr(34) + r + chr(34) for r in meta["extras"].get(name, [name]))}]\n'
+                     for name in needs)
     return ('[build-system]\nrequires = ["setuptools>=68"]\nbuild-backend = "setuptools.build_meta"\n\n'
             f'[project]\nname = "{meta["name"]}"\nversion = "{meta["version"]}"\n'
             f'description = "The grader for this course\'s exercises"\nreadme = "README.md"\n'
             f'requires-python = "{meta["requires-python"]}"\ndependencies = [\n{deps}]\n\n'
-            '[project.scripts]\ngrade = "grader.cli:entry"\n\n'
+            + (f'[project.optional-dependencies]\n{extras}\n' if extras else '')
+            + '[project.scripts]\ngrade = "grader.cli:entry"\n\n'
             '[tool.setuptools.packages.find]\ninclude = ["grader*"]\n\n'
             '[tool.setuptools.package-data]\ngrader = ["locale/*.po"]\n')
+
+
+def _needs(course: Course) -> tuple[str, ...]:
+    return tuple(sorted({n for ex in course.exercises for n in ex.needs}))
 
 
 def _metadata() -> dict:
@@ -101,12 +109,18 @@ def _metadata() -> dict:
         tomllib = None
     if source.is_file() and tomllib is not None:
         project = tomllib.loads(source.read_text(encoding="utf-8"))["project"]
-        return {key: project[key] for key in ("name", "version", "requires-python", "dependencies")}
+        return {**{key: project[key] for key in ("name", "version", "requires-python", "dependencies")},
+                "extras": project.get("optional-dependencies", {})}
     from importlib import metadata
     dist = metadata.distribution("dl-grader")
+    extras: dict[str, list[str]] = {}
+    for requirement in dist.requires or []:
+        if "extra ==" in requirement:
+            spec, _, marker = requirement.partition(";")
+            extras.setdefault(marker.split("==")[1].strip().strip("'\""), []).append(spec.strip())
     return {"name": dist.metadata["Name"], "version": dist.version,
             "requires-python": dist.metadata.get("Requires-Python", ">=3.10"),
-            "dependencies": [r for r in dist.requires or [] if "extra ==" not in r]}
+            "dependencies": [r for r in dist.requires or [] if "extra ==" not in r], "extras": extras}
 
 
 def readme(course: Course, *, screenshot: bool = False) -> str:
@@ -130,6 +144,20 @@ def readme(course: Course, *, screenshot: bool = False) -> str:
                 (f"grade {first.id} --submission my.ipynb", "another copy: a .py file, a folder or a notebook")]
     width = max(len(command) for command, _ in commands) + 2
     examples = "\n".join(f"{command:<{width}}# {what}" for command, what in commands)
+    needs = _needs(course)
+    target = f'".[{",".join(needs)}]"' if needs else "."
+    torch_note = ""
+    if "torch" in needs:
+        with_torch = ", ".join(f"`{ex.id}`" for ex in course.exercises if "torch" in ex.needs)
+        torch_note = f"""
+{with_torch} {"uses" if "," not in with_torch else "use"} PyTorch, which the `[torch]` above installs
+({", ".join(_metadata()["extras"].get("torch", ["torch"]))}). On macOS that is a download of about 100 MB. **On Linux**, a plain
+install takes PyTorch's build from PyPI, which bundles CUDA for NVIDIA GPUs: several GB,
+useless for these exercises. Install the CPU-only build first, from PyTorch's own CPU wheel
+index (on PyTorch's website, "Get Started": choose Linux, Pip, CPU; it shows the `--index-url` to
+add to `pip install torch`, with the version above), then run the install above: torch is
+then already there and nothing more is downloaded for it.
+"""
     return f"""# {course.title or "Exercises"}
 
 Each exercise is a Python file with functions for you to write. Every function has a
@@ -149,10 +177,10 @@ refuses to run on native Windows. In this folder:
 
 ```bash
 python3 -m venv .venv
-.venv/bin/pip install -e .
+.venv/bin/pip install -e {target}
 source .venv/bin/activate
 ```
-
+{torch_note}
 ## Grade your work
 
 Run these anywhere inside this folder:

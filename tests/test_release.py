@@ -121,8 +121,15 @@ def test_the_bundle_has_the_student_files_and_nothing_instructor_only(bundle, co
         assert not name.startswith("solutions/") and "test_hidden" not in name, name
         assert "/mutants/" not in name and "/variants/" not in name, name
         assert not name.endswith((".ipynb", ".db", ".pyc")) and "nbgrader_config" not in name, name
-    pyproject = (bundle / "pyproject.toml").read_text()
-    assert "optional-dependencies" not in pyproject and "torch" not in pyproject
+    import tomllib
+    from grader.release import pyproject as release_pyproject
+    project = tomllib.loads((bundle / "pyproject.toml").read_text())["project"]
+    # an extra for each package an exercise needs (exercise5: torch, pinned), none other (no dev, nbgrader)
+    needs = sorted({n for ex in course.exercises for n in ex.needs})
+    assert sorted(project.get("optional-dependencies", {})) == needs
+    assert all(dep.startswith(f"{name}==") for name in needs for dep in project["optional-dependencies"][name])
+    assert not any("torch" in dep for dep in project["dependencies"])
+    assert "optional-dependencies" not in release_pyproject(()) and "torch" not in release_pyproject(())
 
 
 def leaks(files: dict[Path, str], exercise, public: str) -> list[str]:

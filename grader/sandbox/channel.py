@@ -3,6 +3,8 @@
 Trusted -> worker: pickle (the trusted side only sends what it created itself), protocol 5
 with large arrays out of band: their bytes go to the socket straight from the caller's
 array and land in a buffer of their own in the worker, never copied into or out of a pickle.
+Torch tensors go as `TensorValue`s (their numbers) and come back as numpy arrays (the
+worker converts them, see worker._Handles.plain); a torch object crosses in no other form.
 Worker -> trusted: a safe codec that accepts plain data only. A frame is a JSON header
 describing the value plus raw byte buffers for arrays. Decoding never executes code and
 only ever builds exact `numpy.ndarray`s of numeric dtype, numpy scalars, Python numbers,
@@ -73,6 +75,26 @@ class GeneratorState:
     @classmethod
     def of(cls, generator: np.random.Generator, slot: int = 0) -> "GeneratorState":
         return cls(type(generator.bit_generator).__name__, generator.bit_generator.state, slot)
+
+
+@dataclass(frozen=True)
+class TensorValue:
+    """A torch tensor on its way to the worker (trusted side -> worker only): its numbers, its
+    torch dtype's name ("float64") and whether it records gradients. The worker makes a
+    tensor of it; the trusted side needs no torch to send one."""
+
+    array: np.ndarray
+    dtype: str
+    requires_grad: bool = False
+
+    @classmethod
+    def of(cls, tensor) -> "TensorValue":
+        """From a real tensor of the trusted side (its own, never the worker's)."""
+        plain = tensor.detach().cpu()
+        dtype = str(plain.dtype).removeprefix("torch.")
+        if dtype == "bfloat16":  # no numpy dtype: exact as float32, cast back in the worker
+            plain = plain.float()
+        return cls(plain.resolve_conj().resolve_neg().numpy().copy(), dtype, bool(tensor.requires_grad))
 
 
 # ---------------------------------------------------------------- framing
@@ -250,6 +272,8 @@ def _encode(value, buffers, opaque, depth):
     if opaque is None:
         raise TypeError(f"{t.__name__} is not plain data")
     o = opaque(value)
+    if type(o) is not Opaque:  # the worker made it plain (a tensor's numbers): encode that
+        return _encode(o, buffers, opaque, depth + 1)
     return ["o", o.handle, o.type_name, o.generation]
 
 

@@ -12,6 +12,7 @@ import select
 import shutil
 import signal
 import socket
+import sys
 import tempfile
 import threading
 import time
@@ -101,7 +102,8 @@ class Submission:
         self.limits = exercise.limits
         self.signatures = read_signatures(exercise)
         self._own_zygote = zygote is None
-        self.zygote = zygote if zygote is not None else (Zygote(leave_out=self.leave_out) if self.code else None)
+        self.zygote = zygote if zygote is not None else (
+            Zygote(leave_out=self.leave_out, needs=exercise.needs) if self.code else None)
         self.deadline = None
         self.private = None
         self.worker = None          # (pid, sock, output)
@@ -160,7 +162,7 @@ class Submission:
                 "units": self.units, "fail_alone": self.code.notebook,
                 # what the worker may read, worked out here: the course's path never reaches it
                 "readable": isolate.readable_paths((str(self.exercise.root),)), "reply_bytes": self.reply_bytes,
-                "skip": tuple(self.leave_out)}
+                "skip": tuple(self.leave_out), "needs": tuple(self.exercise.needs)}
         pid, sock, out_fd, problems = self.zygote.spawn(spec)
         self.generation += 1
         self.worker = (pid, sock, _Output(out_fd, self.limits.output_kb * 1024))
@@ -305,6 +307,35 @@ class Submission:
         to several calls advances from one to the next, as with local calls. Errors that
         concern every call (no such function, a wrong signature, a crash or time-out of the
         worker) are raised at once."""
+        info = self._function(name)
+        expected = self.signatures[name]
+        positional = [expected.bind(args, kwargs) for args, kwargs in calls]
+        if not info["varargs"] and any(len(info["params"]) < len(p) for p in positional):
+            raise StudentError(_("wrong signature: you wrote {yours}; expected {expected}",
+                                 yours=info["signature"], expected=expected.text))
+        raw = self._send(name, f"{name}()", {}, positional, None)
+        return [self._outcome(name, expected.params, sent, outcome) for sent, outcome in zip(positional, raw)]
+
+    def call_method(self, target: "RemoteObject", method: str, args: tuple, kwargs: dict):
+        """`target.method(*args, **kwargs)` in the worker (`target`: an object it returned)."""
+        self._function(target.about)
+        what = f"{target.about}.{method}()" if method != "__call__" else f"{target.about}(...)"
+        outcome, = self._send(target.about, what, {"method": method, "target": _to_wire(target, {})},
+                              [args], [kwargs])
+        return self._outcome(target.about, None, args, outcome, what=what).value()
+
+    def probe(self, name: str, probe, args: tuple, kwargs: dict):
+        """Run the grader-owned function `probe(<the student's name>, *args, **kwargs)` in the
+        worker, against the student's objects (a class to construct, a module to train).
+        `probe` is sent as its source text: a plain top-level function that imports what it
+        uses. What it returns is as untrusted as the student's code: decide nothing on a
+        verdict it computed, only on the numbers it sent back."""
+        self._function(name)
+        outcome, = self._send(name, name, {"probe": _probe_source(probe)}, [args], [kwargs])
+        return self._outcome(name, None, args, outcome, what=name).value()
+
+    def _function(self, name: str) -> dict:
+        """The student's `name` as the worker found it at import (the worker started if need be)."""
         if name in self.timed_out:  # one endless loop costs one wait, not one per test
             raise StudentTimeout(self.timed_out[name])
         if self.worker is None:
@@ -315,62 +346,62 @@ class Submission:
                     if self.cell_failures else "")
             raise StudentError(_("{file} has no function {name}(); define it with the signature {signature}",
                                  file=self.name, name=name, signature=self.signatures[name].text) + hint)
-        expected = self.signatures[name]
-        positional = [expected.bind(args, kwargs) for args, kwargs in calls]
-        if any(_stale_handles(args, self.generation) for args in positional):
+        return info
+
+    def _send(self, name: str, what: str, request: dict, calls: list, kwargs: list | None) -> list[dict]:
+        """One request of one or more calls (of `name`, of a method, or of a probe); the raw
+        outcome of each. Errors that concern every call (a crash or time-out of the worker, a
+        malformed reply) are raised at once."""
+        if any(_stale_handles(args, self.generation) for args in [*calls, *(kwargs or ())]):
             raise StudentError(_("{name}() was given a value that an earlier call returned before your code "
                                  "crashed and the worker restarted; it no longer exists", name=name))
-        if not info["varargs"] and any(len(info["params"]) < len(p) for p in positional):
-            raise StudentError(_("wrong signature: you wrote {yours}; expected {expected}",
-                                 yours=info["signature"], expected=expected.text))
         slots: dict[int, int] = {}  # id(generator) -> its slot in this request
-        wire = [tuple(channel.GeneratorState.of(a, slots.setdefault(id(a), len(slots) + 1))
-                      if isinstance(a, np.random.Generator) else a for a in args) for args in positional]
-        channel.send_request(self.worker[1], {"function": name, "calls": wire})
+        channel.send_request(self.worker[1], {
+            "function": name, **request, "calls": [_to_wire(tuple(args), slots) for args in calls],
+            **({"kwargs": [_to_wire(k, slots) for k in kwargs]} if kwargs else {})})
         try:
-            reply = self._receive(f"{name}()", calls=len(calls))
+            reply = self._receive(what, calls=len(calls))
         except StudentTimeout as exc:
             if exc is self.load_error:  # the whole submission's budget: every test says so anyway
                 raise
             raise self._timed_out(name, str(exc)) from None
         if not reply["ok"]:  # the request as a whole: the worker refused to send the results
-            raise StudentError(f"{name}(): {str(reply.get('message', ''))[:2000]}",
+            raise StudentError(f"{what}: {str(reply.get('message', ''))[:2000]}",
                                exc_type=str(reply.get("type", "ResultError"))[:100])
         raw = reply.get("outcomes")
         if type(raw) is not list or not 0 < len(raw) <= len(calls) or \
                 any(type(o) is not dict or type(o.get("ok")) is not bool for o in raw):
             self._stop_worker()
-            raise StudentError(_("{what} sent back a malformed reply", what=f"{name}()"))
-        out = []
-        for sent, outcome in zip(positional, raw):
-            out.append(self._outcome(name, expected.params, sent, outcome))
+            raise StudentError(_("{what} sent back a malformed reply", what=what))
         if len(raw) < len(calls):  # a call ran out of time: the ones after it were not run
-            last = out[-1]
-            out += [last] * (len(calls) - len(raw))
-        return out
+            raw = raw + [raw[-1]] * (len(calls) - len(raw))
+        return raw
 
-    def _outcome(self, name: str, params, sent, outcome: dict) -> "Outcome":
+    def _outcome(self, name: str, params, sent, outcome: dict, *, what: str | None = None) -> "Outcome":
         """One call's outcome; the caller's generators advance as the call left them. The
-        other arguments the call changed are the checks' to judge (`changed`: by position)."""
+        other arguments the call changed are the checks' to judge (`changed`: by position;
+        a method's or a probe's arguments are the worker's copies: nothing to judge). Objects
+        it returned that are not plain data come as `RemoteObject`s."""
         changed = outcome.get("changed") if type(outcome.get("changed")) is dict else {}
         self._apply_generators(params, sent, changed)
         if not outcome["ok"]:
-            return Outcome(error=self._call_error(name, outcome))
+            return Outcome(error=self._call_error(name, outcome, what or f"{name}()"))
         changed = {i: v for i, v in changed.items() if type(i) is int and 0 <= i < len(sent)
-                   and not isinstance(sent[i], np.random.Generator)}
-        return Outcome(result=outcome.get("result"), sent=sent, changed=changed)
+                   and not isinstance(sent[i], np.random.Generator)} if what is None else {}
+        return Outcome(result=_remote(outcome.get("result"), self, name), sent=sent, changed=changed)
 
-    def _call_error(self, name: str, outcome: dict) -> StudentError:
+    def _call_error(self, name: str, outcome: dict, what: str) -> StudentError:
         exc_type = str(outcome.get("type", "Exception"))[:100]
         if outcome.get("timeout") is True:  # the worker's own per-call limit
             self._stop_worker()  # as after any timeout: the next call gets a fresh import
-            return self._timed_out(name, _timeout_message(f"{name}()", self.limits.call_seconds))
+            return self._timed_out(name, _timeout_message(what, self.limits.call_seconds))
         if outcome.get("not_implemented") is True:
             return StudentError(_("{fn} is not implemented yet (it raises NotImplementedError)", fn=name),
                                 not_implemented=name, exc_type=exc_type)
         hint = (" " + _("(the worker's memory limit is {mb} MB)", mb=self.limits.memory_mb)
                 if exc_type == "MemoryError" else "")
-        return StudentError(_("{name} raised {error}", name=name, error=str(outcome.get("message", ""))[:2000])
+        return StudentError(_("{name} raised {error}", name=what.removesuffix("()"),
+                              error=str(outcome.get("message", ""))[:2000])
                             + hint, exc_type=exc_type)
 
     def _timed_out(self, name: str, message: str) -> StudentTimeout:
@@ -496,8 +527,89 @@ class RemoteFunction:
         from grader.checks.calls import Results
         return Results(self, calls, returns)
 
+    def probe(self, probe, *args, **kwargs):
+        """`probe(<this function or class of the student>, *args, **kwargs)`, run in the
+        worker (see `Submission.probe`); its result as plain data."""
+        return self.submission.probe(self.__name__, probe, args, kwargs)
+
     def __repr__(self) -> str:
         return f"<student function {self.__name__}>"
+
+
+class RemoteObject(channel.Opaque):
+    """An object the student's code returned that is not plain data (a torch module, a
+    cache): it stays in the worker; its methods run there (`m.train()`, `m(x)`,
+    `m.state_dict()`), and their results come back as plain data or as more such objects.
+    Two stand-ins are equal when they stand for the same object of the same worker (so
+    `m.eval() == m` tells that eval() returned the module itself). It travels back to the
+    worker as the plain handle it is."""
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return lambda *args, **kwargs: self._submission.call_method(self, name, args, kwargs)
+
+    def __call__(self, *args, **kwargs):
+        return self._submission.call_method(self, "__call__", args, kwargs)
+
+    def __eq__(self, other):
+        return isinstance(other, channel.Opaque) and (self.handle, self.generation) == (other.handle, other.generation)
+
+    def __hash__(self):
+        return hash((self.handle, self.generation))
+
+    def __reduce__(self):
+        return channel.Opaque, (self.handle, self.type_name, self.generation)
+
+    @property
+    def about(self) -> str:
+        """The student's function or class whose call made it (it names it in messages)."""
+        return self._about
+
+
+def _remote(value, submission: Submission, about: str):
+    """Opaque handles in a result as `RemoteObject`s whose methods can be called."""
+    if type(value) is channel.Opaque:
+        obj = RemoteObject(value.handle, value.type_name, value.generation)
+        object.__setattr__(obj, "_submission", submission)
+        object.__setattr__(obj, "_about", about)
+        return obj
+    if type(value) in (tuple, list):
+        return type(value)(_remote(v, submission, about) for v in value)
+    if type(value) is dict:
+        return {k: _remote(v, submission, about) for k, v in value.items()}
+    return value
+
+
+def _to_wire(value, slots: dict):
+    """What goes to the worker: generators as their state (a generator passed to several calls
+    of one request shares a slot), torch tensors as their numbers (`TensorValue`), stand-ins
+    as their handles; the rest as it is (pickled)."""
+    t = type(value)
+    if isinstance(value, np.random.Generator):
+        return channel.GeneratorState.of(value, slots.setdefault(id(value), len(slots) + 1))
+    if isinstance(value, RemoteObject):
+        return channel.Opaque(value.handle, value.type_name, value.generation)
+    if t in (tuple, list):
+        return t(_to_wire(v, slots) for v in value)
+    if t is dict:
+        return {k: _to_wire(v, slots) for k, v in value.items()}
+    torch = sys.modules.get("torch")  # no tensor exists where torch was never imported
+    if torch is not None and isinstance(value, torch.Tensor):
+        return channel.TensorValue.of(value)
+    return value
+
+
+def _probe_source(probe) -> tuple[str, str]:
+    """(name, source) of a probe: a plain top-level function of a trusted file (a test
+    module, or the grader's own), sent as text and compiled in the worker."""
+    import inspect
+    import textwrap
+
+    name = getattr(probe, "__name__", "")
+    if not inspect.isfunction(probe) or probe.__closure__ or name == "<lambda>" or "." in probe.__qualname__:
+        raise TypeError(f"a probe must be a top-level function (def), not {probe!r}")
+    return name, textwrap.dedent(inspect.getsource(probe))
 
 
 def _timeout_message(what: str, seconds: float) -> str:

@@ -63,12 +63,21 @@ def read_signatures(exercise) -> dict[str, Signature]:
     out = {}
     for node in tree.body:
         if isinstance(node, ast.FunctionDef):
-            args = node.args
-            defaults = [_NO_DEFAULT] * (len(args.args) - len(args.defaults)) + [
-                ast.literal_eval(d) for d in args.defaults]
-            params = tuple(Parameter(a.arg, d) for a, d in zip(args.args, defaults))
-            out[node.name] = Signature(node.name, params, f"{node.name}({ast.unparse(args)})")
+            out[node.name] = _signature(node.name, node.args)
+        elif isinstance(node, ast.ClassDef):  # a class is called as its __init__, without self
+            init = next((n for n in node.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
+            args = init.args if init else ast.arguments([], [ast.arg("self")], None, [], [], None, [])
+            args = ast.arguments(args.posonlyargs, args.args[1:], args.vararg, args.kwonlyargs,
+                                 args.kw_defaults, args.kwarg, args.defaults)
+            out[node.name] = _signature(node.name, args)
     missing = [f for f in exercise.functions if f not in out]
     if missing:
         raise CourseError(f"{path} does not define {', '.join(missing)} (listed in course.yml)")
     return out
+
+
+def _signature(name: str, args: ast.arguments) -> Signature:
+    defaults = [_NO_DEFAULT] * (len(args.args) - len(args.defaults)) + [
+        ast.literal_eval(d) for d in args.defaults]
+    params = tuple(Parameter(a.arg, d) for a, d in zip(args.args, defaults))
+    return Signature(name, params, f"{name}({ast.unparse(args)})")

@@ -6,6 +6,7 @@ plain data by `channel.recv_reply`, and only checks in the trusted process decid
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 import signal
@@ -104,7 +105,7 @@ def _load(spec: dict):
     files = loader.student_files(spec)
     sys.path.insert(0, spec["dir"])
     try:
-        np.random.seed(GLOBAL_SEED)
+        _seed()
         module, cell_errors = loader.run_units(spec)
     except SyntaxError as exc:
         if exc.filename not in files:  # raised by code the student ran (exec, eval)
@@ -132,18 +133,27 @@ def _load(spec: dict):
 
 
 class _Handles:
-    """Worker-side objects that are not plain data; the grader gets numbered stand-ins."""
+    """Worker-side objects that are not plain data; the grader gets numbered stand-ins. The
+    same object always gets the same number (so the grader can tell that `m.eval()`
+    returned `m`), and stays alive while the worker does."""
 
     def __init__(self, generation: int):
         self.generation = generation
         self.objects: dict[int, object] = {}
+        self.numbers: dict[int, int] = {}  # id(object) -> its handle (the object is kept alive)
         self.generators: dict[str, list[np.random.Generator]] = {}
         self.in_use: list = []  # generators handed out in the current request
         self.slots: dict[int, np.random.Generator] = {}  # the current request's shared generators
 
-    def wrap(self, obj) -> channel.Opaque:
-        handle = len(self.objects) + 1
-        self.objects[handle] = obj
+    def wrap(self, obj):
+        """A plain form of a torch value (`plain`), or a handle for anything else."""
+        plain = plain_torch(obj)
+        if plain is not NOT_PLAIN:
+            return plain
+        handle = self.numbers.get(id(obj))
+        if handle is None:
+            handle = self.numbers[id(obj)] = len(self.objects) + 1
+            self.objects[handle] = obj
         return channel.Opaque(handle, type(obj).__name__, self.generation)
 
     def resolve(self, value):
@@ -151,6 +161,8 @@ class _Handles:
             return self.objects[value.handle]
         if isinstance(value, channel.GeneratorState):
             return self._generator(value)
+        if isinstance(value, channel.TensorValue):
+            return _tensor(value)
         if type(value) in (tuple, list):
             return type(value)(self.resolve(v) for v in value)
         if type(value) is dict:
@@ -178,6 +190,48 @@ class _Handles:
         return generator
 
 
+NOT_PLAIN = object()
+
+
+def plain_torch(obj):
+    """Torch values as plain data: a tensor as an exact numpy array of its numbers (detached,
+    on the CPU, bfloat16 up-cast to float32, which holds it exactly), a `torch.Size` as a
+    tuple, a dtype as its name, an OrderedDict (a `state_dict()`) as a dict. Only where the
+    exercise's zygote imported torch; anything else stays a handle. Whatever this sends is
+    decoded by the grader as plain data, never unpickled or passed to torch.load."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return NOT_PLAIN
+    if isinstance(obj, torch.Tensor):
+        with torch._C.DisableTorchFunctionSubclass():  # a subclass's overrides do not run here
+            t = torch.Tensor.detach(obj)
+            if t.layout != torch.strided:
+                t = t.to_dense()
+            if t.is_quantized:
+                t = t.dequantize()
+            t = t.cpu().resolve_conj().resolve_neg()
+            if t.dtype == torch.bfloat16:
+                t = t.float()
+            elif t.dtype == torch.complex32:
+                t = t.to(torch.complex64)
+            return np.array(t.numpy(), copy=True)  # an exact ndarray, not a view of the tensor
+    if isinstance(obj, torch.Size):
+        return tuple(int(n) for n in obj)
+    if isinstance(obj, torch.dtype):
+        return str(obj).removeprefix("torch.")
+    if isinstance(obj, dict) and type(obj) is not dict and all(type(k) is str for k in dict.keys(obj)):
+        return {k: dict.__getitem__(obj, k) for k in dict.keys(obj)}  # OrderedDict, with dict's methods
+    return NOT_PLAIN
+
+
+def _tensor(value: channel.TensorValue):
+    """A tensor of what the grader sent (its numbers and dtype)."""
+    import torch
+
+    t = torch.from_numpy(np.array(value.array, copy=True)).to(getattr(torch, value.dtype))
+    return t.requires_grad_(value.requires_grad) if t.is_floating_point() or t.is_complex() else t
+
+
 class _CallTimeout(BaseException):
     """A call ran past the per-call limit (a BaseException: `except Exception` in student
     code does not swallow it)."""
@@ -192,13 +246,14 @@ def _loop(sock, module, spec: dict) -> None:
     signal.signal(signal.SIGALRM, _on_alarm)
     call_seconds = float(spec["limits"]["call_seconds"])
     files = loader.student_files(spec)
+    probes = _Probes()
     while True:
         try:
             request = channel.recv_request(sock)
         except EOFError:
             return
-        reply = _run_calls(getattr(module, request["function"], None), request["calls"], handles,
-                           files, call_seconds)
+        reply = _run_calls(_target(request, module, handles, probes), request["calls"], handles,
+                           files, call_seconds, request.get("kwargs"))
         try:
             payload = channel.encode_parts(reply, handles.wrap)
             problem = _too_large(payload, spec["reply_bytes"])
@@ -209,6 +264,37 @@ def _loop(sock, module, spec: dict) -> None:
                                       "message": problem})
         sys.stdout.flush()
         channel.send_frame(sock, payload)
+
+
+def _target(request: dict, module, handles: "_Handles", probes: "_Probes"):
+    """What a request calls, as a function run inside each call's time limit (looking up a
+    method can run the student's code too): one of the module's functions; a method of an
+    object the worker holds (`{"method": name, "target": handle}`); or a grader-owned probe
+    (`{"probe": (name, source)}`), called with the module's object named by "function" first."""
+    name = request["function"]
+    if "method" in request:
+        return lambda: getattr(handles.resolve(request["target"]), request["method"])
+    if "probe" in request:
+        probe = probes.get(*request["probe"])
+        return lambda: functools.partial(probe, getattr(module, name))
+    return lambda: getattr(module, name, None)
+
+
+class _Probes:
+    """Grader-owned functions sent as source text: compiled once each, in a namespace of
+    their own (they import what they use). They run as the student's code does, and what
+    they return is as untrusted as anything else this process sends."""
+
+    def __init__(self):
+        self.compiled: dict[tuple[str, str], object] = {}
+
+    def get(self, name: str, source: str):
+        key = (name, source)
+        if key not in self.compiled:
+            namespace = {"__name__": f"grader_probe_{name}", "__builtins__": __builtins__}
+            exec(compile(source, f"<grader probe {name}>", "exec", dont_inherit=True), namespace)
+            self.compiled[key] = namespace[name]
+        return self.compiled[key]
 
 
 def _too_large(parts: list, limit: int) -> str | None:
@@ -222,11 +308,13 @@ def _too_large(parts: list, limit: int) -> str | None:
     return None
 
 
-def _run_calls(fn, calls: list, handles: _Handles, files, call_seconds: float) -> dict:
-    """Run one or more calls of `fn` (one request, to save round trips), each to its own
-    outcome: a call that raises does not stop the ones after it. np.random is seeded before
-    each call, so each is independent of the others' use of it; a generator shared by several
-    calls (one slot) advances from call to call.
+def _run_calls(get_fn, calls: list, handles: _Handles, files, call_seconds: float, kwargs=None) -> dict:
+    """Run one or more calls (one request, to save round trips), each to its own outcome: a
+    call that raises does not stop the ones after it. np.random (and torch's generator, where
+    torch is loaded) is seeded before each call, so each is independent of the others' use of
+    it; a generator shared by several calls (one slot) advances from call to call. `get_fn()`
+    gives what to call (looked up inside the time limit); `kwargs`: per call, keyword
+    arguments (methods, probes).
 
     Each call has its own time limit, enforced here with SIGALRM; the first call that runs out
     of time ends the request (the calls after it are not run: the function may hang again).
@@ -235,19 +323,20 @@ def _run_calls(fn, calls: list, handles: _Handles, files, call_seconds: float) -
     handles.in_use.clear()
     handles.slots.clear()
     outcomes = []
-    for args in calls:
+    for i, args in enumerate(calls):
         try:
             args = handles.resolve(args)
+            keywords = handles.resolve(kwargs[i]) if kwargs else {}
         except (KeyError, AttributeError):
             outcomes.append({"ok": False, "type": "ValueError", "not_implemented": False,
                              "message": "an object your code returned earlier no longer exists"})
             continue
         before = [_snapshot(a) for a in args]
-        np.random.seed(GLOBAL_SEED)
+        _seed()
         try:
             signal.setitimer(signal.ITIMER_REAL, call_seconds)
             try:
-                result = fn(*args)
+                result = get_fn()(*args, **keywords)
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
         except _CallTimeout:
@@ -261,6 +350,13 @@ def _run_calls(fn, calls: list, handles: _Handles, files, call_seconds: float) -
             continue
         outcomes.append({"ok": True, "result": result, "changed": _changed(args, before)})
     return {"ok": True, "outcomes": outcomes}
+
+
+def _seed() -> None:
+    np.random.seed(GLOBAL_SEED)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.manual_seed(GLOBAL_SEED)
 
 
 def _snapshot(value):

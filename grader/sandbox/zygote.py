@@ -1,8 +1,9 @@
 """The zygote: a clean interpreter that forks one worker per request.
 
 It is started with `python -I` (no current directory, no user site, no PYTHONPATH) and
-imports numpy and the worker code once, so a worker costs a fork instead of an
-interpreter start. It never imports tests, the reference solutions or student code.
+imports numpy and the worker code once (and torch, pinned to one thread, for an exercise
+that `needs` it), so a worker costs a fork instead of an interpreter start. It never
+imports tests, the reference solutions or student code.
 
 Protocol on its control socket (pickle from the trusted side; replies are plain data):
   {"op": "spawn", ...worker spec} -> {"pid": int, "isolation_problems": [...]} + fds (channel, output)
@@ -21,11 +22,17 @@ import sys
 from grader.sandbox import cgroups, channel, isolate, worker
 
 
-def main(control_fd: int, groups: bool = True) -> None:
+def main(control_fd: int, groups: bool = True, needs: tuple = ()) -> None:
     control = socket.socket(fileno=control_fd)
     sys.dont_write_bytecode = True  # `python -I` ignores PYTHONDONTWRITEBYTECODE; the folder is the student's
     isolate.become_subreaper()
     isolate.reuse_freed_memory()  # inherited by every worker
+    try:
+        for name in needs:
+            _IMPORTS[name]()
+    except Exception as exc:  # noqa: BLE001 - not installed, or broken: the grader says so
+        channel.send_frame(control, channel.encode({"ready": False, "error": f"{type(exc).__name__}: {exc}"}))
+        os._exit(0)
     workers = _Workers(control, groups)
     try:
         channel.send_frame(control, channel.encode({"ready": True, "landlock_abi": isolate.landlock_abi()}))
@@ -45,6 +52,31 @@ def main(control_fd: int, groups: bool = True) -> None:
         pass  # the grader is gone (closed its end, or was killed)
     workers.end_all()
     os._exit(0)  # no interpreter teardown: the grader is waiting for this exit
+
+
+def _import_torch() -> None:
+    """torch, with one intra-op and one inter-op thread, set before any operation: a child
+    forked after torch ran a multithreaded operation hangs (measured, NOTES.md), and every
+    thread adds to the address space. The worker's limits are set after the fork, on top of
+    the address space mapped by then (torch's ~620 MiB), so the course's limit is what the
+    student's code may add."""
+    import torch
+
+    torch.set_num_threads(1)
+    torch.set_num_interop_threads(1)
+    # one small operation on one thread, now: torch reads the CPU's description (/proc/cpuinfo)
+    # on its first operation, which a worker cannot (it would print an error in its output)
+    torch.backends.cpu.get_cpu_capability()
+    x = torch.ones(4, dtype=torch.float64, requires_grad=True)
+    # a backward with a gradient tensor imports torch.fx's symbolic shapes (sympy, mpmath) on
+    # its first use: 0.4 s in every worker's first gradient test, once here
+    (x * 2).backward(torch.ones(4, dtype=torch.float64))
+    import torch.nn  # noqa: F401 - what exercises use: loaded once here, not in every worker
+    import torch.nn.functional  # noqa: F401
+    import grader.sandbox.torch_steps  # noqa: F401 - the generic probe's steps (the worker may not read grader/)
+
+
+_IMPORTS = {"torch": _import_torch}
 
 
 class _Workers:

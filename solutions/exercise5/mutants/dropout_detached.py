@@ -1,0 +1,23 @@
+"""The output computed from x.detach(): autograd passes no gradient back to x
+
+function: Dropout
+mistake: dropout.detached
+"""
+import torch
+from torch import nn
+
+
+class Dropout(nn.Module):
+    def __init__(self, p=0.5):
+        super().__init__()
+        if not 0 <= p <= 1:
+            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        self.p = p
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            return x
+        if self.p == 1:
+            return torch.zeros_like(x)
+        keep = (torch.rand(x.shape, dtype=x.dtype) >= self.p).to(x.dtype)
+        return x.detach() * keep / (1 - self.p)
