@@ -41,6 +41,9 @@ def one_line(exc: click.UsageError, ctx, args: list[str]) -> UsageProblem:
     except i18n.UnknownLanguage:
         lang = i18n.current()
     problem = exc.format_message().strip()
+    # click leaves a context open when parsing fails: close it, or what its options entered (the
+    # language of --lang) would stay in force for the rest of the process
+    ctx.close()
     with i18n.language(lang):
         return UsageProblem(_("{problem} See '{command} --help'.", command=ctx.command_path,
                               problem=problem if problem.endswith((".", "?", "!", "?)")) else problem + "."))
@@ -122,6 +125,7 @@ class ExerciseCommand(Command):
         except click.UsageError as exc:  # `grade batc exercise3 subs/ --out x.csv`: a mistyped command
             guess = did_you_mean(ctx.info_name, visible_commands(ctx.parent)) if ctx.parent else None
             if guess:
+                ctx.close()
                 raise UsageProblem(_("unknown command {command}; did you mean {guess}?",
                                      command=repr(ctx.info_name), guess=repr(guess))) from None
             raise one_line(exc, ctx, given) from None

@@ -216,6 +216,8 @@ def test_a_usage_mistake_is_one_line_that_points_to_the_help(args, problem):
     assert korean.stderr.endswith(f" 자세한 내용은 '{help_command}'에서 볼 수 있습니다.\n"), korean.stderr
     if args[0] != "--bogus":  # --lang ko, even after the mistake that stopped the parsing
         assert CliRunner().invoke(main, [*args, "--lang", "ko"]).stderr == korean.stderr
+    from grader import i18n
+    assert i18n.current() == "en"  # the stopped command's --lang does not outlive it
 
 
 @pytest.fixture(scope="module")
