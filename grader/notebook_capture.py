@@ -30,6 +30,7 @@ import textwrap
 import types
 from dataclasses import dataclass
 
+TABLES_UNIT = "tables of functions from your notebook"  # after the functions they name
 IMPORTS_UNIT = "imports from your notebook"  # the unit of the imports and constants check() adds
 _GLOBAL_OPS = {"LOAD_GLOBAL", "LOAD_NAME", "STORE_GLOBAL", "DELETE_GLOBAL"}
 _PLAIN = (int, float, complex, str, bytes, bool, type(None))
@@ -77,6 +78,7 @@ class _State:
         self.seen: set[str] = set()
         self.header: list[str] = []            # imports, then constants
         self.constants: list[str] = []
+        self.tables: list[str] = []            # constants that name notebook functions: after them
         self.cells: dict[str, dict[int, str]] = {}  # cell file -> {line number: line}
         self.order: dict[str, tuple] = {}
 
@@ -105,6 +107,13 @@ class _State:
             self.header.append(f"from {module} import {attr}" + (f" as {name}" if attr != name else ""))
         elif _literal(obj) is not None:
             self.constants.append(f"{name} = {_literal(obj)}")
+        elif (table := _literal(obj, named=self._notebook_name)) is not None:
+            # a table of the notebook's functions ({"he_normal": he_normal, ...}): the functions
+            # as definitions, the table after them
+            for value in _leaves(obj):
+                if self._notebook_name(value) is not None:
+                    self.add(self._notebook_name(value), value, used_by=used_by)
+            self.tables.append(f"{name} = {table}")
         else:
             raise CaptureRefused(
                 f"{used_by} uses {name}, a {_kind(obj)} defined in your notebook; check() can send "
@@ -120,6 +129,14 @@ class _State:
         for used in sorted(_global_names(obj, node)):
             if used in self.namespace and used != name and not self._shells(used):
                 self.add(used, self.namespace[used], used_by=name)
+
+    def _notebook_name(self, value) -> str | None:
+        """The name under which the notebook defines the function or class `value`, if it does."""
+        if not ((inspect.isfunction(value) or inspect.isclass(value))
+                and getattr(value, "__module__", None) == "__main__"):
+            return None
+        name = getattr(value, "__name__", "")
+        return name if self.namespace.get(name) is value else None
 
     def _shells(self, name: str) -> bool:
         """IPython's own names in the kernel's namespace (In, Out, exit, get_ipython, ...),
@@ -139,6 +156,8 @@ class _State:
             cell = self.cells[filename]
             text = "\n".join(cell.get(n, "") for n in range(1, max(cell) + 1)) + "\n"
             out.append((_cell_label(filename), text))
+        if self.tables:
+            out.append((TABLES_UNIT, "\n".join(self.tables) + "\n"))
         return tuple(out)
 
 
@@ -275,26 +294,41 @@ def _exported(obj) -> tuple[str, str] | None:
     return None
 
 
-def _literal(value, depth: int = 0) -> str | None:
+def _leaves(value):
+    """The items of a (nested) tuple, list, set or dict's values."""
+    if type(value) in (tuple, list, set):
+        for v in value:
+            yield from _leaves(v)
+    elif type(value) is dict:
+        for v in value.values():
+            yield from _leaves(v)
+    else:
+        yield value
+
+
+def _literal(value, depth: int = 0, named=None) -> str | None:
     """Python source that rebuilds `value` exactly, for plain constants (numbers, strings,
     bytes, None, numpy's number scalars, and tuples, lists, sets and dicts of them); None
-    for anything else."""
+    for anything else. `named(value)`: a name to write for a value that is no constant (a
+    notebook function), or None."""
     kind = type(value)
     if depth > 20:
         return None
+    if named is not None and named(value) is not None:
+        return named(value)
     if kind in (float, complex):
         parts = (value.real, value.imag) if kind is complex else (value,)
         return repr(value) if all(math.isfinite(p) for p in parts) else None
     if kind in _PLAIN:
         return repr(value)
     if kind in (tuple, list) or (kind is set and value):
-        items = [_literal(v, depth + 1) for v in value]
+        items = [_literal(v, depth + 1, named) for v in value]
         if any(i is None for i in items):
             return None
         inner = ", ".join(items) + ("," if kind is tuple and len(items) == 1 else "")
         return {tuple: "({})", list: "[{}]", set: "{{{}}}"}[kind].format(inner)
     if kind is dict:
-        pairs = [(_literal(k, depth + 1), _literal(v, depth + 1)) for k, v in value.items()]
+        pairs = [(_literal(k, depth + 1), _literal(v, depth + 1, named)) for k, v in value.items()]
         if any(k is None or v is None for k, v in pairs):
             return None
         return "{" + ", ".join(f"{k}: {v}" for k, v in pairs) + "}"

@@ -391,6 +391,27 @@ def test_capture_takes_helpers_imports_and_constants_and_refuses_the_rest():
                               "the function",)
 
 
+def test_capture_sends_a_table_of_the_notebooks_functions_after_them():
+    # exercise6's reference keeps INITIALIZERS = {"he_normal": he_normal, ...} beside its functions
+    from grader.notebook_capture import TABLES_UNIT, CaptureRefused, capture
+
+    ns = {"__name__": "__main__"}
+    _cell(ns, "def he(n):\n    return 2.0 / n\n\n\ndef xavier(n):\n    return 1.0 / n\n\n\n"
+              "TABLE = {'he': he, 'xavier': (xavier, 1)}\n\n\n"
+              "def init_network(sizes, init, use_batchnorm, rng):\n    return TABLE[init](sizes)\n", "<cell-t>")
+    captured = capture(ns, ("init_network",))
+    units = dict(captured.units)
+    assert units[TABLES_UNIT] == "TABLE = {'he': he, 'xavier': (xavier, 1)}\n"
+    assert [name for name, _ in captured.units][-1] == TABLES_UNIT  # after the definitions it names
+    rebuilt: dict = {}
+    for _, source in captured.units:
+        exec(source, rebuilt)
+    assert rebuilt["init_network"](4, "he", False, None) == 0.5
+    ns["TABLE"] = {"he": ns["he"], "other": print}  # a function that is not the notebook's: refused
+    with pytest.raises(CaptureRefused, match="init_network uses TABLE, a dict"):
+        capture(ns, ("init_network",), required="init_network")
+
+
 def test_export_writes_the_module_and_the_report_grade_gives_it(tmp_path):
     from click.testing import CliRunner
 
