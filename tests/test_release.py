@@ -59,7 +59,7 @@ def public_text(course) -> str:
         module = ex.solution_dir / ex.module
         shipped = student_files(ex)  # the stub, the public tests and the mistakes they name
         parts += [strip_solutions(module.read_text(), module), *(data.decode() for name, data in shipped.items()
-                                                                 if name != ex.module and not name.endswith(".po"))]
+                                                                 if name != ex.module and name.endswith((".py", ".yml")))]  # text; not .po, not data
         if "mistakes.yml" in shipped:  # their feedback unfolded, as the translations quote it
             parts += [str(text) for text in (yaml.safe_load(shipped["mistakes.yml"]) or {}).values()]
     return "\n".join(parts)
