@@ -73,6 +73,11 @@ class DirectionalGradient:
     def __init__(self, directions: np.ndarray, derivatives: np.ndarray):
         self.directions, self.derivatives = directions, derivatives
 
+    @classmethod
+    def from_sums(cls, directions: np.ndarray, sums: list[float], h: float) -> "DirectionalGradient":
+        """From sum(dout * f) at x + h v and x - h v for each direction v, in that order."""
+        return cls(directions, (np.array(sums[0::2]) - np.array(sums[1::2])) / (2 * h))
+
     def project(self, g) -> np.ndarray:
         """<g, v_k> for every direction."""
         g = np.asarray(g, dtype=np.float64)
@@ -87,12 +92,17 @@ def directional_gradient(x, dout, many, *, k: int = DIRECTIONS, h: float = STEP,
     round trip (a random forward must get a fresh generator with the same seed on every call,
     so that each point replays the same mask). Cost: 2k calls whatever the size of x.
     """
-    x = np.array(x, dtype=np.float64)
     dout = np.asarray(dout, dtype=np.float64)
-    directions = np.random.default_rng(seed).standard_normal((k, *x.shape))
-    points = [x + s * h * v for v in directions for s in (1, -1)]
+    directions, points = _directional_points(x, h, k=k, seed=seed)
     sums = [float(np.sum(np.asarray(out, dtype=np.float64) * dout)) for out in many(points)]
-    return DirectionalGradient(directions, (np.array(sums[0::2]) - np.array(sums[1::2])) / (2 * h))
+    return DirectionalGradient.from_sums(directions, sums, h)
+
+
+def _directional_points(x, h: float, *, k: int = DIRECTIONS, seed: int = 12345):
+    """k random directions v (standard normal entries) and the 2k points x + h v, x - h v."""
+    x = np.array(x, dtype=np.float64)
+    directions = np.random.default_rng(seed).standard_normal((k, *x.shape))
+    return directions, [x + s * h * v for v in directions for s in (1, -1)]
 
 
 def _own(analytic, expected, own):
@@ -258,7 +268,7 @@ def gradcheck(forward, backward, args, *, wrt, dout, expected, mistakes=None, st
         if found is not None:
             from grader.checks.mistakes import Mistake
             text = (str(found) if isinstance(found, Mistake) else _(str(found))) + also
-            raise_named(found, text, name_b)
+            _raise_named(found, text, name_b)
         try:
             check_backward(grads[name], expected=want[name], own_numeric=own.get(name), fn=name_b,
                            wrt=name, forward=label)
@@ -268,7 +278,7 @@ def gradcheck(forward, backward, args, *, wrt, dout, expected, mistakes=None, st
     return GradCheck(out, cache, grads)
 
 
-def raise_named(found, text: str, fn: str):
+def _raise_named(found, text: str, fn: str):
     from grader.checks.mistakes import Mistake
     raise CheckFailed(_prefixed(text, fn), mistake=found.id if isinstance(found, Mistake) else "")
 
@@ -286,15 +296,13 @@ def _own_gradients(forward, signature, pristine: dict, wrt: list[str], dout, ste
     params = [p.name for p in signature.params]
     plans, calls = [], []
     for w in wrt:
-        x = np.array(pristine[w], dtype=np.float64)
-        directions = np.random.default_rng(12345).standard_normal((DIRECTIONS, *x.shape))
         h = steps.get(f"d{w}", STEP)
+        directions, points = _directional_points(pristine[w], h)
         plans.append((w, directions, h, len(calls)))
-        for v in directions:
-            for s in (1, -1):
-                point = copy.deepcopy(pristine)
-                point[w] = x + s * h * v
-                calls.append(tuple(point[p] for p in params if p in point))
+        for moved in points:
+            point = copy.deepcopy(pristine)
+            point[w] = moved
+            calls.append(tuple(point[p] for p in params if p in point))
     results = forward.each(calls, returns=(array("out", shape=out_shape), "cache"))
     own = {}
     for w, directions, h, start in plans:
@@ -305,5 +313,5 @@ def _own_gradients(forward, signature, pristine: dict, wrt: list[str], dout, ste
         except (StudentError, AssertionError):
             own[f"d{w}"] = None  # the forward pass fails on these points: nothing to compare with
             continue
-        own[f"d{w}"] = DirectionalGradient(directions, (np.array(sums[0::2]) - np.array(sums[1::2])) / (2 * h))
+        own[f"d{w}"] = DirectionalGradient.from_sums(directions, sums, h)
     return own
