@@ -47,3 +47,8 @@ __all__ = ["N_", "tr", "CheckFailed", "DirectionalGradient", "GRAD_TOL", "GradCh
            "fail", "figure", "function_under_test", "gradcheck", "keeps_points", "matches", "mistake", "named_mistake",
            "normal_input", "note", "numerical_gradient", "relative_error", "returned", "seeded", "stats",
            "unpack"]
+
+# Several gradient checks of one forward/backward pair in two round trips.
+from grader.checks.batched import gradcheck_each  # noqa: E402
+
+__all__ += ["gradcheck_each"]

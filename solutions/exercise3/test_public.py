@@ -14,20 +14,12 @@ import numpy as np
 import pytest
 
 from grader.checks import (N_, StudentError, array, assert_close, check_draws_from_rng, expect_value_error,
-                           fail, gradcheck, mistake, normal_input, seeded, stats, tr)
+                           fail, gradcheck_each, mistake, normal_input, seeded, stats, tr)
 
 OUT = (array("out", like="x"), "cache")
 
 KEEP_PROB = mistake("dropout.keep_prob_swap")
 NOT_RESCALED = mistake("dropout.no_rescale_train")
-DIVIDED_BY_P = mistake("dropout.divide_by_p")
-TRAIN_TIMES_KEEP = mistake("dropout.train_times_keep")
-TEST_MASKS = mistake("dropout.test_mode_masks")
-SHARED_ROWS = mistake("dropout.shared_mask_rows")
-SHARED_COLUMNS = mistake("dropout.shared_mask_columns")
-NEW_MASK = mistake("dropout.backward_new_mask")
-NO_MASK = mistake("dropout.backward_no_mask")
-P_ZERO = mistake("dropout.p_zero_rejected")
 
 
 def big_input(shape, seed):
@@ -35,22 +27,22 @@ def big_input(shape, seed):
     return normal_input(shape, seed, loc=10.0)
 
 
-def training(student, fn, cases, base=100):
-    """The student's forward pass in training on big inputs, one round trip for all cases
-    (p, shape, seed): ((p, x), (out, cache)) for each, checked as it is taken."""
-    xs = [(p, big_input(shape, seed)) for p, shape, seed in cases]
-    results = getattr(student, fn).each([(x, p, True, seeded(base + seed)) for (p, x), (_, _, seed)
-                                         in zip(xs, cases)], returns=OUT)
-    return zip(xs, results)
+def run(student, fn, cases, train=True):
+    """The student's forward pass on big inputs, one round trip for all cases (p, shape, seed):
+    (p, x, out) for each, checked as it is taken."""
+    xs = [big_input(shape, seed) for _, shape, seed in cases]
+    results = getattr(student, fn).each([(x, p, train, seeded(100 + seed)) for x, (p, _, seed) in zip(xs, cases)],
+                                        returns=OUT)
+    return ((p, x, out) for x, (p, _, _), (out, _) in zip(xs, cases, results))
 
 
 def mask_structure(dropped):
     """The mistake of a mask drawn with the wrong shape (one mask for all rows, or for whole rows)."""
     if dropped.ndim >= 2 and dropped.any() and not dropped.all():
         if (dropped == dropped[:1]).all():
-            return SHARED_ROWS
+            return mistake("dropout.shared_mask_rows")
         if (dropped == dropped[:, :1]).all():
-            return SHARED_COLUMNS
+            return mistake("dropout.shared_mask_columns")
     return None
 
 
@@ -66,17 +58,14 @@ def check_dropped_fraction(out, p):
     if frac == 0:
         fail("no unit was dropped in training mode (p = {p}): with train=True each unit must be set to 0 with "
              "probability p", p=p)
+    values = dict(p=p, shape=out.shape, frac=f"{frac:.4f}", lo=f"{lo:.5f}", hi=f"{hi:.5f}", n=out.size)
     if lo <= 1 - frac <= hi:
-        fail("with p = {p} you dropped a fraction {frac} of the units, about 1 - p: {mistake}", p=p,
-             frac=f"{frac:.4f}", mistake=KEEP_PROB)
+        fail("with p = {p} and x of shape {shape} you dropped a fraction {frac} of the units, about 1 - p: "
+             "{mistake}", mistake=KEEP_PROB, **values)
     structure = mask_structure(dropped)
-    values = dict(p=p, frac=f"{frac:.4f}", lo=f"{lo:.5f}", hi=f"{hi:.5f}", n=out.size)
-    if structure:
-        fail("with p = {p} you dropped a fraction {frac} of the units (the zeros of out); a correct mask drops "
-             "between {lo} and {hi} of these {n} units. Each unit must be dropped independently with probability "
-             "p. {mistake}", mistake=structure, **values)
-    fail("with p = {p} you dropped a fraction {frac} of the units (the zeros of out); a correct mask drops "
-         "between {lo} and {hi} of these {n} units. Each unit must be dropped independently with probability p.",
+    fail("with p = {p} and x of shape {shape} you dropped a fraction {frac} of the units (the zeros of out); a "
+         "correct mask drops between {lo} and {hi} of these {n} units. Each unit must be dropped independently "
+         "with probability p.{structure}", structure=f" {structure}" if structure else "", mistake=structure,
          **values)
 
 
@@ -93,29 +82,42 @@ def check_not_vacuous(out, p):
 
 # ================================================================ dropout_forward
 
+def check_kept(out, x, p, scale, mistakes, hint, **params):
+    """Given the student's mask (the zeros of out), each kept unit must be x * scale; `mistakes`:
+    {mistake: the scale it uses instead}."""
+    kept = out != 0
+    assert_close(out, np.where(kept, x * scale, 0.0), mistakes={m: np.where(kept, x * s, 0.0)
+                                                                for m, s in mistakes.items()}, hint=hint, p=p, **params)
+
+
+def check_test_output(out, expected, mistakes, hint, **params):
+    """A test-mode output: no unit dropped, and equal to `expected`."""
+    if (out == 0).any():
+        fail(mistake("dropout.test_mode_masks"))
+    assert_close(out, expected, mistakes=mistakes, hint=hint, **params)
+
+
 @pytest.mark.points(2)
 def test_dropout_drops_fraction_p(student):
     """dropout_forward: training drops a fraction p of the units"""
-    for (p, _), (out, _) in training(student, "dropout_forward", ((0.2, (400, 625), 1), (0.7, (625, 400), 2))):
+    for p, _, out in run(student, "dropout_forward", ((0.2, (400, 625), 1), (0.7, (625, 400), 2))):
         check_dropped_fraction(out, p)
 
 
 @pytest.mark.points(2)
 def test_dropout_outputs_zero_or_rescaled(student):
     """dropout_forward: each training output is 0 or x/(1-p)"""
-    for (p, x), (out, _) in training(student, "dropout_forward", ((0.2, (30, 17), 3), (0.7, (17, 30), 4))):
+    for p, x, out in run(student, "dropout_forward", ((0.2, (30, 17), 3), (0.7, (17, 30), 4))):
         check_not_vacuous(out, p)  # 510 units: all kept with probability 0.8^510 < 1e-49
-        kept = out != 0
-        assert_close(out, np.where(kept, x / (1 - p), 0.0), mistakes={
-            NOT_RESCALED: np.where(kept, x, 0.0), DIVIDED_BY_P: np.where(kept, x / p, 0.0),
-            TRAIN_TIMES_KEEP: np.where(kept, x * (1 - p), 0.0),
-        }, hint="Given your mask (the zeros of out), each kept unit must be x/(1-p) (p = {p})", p=p)
+        check_kept(out, x, p, 1 / (1 - p), {NOT_RESCALED: 1, mistake("dropout.divide_by_p"): 1 / p,
+                                            mistake("dropout.train_times_keep"): 1 - p},
+                   hint="Given your mask (the zeros of out), each kept unit must be x/(1-p) (p = {p})")
 
 
 @pytest.mark.points(1)
 def test_dropout_expected_training_output_is_x(student):
     """dropout_forward: the average training output equals the input (E[out] = x)"""
-    for (p, x), (out, _) in training(student, "dropout_forward", ((0.2, (300, 200), 5), (0.7, (200, 300), 6))):
+    for p, x, out in run(student, "dropout_forward", ((0.2, (300, 200), 5), (0.7, (200, 300), 6))):
         # out_i = x_i * m_i / (1 - p) with independent m_i ~ Bernoulli(1 - p), so
         # E[mean(out)] = mean(x), and out_i lies in [0, c_i] with c_i = x_i / (1 - p).
         # Hoeffding for independent terms of ranges c_i:
@@ -134,16 +136,9 @@ def test_dropout_expected_training_output_is_x(student):
 
 
 def check_test_mode(student, reference, fn, seeds, mistakes, hint):
-    """Test mode (train=False) against the reference, on inputs made here; no zeros allowed."""
-    cases = [(p, normal_input(shape, seed)) for p, shape, seed in ((0.2, (13, 7), seeds[0]),
-                                                                   (0.7, (7, 13), seeds[1]))]
-    results = getattr(student, fn).each([(x, p, False, seeded(100 + i)) for i, (p, x) in enumerate(cases)],
-                                        returns=OUT)
-    for (p, x), (out, _) in zip(cases, results):
-        expected, _ = getattr(reference, fn)(x, p, False, seeded(0))
-        if (out == 0).any():
-            fail(TEST_MASKS)
-        assert_close(out, expected, mistakes=mistakes(x, p), hint=hint)
+    """Test mode (train=False) against the reference, on inputs made here."""
+    for p, x, out in run(student, fn, ((0.2, (13, 7), seeds[0]), (0.7, (7, 13), seeds[1])), train=False):
+        check_test_output(out, getattr(reference, fn)(x, p, False, seeded(0))[0], mistakes(x, p), hint)
 
 
 @pytest.mark.points(2)
@@ -213,7 +208,7 @@ def check_p_range(student, fn):
         out, _ = results[3]
     except StudentError as exc:
         if exc.exc_type == "ValueError":
-            fail(P_ZERO)
+            fail(mistake("dropout.p_zero_rejected"))
         raise
     assert_close(out, x, hint="With p = 0 nothing is dropped and nothing is scaled: the training "
                               "output must equal x")
@@ -227,60 +222,69 @@ def test_dropout_p_range(student):
 
 # ================================================================ dropout_backward
 
-def check_train_backward(student, fn_f, fn_b, inverted):
-    """dx through the student's own training mask; where it is wrong, the gradient of the
-    student's own forward pass (replaying the same mask) says which pass is to blame."""
-    scale = (lambda p: 1 / (1 - p)) if inverted else (lambda p: 1.0)
-    for p, shape, seed in ((0.2, (30, 17), 13), (0.7, (17, 30), 14), (0.3, (6, 4), 15)):
+def dx_mistakes(inverted, train, dout, out, p):
+    """The catalogued mistakes of dx, by the dx each gives (or a predicate of dx)."""
+    kept = out != 0
+    if not train:
+        named = {mistake("dropout.backward_test_masks"): lambda dx: (dx == 0).any()}
+        if inverted:
+            return {**named, mistake("dropout.backward_test_scales"): dout * (1 - p),
+                    mistake("dropout.backward_test_divides"): dout / (1 - p)}
+        return {**named, mistake("vanilla.backward_test_unscaled"): dout,
+                mistake("vanilla.backward_test_times_p"): dout * p,
+                mistake("vanilla.backward_test_divides"): dout / (1 - p)}
+    # dout is never 0, so the zeros of dx are its mask (which tells nothing when nothing was dropped)
+    named = {mistake("dropout.backward_no_mask"): lambda dx: (dx != 0).all() and not kept.all(),
+             mistake("dropout.backward_new_mask"): lambda dx: not np.array_equal(dx == 0, ~kept),
+             mistake("dropout.backward_returns_dout"): dout}
+    if inverted:
+        return {**named, mistake("dropout.backward_no_scale"): dout * kept,
+                mistake("dropout.backward_divide_by_p"): dout * kept / p}
+    return {**named, mistake("dropout.vanilla_backward_scaled"): dout * kept / (1 - p)}
+
+
+def check_gradients(student, kind, cases):
+    """`kind`_backward on each case (p, shape, seed, train), in two round trips: dx against
+    dout through the student's own training mask (times 1/(1-p) for inverted dropout), or
+    against the test-time scale; where dx is wrong, gradcheck compares it with the gradient
+    of the student's own forward pass, replaying the same mask, to tell which pass is wrong."""
+    inverted = kind == "dropout"
+    train_scale, test_scale = (lambda p: 1 / (1 - p), lambda p: 1.0) if inverted else (lambda p: 1.0, lambda p: 1 - p)
+    all_dropped = []  # p^size for each training case whose output is all zeros
+    forward = f"{kind}_forward"
+
+    def case(p, shape, seed, train):
         x, dout = big_input(shape, seed), normal_input(shape, 200 + seed)
 
         def expected(out):
-            if not out.any():  # a correct mask drops all 24 units with probability 0.3^24 < 1e-12
+            if not train:
+                return dout * test_scale(p)
+            # All-zero outputs make a zero dx pass vacuously. A correct mask drops every unit of a
+            # set S of cases with probability prod_S p^size; failing when that is below 1e-12 fails
+            # it with probability below 2^6 * 1e-12 (union over the sets of at most 6 cases).
+            all_dropped.extend([p ** out.size] if not out.any() else [])
+            if np.prod(all_dropped) < 1e-12:
                 fail("dx cannot be checked: your {forward} dropped every unit (its output is all zeros), so any "
-                     "dx that is 0 would look right: fix {forward} first", forward=fn_f)
-            return dout * (out != 0) * scale(p)
-
-        def mistakes(out):
-            kept = out != 0
-            named = {NO_MASK: lambda dx: (dx != 0).all(),  # dout is never 0: zeros of dx are the mask
-                     NEW_MASK: lambda dx: not np.array_equal(dx == 0, ~kept),
-                     mistake("dropout.backward_returns_dout"): dout}
-            if inverted:
-                named[mistake("dropout.backward_no_scale")] = dout * kept
-                named[mistake("dropout.backward_divide_by_p")] = dout * kept / p
-            else:
-                named[mistake("dropout.vanilla_backward_scaled")] = dout * kept / (1 - p)
-            return {"dx": named}
-
-        gradcheck(getattr(student, fn_f), getattr(student, fn_b), (x, p, True, seeded(100 + seed)), wrt="x",
-                  dout=dout, expected=expected, mistakes=mistakes,
-                  forward_expected=lambda out: x * (out != 0) * scale(p))
-
-
-def check_test_backward(student, reference, fn_f, fn_b, mistakes):
-    """Test mode: dx against the reference (inputs made here), named mistakes, own gradient."""
-    for p, shape, seed in ((0.2, (4, 3), 16), (0.7, (3, 7), 17)):
-        x, dout = normal_input(shape, seed), normal_input(shape, 200 + seed)
-        ref_out, ref_cache = getattr(reference, fn_f)(x, p, False, seeded(0))
-        gradcheck(getattr(student, fn_f), getattr(student, fn_b), (x, p, False, seeded(100 + seed)), wrt="x",
-                  dout=dout, expected=getattr(reference, fn_b)(dout, ref_cache), forward_expected=ref_out,
-                  mistakes={"dx": {mistake("dropout.backward_test_masks"): lambda dx: (dx == 0).any(),
-                                   **mistakes(dout, p)}})
+                     "dx that is 0 would look right: fix {forward} first", forward=forward)
+            return dout * (out != 0) * train_scale(p)
+        return dict(args=(x, p, train, seeded(100 + seed)), dout=dout, expected=expected,
+                    mistakes=lambda out: {"dx": dx_mistakes(inverted, train, dout, out, p)},
+                    forward_expected=lambda out: x * ((out != 0) * train_scale(p) if train else test_scale(p)))
+    gradcheck_each(getattr(student, forward), getattr(student, f"{kind}_backward"), [case(*c) for c in cases],
+                   wrt="x")
 
 
 @pytest.mark.points(2)
 def test_dropout_backward_train(student):
     """dropout_backward: training gradient uses the forward mask and the 1/(1-p) scale"""
-    check_train_backward(student, "dropout_forward", "dropout_backward", inverted=True)
+    check_gradients(student, "dropout", ((0.2, (30, 17), 13, True), (0.7, (17, 30), 14, True),
+                                         (0.3, (6, 4), 15, True)))
 
 
 @pytest.mark.points(1)
-def test_dropout_backward_test_mode(student, reference):
+def test_dropout_backward_test_mode(student):
     """dropout_backward: at test time dx = dout"""
-    check_test_backward(student, reference, "dropout_forward", "dropout_backward", lambda dout, p: {
-        mistake("dropout.backward_test_scales"): dout * (1 - p),
-        mistake("dropout.backward_test_divides"): dout / (1 - p),
-    })
+    check_gradients(student, "dropout", ((0.2, (4, 3), 16, False), (0.7, (3, 7), 17, False)))
 
 
 # ================================================================ vanilla_dropout_forward
@@ -288,15 +292,11 @@ def test_dropout_backward_test_mode(student, reference):
 @pytest.mark.points(2)
 def test_vanilla_drops_fraction_p_without_scaling(student):
     """vanilla_dropout_forward: training drops a fraction p and leaves kept units unscaled"""
-    for (p, x), (out, _) in training(student, "vanilla_dropout_forward",
-                                     ((0.2, (625, 400), 18), (0.7, (400, 625), 19))):
+    for p, x, out in run(student, "vanilla_dropout_forward", ((0.2, (625, 400), 18), (0.7, (400, 625), 19))):
         check_dropped_fraction(out, p)
-        kept = out != 0
-        assert_close(out, np.where(kept, x, 0.0), mistakes={
-            mistake("vanilla.rescales_train"): np.where(kept, x / (1 - p), 0.0),
-            mistake("vanilla.train_times_keep"):
-                np.where(kept, x * (1 - p), 0.0),
-        }, hint="Given your mask (the zeros of out), each kept unit must equal x")
+        check_kept(out, x, p, 1.0, {mistake("vanilla.rescales_train"): 1 / (1 - p),
+                                    mistake("vanilla.train_times_keep"): 1 - p},
+                   hint="Given your mask (the zeros of out), each kept unit must equal x")
 
 
 @pytest.mark.points(1)
@@ -365,14 +365,11 @@ def test_vanilla_p_range(student):
 @pytest.mark.points(1)
 def test_vanilla_backward_train(student):
     """vanilla_dropout_backward: training gradient is dout times the forward mask"""
-    check_train_backward(student, "vanilla_dropout_forward", "vanilla_dropout_backward", inverted=False)
+    check_gradients(student, "vanilla_dropout", ((0.2, (30, 17), 13, True), (0.7, (17, 30), 14, True),
+                                                 (0.3, (6, 4), 15, True)))
 
 
 @pytest.mark.points(1)
-def test_vanilla_backward_test_mode(student, reference):
+def test_vanilla_backward_test_mode(student):
     """vanilla_dropout_backward: at test time dx = dout*(1-p)"""
-    check_test_backward(student, reference, "vanilla_dropout_forward", "vanilla_dropout_backward", lambda dout, p: {
-        mistake("vanilla.backward_test_unscaled"): dout,
-        mistake("vanilla.backward_test_times_p"): dout * p,
-        mistake("vanilla.backward_test_divides"): dout / (1 - p),
-    })
+    check_gradients(student, "vanilla_dropout", ((0.2, (4, 3), 16, False), (0.7, (3, 7), 17, False)))
