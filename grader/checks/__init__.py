@@ -52,3 +52,13 @@ __all__ = ["N_", "tr", "CheckFailed", "DirectionalGradient", "GRAD_TOL", "GradCh
 from grader.checks.batched import gradcheck_each  # noqa: E402
 
 __all__ += ["gradcheck_each"]
+
+# A hidden test file's handle on the public tests next to it.
+from grader.checks.public_tests import public_tests  # noqa: E402
+
+__all__ += ["public_tests"]
+
+# Independence of Bernoulli indicators along an axis (a dropout mask's rows and columns).
+from grader.checks.bernoulli import neighbour_agreement  # noqa: E402
+
+__all__ += ["neighbour_agreement"]

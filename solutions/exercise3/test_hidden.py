@@ -5,17 +5,12 @@ Same method as the public tests (whose helpers and catalogued mistakes are used 
 x = randn + 10 so the zeros of the output are the dropped units; statistical bounds fail a
 correct solution with probability <= 1e-9 each.
 """
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from grader.checks import N_, expect_value_error, mistake, normal_input, seeded, tr
+from grader.checks import N_, expect_value_error, mistake, normal_input, public_tests, seeded, tr
 
-_spec = importlib.util.spec_from_file_location("_exercise3_public_checks", Path(__file__).with_name("test_public.py"))
-public = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(public)
+public = public_tests(__file__)
 
 # (p, shape, seed): every shape holds N = 60,000 units, for the dropped-fraction bound
 TRAIN_CASES = ((0.5, (30, 40, 50), 1), (0.1, (60_000,), 2), (0.9, (40, 1500), 3), (0.35, (1500, 40), 4))
@@ -24,12 +19,10 @@ TEST_CASES = ((0.5, (4, 5, 6), 5), (0.1, (11,), 6), (0.9, (3, 17), 7), (0.0, (6,
 
 def check_other_shapes(student, reference, fn, *, train=None, test=None):
     """Training on TRAIN_CASES (`train(p)`: the kept units' scale, {mistake: the scale it uses},
-    and how a kept unit reads) and/or test mode on TEST_CASES against the reference (`test(x, p)`:
-    {mistake: its output} and a hint), with p outside [0, 1) at test time: one round trip."""
-    calls = [(public.big_input(shape, seed), p, True, seeded(100 + seed)) for p, shape, seed in TRAIN_CASES] if train \
-        else []
-    if test:
-        calls += [(normal_input(shape, seed), p, False, seeded(200 + seed)) for p, shape, seed in TEST_CASES]
+    and how a kept unit reads) and/or test mode on TEST_CASES against the reference (`test(p)`:
+    {mistake: its factor on x} and a hint), with p outside [0, 1) at test time: one round trip."""
+    calls = [(public.big_input(shape, seed), p, True, seeded(100 + seed)) for p, shape, seed in TRAIN_CASES * bool(train)]
+    calls += [(normal_input(shape, seed), p, False, seeded(200 + seed)) for p, shape, seed in TEST_CASES * bool(test)]
     bad_p = [(np.ones((3, 4)), p, False, seeded(0)) for p in (1.0, -0.1)] if test else []
     results = getattr(student, fn).each(calls + bad_p, returns=public.OUT)
     for (x, p, training, _), (out, _) in zip(calls, results):
@@ -39,8 +32,8 @@ def check_other_shapes(student, reference, fn, *, train=None, test=None):
             public.check_kept(out, x, p, scale, mistakes, hint="For x of shape {shape}, each output must be 0 or "
                               "{value} (p = {p})", shape=x.shape, value=value)
         else:
-            mistakes, hint = test(x, p)
-            public.check_test_output(out, getattr(reference, fn)(x, p, False, seeded(0))[0], mistakes,
+            mistakes, hint = test(p)
+            public.check_test_output(out, x, getattr(reference, fn)(x, p, False, seeded(0))[0], mistakes,
                                      "x of shape {shape}, p = {p}: {what}", shape=x.shape, p=p, what=tr(hint))
     for i, (_, p, _, _) in enumerate(bad_p, start=len(calls)):
         expect_value_error(lambda: results[i], why="for p = {p} at test time too: p must be in [0, 1) whatever "
@@ -57,8 +50,8 @@ def test_dropout_other_shapes_and_p(student, reference):
 @pytest.mark.points(1)
 def test_dropout_test_mode_other_shapes(student, reference):
     """dropout_forward: test mode is the identity for every shape; p is checked there too"""
-    check_other_shapes(student, reference, "dropout_forward", test=lambda x, p: (
-        {mistake("dropout.test_scales_by_keep"): x * (1 - p)}, N_("test mode returns x unchanged")))
+    check_other_shapes(student, reference, "dropout_forward", test=lambda p: (
+        {mistake("dropout.test_scales_by_keep"): 1 - p}, N_("test mode returns x unchanged")))
 
 
 # (p, shape, seed, train): every shape, both modes, several values of p
@@ -76,8 +69,8 @@ def test_dropout_backward_other_shapes(student):
 def test_vanilla_other_shapes_and_modes(student, reference):
     """vanilla_dropout_forward: other shapes and p in training and at test time; p checks"""
     check_other_shapes(student, reference, "vanilla_dropout_forward", train=lambda p: (
-        1.0, {mistake("vanilla.rescales_train"): 1 / (1 - p)}, "x"), test=lambda x, p: (
-        {mistake("vanilla.test_times_p"): x * p}, N_("test mode returns x * (1 - p)")))
+        1.0, {mistake("vanilla.rescales_train"): 1 / (1 - p)}, "x"), test=lambda p: (
+        {mistake("vanilla.test_times_p"): p}, N_("test mode returns x * (1 - p)")))
 
 
 @pytest.mark.points(1)

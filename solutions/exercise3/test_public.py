@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from grader.checks import (N_, StudentError, array, assert_close, check_draws_from_rng, expect_value_error,
-                           fail, gradcheck_each, mistake, normal_input, seeded, stats, tr)
+                           fail, gradcheck_each, mistake, neighbour_agreement, normal_input, seeded, stats, tr)
 
 OUT = (array("out", like="x"), "cache")
 
@@ -43,30 +43,6 @@ def mask_structure(dropped):
             return mistake("dropout.shared_mask_rows")
         if (dropped == dropped[:, :1]).all():
             return mistake("dropout.shared_mask_columns")
-    return None
-
-
-def check_dropped_fraction(out, p):
-    """The zeros of out (x is far from zero) must be a fraction p of all units: the exact
-    two-sided binomial interval of N Bernoulli(p) drops (stats.binomial_interval) holds the
-    dropped fraction with probability >= 1 - 1e-9."""
-    dropped = out == 0
-    frac = float(dropped.mean())
-    lo, hi = stats.binomial_interval(out.size, p)
-    if lo <= frac <= hi:
-        return
-    if frac == 0:
-        fail("no unit was dropped in training mode (p = {p}): with train=True each unit must be set to 0 with "
-             "probability p", p=p)
-    values = dict(p=p, shape=out.shape, frac=f"{frac:.4f}", lo=f"{lo:.5f}", hi=f"{hi:.5f}", n=out.size)
-    if lo <= 1 - frac <= hi:
-        fail("with p = {p} and x of shape {shape} you dropped a fraction {frac} of the units, about 1 - p: "
-             "{mistake}", mistake=KEEP_PROB, **values)
-    structure = mask_structure(dropped)
-    fail("with p = {p} and x of shape {shape} you dropped a fraction {frac} of the units (the zeros of out); a "
-         "correct mask drops between {lo} and {hi} of these {n} units. Each unit must be dropped independently "
-         "with probability p.{structure}", structure=f" {structure}" if structure else "", mistake=structure,
-         **values)
 
 
 def check_not_vacuous(out, p):
@@ -80,6 +56,23 @@ def check_not_vacuous(out, p):
              "set to 0 with probability p", p=p, n=out.size)
 
 
+def check_dropped_fraction(out, p):
+    """The zeros of out (x is far from zero) must be a fraction p of all units: the exact
+    two-sided binomial interval of N Bernoulli(p) drops (stats.binomial_interval) holds the
+    dropped fraction with probability >= 1 - 1e-9."""
+    dropped = out == 0
+    frac = float(dropped.mean())
+    lo, hi = stats.binomial_interval(out.size, p)
+    if lo <= frac <= hi:
+        return
+    check_not_vacuous(out, p)
+    found = KEEP_PROB if lo <= 1 - frac <= hi else mask_structure(dropped)  # about 1 - p, or a mask's shape
+    fail("with p = {p} and x of shape {shape} you dropped a fraction {frac} of the units (the zeros of out); a "
+         "correct mask drops between {lo} and {hi} of these {n} units. Each unit must be dropped independently "
+         "with probability p.{found}", p=p, shape=out.shape, frac=f"{frac:.4f}", lo=f"{lo:.5f}", hi=f"{hi:.5f}",
+         n=out.size, found=f" {found}" if found else "", mistake=found)
+
+
 # ================================================================ dropout_forward
 
 def check_kept(out, x, p, scale, mistakes, hint, **params):
@@ -90,11 +83,12 @@ def check_kept(out, x, p, scale, mistakes, hint, **params):
                                                                 for m, s in mistakes.items()}, hint=hint, p=p, **params)
 
 
-def check_test_output(out, expected, mistakes, hint, **params):
-    """A test-mode output: no unit dropped, and equal to `expected`."""
+def check_test_output(out, x, expected, mistakes, hint, **params):
+    """A test-mode output: no unit dropped, and equal to `expected`; `mistakes`: {mistake: the
+    factor it multiplies x by}."""
     if (out == 0).any():
         fail(mistake("dropout.test_mode_masks"))
-    assert_close(out, expected, mistakes=mistakes, hint=hint, **params)
+    assert_close(out, expected, mistakes={m: x * s for m, s in mistakes.items()}, hint=hint, **params)
 
 
 @pytest.mark.points(2)
@@ -125,54 +119,44 @@ def test_dropout_expected_training_output_is_x(student):
         # t = sqrt(mean(c^2)) * sqrt(ln(2e9) / (2N)) = stats.hoeffding(N, width=rms(c)).
         t = stats.hoeffding(x.size, float(np.sqrt(np.mean((x / (1 - p)) ** 2))))
         m, mx = float(out.mean()), float(x.mean())
-        if abs(m - (1 - p) * mx) <= t < abs(m - mx):
-            fail("with p = {p} your training output averages {m} = (1 - p) * mean(x): inverted dropout must divide "
-                 "the kept units by (1 - p) so that the expected training output equals x (mean {mx}) and test "
-                 "time can return x unchanged", p=p, m=f"{m:.4f}", mx=f"{mx:.4f}", mistake=NOT_RESCALED)
         if abs(m - mx) > t:
+            found = NOT_RESCALED if abs(m - (1 - p) * mx) <= t else None  # it averages (1 - p) * mean(x)
             fail("with p = {p} your training output averages {m}, but the expected output of inverted dropout "
                  "is x itself (mean {mx}; allowed deviation {t}). Keep each unit with probability 1 - p and "
-                 "divide the kept ones by (1 - p)", p=p, m=f"{m:.4f}", mx=f"{mx:.4f}", t=f"{t:.3g}")
+                 "divide the kept ones by (1 - p).{found}", p=p, m=f"{m:.4f}", mx=f"{mx:.4f}", t=f"{t:.3g}",
+                 found=f" {found}" if found else "", mistake=found)
 
 
 def check_test_mode(student, reference, fn, seeds, mistakes, hint):
     """Test mode (train=False) against the reference, on inputs made here."""
     for p, x, out in run(student, fn, ((0.2, (13, 7), seeds[0]), (0.7, (7, 13), seeds[1])), train=False):
-        check_test_output(out, getattr(reference, fn)(x, p, False, seeded(0))[0], mistakes(x, p), hint)
+        check_test_output(out, x, getattr(reference, fn)(x, p, False, seeded(0))[0], mistakes(p), hint)
 
 
 @pytest.mark.points(2)
 def test_dropout_test_mode_is_identity(student, reference):
     """dropout_forward: test mode is the identity"""
-    check_test_mode(student, reference, "dropout_forward", (7, 8), lambda x, p: {
-        mistake("dropout.test_scales_by_keep"): x * (1 - p),
-        mistake("dropout.test_divides"): x / (1 - p),
-        mistake("dropout.test_times_p"): x * p,
-    }, hint="At test time inverted dropout returns x unchanged")
+    check_test_mode(student, reference, "dropout_forward", (7, 8), lambda p: {
+        mistake("dropout.test_scales_by_keep"): 1 - p, mistake("dropout.test_divides"): 1 / (1 - p),
+        mistake("dropout.test_times_p"): p}, hint="At test time inverted dropout returns x unchanged")
 
 
 def check_independent_masks(student, fn):
     """Masks must be drawn independently for every element: across rows and across columns."""
-    p = 0.3
-    out, _ = getattr(student, fn).each([(big_input((300, 200), 9), p, True, seeded(109))], returns=OUT)[0]
+    p, _, out = next(run(student, fn, ((0.3, (300, 200), 9),)))
     dropped = out == 0
     # independent masks make 300 identical rows (or 200 identical columns) impossible in
     # practice: probability below q^(299*200) with q = p^2 + (1-p)^2 = 0.58
     structure = mask_structure(dropped)
     if structure:
         fail(structure)
-    # Two different units are both dropped or both kept with probability q = p^2 + (1-p)^2.
-    # Disjoint pairs (rows 2i and 2i+1; columns 2j and 2j+1) give independent indicators, so
-    # their mean is within Hoeffding's stats.hoeffding(n, 1, alpha/2) of q with probability
-    # >= 1 - 0.5e-9 for each of the two directions (1e-9 in all).
-    q = p ** 2 + (1 - p) ** 2
-    for what, same in ((N_("neighbouring rows (samples)"), dropped[0::2] == dropped[1::2]),
-                       (N_("neighbouring columns (features)"), dropped[:, 0::2] == dropped[:, 1::2])):
-        t = stats.hoeffding(same.size, 1.0, stats.ALPHA / 2)
-        if abs(float(same.mean()) - q) > t:
+    # neighbouring rows, then columns, agree as independent masks do: alpha/2 each, 1e-9 in all
+    for what, axis in ((N_("neighbouring rows (samples)"), 0), (N_("neighbouring columns (features)"), 1)):
+        agree, q, t = neighbour_agreement(dropped, p, axis, stats.ALPHA / 2)
+        if abs(agree - q) > t:
             fail("the masks of {what} agree at {agree} of the positions; independent masks with p = {p} agree "
                  "at {q} (within {t}). Draw one independent random number per element: rng.random(x.shape)",
-                 what=tr(what), agree=f"{float(same.mean()):.3f}", p=p, q=f"{q:.3f}", t=f"{t:.3f}")
+                 what=tr(what), agree=f"{agree:.3f}", p=p, q=f"{q:.3f}", t=f"{t:.3f}")
 
 
 def check_rng(student, fn):
@@ -197,12 +181,11 @@ def test_dropout_random_draws_from_rng(student):
 
 def check_p_range(student, fn):
     x = big_input((6, 5), 12)
-    cases = ((1.0, N_("for p = 1 (it would drop every unit and divide by zero): p must be in [0, 1)")),
-             (1.5, N_("for p = 1.5 (p is a probability): p must be in [0, 1)")),
-             (-0.1, N_("for p = -0.1 (p is a probability): p must be in [0, 1)")))
-    results = getattr(student, fn).each([(x, p, True, seeded(0)) for p, _ in cases] + [(x, 0.0, True, seeded(0))],
-                                        returns=OUT)
-    for i, (_, why) in enumerate(cases):
+    whys = {1.0: N_("for p = 1 (it would drop every unit and divide by zero): p must be in [0, 1)"),
+            1.5: N_("for p = 1.5 (p is a probability): p must be in [0, 1)"),
+            -0.1: N_("for p = -0.1 (p is a probability): p must be in [0, 1)")}
+    results = getattr(student, fn).each([(x, p, True, seeded(0)) for p in (*whys, 0.0)], returns=OUT)
+    for i, why in enumerate(whys.values()):
         expect_value_error(lambda: results[i], why=why)
     try:
         out, _ = results[3]
@@ -223,24 +206,24 @@ def test_dropout_p_range(student):
 # ================================================================ dropout_backward
 
 def dx_mistakes(inverted, train, dout, out, p):
-    """The catalogued mistakes of dx, by the dx each gives (or a predicate of dx)."""
+    """The catalogued mistakes of dx: a predicate of dx, or the dx it gives (dout times a
+    factor, and times the student's mask in training)."""
     kept = out != 0
-    if not train:
-        named = {mistake("dropout.backward_test_masks"): lambda dx: (dx == 0).any()}
-        if inverted:
-            return {**named, mistake("dropout.backward_test_scales"): dout * (1 - p),
-                    mistake("dropout.backward_test_divides"): dout / (1 - p)}
-        return {**named, mistake("vanilla.backward_test_unscaled"): dout,
-                mistake("vanilla.backward_test_times_p"): dout * p,
-                mistake("vanilla.backward_test_divides"): dout / (1 - p)}
-    # dout is never 0, so the zeros of dx are its mask (which tells nothing when nothing was dropped)
-    named = {mistake("dropout.backward_no_mask"): lambda dx: (dx != 0).all() and not kept.all(),
-             mistake("dropout.backward_new_mask"): lambda dx: not np.array_equal(dx == 0, ~kept),
-             mistake("dropout.backward_returns_dout"): dout}
-    if inverted:
-        return {**named, mistake("dropout.backward_no_scale"): dout * kept,
-                mistake("dropout.backward_divide_by_p"): dout * kept / p}
-    return {**named, mistake("dropout.vanilla_backward_scaled"): dout * kept / (1 - p)}
+    if train:
+        factors = {mistake("dropout.backward_no_scale"): 1, mistake("dropout.backward_divide_by_p"): 1 / p} \
+            if inverted else {mistake("dropout.vanilla_backward_scaled"): 1 / (1 - p)}
+        # dout is never 0, so the zeros of dx are its mask (which tells nothing when nothing was dropped)
+        return {mistake("dropout.backward_no_mask"): lambda dx: (dx != 0).all() and not kept.all(),
+                mistake("dropout.backward_new_mask"): lambda dx: not np.array_equal(dx == 0, ~kept),
+                mistake("dropout.backward_returns_dout"): dout, **{m: dout * kept * f for m, f in factors.items()}}
+    factors = {mistake("dropout.backward_test_scales"): 1 - p, mistake("dropout.backward_test_divides"): 1 / (1 - p)} \
+        if inverted else {mistake("vanilla.backward_test_unscaled"): 1, mistake("vanilla.backward_test_times_p"): p,
+                          mistake("vanilla.backward_test_divides"): 1 / (1 - p)}
+    return {mistake("dropout.backward_test_masks"): lambda dx: (dx == 0).any(), **{m: dout * f for m, f in factors.items()}}
+
+
+TRAIN_GRADIENTS = ((0.2, (30, 17), 13, True), (0.7, (17, 30), 14, True), (0.3, (6, 4), 15, True))
+TEST_GRADIENTS = ((0.2, (4, 3), 16, False), (0.7, (3, 7), 17, False))
 
 
 def check_gradients(student, kind, cases):
@@ -248,28 +231,27 @@ def check_gradients(student, kind, cases):
     dout through the student's own training mask (times 1/(1-p) for inverted dropout), or
     against the test-time scale; where dx is wrong, gradcheck compares it with the gradient
     of the student's own forward pass, replaying the same mask, to tell which pass is wrong."""
-    inverted = kind == "dropout"
-    train_scale, test_scale = (lambda p: 1 / (1 - p), lambda p: 1.0) if inverted else (lambda p: 1.0, lambda p: 1 - p)
+    inverted, forward = kind == "dropout", f"{kind}_forward"
     all_dropped = []  # p^size for each training case whose output is all zeros
-    forward = f"{kind}_forward"
 
     def case(p, shape, seed, train):
         x, dout = big_input(shape, seed), normal_input(shape, 200 + seed)
+        scale = (1 / (1 - p) if inverted else 1.0) if train else (1.0 if inverted else 1 - p)
 
-        def expected(out):
-            if not train:
-                return dout * test_scale(p)
+        def mask(out):  # the student's training mask
             # All-zero outputs make a zero dx pass vacuously. A correct mask drops every unit of a
             # set S of cases with probability prod_S p^size; failing when that is below 1e-12 fails
             # it with probability below 2^6 * 1e-12 (union over the sets of at most 6 cases).
-            all_dropped.extend([p ** out.size] if not out.any() else [])
+            if not out.any():
+                all_dropped.append(p ** out.size)
             if np.prod(all_dropped) < 1e-12:
                 fail("dx cannot be checked: your {forward} dropped every unit (its output is all zeros), so any "
                      "dx that is 0 would look right: fix {forward} first", forward=forward)
-            return dout * (out != 0) * train_scale(p)
-        return dict(args=(x, p, train, seeded(100 + seed)), dout=dout, expected=expected,
+            return out != 0
+        return dict(args=(x, p, train, seeded(100 + seed)), dout=dout,
+                    expected=lambda out: dout * (mask(out) if train else 1.0) * scale,
                     mistakes=lambda out: {"dx": dx_mistakes(inverted, train, dout, out, p)},
-                    forward_expected=lambda out: x * ((out != 0) * train_scale(p) if train else test_scale(p)))
+                    forward_expected=lambda out: x * ((out != 0) if train else 1.0) * scale)
     gradcheck_each(getattr(student, forward), getattr(student, f"{kind}_backward"), [case(*c) for c in cases],
                    wrt="x")
 
@@ -277,14 +259,13 @@ def check_gradients(student, kind, cases):
 @pytest.mark.points(2)
 def test_dropout_backward_train(student):
     """dropout_backward: training gradient uses the forward mask and the 1/(1-p) scale"""
-    check_gradients(student, "dropout", ((0.2, (30, 17), 13, True), (0.7, (17, 30), 14, True),
-                                         (0.3, (6, 4), 15, True)))
+    check_gradients(student, "dropout", TRAIN_GRADIENTS)
 
 
 @pytest.mark.points(1)
 def test_dropout_backward_test_mode(student):
     """dropout_backward: at test time dx = dout"""
-    check_gradients(student, "dropout", ((0.2, (4, 3), 16, False), (0.7, (3, 7), 17, False)))
+    check_gradients(student, "dropout", TEST_GRADIENTS)
 
 
 # ================================================================ vanilla_dropout_forward
@@ -302,11 +283,9 @@ def test_vanilla_drops_fraction_p_without_scaling(student):
 @pytest.mark.points(1)
 def test_vanilla_test_mode_scales(student, reference):
     """vanilla_dropout_forward: test-time output is x*(1-p)"""
-    check_test_mode(student, reference, "vanilla_dropout_forward", (20, 21), lambda x, p: {
-        mistake("vanilla.test_times_p"): x * p,
-        mistake("vanilla.test_identity"): x,
-        mistake("vanilla.test_divides"): x / (1 - p),
-    }, hint="At test time vanilla dropout returns x * (1 - p), the expected training output")
+    check_test_mode(student, reference, "vanilla_dropout_forward", (20, 21), lambda p: {
+        mistake("vanilla.test_times_p"): p, mistake("vanilla.test_identity"): 1, mistake("vanilla.test_divides"):
+        1 / (1 - p)}, hint="At test time vanilla dropout returns x * (1 - p), the expected training output")
 
 
 @pytest.mark.points(1)
@@ -314,11 +293,10 @@ def test_vanilla_test_output_is_training_average(student):
     """vanilla_dropout_forward: test-time output equals the average training output"""
     K, D = 2000, 30
     rows = [(p, big_input(D, seed), seed) for p, seed in ((0.2, 22), (0.7, 23))]
-    calls = []
-    for p, row, seed in rows:  # one call on K identical rows gives K independent masks
-        calls += [(np.tile(row, (K, 1)), p, True, seeded(100 + seed)),
-                  (np.tile(row, (3, 1)), p, False, seeded(200 + seed))]
-    results = student.vanilla_dropout_forward.each(calls, returns=OUT)
+    # one call on K identical rows gives K independent masks; test mode on 3 rows
+    results = student.vanilla_dropout_forward.each([call for p, row, seed in rows for call in (
+        (np.tile(row, (K, 1)), p, True, seeded(100 + seed)), (np.tile(row, (3, 1)), p, False, seeded(200 + seed)))],
+        returns=OUT)
     for i, (p, row, _) in enumerate(rows):
         (train_out, _), (test_out, _) = results[2 * i], results[2 * i + 1]
         # a correct mask drops all 60,000 units with probability 0.7^60000: all zeros is a
@@ -332,19 +310,13 @@ def test_vanilla_test_output_is_training_average(student):
         bad = np.abs(test_out - mc) > tol
         if bad.any():
             i, j = (int(v) for v in np.argwhere(bad)[0])
-            swapped = np.all(np.abs(mc - p * row) <= tol)
-            values = dict(p=p, x=f"{row[j]:.4f}", out=f"{test_out[i, j]:.4f}", mean=f"{mc[j]:.4f}", k=K,
-                          t=f"{tol[j]:.3f}")
-            if swapped:
-                fail("with p = {p}, for x = {x} your test-time output is {out}, but your training outputs average "
-                     "{mean} over {k} masks (allowed deviation {t}): vanilla dropout's test-time output must "
-                     "equal the expected training output, (1 - p) * x (the prediction imitates the average over "
-                     "the ensemble of thinned networks). Your training outputs average p * x: {mistake}",
-                     mistake=KEEP_PROB, **values)
+            swapped = KEEP_PROB if np.all(np.abs(mc - p * row) <= tol) else None
             fail("with p = {p}, for x = {x} your test-time output is {out}, but your training outputs average "
                  "{mean} over {k} masks (allowed deviation {t}): vanilla dropout's test-time output must equal "
                  "the expected training output, (1 - p) * x (the prediction imitates the average over the "
-                 "ensemble of thinned networks).", **values)
+                 "ensemble of thinned networks).{swapped}", p=p, x=f"{row[j]:.4f}", out=f"{test_out[i, j]:.4f}",
+                 mean=f"{mc[j]:.4f}", k=K, t=f"{tol[j]:.3f}", mistake=swapped, swapped=tr(N_(
+                     " Your training outputs average p * x: {mistake}"), mistake=swapped) if swapped else "")
 
 
 @pytest.mark.points(1)
@@ -365,11 +337,10 @@ def test_vanilla_p_range(student):
 @pytest.mark.points(1)
 def test_vanilla_backward_train(student):
     """vanilla_dropout_backward: training gradient is dout times the forward mask"""
-    check_gradients(student, "vanilla_dropout", ((0.2, (30, 17), 13, True), (0.7, (17, 30), 14, True),
-                                                 (0.3, (6, 4), 15, True)))
+    check_gradients(student, "vanilla_dropout", TRAIN_GRADIENTS)
 
 
 @pytest.mark.points(1)
 def test_vanilla_backward_test_mode(student):
     """vanilla_dropout_backward: at test time dx = dout*(1-p)"""
-    check_gradients(student, "vanilla_dropout", ((0.2, (4, 3), 16, False), (0.7, (3, 7), 17, False)))
+    check_gradients(student, "vanilla_dropout", TEST_GRADIENTS)
