@@ -29,12 +29,12 @@ def check_other_shapes(student, reference, fn, *, train=None, test=None):
         if training:
             scale, mistakes, value = train(p)
             public.check_dropped_fraction(out, p)
-            public.check_kept(out, x, p, scale, mistakes, hint="For x of shape {shape}, each output must be 0 or "
-                              "{value} (p = {p})", shape=x.shape, value=value)
+            public.check_kept(out, x, p, scale, mistakes, hint=N_("For x of shape {shape}, each output must be 0 "
+                                                                  "or {value} (p = {p})"), shape=x.shape, value=value)
         else:
             mistakes, hint = test(p)
             public.check_test_output(out, x, getattr(reference, fn)(x, p, False, seeded(0))[0], mistakes,
-                                     "x of shape {shape}, p = {p}: {what}", shape=x.shape, p=p, what=tr(hint))
+                                     N_("x of shape {shape}, p = {p}: {what}"), shape=x.shape, p=p, what=tr(hint))
     for i, (_, p, _, _) in enumerate(bad_p, start=len(calls)):
         expect_value_error(lambda: results[i], why="for p = {p} at test time too: p must be in [0, 1) whatever "
                                                    "the mode", p=p)

@@ -105,7 +105,7 @@ def test_dropout_outputs_zero_or_rescaled(student):
         check_not_vacuous(out, p)  # 510 units: all kept with probability 0.8^510 < 1e-49
         check_kept(out, x, p, 1 / (1 - p), {NOT_RESCALED: 1, mistake("dropout.divide_by_p"): 1 / p,
                                             mistake("dropout.train_times_keep"): 1 - p},
-                   hint="Given your mask (the zeros of out), each kept unit must be x/(1-p) (p = {p})")
+                   hint=N_("Given your mask (the zeros of out), each kept unit must be x/(1-p) (p = {p})"))
 
 
 @pytest.mark.points(1)
@@ -138,7 +138,7 @@ def test_dropout_test_mode_is_identity(student, reference):
     """dropout_forward: test mode is the identity"""
     check_test_mode(student, reference, "dropout_forward", (7, 8), lambda p: {
         mistake("dropout.test_scales_by_keep"): 1 - p, mistake("dropout.test_divides"): 1 / (1 - p),
-        mistake("dropout.test_times_p"): p}, hint="At test time inverted dropout returns x unchanged")
+        mistake("dropout.test_times_p"): p}, hint=N_("At test time inverted dropout returns x unchanged"))
 
 
 def check_independent_masks(student, fn):
@@ -277,7 +277,7 @@ def test_vanilla_drops_fraction_p_without_scaling(student):
         check_dropped_fraction(out, p)
         check_kept(out, x, p, 1.0, {mistake("vanilla.rescales_train"): 1 / (1 - p),
                                     mistake("vanilla.train_times_keep"): 1 - p},
-                   hint="Given your mask (the zeros of out), each kept unit must equal x")
+                   hint=N_("Given your mask (the zeros of out), each kept unit must equal x"))
 
 
 @pytest.mark.points(1)
@@ -285,7 +285,7 @@ def test_vanilla_test_mode_scales(student, reference):
     """vanilla_dropout_forward: test-time output is x*(1-p)"""
     check_test_mode(student, reference, "vanilla_dropout_forward", (20, 21), lambda p: {
         mistake("vanilla.test_times_p"): p, mistake("vanilla.test_identity"): 1, mistake("vanilla.test_divides"):
-        1 / (1 - p)}, hint="At test time vanilla dropout returns x * (1 - p), the expected training output")
+        1 / (1 - p)}, hint=N_("At test time vanilla dropout returns x * (1 - p), the expected training output"))
 
 
 @pytest.mark.points(1)
