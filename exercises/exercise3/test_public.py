@@ -14,20 +14,12 @@ import numpy as np
 import pytest
 
 from grader.checks import (N_, StudentError, array, assert_close, check_draws_from_rng, expect_value_error,
-                           fail, gradcheck, mistake, normal_input, seeded, stats, tr)
+                           fail, gradcheck_each, mistake, neighbour_agreement, normal_input, seeded, stats, tr)
 
 OUT = (array("out", like="x"), "cache")
 
 KEEP_PROB = mistake("dropout.keep_prob_swap")
 NOT_RESCALED = mistake("dropout.no_rescale_train")
-DIVIDED_BY_P = mistake("dropout.divide_by_p")
-TRAIN_TIMES_KEEP = mistake("dropout.train_times_keep")
-TEST_MASKS = mistake("dropout.test_mode_masks")
-SHARED_ROWS = mistake("dropout.shared_mask_rows")
-SHARED_COLUMNS = mistake("dropout.shared_mask_columns")
-NEW_MASK = mistake("dropout.backward_new_mask")
-NO_MASK = mistake("dropout.backward_no_mask")
-P_ZERO = mistake("dropout.p_zero_rejected")
 
 
 def big_input(shape, seed):
@@ -35,49 +27,22 @@ def big_input(shape, seed):
     return normal_input(shape, seed, loc=10.0)
 
 
-def training(student, fn, cases, base=100):
-    """The student's forward pass in training on big inputs, one round trip for all cases
-    (p, shape, seed): ((p, x), (out, cache)) for each, checked as it is taken."""
-    xs = [(p, big_input(shape, seed)) for p, shape, seed in cases]
-    results = getattr(student, fn).each([(x, p, True, seeded(base + seed)) for (p, x), (_, _, seed)
-                                         in zip(xs, cases)], returns=OUT)
-    return zip(xs, results)
+def run(student, fn, cases, train=True):
+    """The student's forward pass on big inputs, one round trip for all cases (p, shape, seed):
+    (p, x, out) for each, checked as it is taken."""
+    xs = [big_input(shape, seed) for _, shape, seed in cases]
+    results = getattr(student, fn).each([(x, p, train, seeded(100 + seed)) for x, (p, _, seed) in zip(xs, cases)],
+                                        returns=OUT)
+    return ((p, x, out) for x, (p, _, _), (out, _) in zip(xs, cases, results))
 
 
 def mask_structure(dropped):
     """The mistake of a mask drawn with the wrong shape (one mask for all rows, or for whole rows)."""
     if dropped.ndim >= 2 and dropped.any() and not dropped.all():
         if (dropped == dropped[:1]).all():
-            return SHARED_ROWS
+            return mistake("dropout.shared_mask_rows")
         if (dropped == dropped[:, :1]).all():
-            return SHARED_COLUMNS
-    return None
-
-
-def check_dropped_fraction(out, p):
-    """The zeros of out (x is far from zero) must be a fraction p of all units: the exact
-    two-sided binomial interval of N Bernoulli(p) drops (stats.binomial_interval) holds the
-    dropped fraction with probability >= 1 - 1e-9."""
-    dropped = out == 0
-    frac = float(dropped.mean())
-    lo, hi = stats.binomial_interval(out.size, p)
-    if lo <= frac <= hi:
-        return
-    if frac == 0:
-        fail("no unit was dropped in training mode (p = {p}): with train=True each unit must be set to 0 with "
-             "probability p", p=p)
-    if lo <= 1 - frac <= hi:
-        fail("with p = {p} you dropped a fraction {frac} of the units, about 1 - p: {mistake}", p=p,
-             frac=f"{frac:.4f}", mistake=KEEP_PROB)
-    structure = mask_structure(dropped)
-    values = dict(p=p, frac=f"{frac:.4f}", lo=f"{lo:.5f}", hi=f"{hi:.5f}", n=out.size)
-    if structure:
-        fail("with p = {p} you dropped a fraction {frac} of the units (the zeros of out); a correct mask drops "
-             "between {lo} and {hi} of these {n} units. Each unit must be dropped independently with probability "
-             "p. {mistake}", mistake=structure, **values)
-    fail("with p = {p} you dropped a fraction {frac} of the units (the zeros of out); a correct mask drops "
-         "between {lo} and {hi} of these {n} units. Each unit must be dropped independently with probability p.",
-         **values)
+            return mistake("dropout.shared_mask_columns")
 
 
 def check_not_vacuous(out, p):
@@ -91,31 +56,62 @@ def check_not_vacuous(out, p):
              "set to 0 with probability p", p=p, n=out.size)
 
 
+def check_dropped_fraction(out, p):
+    """The zeros of out (x is far from zero) must be a fraction p of all units: the exact
+    two-sided binomial interval of N Bernoulli(p) drops (stats.binomial_interval) holds the
+    dropped fraction with probability >= 1 - 1e-9."""
+    dropped = out == 0
+    frac = float(dropped.mean())
+    lo, hi = stats.binomial_interval(out.size, p)
+    if lo <= frac <= hi:
+        return
+    check_not_vacuous(out, p)
+    found = KEEP_PROB if lo <= 1 - frac <= hi else mask_structure(dropped)  # about 1 - p, or a mask's shape
+    fail("with p = {p} and x of shape {shape} you dropped a fraction {frac} of the units (the zeros of out); a "
+         "correct mask drops between {lo} and {hi} of these {n} units. Each unit must be dropped independently "
+         "with probability p.{found}", p=p, shape=out.shape, frac=f"{frac:.4f}", lo=f"{lo:.5f}", hi=f"{hi:.5f}",
+         n=out.size, found=f" {found}" if found else "", mistake=found)
+
+
 # ================================================================ dropout_forward
+
+def check_kept(out, x, p, scale, mistakes, hint, **params):
+    """Given the student's mask (the zeros of out), each kept unit must be x * scale; `mistakes`:
+    {mistake: the scale it uses instead}."""
+    kept = out != 0
+    assert_close(out, np.where(kept, x * scale, 0.0), mistakes={m: np.where(kept, x * s, 0.0)
+                                                                for m, s in mistakes.items()}, hint=hint, p=p, **params)
+
+
+def check_test_output(out, x, expected, mistakes, hint, **params):
+    """A test-mode output: no unit dropped, and equal to `expected`; `mistakes`: {mistake: the
+    factor it multiplies x by}."""
+    if (out == 0).any():
+        fail(mistake("dropout.test_mode_masks"))
+    assert_close(out, expected, mistakes={m: x * s for m, s in mistakes.items()}, hint=hint, **params)
+
 
 @pytest.mark.points(2)
 def test_dropout_drops_fraction_p(student):
     """dropout_forward: training drops a fraction p of the units"""
-    for (p, _), (out, _) in training(student, "dropout_forward", ((0.2, (400, 625), 1), (0.7, (625, 400), 2))):
+    for p, _, out in run(student, "dropout_forward", ((0.2, (400, 625), 1), (0.7, (625, 400), 2))):
         check_dropped_fraction(out, p)
 
 
 @pytest.mark.points(2)
 def test_dropout_outputs_zero_or_rescaled(student):
     """dropout_forward: each training output is 0 or x/(1-p)"""
-    for (p, x), (out, _) in training(student, "dropout_forward", ((0.2, (30, 17), 3), (0.7, (17, 30), 4))):
+    for p, x, out in run(student, "dropout_forward", ((0.2, (30, 17), 3), (0.7, (17, 30), 4))):
         check_not_vacuous(out, p)  # 510 units: all kept with probability 0.8^510 < 1e-49
-        kept = out != 0
-        assert_close(out, np.where(kept, x / (1 - p), 0.0), mistakes={
-            NOT_RESCALED: np.where(kept, x, 0.0), DIVIDED_BY_P: np.where(kept, x / p, 0.0),
-            TRAIN_TIMES_KEEP: np.where(kept, x * (1 - p), 0.0),
-        }, hint="Given your mask (the zeros of out), each kept unit must be x/(1-p) (p = {p})", p=p)
+        check_kept(out, x, p, 1 / (1 - p), {NOT_RESCALED: 1, mistake("dropout.divide_by_p"): 1 / p,
+                                            mistake("dropout.train_times_keep"): 1 - p},
+                   hint=N_("Given your mask (the zeros of out), each kept unit must be x/(1-p) (p = {p})"))
 
 
 @pytest.mark.points(1)
 def test_dropout_expected_training_output_is_x(student):
     """dropout_forward: the average training output equals the input (E[out] = x)"""
-    for (p, x), (out, _) in training(student, "dropout_forward", ((0.2, (300, 200), 5), (0.7, (200, 300), 6))):
+    for p, x, out in run(student, "dropout_forward", ((0.2, (300, 200), 5), (0.7, (200, 300), 6))):
         # out_i = x_i * m_i / (1 - p) with independent m_i ~ Bernoulli(1 - p), so
         # E[mean(out)] = mean(x), and out_i lies in [0, c_i] with c_i = x_i / (1 - p).
         # Hoeffding for independent terms of ranges c_i:
@@ -123,61 +119,44 @@ def test_dropout_expected_training_output_is_x(student):
         # t = sqrt(mean(c^2)) * sqrt(ln(2e9) / (2N)) = stats.hoeffding(N, width=rms(c)).
         t = stats.hoeffding(x.size, float(np.sqrt(np.mean((x / (1 - p)) ** 2))))
         m, mx = float(out.mean()), float(x.mean())
-        if abs(m - (1 - p) * mx) <= t < abs(m - mx):
-            fail("with p = {p} your training output averages {m} = (1 - p) * mean(x): inverted dropout must divide "
-                 "the kept units by (1 - p) so that the expected training output equals x (mean {mx}) and test "
-                 "time can return x unchanged", p=p, m=f"{m:.4f}", mx=f"{mx:.4f}", mistake=NOT_RESCALED)
         if abs(m - mx) > t:
+            found = NOT_RESCALED if abs(m - (1 - p) * mx) <= t else None  # it averages (1 - p) * mean(x)
             fail("with p = {p} your training output averages {m}, but the expected output of inverted dropout "
                  "is x itself (mean {mx}; allowed deviation {t}). Keep each unit with probability 1 - p and "
-                 "divide the kept ones by (1 - p)", p=p, m=f"{m:.4f}", mx=f"{mx:.4f}", t=f"{t:.3g}")
+                 "divide the kept ones by (1 - p).{found}", p=p, m=f"{m:.4f}", mx=f"{mx:.4f}", t=f"{t:.3g}",
+                 found=f" {found}" if found else "", mistake=found)
 
 
 def check_test_mode(student, reference, fn, seeds, mistakes, hint):
-    """Test mode (train=False) against the reference, on inputs made here; no zeros allowed."""
-    cases = [(p, normal_input(shape, seed)) for p, shape, seed in ((0.2, (13, 7), seeds[0]),
-                                                                   (0.7, (7, 13), seeds[1]))]
-    results = getattr(student, fn).each([(x, p, False, seeded(100 + i)) for i, (p, x) in enumerate(cases)],
-                                        returns=OUT)
-    for (p, x), (out, _) in zip(cases, results):
-        expected, _ = getattr(reference, fn)(x, p, False, seeded(0))
-        if (out == 0).any():
-            fail(TEST_MASKS)
-        assert_close(out, expected, mistakes=mistakes(x, p), hint=hint)
+    """Test mode (train=False) against the reference, on inputs made here."""
+    for p, x, out in run(student, fn, ((0.2, (13, 7), seeds[0]), (0.7, (7, 13), seeds[1])), train=False):
+        check_test_output(out, x, getattr(reference, fn)(x, p, False, seeded(0))[0], mistakes(p), hint)
 
 
 @pytest.mark.points(2)
 def test_dropout_test_mode_is_identity(student, reference):
     """dropout_forward: test mode is the identity"""
-    check_test_mode(student, reference, "dropout_forward", (7, 8), lambda x, p: {
-        mistake("dropout.test_scales_by_keep"): x * (1 - p),
-        mistake("dropout.test_divides"): x / (1 - p),
-        mistake("dropout.test_times_p"): x * p,
-    }, hint="At test time inverted dropout returns x unchanged")
+    check_test_mode(student, reference, "dropout_forward", (7, 8), lambda p: {
+        mistake("dropout.test_scales_by_keep"): 1 - p, mistake("dropout.test_divides"): 1 / (1 - p),
+        mistake("dropout.test_times_p"): p}, hint=N_("At test time inverted dropout returns x unchanged"))
 
 
 def check_independent_masks(student, fn):
     """Masks must be drawn independently for every element: across rows and across columns."""
-    p = 0.3
-    out, _ = getattr(student, fn).each([(big_input((300, 200), 9), p, True, seeded(109))], returns=OUT)[0]
+    p, _, out = next(run(student, fn, ((0.3, (300, 200), 9),)))
     dropped = out == 0
     # independent masks make 300 identical rows (or 200 identical columns) impossible in
     # practice: probability below q^(299*200) with q = p^2 + (1-p)^2 = 0.58
     structure = mask_structure(dropped)
     if structure:
         fail(structure)
-    # Two different units are both dropped or both kept with probability q = p^2 + (1-p)^2.
-    # Disjoint pairs (rows 2i and 2i+1; columns 2j and 2j+1) give independent indicators, so
-    # their mean is within Hoeffding's stats.hoeffding(n, 1, alpha/2) of q with probability
-    # >= 1 - 0.5e-9 for each of the two directions (1e-9 in all).
-    q = p ** 2 + (1 - p) ** 2
-    for what, same in ((N_("neighbouring rows (samples)"), dropped[0::2] == dropped[1::2]),
-                       (N_("neighbouring columns (features)"), dropped[:, 0::2] == dropped[:, 1::2])):
-        t = stats.hoeffding(same.size, 1.0, stats.ALPHA / 2)
-        if abs(float(same.mean()) - q) > t:
+    # neighbouring rows, then columns, agree as independent masks do: alpha/2 each, 1e-9 in all
+    for what, axis in ((N_("neighbouring rows (samples)"), 0), (N_("neighbouring columns (features)"), 1)):
+        agree, q, t = neighbour_agreement(dropped, p, axis, stats.ALPHA / 2)
+        if abs(agree - q) > t:
             fail("the masks of {what} agree at {agree} of the positions; independent masks with p = {p} agree "
                  "at {q} (within {t}). Draw one independent random number per element: rng.random(x.shape)",
-                 what=tr(what), agree=f"{float(same.mean()):.3f}", p=p, q=f"{q:.3f}", t=f"{t:.3f}")
+                 what=tr(what), agree=f"{agree:.3f}", p=p, q=f"{q:.3f}", t=f"{t:.3f}")
 
 
 def check_rng(student, fn):
@@ -202,18 +181,17 @@ def test_dropout_random_draws_from_rng(student):
 
 def check_p_range(student, fn):
     x = big_input((6, 5), 12)
-    cases = ((1.0, N_("for p = 1 (it would drop every unit and divide by zero): p must be in [0, 1)")),
-             (1.5, N_("for p = 1.5 (p is a probability): p must be in [0, 1)")),
-             (-0.1, N_("for p = -0.1 (p is a probability): p must be in [0, 1)")))
-    results = getattr(student, fn).each([(x, p, True, seeded(0)) for p, _ in cases] + [(x, 0.0, True, seeded(0))],
-                                        returns=OUT)
-    for i, (_, why) in enumerate(cases):
+    whys = {1.0: N_("for p = 1 (it would drop every unit and divide by zero): p must be in [0, 1)"),
+            1.5: N_("for p = 1.5 (p is a probability): p must be in [0, 1)"),
+            -0.1: N_("for p = -0.1 (p is a probability): p must be in [0, 1)")}
+    results = getattr(student, fn).each([(x, p, True, seeded(0)) for p in (*whys, 0.0)], returns=OUT)
+    for i, why in enumerate(whys.values()):
         expect_value_error(lambda: results[i], why=why)
     try:
         out, _ = results[3]
     except StudentError as exc:
         if exc.exc_type == "ValueError":
-            fail(P_ZERO)
+            fail(mistake("dropout.p_zero_rejected"))
         raise
     assert_close(out, x, hint="With p = 0 nothing is dropped and nothing is scaled: the training "
                               "output must equal x")
@@ -227,60 +205,67 @@ def test_dropout_p_range(student):
 
 # ================================================================ dropout_backward
 
-def check_train_backward(student, fn_f, fn_b, inverted):
-    """dx through the student's own training mask; where it is wrong, the gradient of the
-    student's own forward pass (replaying the same mask) says which pass is to blame."""
-    scale = (lambda p: 1 / (1 - p)) if inverted else (lambda p: 1.0)
-    for p, shape, seed in ((0.2, (30, 17), 13), (0.7, (17, 30), 14), (0.3, (6, 4), 15)):
+def dx_mistakes(inverted, train, dout, out, p):
+    """The catalogued mistakes of dx: a predicate of dx, or the dx it gives (dout times a
+    factor, and times the student's mask in training)."""
+    kept = out != 0
+    if train:
+        factors = {mistake("dropout.backward_no_scale"): 1, mistake("dropout.backward_divide_by_p"): 1 / p} \
+            if inverted else {mistake("dropout.vanilla_backward_scaled"): 1 / (1 - p)}
+        # dout is never 0, so the zeros of dx are its mask (which tells nothing when nothing was dropped)
+        return {mistake("dropout.backward_no_mask"): lambda dx: (dx != 0).all() and not kept.all(),
+                mistake("dropout.backward_new_mask"): lambda dx: not np.array_equal(dx == 0, ~kept),
+                mistake("dropout.backward_returns_dout"): dout, **{m: dout * kept * f for m, f in factors.items()}}
+    factors = {mistake("dropout.backward_test_scales"): 1 - p, mistake("dropout.backward_test_divides"): 1 / (1 - p)} \
+        if inverted else {mistake("vanilla.backward_test_unscaled"): 1, mistake("vanilla.backward_test_times_p"): p,
+                          mistake("vanilla.backward_test_divides"): 1 / (1 - p)}
+    return {mistake("dropout.backward_test_masks"): lambda dx: (dx == 0).any(), **{m: dout * f for m, f in factors.items()}}
+
+
+TRAIN_GRADIENTS = ((0.2, (30, 17), 13, True), (0.7, (17, 30), 14, True), (0.3, (6, 4), 15, True))
+TEST_GRADIENTS = ((0.2, (4, 3), 16, False), (0.7, (3, 7), 17, False))
+
+
+def check_gradients(student, kind, cases):
+    """`kind`_backward on each case (p, shape, seed, train), in two round trips: dx against
+    dout through the student's own training mask (times 1/(1-p) for inverted dropout), or
+    against the test-time scale; where dx is wrong, gradcheck compares it with the gradient
+    of the student's own forward pass, replaying the same mask, to tell which pass is wrong."""
+    inverted, forward = kind == "dropout", f"{kind}_forward"
+    all_dropped = []  # p^size for each training case whose output is all zeros
+
+    def case(p, shape, seed, train):
         x, dout = big_input(shape, seed), normal_input(shape, 200 + seed)
+        scale = (1 / (1 - p) if inverted else 1.0) if train else (1.0 if inverted else 1 - p)
 
-        def expected(out):
-            if not out.any():  # a correct mask drops all 24 units with probability 0.3^24 < 1e-12
+        def mask(out):  # the student's training mask
+            # All-zero outputs make a zero dx pass vacuously. A correct mask drops every unit of a
+            # set S of cases with probability prod_S p^size; failing when that is below 1e-12 fails
+            # it with probability below 2^6 * 1e-12 (union over the sets of at most 6 cases).
+            if not out.any():
+                all_dropped.append(p ** out.size)
+            if np.prod(all_dropped) < 1e-12:
                 fail("dx cannot be checked: your {forward} dropped every unit (its output is all zeros), so any "
-                     "dx that is 0 would look right: fix {forward} first", forward=fn_f)
-            return dout * (out != 0) * scale(p)
-
-        def mistakes(out):
-            kept = out != 0
-            named = {NO_MASK: lambda dx: (dx != 0).all(),  # dout is never 0: zeros of dx are the mask
-                     NEW_MASK: lambda dx: not np.array_equal(dx == 0, ~kept),
-                     mistake("dropout.backward_returns_dout"): dout}
-            if inverted:
-                named[mistake("dropout.backward_no_scale")] = dout * kept
-                named[mistake("dropout.backward_divide_by_p")] = dout * kept / p
-            else:
-                named[mistake("dropout.vanilla_backward_scaled")] = dout * kept / (1 - p)
-            return {"dx": named}
-
-        gradcheck(getattr(student, fn_f), getattr(student, fn_b), (x, p, True, seeded(100 + seed)), wrt="x",
-                  dout=dout, expected=expected, mistakes=mistakes,
-                  forward_expected=lambda out: x * (out != 0) * scale(p))
-
-
-def check_test_backward(student, reference, fn_f, fn_b, mistakes):
-    """Test mode: dx against the reference (inputs made here), named mistakes, own gradient."""
-    for p, shape, seed in ((0.2, (4, 3), 16), (0.7, (3, 7), 17)):
-        x, dout = normal_input(shape, seed), normal_input(shape, 200 + seed)
-        ref_out, ref_cache = getattr(reference, fn_f)(x, p, False, seeded(0))
-        gradcheck(getattr(student, fn_f), getattr(student, fn_b), (x, p, False, seeded(100 + seed)), wrt="x",
-                  dout=dout, expected=getattr(reference, fn_b)(dout, ref_cache), forward_expected=ref_out,
-                  mistakes={"dx": {mistake("dropout.backward_test_masks"): lambda dx: (dx == 0).any(),
-                                   **mistakes(dout, p)}})
+                     "dx that is 0 would look right: fix {forward} first", forward=forward)
+            return out != 0
+        return dict(args=(x, p, train, seeded(100 + seed)), dout=dout,
+                    expected=lambda out: dout * (mask(out) if train else 1.0) * scale,
+                    mistakes=lambda out: {"dx": dx_mistakes(inverted, train, dout, out, p)},
+                    forward_expected=lambda out: x * ((out != 0) if train else 1.0) * scale)
+    gradcheck_each(getattr(student, forward), getattr(student, f"{kind}_backward"), [case(*c) for c in cases],
+                   wrt="x")
 
 
 @pytest.mark.points(2)
 def test_dropout_backward_train(student):
     """dropout_backward: training gradient uses the forward mask and the 1/(1-p) scale"""
-    check_train_backward(student, "dropout_forward", "dropout_backward", inverted=True)
+    check_gradients(student, "dropout", TRAIN_GRADIENTS)
 
 
 @pytest.mark.points(1)
-def test_dropout_backward_test_mode(student, reference):
+def test_dropout_backward_test_mode(student):
     """dropout_backward: at test time dx = dout"""
-    check_test_backward(student, reference, "dropout_forward", "dropout_backward", lambda dout, p: {
-        mistake("dropout.backward_test_scales"): dout * (1 - p),
-        mistake("dropout.backward_test_divides"): dout / (1 - p),
-    })
+    check_gradients(student, "dropout", TEST_GRADIENTS)
 
 
 # ================================================================ vanilla_dropout_forward
@@ -288,25 +273,19 @@ def test_dropout_backward_test_mode(student, reference):
 @pytest.mark.points(2)
 def test_vanilla_drops_fraction_p_without_scaling(student):
     """vanilla_dropout_forward: training drops a fraction p and leaves kept units unscaled"""
-    for (p, x), (out, _) in training(student, "vanilla_dropout_forward",
-                                     ((0.2, (625, 400), 18), (0.7, (400, 625), 19))):
+    for p, x, out in run(student, "vanilla_dropout_forward", ((0.2, (625, 400), 18), (0.7, (400, 625), 19))):
         check_dropped_fraction(out, p)
-        kept = out != 0
-        assert_close(out, np.where(kept, x, 0.0), mistakes={
-            mistake("vanilla.rescales_train"): np.where(kept, x / (1 - p), 0.0),
-            mistake("vanilla.train_times_keep"):
-                np.where(kept, x * (1 - p), 0.0),
-        }, hint="Given your mask (the zeros of out), each kept unit must equal x")
+        check_kept(out, x, p, 1.0, {mistake("vanilla.rescales_train"): 1 / (1 - p),
+                                    mistake("vanilla.train_times_keep"): 1 - p},
+                   hint=N_("Given your mask (the zeros of out), each kept unit must equal x"))
 
 
 @pytest.mark.points(1)
 def test_vanilla_test_mode_scales(student, reference):
     """vanilla_dropout_forward: test-time output is x*(1-p)"""
-    check_test_mode(student, reference, "vanilla_dropout_forward", (20, 21), lambda x, p: {
-        mistake("vanilla.test_times_p"): x * p,
-        mistake("vanilla.test_identity"): x,
-        mistake("vanilla.test_divides"): x / (1 - p),
-    }, hint="At test time vanilla dropout returns x * (1 - p), the expected training output")
+    check_test_mode(student, reference, "vanilla_dropout_forward", (20, 21), lambda p: {
+        mistake("vanilla.test_times_p"): p, mistake("vanilla.test_identity"): 1, mistake("vanilla.test_divides"):
+        1 / (1 - p)}, hint=N_("At test time vanilla dropout returns x * (1 - p), the expected training output"))
 
 
 @pytest.mark.points(1)
@@ -314,11 +293,10 @@ def test_vanilla_test_output_is_training_average(student):
     """vanilla_dropout_forward: test-time output equals the average training output"""
     K, D = 2000, 30
     rows = [(p, big_input(D, seed), seed) for p, seed in ((0.2, 22), (0.7, 23))]
-    calls = []
-    for p, row, seed in rows:  # one call on K identical rows gives K independent masks
-        calls += [(np.tile(row, (K, 1)), p, True, seeded(100 + seed)),
-                  (np.tile(row, (3, 1)), p, False, seeded(200 + seed))]
-    results = student.vanilla_dropout_forward.each(calls, returns=OUT)
+    # one call on K identical rows gives K independent masks; test mode on 3 rows
+    results = student.vanilla_dropout_forward.each([call for p, row, seed in rows for call in (
+        (np.tile(row, (K, 1)), p, True, seeded(100 + seed)), (np.tile(row, (3, 1)), p, False, seeded(200 + seed)))],
+        returns=OUT)
     for i, (p, row, _) in enumerate(rows):
         (train_out, _), (test_out, _) = results[2 * i], results[2 * i + 1]
         # a correct mask drops all 60,000 units with probability 0.7^60000: all zeros is a
@@ -332,19 +310,13 @@ def test_vanilla_test_output_is_training_average(student):
         bad = np.abs(test_out - mc) > tol
         if bad.any():
             i, j = (int(v) for v in np.argwhere(bad)[0])
-            swapped = np.all(np.abs(mc - p * row) <= tol)
-            values = dict(p=p, x=f"{row[j]:.4f}", out=f"{test_out[i, j]:.4f}", mean=f"{mc[j]:.4f}", k=K,
-                          t=f"{tol[j]:.3f}")
-            if swapped:
-                fail("with p = {p}, for x = {x} your test-time output is {out}, but your training outputs average "
-                     "{mean} over {k} masks (allowed deviation {t}): vanilla dropout's test-time output must "
-                     "equal the expected training output, (1 - p) * x (the prediction imitates the average over "
-                     "the ensemble of thinned networks). Your training outputs average p * x: {mistake}",
-                     mistake=KEEP_PROB, **values)
+            swapped = KEEP_PROB if np.all(np.abs(mc - p * row) <= tol) else None
             fail("with p = {p}, for x = {x} your test-time output is {out}, but your training outputs average "
                  "{mean} over {k} masks (allowed deviation {t}): vanilla dropout's test-time output must equal "
                  "the expected training output, (1 - p) * x (the prediction imitates the average over the "
-                 "ensemble of thinned networks).", **values)
+                 "ensemble of thinned networks).{swapped}", p=p, x=f"{row[j]:.4f}", out=f"{test_out[i, j]:.4f}",
+                 mean=f"{mc[j]:.4f}", k=K, t=f"{tol[j]:.3f}", mistake=swapped, swapped=tr(N_(
+                     " Your training outputs average p * x: {mistake}"), mistake=swapped) if swapped else "")
 
 
 @pytest.mark.points(1)
@@ -365,14 +337,10 @@ def test_vanilla_p_range(student):
 @pytest.mark.points(1)
 def test_vanilla_backward_train(student):
     """vanilla_dropout_backward: training gradient is dout times the forward mask"""
-    check_train_backward(student, "vanilla_dropout_forward", "vanilla_dropout_backward", inverted=False)
+    check_gradients(student, "vanilla_dropout", TRAIN_GRADIENTS)
 
 
 @pytest.mark.points(1)
-def test_vanilla_backward_test_mode(student, reference):
+def test_vanilla_backward_test_mode(student):
     """vanilla_dropout_backward: at test time dx = dout*(1-p)"""
-    check_test_backward(student, reference, "vanilla_dropout_forward", "vanilla_dropout_backward", lambda dout, p: {
-        mistake("vanilla.backward_test_unscaled"): dout,
-        mistake("vanilla.backward_test_times_p"): dout * p,
-        mistake("vanilla.backward_test_divides"): dout / (1 - p),
-    })
+    check_gradients(student, "vanilla_dropout", TEST_GRADIENTS)
