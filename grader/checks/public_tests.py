@@ -9,8 +9,7 @@ from types import ModuleType
 
 def public_tests(hidden_file: str) -> ModuleType:
     """`test_public.py` next to `hidden_file` (pass `__file__`), loaded under a private name
-    (pytest does not collect its tests twice): `public = public_tests(__file__)`, then
-    `public.check_dropped_fraction(...)`."""
+    (pytest does not collect its tests twice); its checks are then the module's attributes."""
     path = Path(hidden_file).with_name("test_public.py")
     spec = importlib.util.spec_from_file_location(f"_{path.parent.name}_public_checks", path)
     module = importlib.util.module_from_spec(spec)
