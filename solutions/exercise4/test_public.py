@@ -11,11 +11,13 @@ norm-wise relative error ||a - b|| / (||a|| + ||b||) <= 1e-6; when yours is off,
 also compared with a numerical gradient of your own forward pass, to tell you whether
 the forward or the backward pass is wrong.
 """
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from grader.checks import (N_, CheckFailed, StudentError, array, assert_close, call, expect_value_error, fail,
-                           gradcheck, mistake, seeded, tr)
+from grader.checks import (N_, Failures, StudentError, against_reference, array, assert_close, call,
+                           expect_value_error, fail, gradcheck, mistake, seeded, tr)
 
 OUT = (array("out", like="x"), "cache")
 EPS = 1e-5
@@ -61,16 +63,9 @@ LN_DX_NO_MEAN = mistake("layernorm.backward_no_mean_term")
 LN_DX_NO_VAR = mistake("layernorm.backward_no_var_term")
 
 
-def variant(m, more="", **params):
-    """The mistake `m`, its `{placeholders}` filled from `params` and its message completed by
-    `more` (a msgid: mark it with N_ where it is written)."""
-    return mistake(m.id, m.text, more=more, **dict(m.params), **params)
-
-
 def as_layernorm(mistakes):
     """The same mistakes under layernorm ids (the shared ones are written as batchnorm's)."""
-    return {mistake("layernorm." + m.id.split(".", 1)[1], m.text, more=m.more, **dict(m.params)): value
-            for m, value in mistakes.items()}
+    return {replace(m, id="layernorm." + m.id.split(".", 1)[1]): value for m, value in mistakes.items()}
 
 
 # ----------------------------------------------------------------------- inputs and formulas
@@ -116,53 +111,37 @@ def normalization_mistakes(x, gamma, beta, mu, var, eps=EPS):
     }
 
 
-def bn_train_mistakes(x, gamma, beta, running_mean, running_var, eps=EPS, momentum=0.1):
-    N = x.shape[0]
+def bn_mistakes(x, gamma, beta, running_mean, running_var, train, momentum=0.1, eps=EPS):
+    """What the usual slips in batchnorm_forward produce on these arguments."""
     mu, var = x.mean(axis=0), x.var(axis=0)
-    rows_mu, rows_var = x.mean(axis=1, keepdims=True), x.var(axis=1, keepdims=True)
+    if not train:
+        return {TEST_USES_BATCH: norm(x, gamma, beta, mu, var, eps),
+                **normalization_mistakes(x, gamma, beta, running_mean, running_var, eps),
+                EPS_IGNORED: norm(x, gamma, beta, running_mean, running_var)}
+    unbiased = var * x.shape[0] / (x.shape[0] - 1)
     updated_mean = (1 - momentum) * running_mean + momentum * mu
-    updated_var = (1 - momentum) * running_var + momentum * var * N / (N - 1)
+    updated_var = (1 - momentum) * running_var + momentum * unbiased
     return {
-        BN_UNBIASED_NORM: norm(x, gamma, beta, mu, var * N / (N - 1), eps),
+        BN_UNBIASED_NORM: norm(x, gamma, beta, mu, unbiased, eps),
         **normalization_mistakes(x, gamma, beta, mu, var, eps),
-        BN_AXIS1: norm(x, gamma, beta, rows_mu, rows_var, eps),
+        BN_AXIS1: norm(x, gamma, beta, x.mean(axis=1, keepdims=True), x.var(axis=1, keepdims=True), eps),
         TRAIN_USES_RUNNING: norm(x, gamma, beta, running_mean, running_var, eps),
-        variant(TRAIN_USES_RUNNING, N_(" (you used them just after updating them)")):
+        TRAIN_USES_RUNNING.variant(N_(" (you used them just after updating them)")):
             norm(x, gamma, beta, updated_mean, updated_var, eps),
         EPS_IGNORED: norm(x, gamma, beta, mu, var),
-    }
-
-
-def bn_test_mistakes(x, gamma, beta, running_mean, running_var, eps=EPS):
-    return {
-        TEST_USES_BATCH: norm(x, gamma, beta, x.mean(axis=0), x.var(axis=0), eps),
-        **normalization_mistakes(x, gamma, beta, running_mean, running_var, eps),
-        EPS_IGNORED: norm(x, gamma, beta, running_mean, running_var),
     }
 
 
 def running_mistakes(name, old, stat, N, momentum=0.1):
     """What the usual slips in the running-statistics update produce (stat: the batch mean,
     or the biased batch variance for running_var)."""
-    m = momentum
-    out = {variant(RUNNING_UNCHANGED, name=name): old}
+    m, new = momentum, (stat * N / (N - 1) if name == "running_var" else stat)  # what is averaged
+    out = {RUNNING_UNCHANGED.variant(name=name): old, MOMENTUM_SWAPPED.variant(name=name): m * old + (1 - m) * new,
+           RUNNING_REPLACED.variant(name=name): new, MOMENTUM_IGNORED: 0.9 * old + 0.1 * new}
     if name == "running_var":
-        unbiased = stat * N / (N - 1)
-        out.update({
-            CS231N_BOTH: m * old + (1 - m) * stat,
-            variant(MOMENTUM_SWAPPED, name=name): m * old + (1 - m) * unbiased,
-            RUNNING_VAR_BIASED: (1 - m) * old + m * stat,
-            RUNNING_STD: (1 - m) * old + m * np.sqrt(unbiased),
-            variant(RUNNING_STD, N_(" (and use the unbiased variance)")): (1 - m) * old + m * np.sqrt(stat),
-            variant(RUNNING_REPLACED, name=name): unbiased,
-            MOMENTUM_IGNORED: 0.9 * old + 0.1 * unbiased,
-        })
-    else:
-        out.update({
-            variant(MOMENTUM_SWAPPED, name=name): m * old + (1 - m) * stat,
-            variant(RUNNING_REPLACED, name=name): stat,
-            MOMENTUM_IGNORED: 0.9 * old + 0.1 * stat,
-        })
+        out.update({CS231N_BOTH: m * old + (1 - m) * stat, RUNNING_VAR_BIASED: (1 - m) * old + m * stat,
+                    RUNNING_STD: (1 - m) * old + m * np.sqrt(new),
+                    RUNNING_STD.variant(N_(" (and use the unbiased variance)")): (1 - m) * old + m * np.sqrt(stat)})
     return out
 
 
@@ -192,7 +171,7 @@ def bn_backward_mistakes(dout, x, gamma, running_mean, running_var, train, eps=E
         xhat = (x - running_mean) / std
         dx = {TEST_CACHE_TRAIN_FORMULA: dx_through_stats(gamma * dout, xhat, std, 0), DX_NO_GAMMA: dout / std}
         if batch_dx is not None:  # the training formula computed from the batch statistics of x
-            dx[variant(TEST_CACHE_TRAIN_FORMULA, N_(" (here with the batch statistics of x)"))] = batch_dx
+            dx[TEST_CACHE_TRAIN_FORMULA.variant(N_(" (here with the batch statistics of x)"))] = batch_dx
     return {"dx": dx, **param_grad_mistakes(dout, x, xhat)}
 
 
@@ -238,39 +217,32 @@ def check_bn_backward(student, reference, seed, shape, train):
     """batchnorm_backward on the student's own cache against the reference's gradients."""
     x, gamma, beta, rm, rv = make_batch(seed, shape, low_std=1e-2)  # 1e-2: numerical gradients stay exact
     dout = seeded(seed + 1).normal(size=shape)
-    ref_out, ref_cache = reference.batchnorm_forward(x, gamma, beta, rm.copy(), rv.copy(), train)
-    gradcheck(student.batchnorm_forward, student.batchnorm_backward, (x, gamma, beta, rm, rv, train),
-              wrt=("x", "gamma", "beta"), dout=dout, expected=reference.batchnorm_backward(dout, ref_cache),
-              mistakes=bn_backward_mistakes(dout, x, gamma, rm, rv, train), steps=STEPS,
-              forward_expected=ref_out, forward_label=f"batchnorm_forward ({'training' if train else 'test'} mode)")
+    gradcheck(student.batchnorm_forward, student.batchnorm_backward, (x, gamma, beta, rm, rv, train), oracle=reference,
+              wrt=("x", "gamma", "beta"), dout=dout, mistakes=bn_backward_mistakes(dout, x, gamma, rm, rv, train),
+              steps=STEPS, forward_label=f"batchnorm_forward ({'training' if train else 'test'} mode)")
 
 
 def check_ln_backward(student, reference, seed, shape, eps=EPS):
     """layernorm_backward on the student's own cache against the reference's gradients."""
     x, gamma, beta = make_rows(seed, shape, low_std=1e-2)
     dout = seeded(seed + 1).normal(size=shape)
-    ref_out, ref_cache = reference.layernorm_forward(x, gamma, beta, eps=eps)
-    gradcheck(student.layernorm_forward, student.layernorm_backward, call(x, gamma, beta, eps=eps),
-              wrt=("x", "gamma", "beta"), dout=dout, expected=reference.layernorm_backward(dout, ref_cache),
-              mistakes=ln_backward_mistakes(dout, x, gamma, eps), steps=STEPS, forward_expected=ref_out)
+    gradcheck(student.layernorm_forward, student.layernorm_backward, call(x, gamma, beta, eps=eps), oracle=reference,
+              wrt=("x", "gamma", "beta"), dout=dout, mistakes=ln_backward_mistakes(dout, x, gamma, eps), steps=STEPS)
 
 
 def check_running_step(x, running_mean, running_var, old_mean, old_var, momentum=0.1):
     """One update of both running statistics against the formula, from the student's own old
     values; a failure reports both, so that each mistake is named."""
     N = x.shape[0]
-    problems = []
+    failures = Failures()
     for name, after, old, stat in (("running_mean", running_mean, old_mean, x.mean(axis=0)),
                                    ("running_var", running_var, old_var, x.var(axis=0))):
         want = (1 - momentum) * old + momentum * (stat * N / (N - 1) if name == "running_var" else stat)
-        try:
+        with failures:
             assert_close(after, want, name=name, mistakes=running_mistakes(name, old, stat, N, momentum),
                          hint="expected {param} = (1 - momentum) * {param} + momentum * {stat}", param=name,
                          stat="var * N / (N - 1)" if name == "running_var" else "mean")
-        except CheckFailed as exc:
-            problems.append(exc)
-    if problems:
-        raise CheckFailed("\n".join(map(str, problems)), mistake=next((p.mistake for p in problems if p.mistake), ""))
+    failures.raise_all()
 
 
 # ----------------------------------------------------------------------- batchnorm_forward
@@ -278,14 +250,10 @@ def check_running_step(x, running_mean, running_var, old_mean, old_var, momentum
 @pytest.mark.points(2)
 def test_batchnorm_train_values(student, reference):
     """batchnorm_forward: training output matches the reference (several shapes)"""
-    cases = [make_batch(seed, shape) for seed, shape in [(10, (8, 5)), (11, (5, 8)), (12, (16, 3))]]
-    results = student.batchnorm_forward.each([(x, g, b, rm.copy(), rv.copy(), True) for x, g, b, rm, rv in cases],
-                                             returns=OUT)
-    for (x, gamma, beta, rm, rv), (out, _) in zip(cases, results):
-        expected, _ = reference.batchnorm_forward(x, gamma, beta, rm.copy(), rv.copy(), True)
-        assert_close(out, expected, mistakes=bn_train_mistakes(x, gamma, beta, rm, rv),
-                     hint="training: out = gamma * (x - mean) / sqrt(var + eps) + beta with the batch "
-                          "mean and biased variance of each feature (axis 0)")
+    cases = [(*make_batch(seed, shape), True) for seed, shape in [(10, (8, 5)), (11, (5, 8)), (12, (16, 3))]]
+    against_reference(student.batchnorm_forward, reference, cases, returns=OUT, mistakes=bn_mistakes,
+                      hint="training: out = gamma * (x - mean) / sqrt(var + eps) + beta with the batch "
+                           "mean and biased variance of each feature (axis 0)")
 
 
 @pytest.mark.points(1)
@@ -325,13 +293,11 @@ def test_batchnorm_running_statistics(student):
 def test_batchnorm_test_mode(student, reference):
     """batchnorm_forward: test mode normalizes with the running statistics and leaves them unchanged"""
     cases = [make_batch(seed, shape) for seed, shape in [(40, (7, 4)), (41, (4, 7))]]
-    cases = [(x + rm, gamma, beta, rm, rv) for x, gamma, beta, rm, rv in cases]  # test data around what training saw
-    saved = [(rm.copy(), rv.copy()) for *_, rm, rv in cases]
-    results = student.batchnorm_forward.each([(*case, False) for case in cases], returns=OUT)
-    for (x, gamma, beta, rm, rv), (mean, var), (out, _) in zip(cases, saved, results):
-        expected, _ = reference.batchnorm_forward(x, gamma, beta, mean.copy(), var.copy(), False)
-        assert_close(out, expected, mistakes=bn_test_mistakes(x, gamma, beta, mean, var),
-                     hint="test mode: out = gamma * (x - running_mean) / sqrt(running_var + eps) + beta")
+    cases = [(x + rm, g, b, rm, rv, False) for x, g, b, rm, rv in cases]  # test data around what training saw
+    saved = [(rm.copy(), rv.copy()) for *_, rm, rv, _ in cases]
+    against_reference(student.batchnorm_forward, reference, cases, returns=OUT, mistakes=bn_mistakes,
+                      hint="test mode: out = gamma * (x - running_mean) / sqrt(running_var + eps) + beta")
+    for (*_, rm, rv, _), (mean, var) in zip(cases, saved):
         if not (np.array_equal(rm, mean) and np.array_equal(rv, var)):
             fail(TEST_MODIFIED)
 
@@ -355,7 +321,7 @@ def test_batchnorm_test_mode_per_sample(student, reference):
                  "mode normalizes each sample with the running statistics", n=part.shape[0], error=exc)
         expected, _ = reference.batchnorm_forward(part, gamma, beta, rm.copy(), rv.copy(), False)
         name = tr("out for a batch of {n} test sample(s)", n=part.shape[0])
-        assert_close(out, expected, name=name, mistakes=bn_test_mistakes(part, gamma, beta, rm, rv))
+        assert_close(out, expected, name=name, mistakes=bn_mistakes(part, gamma, beta, rm, rv, False))
         assert_close(out, full[rows[i]], name=name,
                      hint="in test mode a sample's output must not depend on the other samples in the "
                           "batch: normalize with the running statistics only")
@@ -382,9 +348,9 @@ def test_batchnorm_test_uses_what_training_learned(student):
     unbiased = var * N / (N - 1)
     assert_close(out, learned(0.1, unbiased), mistakes={
         TEST_USES_BATCH: norm(x, gamma, beta, mu, var),
-        variant(RUNNING_UNCHANGED, name="running_mean"): norm(x, gamma, beta, 0.0, 1.0),
+        RUNNING_UNCHANGED.variant(name="running_mean"): norm(x, gamma, beta, 0.0, 1.0),
         CS231N_BOTH: learned(0.9, var),
-        variant(MOMENTUM_SWAPPED, name="running_mean"): learned(0.9, unbiased),
+        MOMENTUM_SWAPPED.variant(name="running_mean"): learned(0.9, unbiased),
         RUNNING_VAR_BIASED: learned(0.1, var),
         RUNNING_STD: learned(0.1, np.sqrt(unbiased)),
         **normalization_mistakes(x, gamma, beta, (1 - 0.9 ** k) * mu, 0.9 ** k + (1 - 0.9 ** k) * unbiased),
@@ -412,9 +378,9 @@ def test_batchnorm_momentum_and_eps(student, reference):
         [call(x, gamma, beta, running_mean, running_var, True, momentum=momentum, eps=eps),
          call(x, gamma, beta, rm.copy(), rv.copy(), False, momentum=momentum, eps=eps)], returns=OUT)
     expected, _ = reference.batchnorm_forward(x, gamma, beta, rm.copy(), rv.copy(), True, momentum=momentum, eps=eps)
-    assert_close(train[0], expected, mistakes=bn_train_mistakes(x, gamma, beta, rm, rv, eps, momentum))
+    assert_close(train[0], expected, mistakes=bn_mistakes(x, gamma, beta, rm, rv, True, momentum, eps))
     check_running_step(x, running_mean, running_var, rm, rv, momentum)
-    assert_close(test[0], norm(x, gamma, beta, rm, rv, eps), mistakes=bn_test_mistakes(x, gamma, beta, rm, rv, eps))
+    assert_close(test[0], norm(x, gamma, beta, rm, rv, eps), mistakes=bn_mistakes(x, gamma, beta, rm, rv, False, eps=eps))
 
 
 # ----------------------------------------------------------------------- batchnorm_backward
@@ -439,11 +405,9 @@ def test_layernorm_values(student, reference):
     """layernorm_forward: output matches the reference (several shapes)"""
     # square first: see LN_NO_KEEPDIMS
     cases = [make_rows(seed, shape) for seed, shape in [(112, (6, 6)), (110, (4, 9)), (111, (9, 4))]]
-    for (x, gamma, beta), (out, _) in zip(cases, student.layernorm_forward.each(cases, returns=OUT)):
-        expected, _ = reference.layernorm_forward(x, gamma, beta)
-        assert_close(out, expected, mistakes=ln_mistakes(x, gamma, beta),
-                     hint="out = gamma * (x - mean) / sqrt(var + eps) + beta with the mean and biased "
-                          "variance of each sample (row, axis 1)")
+    against_reference(student.layernorm_forward, reference, cases, returns=OUT, mistakes=ln_mistakes,
+                      hint="out = gamma * (x - mean) / sqrt(var + eps) + beta with the mean and biased "
+                           "variance of each sample (row, axis 1)")
 
 
 @pytest.mark.points(0.5)
