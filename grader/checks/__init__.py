@@ -48,7 +48,7 @@ __all__ = ["N_", "tr", "CheckFailed", "DirectionalGradient", "GRAD_TOL", "GradCh
            "normal_input", "note", "numerical_gradient", "relative_error", "returned", "seeded", "stats",
            "unpack"]
 
-# Added for issue 12 (shorter exercise tests): see grader.checks.compare and Mistake.variant.
-from grader.checks.compare import Failures, against_reference, public_tests  # noqa: E402
+# Comparing with the reference, sample by sample, and reporting several failures: grader.checks.compare.
+from grader.checks.compare import Failures, against_reference, check_per_sample, public_tests  # noqa: E402
 
-__all__ += ["Failures", "against_reference", "public_tests"]
+__all__ += ["Failures", "against_reference", "check_per_sample", "public_tests"]

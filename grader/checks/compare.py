@@ -1,6 +1,6 @@
 """Checks that any exercise's tests repeat: the student's calls against the same calls of the
-reference solution, several independent findings reported together, and a hidden test file's
-access to the public one next to it."""
+reference solution, a sample's result that must not depend on the rest of its batch, several
+independent findings reported together, and a hidden test file's access to the public one."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import copy
 import importlib.util
 from pathlib import Path
 
-from grader.checks.arrays import CheckFailed, assert_close
+from grader.checks.arrays import CheckFailed, assert_close, fail
+from grader.i18n import N_, _
 
 
 def against_reference(function, reference, calls, *, returns, mistakes=None, hint: str = "", **params):
@@ -24,20 +25,65 @@ def against_reference(function, reference, calls, *, returns, mistakes=None, hin
     calls, so the test still sees what those calls updated in place (an argument listed
     under `mutates` in course.yml, such as running statistics). Returns the student's
     results."""
-    from grader.checks.calls import Call
-    calls = [c if isinstance(c, Call) else Call(tuple(c), {}) for c in calls]
+    calls = _calls(calls)
     pristine = copy.deepcopy(calls)
     results = function.each(calls, returns=returns)
-    spec = returns[0] if isinstance(returns, tuple) else returns
-    name = spec if isinstance(spec, str) else getattr(spec, "name", "out")
-    solve = getattr(reference, function.__name__)
+    name = _name(returns)
     for given, result in zip(pristine, results):
-        expected = solve(*copy.deepcopy(given.args), **copy.deepcopy(given.kwargs))
-        if isinstance(returns, tuple):
-            result, expected = result[0], expected[0]
-        assert_close(result, expected, name=name, hint=hint,
-                     mistakes=mistakes(*given.args, **given.kwargs) if mistakes else None, **params)
+        _against(function, reference, given, _first(result, returns), returns, mistakes, name=name, hint=hint,
+                 **params)
     return results
+
+
+def check_per_sample(function, reference, make_call, x, rows, *, returns, mistakes=None, hint: str,
+                     name: str = N_("{out} for a batch of {n} sample(s)"), raises: str = "") -> None:
+    """A sample's result must not depend on the rest of its batch. `function(*make_call(part))`
+    for each part x[r], r in `rows` (slices of the first axis), sent in one round trip after
+    the whole batch `make_call(x)`, must match the reference's on that part (naming the first
+    of `mistakes(*args, **kwargs)` that matches, see `against_reference`), and those rows of
+    the whole batch's result (`hint` ends that message). `name` (a msgid: mark it with N_)
+    names a part's result in messages, its `{n}` the number of samples and `{out}` the
+    result's name. `raises` (a msgid, with `{n}` and `{error}`): the message for a part on
+    which the function raised ValueError (its error, as any other, otherwise)."""
+    from grader.sandbox.proxy import StudentError
+    calls = _calls([make_call(x.copy())] + [make_call(x[r].copy()) for r in rows])
+    pristine = copy.deepcopy(calls)
+    results = function.each(calls, returns=returns)
+    whole = _first(results[0], returns)
+    for i, r in enumerate(rows, 1):
+        n = len(x[r])
+        label = _(name, out=_name(returns), n=n)
+        try:
+            result = _first(results[i], returns)
+        except StudentError as exc:
+            if not raises or exc.exc_type != "ValueError":
+                raise
+            fail(raises, n=n, error=exc)
+        _against(function, reference, pristine[i], result, returns, mistakes, name=label)
+        assert_close(result, whole[r], name=label, hint=hint)
+
+
+def _calls(calls) -> list:
+    from grader.checks.calls import Call
+    return [c if isinstance(c, Call) else Call(tuple(c), {}) for c in calls]
+
+
+def _name(returns) -> str:
+    """The name of the result a check compares (see `_first`)."""
+    spec = returns[0] if isinstance(returns, tuple) else returns
+    return spec if isinstance(spec, str) else getattr(spec, "name", "out")
+
+
+def _first(result, returns):
+    """The result a check compares: the first item of a tuple (`returns` a tuple), else all of it."""
+    return result[0] if isinstance(returns, tuple) else result
+
+
+def _against(function, reference, given, result, returns, mistakes, **options) -> None:
+    """`result` of the student's call `given` against the reference's on copies of its arguments."""
+    expected = getattr(reference, function.__name__)(*copy.deepcopy(given.args), **copy.deepcopy(given.kwargs))
+    assert_close(result, _first(expected, returns), **options,
+                 mistakes=mistakes(*given.args, **given.kwargs) if mistakes else None)
 
 
 class Failures:

@@ -16,8 +16,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from grader.checks import (N_, Failures, StudentError, against_reference, array, assert_close, call,
-                           expect_value_error, fail, gradcheck, mistake, seeded, tr)
+from grader.checks import (N_, Failures, against_reference, array, assert_close, call, check_per_sample,
+                           expect_value_error, fail, gradcheck, mistake, seeded)
 
 OUT = (array("out", like="x"), "cache")
 EPS = 1e-5
@@ -306,23 +306,11 @@ def test_batchnorm_test_mode(student, reference):
 def test_batchnorm_test_mode_per_sample(student, reference):
     """batchnorm_forward: in test mode a sample's output does not depend on the rest of the batch (N = 1 works)"""
     x, gamma, beta, rm, rv = make_batch(50, (6, 5))
-    rows = [slice(None), slice(0, 1), slice(3, 5)]
-    results = student.batchnorm_forward.each([(x[r].copy(), gamma, beta, rm.copy(), rv.copy(), False) for r in rows],
-                                             returns=OUT)
-    full, _ = results[0]
-    for i in (1, 2):
-        part = x[rows[i]]
-        try:
-            out, _ = results[i]
-        except StudentError as exc:
-            if exc.exc_type != "ValueError":
-                raise
-            fail("raised ValueError for {n} sample(s) in test mode ({error}); only training needs N >= 2: test "
-                 "mode normalizes each sample with the running statistics", n=part.shape[0], error=exc)
-        expected, _ = reference.batchnorm_forward(part, gamma, beta, rm.copy(), rv.copy(), False)
-        name = tr("out for a batch of {n} test sample(s)", n=part.shape[0])
-        assert_close(out, expected, name=name, mistakes=bn_mistakes(part, gamma, beta, rm, rv, False))
-        assert_close(out, full[rows[i]], name=name,
+    check_per_sample(student.batchnorm_forward, reference, lambda part: (part, gamma, beta, rm.copy(), rv.copy(), False),
+                     x, [slice(0, 1), slice(3, 5)], returns=OUT, mistakes=bn_mistakes,
+                     name=N_("out for a batch of {n} test sample(s)"),
+                     raises=N_("raised ValueError for {n} sample(s) in test mode ({error}); only training needs N >= 2: "
+                               "test mode normalizes each sample with the running statistics"),
                      hint="in test mode a sample's output must not depend on the other samples in the "
                           "batch: normalize with the running statistics only")
 
@@ -372,15 +360,11 @@ def test_batchnorm_one_sample_in_training(student):
 def test_batchnorm_momentum_and_eps(student, reference):
     """batchnorm_forward: uses the momentum and eps it is given"""
     x, gamma, beta, rm, rv = make_batch(80, (6, 5))
-    momentum, eps = 0.3, 1e-3
     running_mean, running_var = rm.copy(), rv.copy()
-    train, test = student.batchnorm_forward.each(
-        [call(x, gamma, beta, running_mean, running_var, True, momentum=momentum, eps=eps),
-         call(x, gamma, beta, rm.copy(), rv.copy(), False, momentum=momentum, eps=eps)], returns=OUT)
-    expected, _ = reference.batchnorm_forward(x, gamma, beta, rm.copy(), rv.copy(), True, momentum=momentum, eps=eps)
-    assert_close(train[0], expected, mistakes=bn_mistakes(x, gamma, beta, rm, rv, True, momentum, eps))
-    check_running_step(x, running_mean, running_var, rm, rv, momentum)
-    assert_close(test[0], norm(x, gamma, beta, rm, rv, eps), mistakes=bn_mistakes(x, gamma, beta, rm, rv, False, eps=eps))
+    against_reference(student.batchnorm_forward, reference, returns=OUT, mistakes=bn_mistakes, calls=[
+        call(x, gamma, beta, running_mean, running_var, True, momentum=0.3, eps=1e-3),
+        call(x, gamma, beta, rm.copy(), rv.copy(), False, momentum=0.3, eps=1e-3)])
+    check_running_step(x, running_mean, running_var, rm, rv, momentum=0.3)
 
 
 # ----------------------------------------------------------------------- batchnorm_backward
@@ -414,15 +398,8 @@ def test_layernorm_values(student, reference):
 def test_layernorm_per_sample(student, reference):
     """layernorm_forward: a sample's output does not depend on the rest of the batch (N = 1 works)"""
     x, gamma, beta = make_rows(120, (5, 7))
-    rows = [slice(None), slice(2, 3), slice(0, 2)]
-    full, *outs = (out for out, _ in student.layernorm_forward.each([(x[r].copy(), gamma, beta) for r in rows],
-                                                                    returns=OUT))
-    for r, out in zip(rows[1:], outs):
-        part = x[r]
-        expected, _ = reference.layernorm_forward(part, gamma, beta)
-        name = f"out for a batch of {part.shape[0]} sample(s)"
-        assert_close(out, expected, name=name, mistakes=ln_mistakes(part, gamma, beta))
-        assert_close(out, full[r], name=name,
+    check_per_sample(student.layernorm_forward, reference, lambda part: (part, gamma, beta), x,
+                     [slice(2, 3), slice(0, 2)], returns=OUT, mistakes=ln_mistakes,
                      hint="layer norm normalizes each sample on its own, so it needs no batch")
 
 
