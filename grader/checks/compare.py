@@ -8,11 +8,14 @@ import copy
 import importlib.util
 from pathlib import Path
 
+import numpy as np
+
 from grader.checks.arrays import CheckFailed, assert_close, fail
 from grader.i18n import N_, _
 
 
-def against_reference(function, reference, calls, *, returns, mistakes=None, hint: str = "", **params):
+def against_reference(function, reference, calls, *, returns, mistakes=None, hint: str = "", unchanged=(),
+                      changed=N_("{name} changed; this call must leave it as it was"), **params):
     """Each call of the student's `function` (`student.f`) against the same call of the
     reference solution (`reference`, the fixture), in order: the student's calls go in one
     round trip (`function.each(calls, returns=returns)`), and the first item of each result
@@ -23,15 +26,23 @@ def against_reference(function, reference, calls, *, returns, mistakes=None, hin
 
     The reference and `mistakes` get copies of the arguments made before the student's
     calls, so the test still sees what those calls updated in place (an argument listed
-    under `mutates` in course.yml, such as running statistics). Returns the student's
-    results."""
+    under `mutates` in course.yml, such as running statistics). `unchanged`: the names of
+    arguments that each call must nevertheless leave as they were (batch norm's running
+    statistics in test mode): after each call's result, they are compared with the copies made
+    before the calls; one that changed fails with `changed` (a Mistake or a msgid, its `{name}`
+    the argument's name). Returns the student's results."""
     calls = _calls(calls)
     pristine = copy.deepcopy(calls)
     results = function.each(calls, returns=returns)
     name = _name(returns)
-    for given, result in zip(pristine, results):
+    for i, (given, result) in enumerate(zip(pristine, results)):
         _against(function, reference, given, _first(result, returns), returns, mistakes, name=name, hint=hint,
                  **params)
+        if unchanged:
+            before, after = _bound(function, given), results.bound(i)
+            for arg in unchanged:
+                if not np.array_equal(after[arg], before[arg]):
+                    fail(changed, name=arg)
     return results
 
 
@@ -66,6 +77,12 @@ def check_per_sample(function, reference, make_call, x, rows, *, returns, mistak
 def _calls(calls) -> list:
     from grader.checks.calls import Call
     return [c if isinstance(c, Call) else Call(tuple(c), {}) for c in calls]
+
+
+def _bound(function, call) -> dict:
+    """The arguments of `call` of the student's `function` by parameter name."""
+    signature = function.submission.signatures[function.__name__]
+    return {p.name: v for p, v in zip(signature.params, signature.bind(call.args, call.kwargs))}
 
 
 def _name(returns) -> str:
