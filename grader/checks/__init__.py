@@ -47,3 +47,8 @@ __all__ = ["N_", "tr", "CheckFailed", "DirectionalGradient", "GRAD_TOL", "GradCh
            "fail", "figure", "function_under_test", "gradcheck", "keeps_points", "matches", "mistake", "named_mistake",
            "normal_input", "note", "numerical_gradient", "relative_error", "returned", "seeded", "stats",
            "unpack"]
+
+# Comparing with the reference, sample by sample, and reporting several failures: grader.checks.compare.
+from grader.checks.compare import Failures, against_reference, check_per_sample, public_tests  # noqa: E402
+
+__all__ += ["Failures", "against_reference", "check_per_sample", "public_tests"]
