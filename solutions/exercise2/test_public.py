@@ -105,8 +105,7 @@ def l2_penalty_mistakes(weights, lam):
         mistake("decay.l2_penalty_first_only"): 0.5 * lam * sq[0],
         mistake("decay.l2_penalty_last_only"): 0.5 * lam * sq[-1],
         mistake("decay.l2_penalty_mean"): 0.5 * lam * sum(np.mean(W ** 2) for W in weights),
-        mistake("decay.l2_penalty_norm"):
-            0.5 * lam * sum(np.sqrt(s) for s in sq),
+        mistake("decay.l2_penalty_norm"): 0.5 * lam * sum(np.sqrt(s) for s in sq),
         mistake("decay.l2_penalty_square_of_sum"): 0.5 * lam * sum(np.sum(W) ** 2 for W in weights),
         mistake("decay.l2_penalty_is_l1"): lam * sum(np.sum(np.abs(W)) for W in weights),
     }
@@ -121,11 +120,9 @@ def l1_penalty_mistakes(weights, lam):
         mistake("decay.l1_penalty_no_abs"): lam * sum(np.sum(W) for W in weights),
         mistake("decay.l1_penalty_half"): 0.5 * lam * sum(ab),
         mistake("decay.l1_penalty_no_lam"): sum(ab),
-        mistake("decay.l1_penalty_first_only"):
-            lam * ab[0],
+        mistake("decay.l1_penalty_first_only"): lam * ab[0],
         mistake("decay.l1_penalty_last_only"): lam * ab[-1],
-        mistake("decay.l1_penalty_mean"):
-            lam * sum(np.mean(np.abs(W)) for W in weights),
+        mistake("decay.l1_penalty_mean"): lam * sum(np.mean(np.abs(W)) for W in weights),
     }
 
 
@@ -135,19 +132,16 @@ def l2_grad_mistakes(W, lam):
         mistake("decay.l2_grad_half"): 0.5 * lam * W,
         mistake("decay.l2_grad_sign"): -lam * W,
         mistake("decay.l2_grad_no_lam"): W,
-        mistake("decay.l2_grad_is_l1"):
-            lam * np.sign(W),
+        mistake("decay.l2_grad_is_l1"): lam * np.sign(W),
         mistake("decay.l2_grad_penalty"): 0.5 * lam * W ** 2,
-        mistake("decay.l2_grad_squared"):
-            lam * W ** 2,
+        mistake("decay.l2_grad_squared"): lam * W ** 2,
     }
 
 
 def l1_grad_mistakes(W, lam):
     return {
         mistake("decay.l1_grad_sign0_plus"): lam * np.where(W >= 0, 1.0, -1.0),
-        mistake("decay.l1_grad_sign0_minus"):
-            lam * np.where(W > 0, 1.0, -1.0),
+        mistake("decay.l1_grad_sign0_minus"): lam * np.where(W > 0, 1.0, -1.0),
         mistake("decay.l1_grad_is_l2"): lam * W,
         mistake("decay.l1_grad_sign"): -lam * np.sign(W),
         mistake("decay.l1_grad_no_lam"): np.sign(W),
@@ -168,11 +162,9 @@ def step_mistakes(key, W, dW, lr, wd):
         mistake("decay.sgd_not_decayed"): W - lr * dW,
         mistake("decay.sgd_decay_sign"): W - lr * (dW - wd * W),
         mistake("decay.sgd_decay_factor_2"): W - lr * (dW + 2 * wd * W),
-        mistake("decay.sgd_decay_half"):
-            W - lr * (dW + 0.5 * wd * W),
+        mistake("decay.sgd_decay_half"): W - lr * (dW + 0.5 * wd * W),
         mistake("decay.sgd_decay_no_lr"): W - lr * dW - wd * W,
-        mistake("decay.sgd_uphill"):
-            W + lr * (dW + wd * W),
+        mistake("decay.sgd_uphill"): W + lr * (dW + wd * W),
         mistake("decay.sgd_no_loss_grad"): W - lr * wd * W,
     }
 
