@@ -26,6 +26,7 @@ grades (the first word of the test's docstring).
 """
 
 from grader.checks import stats
+from grader.checks import samples  # random draws against N(0, std^2) and U(-a, a)
 from grader.checks.arrays import (CheckFailed, as_array, as_scalar, assert_close, describe, expect_value_error,
                                   fail, matches, named_mistake, unpack)
 from grader.checks.calls import InputModified, Results, array, call, returned
@@ -47,3 +48,4 @@ __all__ = ["N_", "tr", "CheckFailed", "DirectionalGradient", "GRAD_TOL", "GradCh
            "fail", "figure", "function_under_test", "gradcheck", "keeps_points", "matches", "mistake", "named_mistake",
            "normal_input", "note", "numerical_gradient", "relative_error", "returned", "seeded", "stats",
            "unpack"]
+__all__ += ["samples"]

@@ -62,6 +62,20 @@ def fits_uniform(w, a: float) -> bool:
             and abs(float(np.mean(w ** 2)) / a ** 2 - 1 / 3) <= stats.hoeffding(w.size, 1))
 
 
+def fitting_std(w, stds: dict):
+    """The first key of `stds` ({key: std}) whose N(0, std^2) w's RMS fits (normal_bounds), or None:
+    which of several wrong formulas (a mistake's std) a draw follows."""
+    _, lo, hi = normal_bounds(np.size(w))
+    rms = float(np.sqrt(np.mean(np.asarray(w, dtype=float) ** 2)))
+    return next((key for key, std in stds.items() if lo <= rms / std <= hi), None)
+
+
+def fitting_bound(w, bounds: dict):
+    """The first key of `bounds` ({key: a}) whose U(-a, a) w's max|w| fits (reaches_bound), or None."""
+    top = float(np.max(np.abs(w)))
+    return next((key for key, a in bounds.items() if reaches_bound(top, a, np.size(w))), None)
+
+
 def ks_normal(w, std: float) -> float:
     """The Kolmogorov-Smirnov distance of w to N(0, std^2) on a grid over +-6 std (stats.ks_on_grid):
     within the DKW bound stats.dkw(n) (0.0073 at n = 200,704) except with probability 1e-9; a

@@ -1,7 +1,7 @@
 """Hidden tests of exercise1: more shapes and edge cases, with the public tests' checks.
 
-The checks (and the derivation of every statistical bound, each with false-failure
-probability at most 1e-9) live in test_public.py next to this file.
+The checks live in test_public.py next to this file, the derivation of every statistical bound
+(false-failure probability at most 1e-9 each) in grader.checks.samples.
 """
 import importlib.util
 from pathlib import Path
@@ -20,8 +20,6 @@ _spec.loader.exec_module(public)
 OTHER = {"xavier_normal": ((392, 512), 201), "xavier_uniform": ((512, 392), 202),
          "he_normal": ((512, 392), 203), "he_uniform": ((392, 512), 204)}
 TINY = [(1, 9), (9, 1)]
-STALE_RNG = mistake("init.rng_not_advancing")
-SAME_LAYERS = mistake("init.mlp_layers_identical")
 
 
 def other_shapes(student, fn):
@@ -39,7 +37,7 @@ def other_shapes(student, fn):
             fail("{fn}({a}, {b}, rng): weights lie outside [-a, a] with {formula} = {bound:.4g}", fn=fn, a=a, b=b,
                  formula=public.FORMULA[fn], bound=bound)
     if np.array_equal(first, second):
-        fail(STALE_RNG)
+        fail(mistake("init.rng_not_advancing"))
 
 
 OTHER_SHAPES = "other shapes ({} x {}, 1 x 9, 9 x 1); the generator advances"
@@ -59,7 +57,7 @@ def test_init_mlp_deep_network(student):
     for layers in (deep, narrow):
         public.check_biases_zero(layers)
     if np.array_equal(deep[0][0], deep[2][0]):
-        fail(SAME_LAYERS)
+        fail(mistake("init.mlp_layers_identical"))
 
 
 @pytest.mark.points(1)

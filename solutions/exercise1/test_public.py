@@ -4,7 +4,7 @@ Random weights are never compared number by number with an answer: any correct w
 drawing them must pass. They are checked for their shape, and statistically, for the
 standard deviation (normal) or the bound (uniform) the contract's formulas give, and for
 the shape of their distribution. Every statistical check fails a correct solution with
-probability at most 1e-9 (its derivation is in the comment next to it), and every draw
+probability at most 1e-9 (derived in grader.checks.samples), and every draw
 uses a fixed seed, so the same code always gets the same score.
 
 Shapes are non-square in both orientations, (784, 256) and (256, 784): with equal fans a
@@ -16,14 +16,10 @@ import weakref
 import numpy as np
 import pytest
 
-from grader.checks import (N_, as_array, check_draws_from_rng, describe, expect_value_error, fail, mistake,
-                           named_mistake, samples, seeded, stats, tr)
+from grader.checks import (N_, as_array, check_draws_from_rng, describe, expect_value_error, fail, mistake, samples,
+                           seeded, tr)
 
-# 200,704 weights each (stats.INIT_N). The bounds, 1e-9 each, are derived in grader.checks.samples:
-# |mean| / std <= 0.01364 and RMS / std in [0.99037, 1.00966] (chi-square) for a normal initializer;
-# max|w| >= a (1 - 1.03e-4) for a uniform one; a KS distance within the DKW bound 0.0073.
-BIG = [(784, 256), (256, 784)]
-MEAN_RATIO, RMS_LO, RMS_HI = samples.normal_bounds(stats.INIT_N)
+BIG = [(784, 256), (256, 784)]  # 200,704 weights each (stats.INIT_N: the bounds in grader.checks.samples)
 
 METHODS = ["xavier_normal", "xavier_uniform", "he_normal", "he_uniform"]
 NORMAL = ("xavier_normal", "he_normal")
@@ -39,14 +35,6 @@ def std_of(method, fan_in, fan_out):
 
 
 # ------------------------------------------------------------------- mistake catalogue
-
-TRANSPOSED = mistake("init.transposed")
-NOT_CENTRED = mistake("init.normal_not_centred")
-CONSTANT = mistake("init.constant_weights")
-LOOKS_UNIFORM = mistake("init.uniform_for_normal")
-LOOKS_NORMAL = mistake("init.normal_for_uniform")
-UNIFORM_NOT_CENTRED = mistake("init.uniform_not_centred")
-
 
 def normal_catalogue(method, fi, fo):
     """{mistake: the std it gives}; the first whose statistics W fits is named."""
@@ -87,24 +75,23 @@ def uniform_catalogue(method, fi, fo):
             mistake("init.bound_one"): 1.0}
 
 
-def name_mistake(method, W, fi, fo, where=None):
+def name_mistake(method, W, fi, fo, where=None, *, shape=False):
     """Fail with the catalogued mistake whose statistics W fits, if any: a normal
-    initializer's by its mean and RMS, a uniform one's by max|w| or its shape."""
+    initializer's by its mean and RMS (with `shape`, a uniform first), a uniform one's by max|w| or its shape."""
     where, scale = where or f"{method}({fi}, {fo}, rng)", std_of(method, fi, fo)
     if method in NORMAL:
+        if shape and samples.looks_uniform(W):
+            fail("{where}: {mistake}", where=where, mistake=mistake("init.uniform_for_normal"), method=method)
         mean, spread = float(np.mean(W)), float(np.std(W))
         if spread == 0:
-            fail("{where}: {mistake}", where=where, mistake=CONSTANT, value=W.flat[0])
-        if abs(mean) / spread > MEAN_RATIO:  # the mean is large even next to the spread you drew
-            fail("{where}: {mistake}", where=where, mistake=NOT_CENTRED, mean=mean)
-        found = named_mistake(float(np.sqrt(np.mean(W ** 2))), normal_catalogue(method, fi, fo),
-                              close=lambda rms, wrong: RMS_LO <= rms / wrong <= RMS_HI)
+            fail("{where}: {mistake}", where=where, mistake=mistake("init.constant_weights"), value=W.flat[0])
+        if abs(mean) / spread > samples.normal_bounds(W.size)[0]:  # a large mean even next to the spread you drew
+            fail("{where}: {mistake}", where=where, mistake=mistake("init.normal_not_centred"), mean=mean)
+        found = samples.fitting_std(W, normal_catalogue(method, fi, fo))
     else:
-        top = float(np.max(np.abs(W)))
-        found = named_mistake(top, uniform_catalogue(method, fi, fo),
-                              close=lambda top, wrong: samples.reaches_bound(top, wrong, W.size))
-        if found is None and top > scale and samples.looks_normal(W):
-            found = LOOKS_NORMAL
+        found = samples.fitting_bound(W, uniform_catalogue(method, fi, fo))
+        if found is None and np.max(np.abs(W)) > scale and samples.looks_normal(W):
+            found = mistake("init.normal_for_uniform")
     if found:  # the catalogue's placeholders: the formula's fans, the contract's std or bound a
         fail("{where}: {mistake}", where=where, mistake=found, a=scale, fans=FANS[method],
              bound=math.sqrt(3) * scale, third=scale / math.sqrt(3))
@@ -115,7 +102,7 @@ def name_mistake(method, W, fi, fo, where=None):
 def as_weights(W, fan_in, fan_out, what="W"):
     """W must be a finite float array of shape (fan_in, fan_out); name the transpose."""
     if type(W) is np.ndarray and fan_in != fan_out and W.shape == (fan_out, fan_in):
-        fail(TRANSPOSED, what=what, shape=W.shape, fi=fan_in, fo=fan_out)
+        fail(mistake("init.transposed"), what=what, shape=W.shape, fi=fan_in, fo=fan_out)
     return as_array(W, name=what, shape=(fan_in, fan_out))
 
 
@@ -137,26 +124,23 @@ def draws(student, method):
 # ----------------------------------------------------------------------------- checks
 
 def check_spread(fn, W, fi, fo):
-    """A normal initializer's mean and std; a uniform one's bound: every |w| <= a, and max|w| close to a."""
-    where, scale, diagnose = f"{fn}({fi}, {fo}, rng)", std_of(fn, fi, fo), lambda: name_mistake(fn, W, fi, fo)
-    if fn in NORMAL:  # diagnose: a mean large next to the spread, then the named spread mistakes
-        samples.check_normal(W, scale, where=where, formula=FORMULA[fn], not_centred=NOT_CENTRED, diagnose=diagnose)
+    """A normal initializer's mean and std; a uniform one's bound: every |w| <= a, and max|w| close to a.
+    diagnose: a mean large next to the spread, then the named spread mistakes."""
+    args = dict(where=f"{fn}({fi}, {fo}, rng)", formula=FORMULA[fn], diagnose=lambda: name_mistake(fn, W, fi, fo))
+    if fn in NORMAL:
+        samples.check_normal(W, std_of(fn, fi, fo), not_centred=mistake("init.normal_not_centred"), **args)
     else:
-        samples.check_bound(W, scale, where=where, formula=FORMULA[fn], diagnose=diagnose)
+        samples.check_bound(W, std_of(fn, fi, fo), **args)
 
 
 def check_distribution(fn, W, fi, fo):
-    """Normal by a KS test, naming a uniform; or uniform: centred, mean(w^2) = a^2 / 3, and a KS test."""
-    where, scale = f"{fn}({fi}, {fo}, rng)", std_of(fn, fi, fo)
-    if fn not in NORMAL:
-        return samples.check_uniform_shape(W, scale, where=where, formula=FORMULA[fn], not_centred=UNIFORM_NOT_CENTRED,
-                                           diagnose=lambda: name_mistake(fn, W, fi, fo))
-
-    def diagnose():
-        if samples.looks_uniform(W):
-            fail("{where}: {mistake}", where=where, mistake=LOOKS_UNIFORM, method=fn)
-        name_mistake(fn, W, fi, fo)
-    samples.check_normal_shape(W, scale, where=where, formula=FORMULA[fn], diagnose=diagnose)
+    """Normal by a KS test (naming a uniform); or uniform: centred, mean(w^2) = a^2 / 3, and a KS test."""
+    args = dict(where=f"{fn}({fi}, {fo}, rng)", formula=FORMULA[fn],
+                diagnose=lambda: name_mistake(fn, W, fi, fo, shape=True))
+    if fn in NORMAL:
+        samples.check_normal_shape(W, std_of(fn, fi, fo), **args)
+    else:
+        samples.check_uniform_shape(W, std_of(fn, fi, fo), not_centred=mistake("init.uniform_not_centred"), **args)
 
 
 def check_rng(student, fn):  # 600 weights: two correct draws are equal with probability 0 in practice
@@ -201,10 +185,6 @@ test_he_uniform_shape, test_he_uniform_bound, test_he_uniform_distribution, test
 
 # --------------------------------------------------------------------------- init_mlp
 
-BIAS_SHAPE = mistake("init.mlp_bias_shape")
-BIAS_NOT_ZERO = mistake("init.mlp_bias_not_zero")
-WRONG_METHOD = mistake("init.mlp_wrong_method")
-
 
 def layers_of(result, sizes, method):
     """init_mlp's result as a list of (W, b) arrays with the right shapes."""
@@ -221,7 +201,7 @@ def layers_of(result, sizes, method):
             fail("layer {i} of {call} must be a pair (W, b); it is {value}", i=i, call=call, value=describe(pair))
         W, b = as_weights(pair[0], d_in, d_out, what=tr("W of layer {i}", i=i)), pair[1]
         if type(b) is np.ndarray and b.shape != (d_out,) and b.size == d_out:
-            fail(BIAS_SHAPE, i=i, shape=b.shape, d=d_out)
+            fail(mistake("init.mlp_bias_shape"), i=i, shape=b.shape, d=d_out)
         layers.append((W, as_array(b, name=f"b of layer {i}", shape=(d_out,))))
     return layers
 
@@ -229,7 +209,7 @@ def layers_of(result, sizes, method):
 def check_biases_zero(layers):
     for i, (_, b) in enumerate(layers, 1):
         if np.any(b != 0):
-            fail(BIAS_NOT_ZERO, i=i)
+            fail(mistake("init.mlp_bias_not_zero"), i=i)
 
 
 def matches_method(W, method, fi, fo):
@@ -245,10 +225,9 @@ def check_layer_method(W, method, fi, fo, i):
     where = tr("init_mlp(..., {method}, rng), layer {i} ({fi} x {fo})", method=repr(method), i=i, fi=fi, fo=fo)
     for other in METHODS:
         if other != method and matches_method(W, other, fi, fo):
-            fail("{where}: {mistake}", where=where, mistake=WRONG_METHOD, other=other, method=method)
-    if method in NORMAL and samples.looks_uniform(W):
-        fail("{where}: {mistake}", where=where, mistake=LOOKS_UNIFORM, method=method)
-    name_mistake(method, W, fi, fo, where)
+            fail("{where}: {mistake}", where=where, mistake=mistake("init.mlp_wrong_method"), other=other,
+                 method=method)
+    name_mistake(method, W, fi, fo, where, shape=True)
     fail("{where}: the weights do not have the statistics of {method} ({formula} = {std:.4g}); draw each layer "
          "with {method}(d_in, d_out, rng)", where=where, method=method, formula=FORMULA[method],
          std=std_of(method, fi, fo))

@@ -211,7 +211,6 @@ def test_l1_grad_value(student, reference):
 @pytest.mark.points(1)
 def test_l1_grad_matches_numerical_gradient(student, reference):
     """l1_grad: matches a numerical gradient of l1_penalty (float64, exact zeros included)"""
-    # At an exact 0 the central difference (|h| - |-h|) / 2h is 0, the subgradient we use.
     check_numerical(student.l1_grad, reference.l1_grad, student.l1_penalty, with_zeros(10, (6, 4)), 0.7,
                     l1_grad_mistakes)
 
@@ -221,9 +220,7 @@ def test_l1_grad_matches_numerical_gradient(student, reference):
 def mlp_params(seed, keys):
     rng = seeded(seed)
     shapes = {"W1": (4, 3), "b1": (3,), "W2": (3, 2), "b2": (2,), "gamma1": (3,), "beta1": (3,)}
-    params = {k: rng.normal(size=shapes[k]) for k in keys}
-    grads = {k: rng.normal(size=shapes[k]) for k in keys}
-    return params, grads
+    return tuple({k: rng.normal(size=shapes[k]) for k in keys} for _ in ("params", "grads"))
 
 
 def check_steps(student, reference, cases):
@@ -253,9 +250,6 @@ def test_sgd_step_only_w_keys_decay(student, reference):
     check_steps(student, reference, [(*mlp_params(12, ["W1", "gamma1", "beta1", "b1", "W2", "b2"]), 0.05, 0.5)])
 
 
-IN_PLACE = mistake("decay.sgd_in_place")
-
-
 @pytest.mark.points(1)
 def test_sgd_step_leaves_inputs_unchanged(student):
     """sgd_step: returns a new dict; params and grads are left unchanged"""
@@ -265,7 +259,7 @@ def test_sgd_step_leaves_inputs_unchanged(student):
     try:
         new = student.sgd_step(params, grads, 0.1, 0.3)
     except InputModified as exc:
-        fail("{error}. {mistake}", error=exc, mistake=IN_PLACE)
+        fail("{error}. {mistake}", error=exc, mistake=mistake("decay.sgd_in_place"))
     if not isinstance(new, dict) or set(new) != set(params):
         fail("sgd_step must return a new dict with the keys of params; it returned {value}", value=describe(new))
     stale = [k for k in params if matches(new[k], params[k], rtol=0, atol=0)]
