@@ -498,7 +498,8 @@ def batch_cmd(exercise, submissions, out, jobs, public_only, fresh, shard, sched
         click.echo(f"Interrupted: {stop.done} of {stop.total} students are graded and kept in "
                    f"{stop.state_dir}. Run the same command again to grade the others.", err=True)
         sys.exit(130)
-    click.echo(batch.summary_text(summary), err=True)
+    from grader import render
+    click.echo(render.batch_summary_text(summary), err=True)
 
 
 @main.command("merge", short_help="Join the shards of a class into one gradebook.")
@@ -515,11 +516,11 @@ def merge_cmd(partials, out):
     Example: grade merge grades.csv.shard-1-of-3 grades.csv.shard-2-of-3 \\
                          grades.csv.shard-3-of-3 --out grades.csv
     """
-    from grader import batch
+    from grader import render
     from grader.shards import merge
 
     summary = _run(merge, [Path(p) for p in partials], Path(out))
-    click.echo(batch.summary_text(summary), err=True)
+    click.echo(render.batch_summary_text(summary), err=True)
 
 
 @main.command("gradescope", short_help="Write Gradescope's results.json for one submission.")

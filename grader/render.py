@@ -1,7 +1,10 @@
-"""Reports to text: the terminal table and JSON. Pure functions of a GradeReport."""
+"""Reports to text: the terminal table, JSON, the mutants table and a batch's gradebook (CSV or
+JSON, its list of skipped entries and its summary). Pure functions of the data they render."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import shlex
@@ -227,3 +230,104 @@ def mutants_text(results: dict, *, verbose: bool = False) -> str:
                 lines += [f"             {t.name}: {t.message.splitlines()[0][:150]}"
                           for t in report.tests if t.outcome != "passed"]
     return "\n".join(lines)
+
+
+# ------------------------------------------------------- gradebooks of a batch (grade batch, grade merge)
+
+CSV_FIXED = ["student_id", "score", "max_score", "error"]
+# OWASP's CSV injection rule: a cell starting with one of these is read as a formula by
+# spreadsheets (the full-width forms by some); such a cell gets a leading single quote.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def _num(x: float) -> str:
+    text = f"{x:g}"
+    return text if float(text) == x else repr(float(x))
+
+
+def spreadsheet_text(text: str) -> str:
+    """A text cell that no spreadsheet runs as a formula (OWASP): a leading ' if it starts
+    like one. Applied to every text cell of a CSV the batch writes (ids, errors, names)."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def render_csv(entries: list[dict]) -> str:
+    """student_id,score,max_score,error, then one column per test (points earned)."""
+    names = next(([t["name"] for t in e["report"]["tests"]] for e in entries if "report" in e), [])
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(CSV_FIXED + [spreadsheet_text(name) for name in names])
+    for entry in entries:
+        student = spreadsheet_text(entry["student_id"])
+        if "report" not in entry:
+            writer.writerow([student, "0", _num(entry["max_score"]),
+                             spreadsheet_text(" ".join(entry["error"].split()))] + [""] * len(names))
+            continue
+        report = entry["report"]
+        cells = [_num(t["points"]) for t in report["tests"]]
+        if [t["name"] for t in report["tests"]] != names:  # not expected: one setup, one test list
+            by_name = {t["name"]: _num(t["points"]) for t in report["tests"]}
+            cells = [by_name.get(name, "") for name in names]
+        fixed = [student, _num(report["score"]), _num(report["max_score"]), spreadsheet_text(_why(report))]
+        writer.writerow(fixed + cells)
+    return buf.getvalue()
+
+
+def _why(report: dict) -> str:
+    """A graded student's `error` cell: empty, or why nothing could be graded (a missing or
+    misnamed file, a syntax error, an import that crashed), on one line."""
+    return " ".join(str(report.get("problem") or "").split())
+
+
+def render_json(entries: list[dict]) -> str:
+    """A list of JSON reports, each with its student_id and an error ("" when graded)."""
+    out = []
+    for entry in entries:
+        if "report" in entry:
+            out.append({"student_id": entry["student_id"], **entry["report"], "error": entry["report"].get("problem") or ""})
+        else:
+            out.append({"student_id": entry["student_id"], "schema_version": SCHEMA_VERSION,
+                        "exercise": entry["exercise"], "score": 0.0, "max_score": entry["max_score"],
+                        "tests": [], "output": "", "warnings": [], "error": entry["error"]})
+    return json.dumps(out, indent=2) + "\n"
+
+
+def render_skipped_csv(skipped: tuple) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["entry", "reason"])
+    writer.writerows([spreadsheet_text(s.entry), spreadsheet_text(s.reason)] for s in skipped)
+    return buf.getvalue()
+
+
+def render_skipped_json(skipped: tuple) -> str:
+    return json.dumps([{"entry": s.entry, "reason": s.reason} for s in skipped], indent=2) + "\n"
+
+
+SKIPPED_SHOWN = 20  # the summary names this many skipped entries; the file lists them all
+
+
+def batch_summary_text(s) -> str:
+    def n(count, word):
+        return f"{count} {word}{'s' if count != 1 else ''}"
+
+    why = " (the error column says why)"
+    nothing = f"{n(s.not_graded, 'student')} with nothing that could be graded{why}, " if s.not_graded else ""
+    what = (f"Merged {n(s.merged, 'shard')}, {n(s.students, 'student')}" if s.merged else
+            f"Graded {n(s.students, 'student')}{f' of shard {s.shard}' if s.shard else ''} in {s.seconds:.1f} s "
+            f"with {n(s.jobs, 'worker')}")
+    text = (f"{what}: {s.students - s.failed - s.not_graded} with their work graded, {nothing}"
+            f"{n(s.failed, 'grading')} failed{why if s.failed else ''}, "
+            f"mean score {s.mean_score:.2f} / {s.max_score:g}.")
+    if s.reused:
+        text += f" {n(s.reused, 'result')} came from {'an earlier run of this shard' if s.shard else 'an interrupted earlier run'}."
+    text += (f" Kept them in {s.kept}: merge it with the other shards' folders using "
+             f"'grade merge'." if s.shard else f" Wrote {s.out}.")
+    if s.skipped:
+        count = f"{len(s.skipped)} {'entry' if len(s.skipped) == 1 else 'entries'}"
+        where = f"listed in {s.skipped_file}" if s.skipped_file else "'grade merge' lists them"
+        text += f"\nSkipped {count} of the submissions folder, no row ({where}):"
+        text += "".join(f"\n  {entry.entry!r}: {entry.reason}" for entry in s.skipped[:SKIPPED_SHOWN])
+        if len(s.skipped) > SKIPPED_SHOWN:
+            text += f"\n  ... and {len(s.skipped) - SKIPPED_SHOWN} more"
+    return text + "".join(f"\nWarning: {w}" for w in s.warnings)

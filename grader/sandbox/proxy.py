@@ -297,9 +297,6 @@ class Submission:
             raise AttributeError(name)
         return RemoteFunction(self, name)
 
-    def call(self, name: str, args: tuple, kwargs: dict):
-        return RemoteFunction(self, name)(*args, **kwargs)
-
     def outcomes(self, name: str, calls: list[tuple[tuple, dict]]) -> list["Outcome"]:
         """Several calls of one function in one round trip to the worker, an `Outcome` each:
         a call that raises does not stop the ones after it, and its error is raised only when
