@@ -91,8 +91,9 @@ def timeline_child(submission: str) -> None:
     import _pytest.runner
 
     from grader import grade as grade_module
+    from grader import session as session_module
     from grader.sandbox import proxy
-    mark("import grader.grade, grader.sandbox.proxy")
+    mark("import grader.grade, grader.session, grader.sandbox.proxy")
     missing = []
 
     def wrap(owner, name, before=None, after=None):
@@ -110,7 +111,7 @@ def timeline_child(submission: str) -> None:
             return result
         setattr(owner, name, wrapper)
 
-    wrap(grade_module, "_pytest_session", before="pytest.main called", after="pytest.main returned")
+    wrap(session_module, "_run_pytest", before="pytest.main called", after="pytest.main returned")
     wrap(_pytest.main.Session, "perform_collect", before="pytest set-up done, collection starts",
          after="collection done")
     wrap(_pytest.runner, "runtestprotocol", before="first test starts")

@@ -31,6 +31,8 @@ MARKERS = {"_": 1, "tr": 1, "N_": 1, "n_": 2}        # function name -> how many
 MESSAGE_ARGUMENTS = {"mistake": (1, "more"), "fail": (0, None), "note": (0, None),
                      "expect_value_error": (None, "why"), "assert_close": (None, "hint"),
                      "check_draws_from_rng": (None, "what")}
+# The hints of grader.checks.compare's checks, given to assert_close.
+MESSAGE_ARGUMENTS.update({"against_reference": (None, "hint"), "check_per_sample": (None, "hint")})
 
 
 @dataclass

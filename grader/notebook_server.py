@@ -43,7 +43,7 @@ class Server:
         import pytest  # noqa: F401
 
         import grader.grade  # noqa: F401
-        import grader.plugin  # noqa: F401
+        import grader.session  # noqa: F401
         self._zygote()
 
     def _zygote(self):

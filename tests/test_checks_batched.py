@@ -1,13 +1,11 @@
 """grader.checks additions for exercise tests: `gradcheck_each` against a real sandboxed worker
 (the verdicts of one `gradcheck` per case, in two round trips, the test's generators left as
-given), `neighbour_agreement` (independence of Bernoulli indicators along an axis) and
-`public_tests` (a hidden test file's handle on the public one)."""
+given), and `neighbour_agreement` (independence of Bernoulli indicators along an axis)."""
 
 import numpy as np
 import pytest
 
-from grader.checks import (CheckFailed, StudentError, gradcheck, gradcheck_each, neighbour_agreement, public_tests,
-                           stats)
+from grader.checks import CheckFailed, StudentError, gradcheck, gradcheck_each, neighbour_agreement, stats
 from grader.checks.context import set_function_under_test
 from grader.sandbox.proxy import Submission
 from tests.conftest import ROOT
@@ -118,11 +116,3 @@ def test_neighbour_agreement_holds_for_independent_indicators_and_not_for_a_shar
     agree, q, t = neighbour_agreement(shared_rows, p, 1)
     assert abs(agree - q) <= t + 0.1  # along a row the draws are independent
 
-
-def test_public_tests_loads_the_public_file_next_to_the_hidden_one(tmp_path):
-    folder = tmp_path / "exercise9"
-    folder.mkdir()
-    (folder / "test_public.py").write_text("ANSWER = 42\n")
-    public = public_tests(str(folder / "test_hidden.py"))
-    assert public.ANSWER == 42
-    assert public.__name__ == "_exercise9_public_checks"

@@ -118,32 +118,96 @@ def test_a_student_with_two_hand_ins_is_not_counted_as_an_earlier_runs_result(tm
     assert rows[1].startswith("doejane_12345,26,26,,") and rows[2].startswith('kimsu_55555,0,26,"kimsu_55555 handed in 2 files')
 
 
+STUBS_COURSE = """\
+schema_version: 1
+exercises:
+  - id: ex
+    title: Three functions
+    module: m.py
+    points: 12
+    functions: [f, g, h]
+"""
+STUBS_MODULE = """\
+def f(x):
+    ### BEGIN SOLUTION
+    return 2 * x
+    ### END SOLUTION
+
+
+def g(x):
+    ### BEGIN SOLUTION
+    return x + 1
+    ### END SOLUTION
+
+
+def h(y):
+    ### BEGIN SOLUTION
+    return y - 1
+    ### END SOLUTION
+"""
+STUBS_TESTS = """\
+import pytest
+
+
+@pytest.mark.points(1)
+def test_f_small(student):
+    \"\"\"f: doubles 1\"\"\"
+    assert student.f(1) == 2, "f(1) should be 2"
+
+
+@pytest.mark.points(2)
+def test_f_big(student):
+    \"\"\"f: doubles 10\"\"\"
+    assert student.f(10) == 20, "f(10) should be 20"
+
+
+@pytest.mark.points(2)
+def test_g_one(student):
+    \"\"\"g: adds one to 1\"\"\"
+    assert student.g(1) == 2, "g(1) should be 2"
+
+
+@pytest.mark.points(3)
+def test_g_two(student):
+    \"\"\"g: adds one to 2\"\"\"
+    assert student.g(2) == 3, "g(2) should be 3"
+
+
+@pytest.mark.points(4)
+def test_h_undoes_g(student):
+    \"\"\"h: undoes g\"\"\"
+    assert student.h(student.g(5)) == 5, "h(g(5)) should be 5"
+"""
+
+
 def test_a_function_not_written_yet_gets_one_line_not_one_per_test(tmp_path):
     """An untouched function's tests all say the same thing: one line per function (the
     points of its tests, how many there are), and a function whose tests stop at another
     one's stub names that one. A written function keeps a line per test."""
-    stub = (REPO / "exercises" / "exercise3" / "dropout.py").read_text()
-    reference = (REPO / "solutions" / "exercise3" / "dropout.py").read_text()
-    start = reference.index("def dropout_forward(")
-    written = reference[start:reference.index("\ndef ", start + 1)]
-    stub_start = stub.index("def dropout_forward(")
-    submission = tmp_path / "dropout.py"
-    submission.write_text(stub[:stub_start] + written + "\n\n" + stub[stub.index("\ndef ", stub_start + 1):])
-    result = CliRunner().invoke(main, ["exercise3", "--submission", str(submission), "--public-only",
-                                       "--course", str(REPO)])
+    (tmp_path / "course.yml").write_text(STUBS_COURSE)
+    (tmp_path / "solutions" / "ex").mkdir(parents=True)
+    (tmp_path / "solutions" / "ex" / "m.py").write_text(STUBS_MODULE)
+    (tmp_path / "solutions" / "ex" / "test_public.py").write_text(STUBS_TESTS)
+    built = CliRunner().invoke(main, ["build", "--course", str(tmp_path)])
+    assert built.exit_code == 0, built.output
+    stub = (tmp_path / "exercises" / "ex" / "m.py").read_text()
+    assert stub.count("raise NotImplementedError") == 3, stub
+    submission = tmp_path / "m.py"  # f written, g and h still the stubs
+    submission.write_text(stub.replace(stub[stub.index("def f("):stub.index("def g(")],
+                                       "def f(x):\n    return 2 * x\n\n\n"))
+    result = CliRunner().invoke(main, ["ex", "--submission", str(submission), "--course", str(tmp_path)])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert sum(line.startswith("  PASS ") and "dropout_forward:" in line for line in lines) == 7
-    assert re.search(r"^  ERROR +0/\d+ +dropout_backward: not implemented yet \(2 tests; -v lists them\)$",
-                     result.stdout, re.M), result.stdout
-    assert re.search(r"^  ERROR +0/6 +vanilla_dropout_forward: not implemented yet \(5 tests; -v lists them\)$",
-                     result.stdout, re.M), result.stdout
-    assert re.search(r"^  ERROR +0/2 +vanilla_dropout_backward: needs vanilla_dropout_forward, "
-                     r"not implemented yet \(2 tests\)$", result.stdout, re.M), result.stdout
+    assert sum(line.startswith("  PASS ") and " f: " in line for line in lines) == 2, result.stdout
+    assert re.search(r"^  ERROR +0/5 +g: not implemented yet \(2 tests; -v lists them\)$", result.stdout, re.M), \
+        result.stdout
+    assert re.search(r"^  ERROR +0/4 +h: needs g, not implemented yet \(1 test\)$", result.stdout, re.M), \
+        result.stdout
     assert "NotImplementedError)" not in result.stdout  # no message repeated under each test
-    report = json.loads(CliRunner().invoke(main, ["exercise3", "--submission", str(submission), "--public-only",
-                                                  "--json", "--course", str(REPO)]).stdout)
-    assert len(report["tests"]) == 16  # the JSON report keeps every test
+    report = json.loads(CliRunner().invoke(main, ["ex", "--submission", str(submission), "--json",
+                                                  "--course", str(tmp_path)]).stdout)
+    assert len(report["tests"]) == 5  # the JSON report keeps every test
+    assert [t["outcome"] for t in report["tests"]] == ["passed", "passed", "error", "error", "error"]
 
 
 def test_help_lists_every_command_with_a_whole_sentence():

@@ -1,4 +1,4 @@
-"""The pytest plugin: points markers, names, outcomes and scoring that fails closed.
+"""The grading session (grader.session, pytest's plugin while it grades): points markers, names, outcomes and scoring that fails closed.
 
 Each test builds a tiny course in a temporary folder and grades it for real (sandboxed
 worker, real pytest)."""
@@ -13,7 +13,7 @@ import pytest
 from grader.course import load_course
 from grader.errors import CourseTestError
 from grader.grade import grade, grade_each
-from grader.plugin import GradingPlugin
+from grader.session import GradingSession
 
 COURSE = """\
 schema_version: 1
@@ -88,11 +88,11 @@ def test_malformed_course_tests_are_configuration_errors(tmp_path, test, words):
 def test_a_test_that_never_ran_scores_nothing(tmp_path):
     """An interrupted session leaves tests without a verdict: they are errors, not passes."""
     course = make_course(tmp_path, "")
-    plugin = GradingPlugin(course.exercise("ex"), None, None)
-    plugin.order.append("t")
-    plugin.results["t"] = {"name": "f: x", "function": "f", "max_points": 2.0, "hidden": False}
-    plugin.verdicts["t"] = []
-    (result,) = plugin.test_results()
+    session = GradingSession(course.exercise("ex"), [tmp_path / "test_public.py"], None, zygotes=None)
+    session.order.append("t")
+    session.results["t"] = {"name": "f: x", "function": "f", "max_points": 2.0, "hidden": False}
+    session.verdicts["t"] = []
+    (result,) = session.test_results()
     assert result.outcome == "error" and result.points == 0 and "did not run" in result.message
 
 
@@ -143,20 +143,20 @@ IMMUTABLE_PARAMETERS = MODULE_STATE + '''
 
 
 def test_tests_parametrized_with_immutable_values_share_one_session(tmp_path):
-    from grader.plugin import _immutable
+    from grader.session import _immutable
 
     assert all(map(_immutable, [1, 2.5, "s", None, (1, ("a", None)), frozenset({1})]))
     assert not any(map(_immutable, [[], {}, (1, []), np.zeros(2), set()]))
     course = make_course(tmp_path, IMMUTABLE_PARAMETERS)
     sessions = []
-    import grader.grade as grading
-    session = grading._session
-    grading._session = lambda *a, **k: (sessions.append(1), session(*a, **k))[1]
+    import grader.session as grading
+    run = grading._run_pytest
+    grading._run_pytest = lambda *a, **k: (sessions.append(1), run(*a, **k))[1]
     try:
         reports = []
         grade_each(course, "ex", [tmp_path / "solutions/ex/m.py"] * 3, lambda _, r: reports.append(r))
     finally:
-        grading._session = session
+        grading._run_pytest = run
     assert len(sessions) == 1 and all(r.score == r.max_score == 3 for r in reports)
 
 

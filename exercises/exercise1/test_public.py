@@ -4,7 +4,7 @@ Random weights are never compared number by number with an answer: any correct w
 drawing them must pass. They are checked for their shape, and statistically, for the
 standard deviation (normal) or the bound (uniform) the contract's formulas give, and for
 the shape of their distribution. Every statistical check fails a correct solution with
-probability at most 1e-9 (its derivation is in the comment next to it), and every draw
+probability at most 1e-9 (derived in grader.checks.samples), and every draw
 uses a fixed seed, so the same code always gets the same score.
 
 Shapes are non-square in both orientations, (784, 256) and (256, 784): with equal fans a
@@ -16,23 +16,10 @@ import weakref
 import numpy as np
 import pytest
 
-from grader.checks import (N_, as_array, check_draws_from_rng, describe, expect_value_error, fail, mistake,
-                           named_mistake, seeded, stats, tr)
+from grader.checks import (N_, as_array, check_draws_from_rng, describe, expect_value_error, fail, mistake, samples,
+                           seeded, tr)
 
-BIG = [(784, 256), (256, 784)]  # 200,704 weights each: stats.INIT_N
-N = stats.INIT_N
-# sum(W^2) / std^2 ~ chi2(N): RMS / std lies in sqrt(chi2.ppf([5e-10, 1 - 5e-10], N) / N)
-# = [0.99037, 1.00966] except with probability 1e-9.
-RMS_LO, RMS_HI = stats.NORMAL_RMS_RATIO
-# mean(W) ~ N(0, std^2 / N): |mean| / std <= z_{1 - 5e-10} / sqrt(N) = 0.01364, 1e-9.
-MEAN_RATIO = stats.NORMAL_MEAN_RATIO
-# P(max|w| < a (1 - f)) = (1 - f)^N = 1e-9 at f = stats.uniform_max_fraction(N) = 1.03e-4.
-TOP_FRACTION = stats.uniform_max_fraction(N)
-H = stats.hoeffding(N, 1.0)              # 0.0073: a mean of N values in an interval of width 1
-# The KS distance (on a grid, stats.ks_on_grid) is within the DKW bound
-# sqrt(ln(2 / 1e-9) / (2N)) = 0.0073 except with probability 1e-9.
-KS_BOUND = stats.dkw(N)
-SLACK = 2.0 ** -23                       # rounding at the bound (float32 draws too: 6e-8)
+BIG = [(784, 256), (256, 784)]  # 200,704 weights each (stats.INIT_N: the bounds in grader.checks.samples)
 
 METHODS = ["xavier_normal", "xavier_uniform", "he_normal", "he_uniform"]
 NORMAL = ("xavier_normal", "he_normal")
@@ -49,24 +36,14 @@ def std_of(method, fan_in, fan_out):
 
 # ------------------------------------------------------------------- mistake catalogue
 
-TRANSPOSED = mistake("init.transposed")
-NOT_CENTRED = mistake("init.normal_not_centred")
-CONSTANT = mistake("init.constant_weights")
-LOOKS_UNIFORM = mistake("init.uniform_for_normal")
-LOOKS_NORMAL = mistake("init.normal_for_uniform")
-UNIFORM_NOT_CENTRED = mistake("init.uniform_not_centred")
-
-
 def normal_catalogue(method, fi, fo):
     """{mistake: the std it gives}; the first whose statistics W fits is named."""
     std = std_of(method, fi, fo)
     own = {
         mistake("init.xavier_fan_in"): math.sqrt(2 / fi),
-        mistake("init.xavier_fan_out"):
-            math.sqrt(2 / fo),
+        mistake("init.xavier_fan_out"): math.sqrt(2 / fo),
         mistake("init.xavier_no_2"): math.sqrt(1 / (fi + fo)),
-        mistake("init.xavier_lecun"):
-            math.sqrt(1 / fi),
+        mistake("init.xavier_lecun"): math.sqrt(1 / fi),
     } if method == "xavier_normal" else {
         mistake("init.he_fan_out"): math.sqrt(2 / fo),
         mistake("init.he_xavier"): math.sqrt(2 / (fi + fo)),
@@ -76,8 +53,7 @@ def normal_catalogue(method, fi, fo):
             mistake("init.variance_as_std"): math.sqrt(std),
             mistake("init.std_no_sqrt"): std ** 2,
             mistake("init.uniform_bound_as_std"): math.sqrt(3) * std,
-            mistake("init.uniform_std"):
-                std / math.sqrt(3),
+            mistake("init.uniform_std"): std / math.sqrt(3),
             mistake("init.std_one"): 1.0,
             mistake("init.std_0_01"): 0.01}
 
@@ -87,8 +63,7 @@ def uniform_catalogue(method, fi, fo):
     a = std_of(method, fi, fo)
     own = {
         mistake("init.xavier_uniform_fan_in"): math.sqrt(6 / fi),
-        mistake("init.xavier_uniform_fan_out"):
-            math.sqrt(6 / fo),
+        mistake("init.xavier_uniform_fan_out"): math.sqrt(6 / fo),
     } if method == "xavier_uniform" else {
         mistake("init.he_uniform_fan_out"): math.sqrt(6 / fo),
         mistake("init.he_uniform_xavier"): math.sqrt(6 / (fi + fo)),
@@ -96,31 +71,28 @@ def uniform_catalogue(method, fi, fo):
     return {**own,
             mistake("init.bound_sqrt3"): a / math.sqrt(2),
             mistake("init.std_as_bound"): a / math.sqrt(3),
-            mistake("init.bound_no_sqrt"):
-                a ** 2,
+            mistake("init.bound_no_sqrt"): a ** 2,
             mistake("init.bound_one"): 1.0}
 
 
-def name_mistake(method, W, fi, fo, where=None):
+def name_mistake(method, W, fi, fo, where=None, *, shape=False):
     """Fail with the catalogued mistake whose statistics W fits, if any: a normal
-    initializer's by its mean and RMS, a uniform one's by max|w| or its shape."""
+    initializer's by its mean and RMS (with `shape`, a uniform first), a uniform one's by max|w| or its shape."""
     where, scale = where or f"{method}({fi}, {fo}, rng)", std_of(method, fi, fo)
     if method in NORMAL:
+        if shape and samples.looks_uniform(W):
+            fail("{where}: {mistake}", where=where, mistake=mistake("init.uniform_for_normal"), method=method)
         mean, spread = float(np.mean(W)), float(np.std(W))
         if spread == 0:
-            fail("{where}: {mistake}", where=where, mistake=CONSTANT, value=W.flat[0])
-        if abs(mean) / spread > MEAN_RATIO:  # the mean is large even next to the spread you drew
-            fail("{where}: {mistake}", where=where, mistake=NOT_CENTRED, mean=mean)
-        found = named_mistake(float(np.sqrt(np.mean(W ** 2))), normal_catalogue(method, fi, fo),
-                              close=lambda rms, wrong: RMS_LO <= rms / wrong <= RMS_HI)
+            fail("{where}: {mistake}", where=where, mistake=mistake("init.constant_weights"), value=W.flat[0])
+        if abs(mean) / spread > samples.normal_bounds(W.size)[0]:  # a large mean even next to the spread you drew
+            fail("{where}: {mistake}", where=where, mistake=mistake("init.normal_not_centred"), mean=mean)
+        found = samples.fitting_std(W, normal_catalogue(method, fi, fo))
     else:
-        top = float(np.max(np.abs(W)))
-        found = named_mistake(top, uniform_catalogue(method, fi, fo),
-                              close=lambda top, wrong: wrong * (1 - TOP_FRACTION) <= top <= wrong * (1 + SLACK))
-        if found is None and top > scale and looks_normal(W):
-            found = LOOKS_NORMAL
-    if found:
-        # the catalogue's placeholders: the formula's fans, the contract's std or bound a
+        found = samples.fitting_bound(W, uniform_catalogue(method, fi, fo))
+        if found is None and np.max(np.abs(W)) > scale and samples.looks_normal(W):
+            found = mistake("init.normal_for_uniform")
+    if found:  # the catalogue's placeholders: the formula's fans, the contract's std or bound a
         fail("{where}: {mistake}", where=where, mistake=found, a=scale, fans=FANS[method],
              bound=math.sqrt(3) * scale, third=scale / math.sqrt(3))
 
@@ -130,15 +102,14 @@ def name_mistake(method, W, fi, fo, where=None):
 def as_weights(W, fan_in, fan_out, what="W"):
     """W must be a finite float array of shape (fan_in, fan_out); name the transpose."""
     if type(W) is np.ndarray and fan_in != fan_out and W.shape == (fan_out, fan_in):
-        fail(TRANSPOSED, what=what, shape=W.shape, fi=fan_in, fo=fan_out)
+        fail(mistake("init.transposed"), what=what, shape=W.shape, fi=fan_in, fo=fan_out)
     return as_array(W, name=what, shape=(fan_in, fan_out))
 
 
-# One 784 x 256 draw is 1.6 MB through the sandbox. The shape, spread and distribution tests
-# share each method's two draws (one round trip): a submission's values are kept per
-# submission (weakly, so a later submission never sees them; a call that failed is made again
-# by the next test). The functions are deterministic given the seed (the worker seeds
-# np.random before every call), so this changes no outcome.
+# One 784 x 256 draw is 1.6 MB through the sandbox: the shape, spread and distribution tests share
+# each method's two draws (one round trip), kept per submission (weakly, so a later one never sees
+# them; a failed call is made again by the next test). The functions are deterministic given the
+# seed (the worker seeds np.random before every call), so this changes no outcome.
 _draws = weakref.WeakKeyDictionary()
 
 
@@ -150,102 +121,29 @@ def draws(student, method):
     return [(as_weights(W, fi, fo), fi, fo) for W, (fi, fo) in zip(cache[method], BIG)]
 
 
-def looks_normal(W):
-    """W's entries pass a KS test against N(0, rms^2) (DKW bound KS_BOUND)."""
-    s = float(np.sqrt(np.mean(W ** 2)))
-    return s > 0 and stats.ks_on_grid(W, stats.normal_cdf(s), -6 * s, 6 * s) <= KS_BOUND
-
-
-def looks_uniform(W):
-    """W's entries pass a KS test against U(-max|w|, max|w|)."""
-    a = float(np.max(np.abs(W)))
-    return a > 0 and stats.ks_on_grid(W, stats.uniform_cdf(a), -a, a) <= KS_BOUND
-
-
 # ----------------------------------------------------------------------------- checks
 
-def normal_fits(W, std):
-    """Mean and RMS of N(0, std^2) (MEAN_RATIO, RMS_LO..RMS_HI: 1e-9 each, derived above)."""
-    return abs(float(np.mean(W))) / std <= MEAN_RATIO and RMS_LO <= float(np.sqrt(np.mean(W ** 2))) / std <= RMS_HI
+def check_spread(fn, W, fi, fo):
+    """A normal initializer's mean and std; a uniform one's bound: every |w| <= a, and max|w| close to a.
+    diagnose: a mean large next to the spread, then the named spread mistakes."""
+    args = dict(where=f"{fn}({fi}, {fo}, rng)", formula=FORMULA[fn], diagnose=lambda: name_mistake(fn, W, fi, fo))
+    if fn in NORMAL:
+        samples.check_normal(W, std_of(fn, fi, fo), not_centred=mistake("init.normal_not_centred"), **args)
+    else:
+        samples.check_bound(W, std_of(fn, fi, fo), **args)
 
 
-def uniform_fits(W, a):
-    """max|w| within TOP_FRACTION of a (SLACK: rounding at the bound), and mean(w^2) / a^2
-    within Hoeffding's H of 1/3 (w^2 / a^2 lies in [0, 1], the variance of U(-a, a) is a^2 / 3)."""
-    top = float(np.max(np.abs(W)))
-    return a * (1 - TOP_FRACTION) <= top <= a * (1 + SLACK) and abs(float(np.mean(W ** 2)) / a ** 2 - 1 / 3) <= H
+def check_distribution(fn, W, fi, fo):
+    """Normal by a KS test (naming a uniform); or uniform: centred, mean(w^2) = a^2 / 3, and a KS test."""
+    args = dict(where=f"{fn}({fi}, {fo}, rng)", formula=FORMULA[fn],
+                diagnose=lambda: name_mistake(fn, W, fi, fo, shape=True))
+    if fn in NORMAL:
+        samples.check_normal_shape(W, std_of(fn, fi, fo), **args)
+    else:
+        samples.check_uniform_shape(W, std_of(fn, fi, fo), not_centred=mistake("init.uniform_not_centred"), **args)
 
 
-def check_std(fn, W, fi, fo):
-    """A normal initializer's mean and standard deviation (one draw of N weights)."""
-    std = std_of(fn, fi, fo)
-    if normal_fits(W, std):
-        return
-    # The order below only picks the message: a mean that is large next to the spread
-    # first, then the named spread mistakes.
-    name_mistake(fn, W, fi, fo)
-    rms, mean = float(np.sqrt(np.mean(W ** 2))), float(np.mean(W))
-    if not RMS_LO <= rms / std <= RMS_HI:
-        fail("{fn}({fi}, {fo}, rng): the weights' standard deviation is {rms:.4g}; expected {formula} = {std:.4g} "
-             "(the statistics of {n} draws allow {lo:.4f} to {hi:.4f} times that)", fn=fn, fi=fi, fo=fo, rms=rms,
-             formula=FORMULA[fn], std=std, n=W.size, lo=RMS_LO, hi=RMS_HI)
-    fail("{fn}({fi}, {fo}, rng): {mistake} (std = {std:.4g})", fn=fn, fi=fi, fo=fo, mistake=NOT_CENTRED, mean=mean,
-         std=std)
-
-
-def check_bound(fn, W, fi, fo):
-    """A uniform initializer's bound: every |w| <= a, and max|w| close to a."""
-    a, top = std_of(fn, fi, fo), float(np.max(np.abs(W)))
-    if a * (1 - TOP_FRACTION) <= top <= a * (1 + SLACK):
-        return
-    name_mistake(fn, W, fi, fo)
-    if top > a:
-        outside = int(np.sum(np.abs(W) > a * (1 + SLACK)))
-        fail("{fn}({fi}, {fo}, rng): {outside} weights lie outside [-a, a] (largest |w| = {top:.4g}; {formula} = "
-             "{a:.4g}): draw with rng.uniform(-a, a, size=...)", fn=fn, fi=fi, fo=fo, outside=outside, top=top,
-             formula=FORMULA[fn], a=a)
-    fail("{fn}({fi}, {fo}, rng): the largest |w| is {top:.4g}, but {n} draws from U(-a, a) with {formula} = {a:.4g} "
-         "come within {fraction:.2g}·a of a: your bound is too small", fn=fn, fi=fi, fo=fo, top=top, n=W.size,
-         formula=FORMULA[fn], a=a, fraction=TOP_FRACTION)
-
-
-def check_uniform_shape(fn, W, fi, fo):
-    """Centred, mean(w^2) = a^2 / 3, and uniform by a KS test."""
-    a, where = std_of(fn, fi, fo), f"{fn}({fi}, {fo}, rng)"
-    # w / a lies in [-1, 1] (width 2): Hoeffding, |mean(w) / a| <= hoeffding(N, 2) = 0.0146
-    # except with probability 1e-9.
-    mean = float(np.mean(W)) / a
-    if abs(mean) > stats.hoeffding(N, 2.0):
-        fail("{where}: {mistake}", where=where, mistake=UNIFORM_NOT_CENTRED, mean=mean)
-    s = float(np.mean(W ** 2)) / a ** 2
-    if abs(s - 1 / 3) > H:
-        name_mistake(fn, W, fi, fo)
-        fail("{where}: mean(w^2) / a^2 is {s:.4f}; U(-a, a) with {formula} = {a:.4g} gives 1/3 (its variance is "
-             "a^2 / 3)", where=where, s=s, formula=FORMULA[fn], a=a)
-    d = stats.ks_on_grid(W, stats.uniform_cdf(a), -a, a)
-    if d > KS_BOUND:
-        name_mistake(fn, W, fi, fo)
-        fail("{where}: the weights do not look uniform on [-a, a] (Kolmogorov-Smirnov distance {d:.3g} > "
-             "{bound:.3g}): draw with rng.uniform(-a, a, size=...)", where=where, d=d, bound=KS_BOUND)
-
-
-def check_normal_shape(fn, W, fi, fo):
-    """A KS test against N(0, std^2), on a grid over +-6 std (a uniform with the same std
-    sits at 0.057, KS_BOUND is 0.0073)."""
-    std, where = std_of(fn, fi, fo), f"{fn}({fi}, {fo}, rng)"
-    d = stats.ks_on_grid(W, stats.normal_cdf(std), -6 * std, 6 * std)
-    if d <= KS_BOUND:
-        return
-    if looks_uniform(W):
-        fail("{where}: {mistake}", where=where, mistake=LOOKS_UNIFORM, method=fn)
-    name_mistake(fn, W, fi, fo)
-    fail("{where}: the weights do not look like draws from N(0, std^2) with {formula} = {std:.4g} "
-         "(Kolmogorov-Smirnov distance {d:.3g} > {bound:.3g})", where=where, formula=FORMULA[fn], std=std, d=d,
-         bound=KS_BOUND)
-
-
-def check_rng(student, fn):
-    # 600 weights: two correct draws are equal with probability 0 in practice.
+def check_rng(student, fn):  # 600 weights: two correct draws are equal with probability 0 in practice
     check_draws_from_rng(getattr(student, fn), lambda rng: (30, 20, rng), pick=lambda W: as_array(W, name="W"),
                          what="weights", draw="rng.normal, rng.uniform")
 
@@ -268,10 +166,10 @@ def initializer_tests(fn, spread):
         return lambda student, fn: [check(fn, W, fi, fo) for W, fi, fo in draws(student, fn)]
     normal = fn in NORMAL
     return (initializer_test(fn, 1, N_("returns an array of shape (fan_in, fan_out)"), on_draws(lambda *_: None)),
-            initializer_test(fn, 2, spread, on_draws(check_std if normal else check_bound)),
+            initializer_test(fn, 2, spread, on_draws(check_spread)),
             initializer_test(fn, 1, N_("the weights are normally distributed") if normal else
                              N_("the weights are uniform on [-a, a] (mean 0, variance a^2 / 3)"),
-                             on_draws(check_normal_shape if normal else check_uniform_shape)),
+                             on_draws(check_distribution)),
             initializer_test(fn, 1, N_("same seed, same weights; every draw comes from rng"), check_rng))
 
 
@@ -286,10 +184,6 @@ test_he_uniform_shape, test_he_uniform_bound, test_he_uniform_distribution, test
 
 
 # --------------------------------------------------------------------------- init_mlp
-
-BIAS_SHAPE = mistake("init.mlp_bias_shape")
-BIAS_NOT_ZERO = mistake("init.mlp_bias_not_zero")
-WRONG_METHOD = mistake("init.mlp_wrong_method")
 
 
 def layers_of(result, sizes, method):
@@ -307,7 +201,7 @@ def layers_of(result, sizes, method):
             fail("layer {i} of {call} must be a pair (W, b); it is {value}", i=i, call=call, value=describe(pair))
         W, b = as_weights(pair[0], d_in, d_out, what=tr("W of layer {i}", i=i)), pair[1]
         if type(b) is np.ndarray and b.shape != (d_out,) and b.size == d_out:
-            fail(BIAS_SHAPE, i=i, shape=b.shape, d=d_out)
+            fail(mistake("init.mlp_bias_shape"), i=i, shape=b.shape, d=d_out)
         layers.append((W, as_array(b, name=f"b of layer {i}", shape=(d_out,))))
     return layers
 
@@ -315,19 +209,14 @@ def layers_of(result, sizes, method):
 def check_biases_zero(layers):
     for i, (_, b) in enumerate(layers, 1):
         if np.any(b != 0):
-            fail(BIAS_NOT_ZERO, i=i)
+            fail(mistake("init.mlp_bias_not_zero"), i=i)
 
 
 def matches_method(W, method, fi, fo):
-    """Does W (N = 200,704 weights) pass the checks of `method`? Each fails a correct draw
-    with probability at most 1e-9 (derivations at the top of this file)."""
+    """Does W pass the checks of `method` (a normal's with its tail: not a uniform of the same std)?
+    Each fails a correct draw with probability at most 1e-9 (grader.checks.samples)."""
     scale = std_of(method, fi, fo)
-    if method not in NORMAL:
-        return uniform_fits(W, scale)
-    # Shape: the fraction of |w| > sqrt(3) std is P(|Z| > sqrt(3)) = 0.083265 for a normal and 0
-    # for a uniform of the same std; a mean of N indicators, Hoeffding half-width H (1e-9).
-    tail = float(np.mean(np.abs(W) > math.sqrt(3) * scale))
-    return normal_fits(W, scale) and abs(tail - math.erfc(math.sqrt(1.5))) <= H
+    return samples.fits_normal(W, scale, tail=True) if method in NORMAL else samples.fits_uniform(W, scale)
 
 
 def check_layer_method(W, method, fi, fo, i):
@@ -336,10 +225,9 @@ def check_layer_method(W, method, fi, fo, i):
     where = tr("init_mlp(..., {method}, rng), layer {i} ({fi} x {fo})", method=repr(method), i=i, fi=fi, fo=fo)
     for other in METHODS:
         if other != method and matches_method(W, other, fi, fo):
-            fail("{where}: {mistake}", where=where, mistake=WRONG_METHOD, other=other, method=method)
-    if method in NORMAL and looks_uniform(W):
-        fail("{where}: {mistake}", where=where, mistake=LOOKS_UNIFORM, method=method)
-    name_mistake(method, W, fi, fo, where)
+            fail("{where}: {mistake}", where=where, mistake=mistake("init.mlp_wrong_method"), other=other,
+                 method=method)
+    name_mistake(method, W, fi, fo, where, shape=True)
     fail("{where}: the weights do not have the statistics of {method} ({formula} = {std:.4g}); draw each layer "
          "with {method}(d_in, d_out, rng)", where=where, method=method, formula=FORMULA[method],
          std=std_of(method, fi, fo))

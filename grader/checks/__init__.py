@@ -5,12 +5,16 @@
   and raising its own error when taken: see `grader.checks.calls`); `array(...)` and
   `call(...)` describe results and keyword calls.
 - Results: `as_array`, `as_scalar`, `returned`, `assert_close` (names catalogued mistakes),
-  `expect_value_error`.
+  `expect_value_error`; `against_reference` (each of many calls against the same call of the
+  reference), `check_per_sample` (a sample's result does not depend on its batch), `Failures`
+  (report every failure of independent checks); `public_tests(__file__)`: a hidden test
+  file's access to the public one (grader.checks.compare).
 - Mistakes: `mistake(id, message)`; `fail(mistake_or_message, **placeholders)`.
 - Gradients: `gradcheck` (forward, backward, oracle, named mistakes and the gradient of the
   student's own forward pass: one mistake, one deduction), `relative_error`, `GRAD_TOL`.
 - Randomness and statistics: `seeded`, `normal_input`, `check_draws_from_rng`, `stats`
-  (binomial intervals, Hoeffding, DKW/KS), all with false-failure probability <= 1e-9.
+  (binomial intervals, Hoeffding, DKW/KS), `samples` (random draws against N(0, std^2) and
+  U(-a, a)), all with false-failure probability <= 1e-9.
 - `note(text)`: what a passing test has to say; `figure(title, kind, data)`: numbers the
   report draws (grader/figures.py). `StudentError`, `StudentTimeout`,
   `InputModified`: what the student's code can raise through the sandbox.
@@ -26,9 +30,11 @@ grades (the first word of the test's docstring).
 """
 
 from grader.checks import stats
+from grader.checks import samples  # random draws against N(0, std^2) and U(-a, a)
 from grader.checks.arrays import (CheckFailed, as_array, as_scalar, assert_close, describe, expect_value_error,
                                   fail, matches, named_mistake, unpack)
 from grader.checks.calls import InputModified, Results, array, call, returned
+from grader.checks.compare import Failures, against_reference, check_per_sample, public_tests
 from grader.checks.context import function_under_test
 from grader.checks.gradients import (GRAD_TOL, DirectionalGradient, GradCheck, check_backward,
                                      directional_gradient, gradcheck, keeps_points, numerical_gradient,
@@ -46,17 +52,12 @@ __all__ = ["N_", "tr", "CheckFailed", "DirectionalGradient", "GRAD_TOL", "GradCh
            "check_backward", "check_draws_from_rng", "describe", "directional_gradient", "expect_value_error",
            "fail", "figure", "function_under_test", "gradcheck", "keeps_points", "matches", "mistake", "named_mistake",
            "normal_input", "note", "numerical_gradient", "relative_error", "returned", "seeded", "stats",
-           "unpack"]
+           "unpack", "samples", "Failures", "against_reference", "check_per_sample", "public_tests"]
 
 # Several gradient checks of one forward/backward pair in two round trips.
 from grader.checks.batched import gradcheck_each  # noqa: E402
 
 __all__ += ["gradcheck_each"]
-
-# A hidden test file's handle on the public tests next to it.
-from grader.checks.public_tests import public_tests  # noqa: E402
-
-__all__ += ["public_tests"]
 
 # Independence of Bernoulli indicators along an axis (a dropout mask's rows and columns).
 from grader.checks.bernoulli import neighbour_agreement  # noqa: E402

@@ -190,9 +190,9 @@ class GradCheck:
         self.out, self.cache, self.grads = out, cache, grads
 
 
-def gradcheck(forward, backward, args, *, wrt, dout, expected, mistakes=None, steps=None,
+def gradcheck(forward, backward, args, *, wrt, dout, expected=None, mistakes=None, steps=None,
               forward_expected=None, forward_label: str | None = None,
-              forward_returns=None) -> GradCheck:
+              forward_returns=None, oracle=None) -> GradCheck:
     """Grade a backward pass, the whole sequence once (SPEC.md, one mistake, one deduction):
 
     1. the student's `forward(*args)` (its error, if it raises, says the backward could not
@@ -209,6 +209,8 @@ def gradcheck(forward, backward, args, *, wrt, dout, expected, mistakes=None, st
        message says whether the backward pass is to blame.
     `forward_expected`: the correct forward output (or a callable of `out`), so that a message can add
     that the forward pass is wrong too. `steps`: the finite-difference step per name.
+    `oracle`: the reference solution (the `reference` fixture), instead of `expected` and
+    `forward_expected`: its forward pass on copies of `args`, then its backward pass on its cache.
     """
     from grader.checks.calls import Call, array
     name_f, name_b = forward.__name__, backward.__name__
@@ -218,6 +220,8 @@ def gradcheck(forward, backward, args, *, wrt, dout, expected, mistakes=None, st
     bound = dict(zip((p.name for p in signature.params), signature.bind(call.args, call.kwargs)))
     wrt = (wrt,) if isinstance(wrt, str) else tuple(wrt)
     pristine = copy.deepcopy(bound)  # before the call: generators and running statistics as given
+    if oracle is not None:
+        expected, forward_expected = _oracle_passes(oracle, name_f, name_b, call, dout)
 
     from grader.sandbox.proxy import StudentError
     try:
@@ -276,6 +280,13 @@ def gradcheck(forward, backward, args, *, wrt, dout, expected, mistakes=None, st
             raise CheckFailed(_prefixed(f"{exc}{'' if fix_first in str(exc) else also}", name_b),
                               mistake=getattr(exc, "mistake", "")) from None
     return GradCheck(out, cache, grads)
+
+
+def _oracle_passes(oracle, forward: str, backward: str, call, dout) -> tuple:
+    """(the oracle's gradients, its forward output) for `call`, given copies of its arguments as
+    they are before the student's forward pass (which may update some in place)."""
+    out, cache = getattr(oracle, forward)(*copy.deepcopy(call.args), **copy.deepcopy(call.kwargs))
+    return getattr(oracle, backward)(dout, cache), out
 
 
 def _raise_named(found, text: str, fn: str):

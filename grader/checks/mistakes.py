@@ -52,6 +52,13 @@ class Mistake:
         values = {**dict(self.params), **params}
         return _fill(self.text, values) + (_fill(self.more, values) if self.more else "")
 
+    def variant(self, more: str = "", **params) -> "Mistake":
+        """The same mistake (its id and text) with more of its placeholders bound from `params`
+        and its message completed by `more` (a msgid: mark it with N_ where it is written),
+        e.g. `RUNNING_REPLACED.variant(name="running_var")`."""
+        return Mistake(self.id, self.text, tuple(sorted({**dict(self.params), **params}.items())),
+                       more or self.more)
+
 
 def _fill(msgid: str, values: dict) -> str:
     """`msgid` translated, its placeholders filled from `values` (left as they are where a value

@@ -1,7 +1,7 @@
 """Hidden tests of exercise1: more shapes and edge cases, with the public tests' checks.
 
-The checks (and the derivation of every statistical bound, each with false-failure
-probability at most 1e-9) live in test_public.py next to this file.
+The checks live in test_public.py next to this file, the derivation of every statistical bound
+(false-failure probability at most 1e-9 each) in grader.checks.samples.
 """
 import importlib.util
 from pathlib import Path
@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.checks import N_, fail, mistake, seeded
+from grader.checks import N_, fail, mistake, samples, seeded
 
 _spec = importlib.util.spec_from_file_location("_exercise1_public_checks", Path(__file__).with_name("test_public.py"))
 public = importlib.util.module_from_spec(_spec)
@@ -20,8 +20,6 @@ _spec.loader.exec_module(public)
 OTHER = {"xavier_normal": ((392, 512), 201), "xavier_uniform": ((512, 392), 202),
          "he_normal": ((512, 392), 203), "he_uniform": ((392, 512), 204)}
 TINY = [(1, 9), (9, 1)]
-STALE_RNG = mistake("init.rng_not_advancing")
-SAME_LAYERS = mistake("init.mlp_layers_identical")
 
 
 def other_shapes(student, fn):
@@ -31,22 +29,18 @@ def other_shapes(student, fn):
     shapes, rng = [(fi, fo), *TINY, (30, 20), (30, 20)], seeded(seed)
     results = getattr(student, fn).each([(a, b, seeded(seed)) for a, b in shapes[:3]] + [(30, 20, rng)] * 2)
     W, *tiny, first, second = (public.as_weights(W, a, b) for W, (a, b) in zip(results, shapes))
-    normal = fn in public.NORMAL
-    for check in (public.check_std, public.check_normal_shape) if normal else (public.check_bound,
-                                                                                 public.check_uniform_shape):
-        check(fn, W, fi, fo)
+    public.check_spread(fn, W, fi, fo)
+    public.check_distribution(fn, W, fi, fo)
     for W, (a, b) in zip(tiny, TINY):
         bound = public.std_of(fn, a, b)
-        if not normal and np.max(np.abs(W)) > bound * (1 + public.SLACK):
+        if fn not in public.NORMAL and np.max(np.abs(W)) > bound * (1 + samples.ROUNDING):
             fail("{fn}({a}, {b}, rng): weights lie outside [-a, a] with {formula} = {bound:.4g}", fn=fn, a=a, b=b,
                  formula=public.FORMULA[fn], bound=bound)
     if np.array_equal(first, second):
-        fail(STALE_RNG)
+        fail(mistake("init.rng_not_advancing"))
 
 
 OTHER_SHAPES = "other shapes ({} x {}, 1 x 9, 9 x 1); the generator advances"
-N_("other shapes (392 x 512, 1 x 9, 9 x 1); the generator advances")  # the names it makes, for the catalogue
-N_("other shapes (512 x 392, 1 x 9, 9 x 1); the generator advances")
 N_("other shapes (392 x 512, 1 x 9, 9 x 1); the generator advances")  # the names it makes, for the catalogue
 N_("other shapes (512 x 392, 1 x 9, 9 x 1); the generator advances")
 test_xavier_normal_other_shapes, test_xavier_uniform_other_shapes, test_he_normal_other_shapes, \
@@ -63,7 +57,7 @@ def test_init_mlp_deep_network(student):
     for layers in (deep, narrow):
         public.check_biases_zero(layers)
     if np.array_equal(deep[0][0], deep[2][0]):
-        fail(SAME_LAYERS)
+        fail(mistake("init.mlp_layers_identical"))
 
 
 @pytest.mark.points(1)

@@ -52,10 +52,8 @@ def test_sgd_step_more_cases(student, reference):
     """sgd_step: three layers, weight_decay = 0, lr = 0, and two steps in a row"""
     rng = seeded(29)
     shapes = {"W1": (5, 4), "b1": (4,), "W2": (4, 3), "b2": (3,), "W3": (3, 1), "b3": (1,)}
-    params = {k: rng.normal(size=s) for k, s in shapes.items()}
-    grads = {k: rng.normal(size=s) for k, s in shapes.items()}
+    params, grads, grads2 = ({k: rng.normal(size=s) for k, s in shapes.items()} for _ in range(3))
     # a second step from the reference's first step (inputs the test made, never the student's)
     step1 = reference.sgd_step(params, grads, 0.2, 0.01)
-    grads2 = {k: rng.normal(size=s) for k, s in shapes.items()}
     public.check_steps(student, reference, [(params, grads, lr, wd) for lr, wd in [(0.2, 0.01), (0.1, 0.0), (0.0, 0.4)]]
                        + [(step1, grads2, 0.2, 0.01)])

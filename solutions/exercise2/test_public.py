@@ -105,8 +105,7 @@ def l2_penalty_mistakes(weights, lam):
         mistake("decay.l2_penalty_first_only"): 0.5 * lam * sq[0],
         mistake("decay.l2_penalty_last_only"): 0.5 * lam * sq[-1],
         mistake("decay.l2_penalty_mean"): 0.5 * lam * sum(np.mean(W ** 2) for W in weights),
-        mistake("decay.l2_penalty_norm"):
-            0.5 * lam * sum(np.sqrt(s) for s in sq),
+        mistake("decay.l2_penalty_norm"): 0.5 * lam * sum(np.sqrt(s) for s in sq),
         mistake("decay.l2_penalty_square_of_sum"): 0.5 * lam * sum(np.sum(W) ** 2 for W in weights),
         mistake("decay.l2_penalty_is_l1"): lam * sum(np.sum(np.abs(W)) for W in weights),
     }
@@ -121,11 +120,9 @@ def l1_penalty_mistakes(weights, lam):
         mistake("decay.l1_penalty_no_abs"): lam * sum(np.sum(W) for W in weights),
         mistake("decay.l1_penalty_half"): 0.5 * lam * sum(ab),
         mistake("decay.l1_penalty_no_lam"): sum(ab),
-        mistake("decay.l1_penalty_first_only"):
-            lam * ab[0],
+        mistake("decay.l1_penalty_first_only"): lam * ab[0],
         mistake("decay.l1_penalty_last_only"): lam * ab[-1],
-        mistake("decay.l1_penalty_mean"):
-            lam * sum(np.mean(np.abs(W)) for W in weights),
+        mistake("decay.l1_penalty_mean"): lam * sum(np.mean(np.abs(W)) for W in weights),
     }
 
 
@@ -135,19 +132,16 @@ def l2_grad_mistakes(W, lam):
         mistake("decay.l2_grad_half"): 0.5 * lam * W,
         mistake("decay.l2_grad_sign"): -lam * W,
         mistake("decay.l2_grad_no_lam"): W,
-        mistake("decay.l2_grad_is_l1"):
-            lam * np.sign(W),
+        mistake("decay.l2_grad_is_l1"): lam * np.sign(W),
         mistake("decay.l2_grad_penalty"): 0.5 * lam * W ** 2,
-        mistake("decay.l2_grad_squared"):
-            lam * W ** 2,
+        mistake("decay.l2_grad_squared"): lam * W ** 2,
     }
 
 
 def l1_grad_mistakes(W, lam):
     return {
         mistake("decay.l1_grad_sign0_plus"): lam * np.where(W >= 0, 1.0, -1.0),
-        mistake("decay.l1_grad_sign0_minus"):
-            lam * np.where(W > 0, 1.0, -1.0),
+        mistake("decay.l1_grad_sign0_minus"): lam * np.where(W > 0, 1.0, -1.0),
         mistake("decay.l1_grad_is_l2"): lam * W,
         mistake("decay.l1_grad_sign"): -lam * np.sign(W),
         mistake("decay.l1_grad_no_lam"): np.sign(W),
@@ -168,11 +162,9 @@ def step_mistakes(key, W, dW, lr, wd):
         mistake("decay.sgd_not_decayed"): W - lr * dW,
         mistake("decay.sgd_decay_sign"): W - lr * (dW - wd * W),
         mistake("decay.sgd_decay_factor_2"): W - lr * (dW + 2 * wd * W),
-        mistake("decay.sgd_decay_half"):
-            W - lr * (dW + 0.5 * wd * W),
+        mistake("decay.sgd_decay_half"): W - lr * (dW + 0.5 * wd * W),
         mistake("decay.sgd_decay_no_lr"): W - lr * dW - wd * W,
-        mistake("decay.sgd_uphill"):
-            W + lr * (dW + wd * W),
+        mistake("decay.sgd_uphill"): W + lr * (dW + wd * W),
         mistake("decay.sgd_no_loss_grad"): W - lr * wd * W,
     }
 
@@ -219,7 +211,6 @@ def test_l1_grad_value(student, reference):
 @pytest.mark.points(1)
 def test_l1_grad_matches_numerical_gradient(student, reference):
     """l1_grad: matches a numerical gradient of l1_penalty (float64, exact zeros included)"""
-    # At an exact 0 the central difference (|h| - |-h|) / 2h is 0, the subgradient we use.
     check_numerical(student.l1_grad, reference.l1_grad, student.l1_penalty, with_zeros(10, (6, 4)), 0.7,
                     l1_grad_mistakes)
 
@@ -229,9 +220,7 @@ def test_l1_grad_matches_numerical_gradient(student, reference):
 def mlp_params(seed, keys):
     rng = seeded(seed)
     shapes = {"W1": (4, 3), "b1": (3,), "W2": (3, 2), "b2": (2,), "gamma1": (3,), "beta1": (3,)}
-    params = {k: rng.normal(size=shapes[k]) for k in keys}
-    grads = {k: rng.normal(size=shapes[k]) for k in keys}
-    return params, grads
+    return tuple({k: rng.normal(size=shapes[k]) for k in keys} for _ in ("params", "grads"))
 
 
 def check_steps(student, reference, cases):
@@ -261,9 +250,6 @@ def test_sgd_step_only_w_keys_decay(student, reference):
     check_steps(student, reference, [(*mlp_params(12, ["W1", "gamma1", "beta1", "b1", "W2", "b2"]), 0.05, 0.5)])
 
 
-IN_PLACE = mistake("decay.sgd_in_place")
-
-
 @pytest.mark.points(1)
 def test_sgd_step_leaves_inputs_unchanged(student):
     """sgd_step: returns a new dict; params and grads are left unchanged"""
@@ -273,7 +259,7 @@ def test_sgd_step_leaves_inputs_unchanged(student):
     try:
         new = student.sgd_step(params, grads, 0.1, 0.3)
     except InputModified as exc:
-        fail("{error}. {mistake}", error=exc, mistake=IN_PLACE)
+        fail("{error}. {mistake}", error=exc, mistake=mistake("decay.sgd_in_place"))
     if not isinstance(new, dict) or set(new) != set(params):
         fail("sgd_step must return a new dict with the keys of params; it returned {value}", value=describe(new))
     stale = [k for k in params if matches(new[k], params[k], rtol=0, atol=0)]

@@ -1,37 +1,26 @@
-"""Hidden tests of exercise4: more shapes and edge cases against the reference solution.
-
-The inputs, the formulas and the named mistakes are those of test_public.py, loaded from
-the file next to this one (it is always there where hidden tests run).
-"""
-import importlib.util
-from pathlib import Path
-
+"""Hidden tests of exercise4: more shapes and edge cases against the reference solution, with
+the inputs, the formulas and the named mistakes of test_public.py (`pub`)."""
 import numpy as np
 import pytest
 
-from grader.checks import assert_close, call, seeded
+from grader.checks import against_reference, assert_close, call, public_tests, seeded
 
-_spec = importlib.util.spec_from_file_location("_exercise4_public_tests",
-                                               Path(__file__).with_name("test_public.py"))
-pub = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(pub)
+pub = public_tests(__file__)
 
 
 @pytest.mark.points(1.5)
 def test_batchnorm_more_shapes(student, reference):
     """batchnorm_forward: training and test outputs match the reference on more shapes (N = 2, D = 1, large)"""
-    cases = [(200, (2, 3), 0.1, 1e-5), (201, (9, 1), 0.1, 1e-5), (202, (64, 32), 0.1, 1e-5),
-             (203, (3, 10), 0.05, 1e-4), (204, (12, 12), 0.5, 1e-3)]
-    batches = [pub.make_batch(seed, shape) for seed, shape, _, _ in cases]
-    kws = [dict(momentum=momentum, eps=eps) for _, _, momentum, eps in cases]
-    stats = [(rm.copy(), rv.copy()) for *_, rm, rv in batches]  # the student's, updated in place
-    trained = student.batchnorm_forward.each([call(x, g, b, mean, var, True, **kw) for (x, g, b, _, _), (mean, var), kw
-                                              in zip(batches, stats, kws)], returns=pub.OUT)
+    cases = [(pub.make_batch(seed, shape), dict(momentum=momentum, eps=eps)) for seed, shape, momentum, eps in
+             [(200, (2, 3), 0.1, 1e-5), (201, (9, 1), 0.1, 1e-5), (202, (64, 32), 0.1, 1e-5),
+              (203, (3, 10), 0.05, 1e-4), (204, (12, 12), 0.5, 1e-3)]]
+    stats = [(rm.copy(), rv.copy()) for (*_, rm, rv), _ in cases]  # the student's, updated in place
+    against_reference(student.batchnorm_forward, reference, returns=pub.OUT, mistakes=pub.bn_mistakes,
+                      calls=[call(x, g, b, *mine, True, **kw) for ((x, g, b, _, _), kw), mine in zip(cases, stats)])
     tests = []  # then test mode with what each side learned: (x, gamma, beta, student's, reference's, kw)
-    for (x, gamma, beta, rm, rv), (mean_s, var_s), kw, (out, _) in zip(batches, stats, kws, trained):
+    for ((x, gamma, beta, rm, rv), kw), (mean_s, var_s) in zip(cases, stats):
         mean_r, var_r = rm.copy(), rv.copy()
-        expected, _ = reference.batchnorm_forward(x, gamma, beta, mean_r, var_r, True, **kw)
-        assert_close(out, expected, mistakes=pub.bn_train_mistakes(x, gamma, beta, rm, rv, kw["eps"], kw["momentum"]))
+        reference.batchnorm_forward(x, gamma, beta, mean_r, var_r, True, **kw)
         pub.check_running_step(x, mean_s, var_s, rm, rv, kw["momentum"])
         assert_close(mean_s, mean_r, name="running_mean")
         assert_close(var_s, var_r, name="running_var")
@@ -40,7 +29,7 @@ def test_batchnorm_more_shapes(student, reference):
                                              returns=pub.OUT)
     for (x, gamma, beta, _, (mean_r, var_r), kw), (out, _) in zip(tests, results):
         expected, _ = reference.batchnorm_forward(x, gamma, beta, mean_r, var_r, False, **kw)
-        assert_close(out, expected, mistakes=pub.bn_test_mistakes(x, gamma, beta, mean_r, var_r, kw["eps"]))
+        assert_close(out, expected, mistakes=pub.bn_mistakes(x, gamma, beta, mean_r, var_r, False, **kw))
 
 
 @pytest.mark.points(1)
@@ -64,21 +53,17 @@ def test_batchnorm_running_statistics_vary_batch_size(student, reference):
 @pytest.mark.points(1.5)
 def test_batchnorm_backward_more_shapes(student, reference):
     """batchnorm_backward: gradients match the reference on more shapes and modes (N = 3, D = 2, N = 1 at test time)"""
-    for seed, shape in [(220, (3, 7)), (221, (12, 2)), (222, (16, 16))]:
-        pub.check_bn_backward(student, reference, seed, shape, train=True)
-    for seed, shape in [(223, (1, 5)), (224, (9, 3))]:
-        pub.check_bn_backward(student, reference, seed, shape, train=False)
+    for seed, shape, train in [(220, (3, 7), True), (221, (12, 2), True), (222, (16, 16), True),
+                               (223, (1, 5), False), (224, (9, 3), False)]:
+        pub.check_bn_backward(student, reference, seed, shape, train)
 
 
 @pytest.mark.points(1)
 def test_layernorm_more_shapes(student, reference):
     """layernorm_forward: output matches the reference on more shapes and eps (N = 1, D = 3, large)"""
-    cases = [(pub.make_rows(seed, shape), eps) for seed, shape, eps in
+    cases = [call(*pub.make_rows(seed, shape), eps=eps) for seed, shape, eps in
              [(230, (1, 9), 1e-5), (231, (7, 3), 1e-5), (232, (32, 64), 1e-5), (233, (5, 5), 1e-3)]]
-    results = student.layernorm_forward.each([call(*rows, eps=eps) for rows, eps in cases], returns=pub.OUT)
-    for ((x, gamma, beta), eps), (out, _) in zip(cases, results):
-        expected, _ = reference.layernorm_forward(x, gamma, beta, eps=eps)
-        assert_close(out, expected, mistakes=pub.ln_mistakes(x, gamma, beta, eps))
+    against_reference(student.layernorm_forward, reference, cases, returns=pub.OUT, mistakes=pub.ln_mistakes)
 
 
 @pytest.mark.points(1)

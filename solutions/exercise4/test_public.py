@@ -11,11 +11,13 @@ norm-wise relative error ||a - b|| / (||a|| + ||b||) <= 1e-6; when yours is off,
 also compared with a numerical gradient of your own forward pass, to tell you whether
 the forward or the backward pass is wrong.
 """
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from grader.checks import (N_, CheckFailed, StudentError, array, assert_close, call, expect_value_error, fail,
-                           gradcheck, mistake, seeded, tr)
+from grader.checks import (N_, Failures, against_reference, array, assert_close, call, check_per_sample,
+                           expect_value_error, gradcheck, mistake, seeded)
 
 OUT = (array("out", like="x"), "cache")
 EPS = 1e-5
@@ -23,17 +25,14 @@ LOW = 1  # the low-variance feature (batch norm) or sample (layer norm)
 
 # ----------------------------------------------------------------------- the mistakes, named
 # Mistakes both normalizations share carry batchnorm ids here; `as_layernorm` renames them.
-
 BN_UNBIASED_NORM = mistake("batchnorm.unbiased_normalize")
 EPS_OUTSIDE = mistake("batchnorm.eps_outside_sqrt")
 NO_EPS = mistake("batchnorm.no_eps")
-SQRT_MISSING = mistake("batchnorm.sqrt_missing")
 BN_AXIS1 = mistake("batchnorm.normalizes_rows")
 GAMMA_BETA_SWAPPED = mistake("batchnorm.gamma_beta_swapped")
 NO_AFFINE = mistake("batchnorm.no_affine")
 TRAIN_USES_RUNNING = mistake("batchnorm.train_uses_running")
 TEST_USES_BATCH = mistake("batchnorm.test_uses_batch")
-TEST_MODIFIED = mistake("batchnorm.test_modifies_running")
 RUNNING_UNCHANGED = mistake("batchnorm.running_not_in_place")
 MOMENTUM_SWAPPED = mistake("batchnorm.momentum_as_decay")
 RUNNING_VAR_BIASED = mistake("batchnorm.running_var_biased")
@@ -42,35 +41,13 @@ RUNNING_STD = mistake("batchnorm.running_std")
 RUNNING_REPLACED = mistake("batchnorm.running_replaced")
 MOMENTUM_IGNORED = mistake("batchnorm.momentum_ignored")
 EPS_IGNORED = mistake("batchnorm.eps_ignored")
-
-BN_DX_NO_MEAN = mistake("batchnorm.backward_no_mean_term")
-BN_DX_NO_VAR = mistake("batchnorm.backward_no_var_term")
-BN_DX_CONSTANT_STATS = mistake("batchnorm.backward_constant_stats")
 DX_NO_GAMMA = mistake("batchnorm.backward_no_gamma")
-DGAMMA_SUM_DOUT = mistake("batchnorm.dgamma_sum_dout")
-DGAMMA_X = mistake("batchnorm.dgamma_uses_x")
-DBETA_SWAPPED = mistake("batchnorm.dbeta_is_dgamma")
-DBETA_MEAN = mistake("batchnorm.dbeta_mean")
 TEST_CACHE_TRAIN_FORMULA = mistake("batchnorm.backward_test_cache_train_formula")
-
-LN_AXIS0 = mistake("layernorm.normalizes_columns")
-LN_UNBIASED = mistake("layernorm.unbiased_variance")
-LN_NO_KEEPDIMS = mistake("layernorm.no_keepdims")
-LN_DX_AXIS0 = mistake("layernorm.backward_sums_axis0")
-LN_DX_NO_MEAN = mistake("layernorm.backward_no_mean_term")
-LN_DX_NO_VAR = mistake("layernorm.backward_no_var_term")
-
-
-def variant(m, more="", **params):
-    """The mistake `m`, its `{placeholders}` filled from `params` and its message completed by
-    `more` (a msgid: mark it with N_ where it is written)."""
-    return mistake(m.id, m.text, more=more, **dict(m.params), **params)
 
 
 def as_layernorm(mistakes):
     """The same mistakes under layernorm ids (the shared ones are written as batchnorm's)."""
-    return {mistake("layernorm." + m.id.split(".", 1)[1], m.text, more=m.more, **dict(m.params)): value
-            for m, value in mistakes.items()}
+    return {replace(m, id="layernorm." + m.id.split(".", 1)[1]): value for m, value in mistakes.items()}
 
 
 # ----------------------------------------------------------------------- inputs and formulas
@@ -110,59 +87,43 @@ def normalization_mistakes(x, gamma, beta, mu, var, eps=EPS):
     return {
         EPS_OUTSIDE: gamma * (x - mu) / (np.sqrt(var) + eps) + beta,
         NO_EPS: gamma * (x - mu) / np.sqrt(var) + beta,
-        SQRT_MISSING: gamma * (x - mu) / (var + eps) + beta,
+        mistake("batchnorm.sqrt_missing"): gamma * (x - mu) / (var + eps) + beta,
         GAMMA_BETA_SWAPPED: beta * (x - mu) / np.sqrt(var + eps) + gamma,
         NO_AFFINE: (x - mu) / np.sqrt(var + eps),
     }
 
 
-def bn_train_mistakes(x, gamma, beta, running_mean, running_var, eps=EPS, momentum=0.1):
-    N = x.shape[0]
+def bn_mistakes(x, gamma, beta, running_mean, running_var, train, momentum=0.1, eps=EPS):
+    """What the usual slips in batchnorm_forward produce on these arguments."""
     mu, var = x.mean(axis=0), x.var(axis=0)
-    rows_mu, rows_var = x.mean(axis=1, keepdims=True), x.var(axis=1, keepdims=True)
+    if not train:
+        return {TEST_USES_BATCH: norm(x, gamma, beta, mu, var, eps),
+                **normalization_mistakes(x, gamma, beta, running_mean, running_var, eps),
+                EPS_IGNORED: norm(x, gamma, beta, running_mean, running_var)}
+    unbiased = var * x.shape[0] / (x.shape[0] - 1)
     updated_mean = (1 - momentum) * running_mean + momentum * mu
-    updated_var = (1 - momentum) * running_var + momentum * var * N / (N - 1)
+    updated_var = (1 - momentum) * running_var + momentum * unbiased
     return {
-        BN_UNBIASED_NORM: norm(x, gamma, beta, mu, var * N / (N - 1), eps),
+        BN_UNBIASED_NORM: norm(x, gamma, beta, mu, unbiased, eps),
         **normalization_mistakes(x, gamma, beta, mu, var, eps),
-        BN_AXIS1: norm(x, gamma, beta, rows_mu, rows_var, eps),
+        BN_AXIS1: norm(x, gamma, beta, x.mean(axis=1, keepdims=True), x.var(axis=1, keepdims=True), eps),
         TRAIN_USES_RUNNING: norm(x, gamma, beta, running_mean, running_var, eps),
-        variant(TRAIN_USES_RUNNING, N_(" (you used them just after updating them)")):
+        TRAIN_USES_RUNNING.variant(N_(" (you used them just after updating them)")):
             norm(x, gamma, beta, updated_mean, updated_var, eps),
         EPS_IGNORED: norm(x, gamma, beta, mu, var),
-    }
-
-
-def bn_test_mistakes(x, gamma, beta, running_mean, running_var, eps=EPS):
-    return {
-        TEST_USES_BATCH: norm(x, gamma, beta, x.mean(axis=0), x.var(axis=0), eps),
-        **normalization_mistakes(x, gamma, beta, running_mean, running_var, eps),
-        EPS_IGNORED: norm(x, gamma, beta, running_mean, running_var),
     }
 
 
 def running_mistakes(name, old, stat, N, momentum=0.1):
     """What the usual slips in the running-statistics update produce (stat: the batch mean,
     or the biased batch variance for running_var)."""
-    m = momentum
-    out = {variant(RUNNING_UNCHANGED, name=name): old}
+    m, new = momentum, (stat * N / (N - 1) if name == "running_var" else stat)  # what is averaged
+    out = {RUNNING_UNCHANGED.variant(name=name): old, MOMENTUM_SWAPPED.variant(name=name): m * old + (1 - m) * new,
+           RUNNING_REPLACED.variant(name=name): new, MOMENTUM_IGNORED: 0.9 * old + 0.1 * new}
     if name == "running_var":
-        unbiased = stat * N / (N - 1)
-        out.update({
-            CS231N_BOTH: m * old + (1 - m) * stat,
-            variant(MOMENTUM_SWAPPED, name=name): m * old + (1 - m) * unbiased,
-            RUNNING_VAR_BIASED: (1 - m) * old + m * stat,
-            RUNNING_STD: (1 - m) * old + m * np.sqrt(unbiased),
-            variant(RUNNING_STD, N_(" (and use the unbiased variance)")): (1 - m) * old + m * np.sqrt(stat),
-            variant(RUNNING_REPLACED, name=name): unbiased,
-            MOMENTUM_IGNORED: 0.9 * old + 0.1 * unbiased,
-        })
-    else:
-        out.update({
-            variant(MOMENTUM_SWAPPED, name=name): m * old + (1 - m) * stat,
-            variant(RUNNING_REPLACED, name=name): stat,
-            MOMENTUM_IGNORED: 0.9 * old + 0.1 * stat,
-        })
+        out.update({CS231N_BOTH: m * old + (1 - m) * stat, RUNNING_VAR_BIASED: (1 - m) * old + m * stat,
+                    RUNNING_STD: (1 - m) * old + m * np.sqrt(new),
+                    RUNNING_STD.variant(N_(" (and use the unbiased variance)")): (1 - m) * old + m * np.sqrt(stat)})
     return out
 
 
@@ -183,35 +144,38 @@ def bn_backward_mistakes(dout, x, gamma, running_mean, running_var, train, eps=E
     std = np.sqrt(x.var(axis=0) + eps)
     xhat = (x - x.mean(axis=0)) / std
     if train:
-        dx = {BN_DX_NO_MEAN: dx_through_stats(gamma * dout, xhat, std, 0, mean=False),
-              BN_DX_NO_VAR: dx_through_stats(gamma * dout, xhat, std, 0, var=False),
-              BN_DX_CONSTANT_STATS: gamma * dout / std, DX_NO_GAMMA: dx_through_stats(dout, xhat, std, 0)}
+        dx = {mistake("batchnorm.backward_no_mean_term"): dx_through_stats(gamma * dout, xhat, std, 0, mean=False),
+              mistake("batchnorm.backward_no_var_term"): dx_through_stats(gamma * dout, xhat, std, 0, var=False),
+              mistake("batchnorm.backward_constant_stats"): gamma * dout / std,
+              DX_NO_GAMMA: dx_through_stats(dout, xhat, std, 0)}
     else:
         batch_dx = dx_through_stats(gamma * dout, xhat, std, 0) if x.shape[0] > 1 else None
         std = np.sqrt(running_var + eps)
         xhat = (x - running_mean) / std
         dx = {TEST_CACHE_TRAIN_FORMULA: dx_through_stats(gamma * dout, xhat, std, 0), DX_NO_GAMMA: dout / std}
         if batch_dx is not None:  # the training formula computed from the batch statistics of x
-            dx[variant(TEST_CACHE_TRAIN_FORMULA, N_(" (here with the batch statistics of x)"))] = batch_dx
+            dx[TEST_CACHE_TRAIN_FORMULA.variant(N_(" (here with the batch statistics of x)"))] = batch_dx
     return {"dx": dx, **param_grad_mistakes(dout, x, xhat)}
 
 
 def param_grad_mistakes(dout, x, xhat):
-    return {"dgamma": {DGAMMA_SUM_DOUT: dout.sum(axis=0), DGAMMA_X: (dout * x).sum(axis=0)},
-            "dbeta": {DBETA_SWAPPED: (dout * xhat).sum(axis=0), DBETA_MEAN: dout.mean(axis=0)}}
+    return {"dgamma": {mistake("batchnorm.dgamma_sum_dout"): dout.sum(axis=0),
+                       mistake("batchnorm.dgamma_uses_x"): (dout * x).sum(axis=0)},
+            "dbeta": {mistake("batchnorm.dbeta_is_dgamma"): (dout * xhat).sum(axis=0),
+                      mistake("batchnorm.dbeta_mean"): dout.mean(axis=0)}}
 
 
 def ln_mistakes(x, gamma, beta, eps=EPS):
     D = x.shape[1]
     mu, var = x.mean(axis=1, keepdims=True), x.var(axis=1, keepdims=True)
     wrong = {
-        LN_AXIS0: norm(x, gamma, beta, x.mean(axis=0), x.var(axis=0), eps),
-        LN_UNBIASED: norm(x, gamma, beta, mu, var * D / (D - 1), eps) if D > 1 else None,
+        mistake("layernorm.normalizes_columns"): norm(x, gamma, beta, x.mean(axis=0), x.var(axis=0), eps),
+        mistake("layernorm.unbiased_variance"): norm(x, gamma, beta, mu, var * D / (D - 1), eps) if D > 1 else None,
         **normalization_mistakes(x, gamma, beta, mu, var, eps),
         EPS_IGNORED: norm(x, gamma, beta, mu, var),
     }
     if x.shape[0] == D:  # without keepdims the (N,) statistics broadcast along the rows
-        wrong[LN_NO_KEEPDIMS] = norm(x, gamma, beta, mu.ravel(), var.ravel(), eps)
+        wrong[mistake("layernorm.no_keepdims")] = norm(x, gamma, beta, mu.ravel(), var.ravel(), eps)
     return as_layernorm({k: v for k, v in wrong.items() if v is not None})
 
 
@@ -219,8 +183,10 @@ def ln_backward_mistakes(dout, x, gamma, eps=EPS):
     std = np.sqrt(x.var(axis=1, keepdims=True) + eps)
     xhat = (x - x.mean(axis=1, keepdims=True)) / std
     g = gamma * dout
-    dx = {LN_DX_AXIS0: dx_through_stats(g, xhat, std, 0), LN_DX_NO_MEAN: dx_through_stats(g, xhat, std, 1, mean=False),
-          LN_DX_NO_VAR: dx_through_stats(g, xhat, std, 1, var=False), DX_NO_GAMMA: dx_through_stats(dout, xhat, std, 1)}
+    dx = {mistake("layernorm.backward_sums_axis0"): dx_through_stats(g, xhat, std, 0),
+          mistake("layernorm.backward_no_mean_term"): dx_through_stats(g, xhat, std, 1, mean=False),
+          mistake("layernorm.backward_no_var_term"): dx_through_stats(g, xhat, std, 1, var=False),
+          DX_NO_GAMMA: dx_through_stats(dout, xhat, std, 1)}
     return {name: as_layernorm(m) for name, m in {"dx": dx, **param_grad_mistakes(dout, x, xhat)}.items()}
 
 
@@ -238,39 +204,32 @@ def check_bn_backward(student, reference, seed, shape, train):
     """batchnorm_backward on the student's own cache against the reference's gradients."""
     x, gamma, beta, rm, rv = make_batch(seed, shape, low_std=1e-2)  # 1e-2: numerical gradients stay exact
     dout = seeded(seed + 1).normal(size=shape)
-    ref_out, ref_cache = reference.batchnorm_forward(x, gamma, beta, rm.copy(), rv.copy(), train)
-    gradcheck(student.batchnorm_forward, student.batchnorm_backward, (x, gamma, beta, rm, rv, train),
-              wrt=("x", "gamma", "beta"), dout=dout, expected=reference.batchnorm_backward(dout, ref_cache),
-              mistakes=bn_backward_mistakes(dout, x, gamma, rm, rv, train), steps=STEPS,
-              forward_expected=ref_out, forward_label=f"batchnorm_forward ({'training' if train else 'test'} mode)")
+    gradcheck(student.batchnorm_forward, student.batchnorm_backward, (x, gamma, beta, rm, rv, train), oracle=reference,
+              wrt=("x", "gamma", "beta"), dout=dout, mistakes=bn_backward_mistakes(dout, x, gamma, rm, rv, train),
+              steps=STEPS, forward_label=f"batchnorm_forward ({'training' if train else 'test'} mode)")
 
 
 def check_ln_backward(student, reference, seed, shape, eps=EPS):
     """layernorm_backward on the student's own cache against the reference's gradients."""
     x, gamma, beta = make_rows(seed, shape, low_std=1e-2)
     dout = seeded(seed + 1).normal(size=shape)
-    ref_out, ref_cache = reference.layernorm_forward(x, gamma, beta, eps=eps)
-    gradcheck(student.layernorm_forward, student.layernorm_backward, call(x, gamma, beta, eps=eps),
-              wrt=("x", "gamma", "beta"), dout=dout, expected=reference.layernorm_backward(dout, ref_cache),
-              mistakes=ln_backward_mistakes(dout, x, gamma, eps), steps=STEPS, forward_expected=ref_out)
+    gradcheck(student.layernorm_forward, student.layernorm_backward, call(x, gamma, beta, eps=eps), oracle=reference,
+              wrt=("x", "gamma", "beta"), dout=dout, mistakes=ln_backward_mistakes(dout, x, gamma, eps), steps=STEPS)
 
 
 def check_running_step(x, running_mean, running_var, old_mean, old_var, momentum=0.1):
     """One update of both running statistics against the formula, from the student's own old
     values; a failure reports both, so that each mistake is named."""
     N = x.shape[0]
-    problems = []
+    failures = Failures()
     for name, after, old, stat in (("running_mean", running_mean, old_mean, x.mean(axis=0)),
                                    ("running_var", running_var, old_var, x.var(axis=0))):
         want = (1 - momentum) * old + momentum * (stat * N / (N - 1) if name == "running_var" else stat)
-        try:
+        with failures:
             assert_close(after, want, name=name, mistakes=running_mistakes(name, old, stat, N, momentum),
                          hint="expected {param} = (1 - momentum) * {param} + momentum * {stat}", param=name,
                          stat="var * N / (N - 1)" if name == "running_var" else "mean")
-        except CheckFailed as exc:
-            problems.append(exc)
-    if problems:
-        raise CheckFailed("\n".join(map(str, problems)), mistake=next((p.mistake for p in problems if p.mistake), ""))
+    failures.raise_all()
 
 
 # ----------------------------------------------------------------------- batchnorm_forward
@@ -278,14 +237,10 @@ def check_running_step(x, running_mean, running_var, old_mean, old_var, momentum
 @pytest.mark.points(2)
 def test_batchnorm_train_values(student, reference):
     """batchnorm_forward: training output matches the reference (several shapes)"""
-    cases = [make_batch(seed, shape) for seed, shape in [(10, (8, 5)), (11, (5, 8)), (12, (16, 3))]]
-    results = student.batchnorm_forward.each([(x, g, b, rm.copy(), rv.copy(), True) for x, g, b, rm, rv in cases],
-                                             returns=OUT)
-    for (x, gamma, beta, rm, rv), (out, _) in zip(cases, results):
-        expected, _ = reference.batchnorm_forward(x, gamma, beta, rm.copy(), rv.copy(), True)
-        assert_close(out, expected, mistakes=bn_train_mistakes(x, gamma, beta, rm, rv),
-                     hint="training: out = gamma * (x - mean) / sqrt(var + eps) + beta with the batch "
-                          "mean and biased variance of each feature (axis 0)")
+    cases = [(*make_batch(seed, shape), True) for seed, shape in [(10, (8, 5)), (11, (5, 8)), (12, (16, 3))]]
+    against_reference(student.batchnorm_forward, reference, cases, returns=OUT, mistakes=bn_mistakes,
+                      hint="training: out = gamma * (x - mean) / sqrt(var + eps) + beta with the batch "
+                           "mean and biased variance of each feature (axis 0)")
 
 
 @pytest.mark.points(1)
@@ -298,8 +253,7 @@ def test_batchnorm_train_output_statistics(student):
                  mistakes={TRAIN_USES_RUNNING: norm(x, gamma, beta, rm, rv).mean(axis=0),
                            GAMMA_BETA_SWAPPED: gamma, NO_AFFINE: np.zeros_like(beta)},
                  hint="after subtracting each feature's batch mean, the shift beta is the output's mean")
-    var = x.var(axis=0)
-    a = np.abs(gamma)
+    var, a = x.var(axis=0), np.abs(gamma)
     # the std is |gamma| for ordinary features but 0.30*|gamma| for feature 1 (std 1e-3):
     # var / (var + eps) = 1e-6 / 1.1e-5
     assert_close(out.std(axis=0), a * np.sqrt(var / (var + EPS)), name="the per-feature std of out",
@@ -325,38 +279,21 @@ def test_batchnorm_running_statistics(student):
 def test_batchnorm_test_mode(student, reference):
     """batchnorm_forward: test mode normalizes with the running statistics and leaves them unchanged"""
     cases = [make_batch(seed, shape) for seed, shape in [(40, (7, 4)), (41, (4, 7))]]
-    cases = [(x + rm, gamma, beta, rm, rv) for x, gamma, beta, rm, rv in cases]  # test data around what training saw
-    saved = [(rm.copy(), rv.copy()) for *_, rm, rv in cases]
-    results = student.batchnorm_forward.each([(*case, False) for case in cases], returns=OUT)
-    for (x, gamma, beta, rm, rv), (mean, var), (out, _) in zip(cases, saved, results):
-        expected, _ = reference.batchnorm_forward(x, gamma, beta, mean.copy(), var.copy(), False)
-        assert_close(out, expected, mistakes=bn_test_mistakes(x, gamma, beta, mean, var),
-                     hint="test mode: out = gamma * (x - running_mean) / sqrt(running_var + eps) + beta")
-        if not (np.array_equal(rm, mean) and np.array_equal(rv, var)):
-            fail(TEST_MODIFIED)
+    cases = [(x + rm, g, b, rm, rv, False) for x, g, b, rm, rv in cases]  # test data around what training saw
+    against_reference(student.batchnorm_forward, reference, cases, returns=OUT, mistakes=bn_mistakes,
+                      hint="test mode: out = gamma * (x - running_mean) / sqrt(running_var + eps) + beta",
+                      unchanged=("running_mean", "running_var"), changed=mistake("batchnorm.test_modifies_running"))
 
 
 @pytest.mark.points(1)
 def test_batchnorm_test_mode_per_sample(student, reference):
     """batchnorm_forward: in test mode a sample's output does not depend on the rest of the batch (N = 1 works)"""
     x, gamma, beta, rm, rv = make_batch(50, (6, 5))
-    rows = [slice(None), slice(0, 1), slice(3, 5)]
-    results = student.batchnorm_forward.each([(x[r].copy(), gamma, beta, rm.copy(), rv.copy(), False) for r in rows],
-                                             returns=OUT)
-    full, _ = results[0]
-    for i in (1, 2):
-        part = x[rows[i]]
-        try:
-            out, _ = results[i]
-        except StudentError as exc:
-            if exc.exc_type != "ValueError":
-                raise
-            fail("raised ValueError for {n} sample(s) in test mode ({error}); only training needs N >= 2: test "
-                 "mode normalizes each sample with the running statistics", n=part.shape[0], error=exc)
-        expected, _ = reference.batchnorm_forward(part, gamma, beta, rm.copy(), rv.copy(), False)
-        name = tr("out for a batch of {n} test sample(s)", n=part.shape[0])
-        assert_close(out, expected, name=name, mistakes=bn_test_mistakes(part, gamma, beta, rm, rv))
-        assert_close(out, full[rows[i]], name=name,
+    check_per_sample(student.batchnorm_forward, reference, lambda part: (part, gamma, beta, rm.copy(), rv.copy(), False),
+                     x, [slice(0, 1), slice(3, 5)], returns=OUT, mistakes=bn_mistakes,
+                     name=N_("out for a batch of {n} test sample(s)"),
+                     raises=N_("raised ValueError for {n} sample(s) in test mode ({error}); only training needs N >= 2: "
+                               "test mode normalizes each sample with the running statistics"),
                      hint="in test mode a sample's output must not depend on the other samples in the "
                           "batch: normalize with the running statistics only")
 
@@ -382,9 +319,9 @@ def test_batchnorm_test_uses_what_training_learned(student):
     unbiased = var * N / (N - 1)
     assert_close(out, learned(0.1, unbiased), mistakes={
         TEST_USES_BATCH: norm(x, gamma, beta, mu, var),
-        variant(RUNNING_UNCHANGED, name="running_mean"): norm(x, gamma, beta, 0.0, 1.0),
+        RUNNING_UNCHANGED.variant(name="running_mean"): norm(x, gamma, beta, 0.0, 1.0),
         CS231N_BOTH: learned(0.9, var),
-        variant(MOMENTUM_SWAPPED, name="running_mean"): learned(0.9, unbiased),
+        MOMENTUM_SWAPPED.variant(name="running_mean"): learned(0.9, unbiased),
         RUNNING_VAR_BIASED: learned(0.1, var),
         RUNNING_STD: learned(0.1, np.sqrt(unbiased)),
         **normalization_mistakes(x, gamma, beta, (1 - 0.9 ** k) * mu, 0.9 ** k + (1 - 0.9 ** k) * unbiased),
@@ -406,15 +343,11 @@ def test_batchnorm_one_sample_in_training(student):
 def test_batchnorm_momentum_and_eps(student, reference):
     """batchnorm_forward: uses the momentum and eps it is given"""
     x, gamma, beta, rm, rv = make_batch(80, (6, 5))
-    momentum, eps = 0.3, 1e-3
     running_mean, running_var = rm.copy(), rv.copy()
-    train, test = student.batchnorm_forward.each(
-        [call(x, gamma, beta, running_mean, running_var, True, momentum=momentum, eps=eps),
-         call(x, gamma, beta, rm.copy(), rv.copy(), False, momentum=momentum, eps=eps)], returns=OUT)
-    expected, _ = reference.batchnorm_forward(x, gamma, beta, rm.copy(), rv.copy(), True, momentum=momentum, eps=eps)
-    assert_close(train[0], expected, mistakes=bn_train_mistakes(x, gamma, beta, rm, rv, eps, momentum))
-    check_running_step(x, running_mean, running_var, rm, rv, momentum)
-    assert_close(test[0], norm(x, gamma, beta, rm, rv, eps), mistakes=bn_test_mistakes(x, gamma, beta, rm, rv, eps))
+    against_reference(student.batchnorm_forward, reference, returns=OUT, mistakes=bn_mistakes, calls=[
+        call(x, gamma, beta, running_mean, running_var, True, momentum=0.3, eps=1e-3),
+        call(x, gamma, beta, rm.copy(), rv.copy(), False, momentum=0.3, eps=1e-3)])
+    check_running_step(x, running_mean, running_var, rm, rv, momentum=0.3)
 
 
 # ----------------------------------------------------------------------- batchnorm_backward
@@ -437,28 +370,19 @@ def test_batchnorm_backward_test_mode(student, reference):
 @pytest.mark.points(2)
 def test_layernorm_values(student, reference):
     """layernorm_forward: output matches the reference (several shapes)"""
-    # square first: see LN_NO_KEEPDIMS
+    # square first: see layernorm.no_keepdims in ln_mistakes
     cases = [make_rows(seed, shape) for seed, shape in [(112, (6, 6)), (110, (4, 9)), (111, (9, 4))]]
-    for (x, gamma, beta), (out, _) in zip(cases, student.layernorm_forward.each(cases, returns=OUT)):
-        expected, _ = reference.layernorm_forward(x, gamma, beta)
-        assert_close(out, expected, mistakes=ln_mistakes(x, gamma, beta),
-                     hint="out = gamma * (x - mean) / sqrt(var + eps) + beta with the mean and biased "
-                          "variance of each sample (row, axis 1)")
+    against_reference(student.layernorm_forward, reference, cases, returns=OUT, mistakes=ln_mistakes,
+                      hint="out = gamma * (x - mean) / sqrt(var + eps) + beta with the mean and biased "
+                           "variance of each sample (row, axis 1)")
 
 
 @pytest.mark.points(0.5)
 def test_layernorm_per_sample(student, reference):
     """layernorm_forward: a sample's output does not depend on the rest of the batch (N = 1 works)"""
     x, gamma, beta = make_rows(120, (5, 7))
-    rows = [slice(None), slice(2, 3), slice(0, 2)]
-    full, *outs = (out for out, _ in student.layernorm_forward.each([(x[r].copy(), gamma, beta) for r in rows],
-                                                                    returns=OUT))
-    for r, out in zip(rows[1:], outs):
-        part = x[r]
-        expected, _ = reference.layernorm_forward(part, gamma, beta)
-        name = f"out for a batch of {part.shape[0]} sample(s)"
-        assert_close(out, expected, name=name, mistakes=ln_mistakes(part, gamma, beta))
-        assert_close(out, full[r], name=name,
+    check_per_sample(student.layernorm_forward, reference, lambda part: (part, gamma, beta), x,
+                     [slice(2, 3), slice(0, 2)], returns=OUT, mistakes=ln_mistakes,
                      hint="layer norm normalizes each sample on its own, so it needs no batch")
 
 
