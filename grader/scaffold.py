@@ -279,16 +279,11 @@ HIDDEN = '''\
 (your grading, CI), against the live reference, with the public tests' named mistakes
 loaded from test_public.py next to this file.
 """
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-from grader.checks import assert_close, normal_input
+from grader.checks import assert_close, normal_input, public_tests
 
-_spec = importlib.util.spec_from_file_location("_${id}_public_checks", Path(__file__).with_name("test_public.py"))
-public = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(public)
+public = public_tests(__file__)
 
 
 @pytest.mark.points(1)

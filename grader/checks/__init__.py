@@ -11,9 +11,11 @@
   file's access to the public one (grader.checks.compare).
 - Mistakes: `mistake(id, message)`; `fail(mistake_or_message, **placeholders)`.
 - Gradients: `gradcheck` (forward, backward, oracle, named mistakes and the gradient of the
-  student's own forward pass: one mistake, one deduction), `relative_error`, `GRAD_TOL`.
+  student's own forward pass: one mistake, one deduction), `gradcheck_each` (several cases of
+  one pair in two round trips), `relative_error`, `GRAD_TOL`.
 - Randomness and statistics: `seeded`, `normal_input`, `check_draws_from_rng`, `stats`
-  (binomial intervals, Hoeffding, DKW/KS), `samples` (random draws against N(0, std^2) and
+  (binomial intervals, Hoeffding, DKW/KS), `neighbour_agreement` (independent Bernoulli
+  indicators along an axis), `samples` (random draws against N(0, std^2) and
   U(-a, a)), all with false-failure probability <= 1e-9.
 - `note(text)`: what a passing test has to say; `figure(title, kind, data)`: numbers the
   report draws (grader/figures.py). `StudentError`, `StudentTimeout`,
@@ -33,6 +35,8 @@ from grader.checks import stats
 from grader.checks import samples  # random draws against N(0, std^2) and U(-a, a)
 from grader.checks.arrays import (CheckFailed, as_array, as_scalar, assert_close, describe, expect_value_error,
                                   fail, matches, named_mistake, unpack)
+from grader.checks.batched import gradcheck_each
+from grader.checks.bernoulli import neighbour_agreement
 from grader.checks.calls import InputModified, Results, array, call, returned
 from grader.checks.compare import Failures, against_reference, check_per_sample, public_tests
 from grader.checks.context import function_under_test
@@ -52,14 +56,6 @@ __all__ = ["N_", "tr", "CheckFailed", "DirectionalGradient", "GRAD_TOL", "GradCh
            "check_backward", "check_draws_from_rng", "describe", "directional_gradient", "expect_value_error",
            "fail", "figure", "function_under_test", "gradcheck", "keeps_points", "matches", "mistake", "named_mistake",
            "normal_input", "note", "numerical_gradient", "relative_error", "returned", "seeded", "stats",
-           "unpack", "samples", "Failures", "against_reference", "check_per_sample", "public_tests"]
+           "unpack", "samples", "Failures", "against_reference", "check_per_sample", "public_tests",
+           "gradcheck_each", "neighbour_agreement"]
 
-# Several gradient checks of one forward/backward pair in two round trips.
-from grader.checks.batched import gradcheck_each  # noqa: E402
-
-__all__ += ["gradcheck_each"]
-
-# Independence of Bernoulli indicators along an axis (a dropout mask's rows and columns).
-from grader.checks.bernoulli import neighbour_agreement  # noqa: E402
-
-__all__ += ["neighbour_agreement"]

@@ -3,17 +3,12 @@
 The checks live in test_public.py next to this file, the derivation of every statistical bound
 (false-failure probability at most 1e-9 each) in grader.checks.samples.
 """
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from grader.checks import N_, fail, mistake, samples, seeded
+from grader.checks import N_, fail, mistake, public_tests, samples, seeded
 
-_spec = importlib.util.spec_from_file_location("_exercise1_public_checks", Path(__file__).with_name("test_public.py"))
-public = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(public)
+public = public_tests(__file__)
 
 # 200,704 weights, like 784 x 256, so the same bounds apply; one orientation each (the public
 # tests check both), to keep the grading fast. (shape, seed)

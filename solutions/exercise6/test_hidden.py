@@ -4,17 +4,11 @@ parameters of other sizes (one layer only; fan_in and fan_out far apart). Instru
 
 Same method as the public tests, with the helpers of test_public.py next to this file.
 """
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-from grader.checks import N_, seeded
+from grader.checks import N_, public_tests, seeded
 
-_spec = importlib.util.spec_from_file_location("_exercise6_public_checks",
-                                               Path(__file__).with_name("test_public.py"))
-public = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(public)
+public = public_tests(__file__)
 
 
 @pytest.mark.points(2)
