@@ -4,6 +4,9 @@ submission after another. `GradingSession` owns the whole pytest side of grading
     session = GradingSession(exercise, files, reference, zygotes=ZygoteKeeper())
     session.grade_each(submissions, on_graded)   # on_graded(submission, report or exception)
 
+(grader.grade.grade_each makes one, after checking that the exercise can be graded here: its
+test files exist, the packages it needs are installed; and runs it in the exercise's language.)
+
 The session is also the pytest plugin of the pytest runs it starts (`pytest.main` with the
 session as its plugin): it provides the `student` and `reference` fixtures, reads each test's
 points and docstring, and replaces pytest's run loop. In that loop it takes the next
@@ -54,7 +57,8 @@ _END = object()
 
 class GradingSession:
     """Grades submissions of one exercise with its test `files` (public, and hidden if
-    given) against `reference` (None: the exercise's own, grader.reference), in workers forked from `zygotes` (a grader.grade.ZygoteKeeper).
+    given) against `reference` (None: the exercise's own, grader.reference), in workers
+    forked from `zygotes` (a grader.grade.ZygoteKeeper).
     A grading that raises is retried `retries` times with a fresh zygote. `on_slow(what,
     seconds, limit)` hears of a call into student code that is still running after a few
     seconds. `select`: a pytest -k expression."""
@@ -64,7 +68,6 @@ class GradingSession:
         self.exercise, self.files, self.ref = exercise, files, reference
         self.zygotes, self.retries, self.on_slow, self.select = zygotes, retries, on_slow, select
         self.hidden_files = {str(f) for f in files if f.name == HIDDEN_TESTS}
-        self.modules: dict = {}  # test module -> (its code once compiled, its initial dunders)
         self._queue = iter(())
         self._upcoming = _END    # the next submission: taken one ahead, so a session starts only for one
         self._on_graded: Callable = lambda submission, report: None
@@ -73,15 +76,8 @@ class GradingSession:
 
     # ------------------------------------------------------------------ the owner's side
 
-    def grade(self, submission) -> GradeReport:
-        """One submission's report; raises what its grading raised."""
-        outcome: list = []
-        self.grade_each([submission], lambda _, report: outcome.append(report))
-        if isinstance(outcome[0], BaseException):
-            raise outcome[0]
-        return outcome[0]
-
-    def grade_each(self, submissions: Iterable, on_graded: Callable[[object, GradeReport | Exception], None]) -> None:
+    def grade_each(self, submissions: Iterable,
+                   on_graded: Callable[[object, GradeReport | Exception], None]) -> None:
         """Grade each submission (a lazy iterator is read one ahead: a batch process takes its
         next student only when it is free), calling `on_graded(submission, report)` as each
         finishes. Errors of the course itself (broken tests) raise."""
@@ -128,6 +124,7 @@ class GradingSession:
         """What one pytest session collects and reports."""
         self.looped = False
         self._error: BaseException | None = None
+        self.modules: dict = {}  # test module -> (its code once compiled, its initial dunders)
         self.results: dict[str, dict] = {}
         self.order: list[str] = []
         self.collection_errors: list[str] = []

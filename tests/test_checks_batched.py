@@ -7,6 +7,7 @@ import pytest
 
 from grader.checks import CheckFailed, StudentError, gradcheck, gradcheck_each, neighbour_agreement, stats
 from grader.checks.context import set_function_under_test
+from grader.checks.notes import clear_notes, take_notes
 from grader.sandbox.proxy import Submission
 from tests.conftest import ROOT
 
@@ -95,11 +96,33 @@ def dropout_backward(dout, cache):
 ''')
     set_function_under_test("dropout_backward")
     x, dout = np.ones((2, 3)), np.arange(6.0).reshape(2, 3)
+    clear_notes()
     checks = gradcheck_each(student.dropout_forward, student.dropout_backward,
                             [dict(args=(x, 0.0, False, None)), dict(args=(x + 1, 0.5, False, None))],
                             wrt="x", dout=dout, expected=dout)
     for check in checks:
         np.testing.assert_array_equal(check.grads["dx"], 2 * dout)
+    assert "dx is the exact gradient of your dropout_forward, which is wrong: fix dropout_forward" in take_notes()
+    # the same dx with a forward that is right (x itself in test mode): dx = 2 * dout is wrong
+    student = submit('''
+def dropout_forward(x, p, train, rng):
+    return x, None
+def dropout_backward(dout, cache):
+    return 2 * dout
+''')
+    with pytest.raises(CheckFailed, match="dx"):
+        gradcheck_each(student.dropout_forward, student.dropout_backward, [dict(args=(x, 0.0, False, None))],
+                       wrt="x", dout=dout, expected=dout)
+
+
+def test_gradcheck_each_refuses_cases_that_share_a_generator(submit):
+    student = submit()
+    set_function_under_test("dropout_backward")
+    x, dout, rng = np.ones((2, 3)), np.ones((2, 3)), np.random.default_rng(0)
+    with pytest.raises(TypeError, match="cases 1 and 2 share one rng"):
+        gradcheck_each(student.dropout_forward, student.dropout_backward,
+                       [dict(args=(x, 0.5, True, rng)), dict(args=(x, 0.5, True, rng))], wrt="x", dout=dout,
+                       expected=dout)
 
 
 def test_neighbour_agreement_holds_for_independent_indicators_and_not_for_a_shared_draw():

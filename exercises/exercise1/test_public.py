@@ -3,9 +3,10 @@
 Random weights are never compared number by number with an answer: any correct way of
 drawing them must pass. They are checked for their shape, and statistically, for the
 standard deviation (normal) or the bound (uniform) the contract's formulas give, and for
-the shape of their distribution. Every statistical check fails a correct solution with
-probability at most 1e-9 (derived in grader.checks.samples), and every draw
-uses a fixed seed, so the same code always gets the same score.
+the shape of their distribution. Every statistic fails a correct solution with probability
+at most 1e-9, a check of k statistics at most k * 1e-9 (k <= 3; derived in
+grader.checks.samples), and every draw uses a fixed seed, so the same code always gets the
+same score.
 
 Shapes are non-square in both orientations, (784, 256) and (256, 784): with equal fans a
 fan_in / fan_out mix-up would be invisible.
@@ -214,7 +215,8 @@ def check_biases_zero(layers):
 
 def matches_method(W, method, fi, fo):
     """Does W pass the checks of `method` (a normal's with its tail: not a uniform of the same std)?
-    Each fails a correct draw with probability at most 1e-9 (grader.checks.samples)."""
+    A correct draw fails them with probability at most 3e-9 (three statistics, 1e-9 each:
+    grader.checks.samples)."""
     scale = std_of(method, fi, fo)
     return samples.fits_normal(W, scale, tail=True) if method in NORMAL else samples.fits_uniform(W, scale)
 

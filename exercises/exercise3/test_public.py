@@ -66,7 +66,10 @@ def check_dropped_fraction(out, p):
     if lo <= frac <= hi:
         return
     check_not_vacuous(out, p)
-    found = KEEP_PROB if lo <= 1 - frac <= hi else mask_structure(dropped)  # about 1 - p, or a mask's shape
+    if lo <= 1 - frac <= hi:
+        fail("with p = {p} and x of shape {shape} you dropped a fraction {frac} of the units, about 1 - p: "
+             "{mistake}", p=p, shape=out.shape, frac=f"{frac:.4f}", mistake=KEEP_PROB)
+    found = mask_structure(dropped)
     fail("with p = {p} and x of shape {shape} you dropped a fraction {frac} of the units (the zeros of out); a "
          "correct mask drops between {lo} and {hi} of these {n} units. Each unit must be dropped independently "
          "with probability p.{found}", p=p, shape=out.shape, frac=f"{frac:.4f}", lo=f"{lo:.5f}", hi=f"{hi:.5f}",

@@ -4,18 +4,24 @@
 `[gradcheck(forward, backward, **case) for case in cases]`, in that order, for two round
 trips instead of two per case: every case's forward call is sent at once, then every
 backward call whose forward gave a cache. Each `gradcheck` then takes its own results from
-there and fails exactly where it would have alone (a call's error is raised when its case
-reaches it); the gradient of the student's own forward pass, needed only for a wrong
-gradient, is computed as `gradcheck` does it.
+there and fails where it would have alone (a call's error is raised when its case reaches
+it); the gradient of the student's own forward pass, needed only for a wrong gradient, is
+computed as `gradcheck` does it. One difference: a call that crashes the worker or runs out
+of time ends its whole request, so the cases before it in the same request get that error
+too, where alone they would have had their own verdict.
 
 The forward calls are sent as copies of their arguments, so each `gradcheck` replays the
 generators as the test made them (its own-forward gradient must replay the same mask), and
 arrays that a forward pass may update in place (`mutates` in course.yml) are left as given.
+For the same reason two cases may not share a generator or such an array (TypeError): they
+would both start from its state, where separate gradchecks advance it from case to case.
 """
 
 from __future__ import annotations
 
 import copy
+
+import numpy as np
 
 from grader.checks.calls import Call, array
 from grader.checks.gradients import GradCheck, gradcheck
@@ -27,6 +33,7 @@ def gradcheck_each(forward, backward, cases, **common) -> list[GradCheck]:
     `forward_returns`, if given, is common to every case."""
     merged = [{**common, **case} for case in cases]
     calls = [c["args"] if isinstance(c["args"], Call) else Call(tuple(c["args"]), {}) for c in merged]
+    _own_state(forward, calls)
     first = forward.submission.signatures[forward.__name__].params[0].name
     returns = common.get("forward_returns") or (array("out", like=first), "cache")
     sent = forward.each([Call(*copy.deepcopy((c.args, c.kwargs))) for c in calls], returns=returns)
@@ -44,6 +51,23 @@ def gradcheck_each(forward, backward, cases, **common) -> list[GradCheck]:
     ahead_f, ahead_b = _Ahead(forward, lambda: (calls, sent), returns), _Ahead(backward, backward_calls, None)
     return [gradcheck(ahead_f, ahead_b, call, **{k: v for k, v in case.items() if k != "args"})
             for case, call in zip(merged, calls)]
+
+
+def _own_state(forward, calls) -> None:
+    """Each case's forward call is sent as a copy of its arguments: a generator, or an array
+    the forward pass updates in place (`mutates` in course.yml), that two cases share would
+    start both from the same state, where separate gradchecks advance it from one case to the
+    next. Such cases are refused."""
+    signature = forward.submission.signatures[forward.__name__]
+    mutated = set(forward.submission.exercise.mutates.get(forward.__name__, ()))
+    seen = {}
+    for i, call in enumerate(calls):
+        bound = zip((p.name for p in signature.params), signature.bind(call.args, call.kwargs))
+        for name, value in bound:
+            stateful = isinstance(value, np.random.Generator) or name in mutated and isinstance(value, np.ndarray)
+            if stateful and seen.setdefault(id(value), i) != i:
+                raise TypeError(f"gradcheck_each: cases {seen[id(value)] + 1} and {i + 1} share one {name}; "
+                                f"give each case its own (seeded(...), a copy), or call gradcheck case by case")
 
 
 class _Ahead:

@@ -220,6 +220,9 @@ def gradcheck(forward, backward, args, *, wrt, dout, expected=None, mistakes=Non
     bound = dict(zip((p.name for p in signature.params), signature.bind(call.args, call.kwargs)))
     wrt = (wrt,) if isinstance(wrt, str) else tuple(wrt)
     pristine = copy.deepcopy(bound)  # before the call: generators and running statistics as given
+    if (expected is None) == (oracle is None):
+        raise TypeError("gradcheck needs exactly one of expected= (the correct gradients) and oracle= (the "
+                        "reference solution)")
     if oracle is not None:
         expected, forward_expected = _oracle_passes(oracle, name_f, name_b, call, dout)
 

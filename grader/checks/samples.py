@@ -1,9 +1,10 @@
 """Do samples (an initializer's weights, say) look like draws from N(0, std^2) or U(-a, a)?
 
 Random results are never compared value by value: these checks look at their statistics.
-Each one fails correct draws with probability at most stats.ALPHA = 1e-9; its derivation is
-in its docstring. `fits_*`, `looks_*` and `ks_*` return verdicts and distances; `check_*`
-fail with the student's feedback.
+Each statistic fails correct draws with probability at most stats.ALPHA = 1e-9 (its
+derivation is in the docstring); a check that combines k of them fails correct draws
+with probability at most k * 1e-9 (union bound; k is at most 3). `fits_*`, `looks_*` and
+`ks_*` return verdicts and distances; `check_*` fail with the student's feedback.
 """
 
 from __future__ import annotations

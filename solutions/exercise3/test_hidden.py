@@ -21,8 +21,10 @@ def check_other_shapes(student, reference, fn, *, train=None, test=None):
     """Training on TRAIN_CASES (`train(p)`: the kept units' scale, {mistake: the scale it uses},
     and how a kept unit reads) and/or test mode on TEST_CASES against the reference (`test(p)`:
     {mistake: its factor on x} and a hint), with p outside [0, 1) at test time: one round trip."""
-    calls = [(public.big_input(shape, seed), p, True, seeded(100 + seed)) for p, shape, seed in TRAIN_CASES * bool(train)]
-    calls += [(normal_input(shape, seed), p, False, seeded(200 + seed)) for p, shape, seed in TEST_CASES * bool(test)]
+    calls = [(public.big_input(shape, seed), p, True, seeded(100 + seed)) for p, shape, seed in TRAIN_CASES] \
+        if train else []
+    calls += [(normal_input(shape, seed), p, False, seeded(200 + seed)) for p, shape, seed in TEST_CASES] \
+        if test else []
     bad_p = [(np.ones((3, 4)), p, False, seeded(0)) for p in (1.0, -0.1)] if test else []
     results = getattr(student, fn).each(calls + bad_p, returns=public.OUT)
     for (x, p, training, _), (out, _) in zip(calls, results):

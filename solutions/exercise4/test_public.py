@@ -117,9 +117,12 @@ def bn_mistakes(x, gamma, beta, running_mean, running_var, train, momentum=0.1, 
 def running_mistakes(name, old, stat, N, momentum=0.1):
     """What the usual slips in the running-statistics update produce (stat: the batch mean,
     or the biased batch variance for running_var)."""
-    m, new = momentum, (stat * N / (N - 1) if name == "running_var" else stat)  # what is averaged
-    out = {RUNNING_UNCHANGED.variant(name=name): old, MOMENTUM_SWAPPED.variant(name=name): m * old + (1 - m) * new,
-           RUNNING_REPLACED.variant(name=name): new, MOMENTUM_IGNORED: 0.9 * old + 0.1 * new}
+    m = momentum
+    new = stat * N / (N - 1) if name == "running_var" else stat  # what is averaged
+    out = {RUNNING_UNCHANGED.variant(name=name): old,
+           MOMENTUM_SWAPPED.variant(name=name): m * old + (1 - m) * new,
+           RUNNING_REPLACED.variant(name=name): new,
+           MOMENTUM_IGNORED: 0.9 * old + 0.1 * new}
     if name == "running_var":
         out.update({CS231N_BOTH: m * old + (1 - m) * stat, RUNNING_VAR_BIASED: (1 - m) * old + m * stat,
                     RUNNING_STD: (1 - m) * old + m * np.sqrt(new),
@@ -289,8 +292,8 @@ def test_batchnorm_test_mode(student, reference):
 def test_batchnorm_test_mode_per_sample(student, reference):
     """batchnorm_forward: in test mode a sample's output does not depend on the rest of the batch (N = 1 works)"""
     x, gamma, beta, rm, rv = make_batch(50, (6, 5))
-    check_per_sample(student.batchnorm_forward, reference, lambda part: (part, gamma, beta, rm.copy(), rv.copy(), False),
-                     x, [slice(0, 1), slice(3, 5)], returns=OUT, mistakes=bn_mistakes,
+    check_per_sample(student.batchnorm_forward, reference,
+                     lambda part: (part, gamma, beta, rm.copy(), rv.copy(), False), x, [slice(0, 1), slice(3, 5)], returns=OUT, mistakes=bn_mistakes,
                      name=N_("out for a batch of {n} test sample(s)"),
                      raises=N_("raised ValueError for {n} sample(s) in test mode ({error}); only training needs N >= 2: "
                                "test mode normalizes each sample with the running statistics"),
