@@ -17,6 +17,26 @@ def course():
     return load_course(ROOT)
 
 
+@pytest.fixture
+def sandboxed(course, tmp_path):
+    """make(exercise_id, extra=""): a sandboxed submission (grader.sandbox.proxy.Submission) of
+    that exercise of the course, its reference solution with `extra` code appended; each is
+    closed after the test."""
+    from grader.sandbox.proxy import Submission
+    opened = []
+
+    def make(exercise_id: str, extra: str = ""):
+        exercise = course.exercise(exercise_id)
+        path = tmp_path / f"s{len(opened)}" / exercise.module
+        path.parent.mkdir()
+        path.write_text((exercise.solution_dir / exercise.module).read_text() + "\n\n" + extra)
+        opened.append(Submission(exercise, path))
+        return opened[-1]
+    yield make
+    for submission in opened:
+        submission.close()
+
+
 def copy_course(dest: Path, *, limits: str = "") -> Path:
     """A copy of the course (course.yml, exercises/, solutions/) in `dest`, optionally with
     other limits, so a test can change or break it without touching the repository."""

@@ -9,26 +9,15 @@ import pytest
 from grader.checks import (CheckFailed, InputModified, StudentError, array, as_scalar, fail, gradcheck,
                            mistake, stats)
 from grader.checks.context import set_function_under_test
-from grader.sandbox.proxy import Submission
 from tests.conftest import ROOT
 
 REFERENCE = (ROOT / "solutions" / "exercise3" / "dropout.py").read_text()
 
 
 @pytest.fixture
-def submit(course, tmp_path):
+def submit(sandboxed):
     """A sandboxed submission of exercise3: the reference with `extra` code appended."""
-    opened = []
-
-    def make(extra: str = "") -> Submission:
-        path = tmp_path / f"s{len(opened)}" / "dropout.py"
-        path.parent.mkdir()
-        path.write_text(REFERENCE + "\n\n" + extra)
-        opened.append(Submission(course.exercise("exercise3"), path))
-        return opened[-1]
-    yield make
-    for s in opened:
-        s.close()
+    return lambda extra="": sandboxed("exercise3", extra)
 
 
 def local_reference():

@@ -8,23 +8,15 @@ import pytest
 from grader.checks import CheckFailed, StudentError, gradcheck, gradcheck_each, neighbour_agreement, stats
 from grader.checks.context import set_function_under_test
 from grader.checks.notes import clear_notes, take_notes
-from grader.sandbox.proxy import Submission
-from tests.conftest import ROOT
 
-REFERENCE = (ROOT / "solutions" / "exercise3" / "dropout.py").read_text()
 
 
 @pytest.fixture
-def submit(course, tmp_path):
+def submit(sandboxed):
     """A sandboxed submission of exercise3 (the reference with `extra` appended) whose round
     trips are counted in `.round_trips`."""
-    opened = []
-
-    def make(extra: str = "") -> Submission:
-        path = tmp_path / f"s{len(opened)}" / "dropout.py"
-        path.parent.mkdir()
-        path.write_text(REFERENCE + "\n\n" + extra)
-        submission = Submission(course.exercise("exercise3"), path)
+    def make(extra: str = ""):
+        submission = sandboxed("exercise3", extra)
         submission.round_trips = 0
         outcomes = submission.outcomes
 
@@ -32,11 +24,8 @@ def submit(course, tmp_path):
             submission.round_trips += 1
             return outcomes(*args, **kwargs)
         submission.outcomes = counted
-        opened.append(submission)
         return submission
     yield make
-    for s in opened:
-        s.close()
     set_function_under_test("")
 
 

@@ -10,7 +10,6 @@ import pytest
 from grader.checks import (CheckFailed, Failures, StudentError, against_reference, array, assert_close,
                            check_per_sample, gradcheck, mistake, public_tests)
 from grader.checks.context import set_function_under_test
-from grader.sandbox.proxy import Submission
 from tests.conftest import ROOT
 
 REFERENCE = (ROOT / "solutions" / "exercise4" / "normalization.py").read_text()
@@ -19,19 +18,9 @@ WRONG = mistake("demo.wrong", "you subtracted {what}")
 
 
 @pytest.fixture
-def submit(course, tmp_path):
+def submit(sandboxed):
     """A sandboxed submission of exercise4: the reference with `extra` code appended."""
-    opened = []
-
-    def make(extra: str = "") -> Submission:
-        path = tmp_path / f"s{len(opened)}" / "normalization.py"
-        path.parent.mkdir()
-        path.write_text(REFERENCE + "\n\n" + extra)
-        opened.append(Submission(course.exercise("exercise4"), path))
-        return opened[-1]
-    yield make
-    for s in opened:
-        s.close()
+    return lambda extra="": sandboxed("exercise4", extra)
 
 
 @pytest.fixture
