@@ -342,8 +342,10 @@ class TerminalProgress(Progress):
         import click
 
         if to_grade:
-            kept = f" ({reused} kept from an earlier run)" if reused else ""
-            label = f"Grading {to_grade} student{'s' if to_grade != 1 else ''}{kept}"
+            from grader.i18n import _, n_
+            label = n_("Grading {n} student", "Grading {n} students", to_grade)
+            if reused:
+                label += " " + _("({n} kept from an earlier run)", n=reused)
             self.bar = click.progressbar(length=to_grade, label=label, file=sys.stderr, show_eta=True,
                                          show_pos=True, item_show_func=lambda text: text)
             self.bar.__enter__()
@@ -351,7 +353,8 @@ class TerminalProgress(Progress):
     def advance(self, student_id: str, failed: bool) -> None:
         self.failed += failed
         if self.bar:
-            self.bar.update(1, f"{self.failed} failed" if self.failed else None)
+            from grader.i18n import _
+            self.bar.update(1, _("{n} failed", n=self.failed) if self.failed else None)
 
     def finish(self) -> None:
         if self.bar:

@@ -495,8 +495,9 @@ def batch_cmd(exercise, submissions, out, jobs, public_only, fresh, shard, sched
                        hidden=False if public_only else None, progress=batch.TerminalProgress(),
                        fresh=fresh, shard=shard or None, scheduler=scheduler)
     except batch.BatchInterrupted as stop:
-        click.echo(f"Interrupted: {stop.done} of {stop.total} students are graded and kept in "
-                   f"{stop.state_dir}. Run the same command again to grade the others.", err=True)
+        click.echo(_("Interrupted: {done} of {total} students are graded and kept in {path}. Run the same "
+                     "command again to grade the others.", done=stop.done, total=stop.total, path=stop.state_dir),
+                   err=True)
         sys.exit(130)
     from grader import render
     click.echo(render.batch_summary_text(summary), err=True)

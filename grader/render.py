@@ -308,26 +308,36 @@ SKIPPED_SHOWN = 20  # the summary names this many skipped entries; the file list
 
 
 def batch_summary_text(s) -> str:
-    def n(count, word):
-        return f"{count} {word}{'s' if count != 1 else ''}"
-
-    why = " (the error column says why)"
-    nothing = f"{n(s.not_graded, 'student')} with nothing that could be graded{why}, " if s.not_graded else ""
-    what = (f"Merged {n(s.merged, 'shard')}, {n(s.students, 'student')}" if s.merged else
-            f"Graded {n(s.students, 'student')}{f' of shard {s.shard}' if s.shard else ''} in {s.seconds:.1f} s "
-            f"with {n(s.jobs, 'worker')}")
-    text = (f"{what}: {s.students - s.failed - s.not_graded} with their work graded, {nothing}"
-            f"{n(s.failed, 'grading')} failed{why if s.failed else ''}, "
-            f"mean score {s.mean_score:.2f} / {s.max_score:g}.")
+    """What `grade batch` and `grade merge` say when they finish (a grader.batch.BatchSummary),
+    in the language spoken."""
+    students = n_("{n} student", "{n} students", s.students)
+    if s.merged:
+        what = n_("Merged {n} shard, {students}", "Merged {n} shards, {students}", s.merged, students=students)
+    else:
+        where = _("{students} of shard {shard}", students=students, shard=s.shard) if s.shard else students
+        what = n_("Graded {students} in {seconds} s with {n} worker", "Graded {students} in {seconds} s with {n} workers",
+                  s.jobs, students=where, seconds=f"{s.seconds:.1f}")
+    parts = [_("{n} with their work graded", n=s.students - s.failed - s.not_graded)]
+    if s.not_graded:
+        parts.append(n_("{n} student with nothing that could be graded (the error column says why)",
+                        "{n} students with nothing that could be graded (the error column says why)", s.not_graded))
+    parts.append(n_("{n} grading failed (the error column says why)", "{n} gradings failed (the error column says why)",
+                    s.failed) if s.failed else _("0 gradings failed"))
+    parts.append(_("mean score {mean} / {max}", mean=f"{s.mean_score:.2f}", max=f"{s.max_score:g}"))
+    text = _("{what}: {parts}.", what=what, parts=", ".join(parts))
     if s.reused:
-        text += f" {n(s.reused, 'result')} came from {'an earlier run of this shard' if s.shard else 'an interrupted earlier run'}."
-    text += (f" Kept them in {s.kept}: merge it with the other shards' folders using "
-             f"'grade merge'." if s.shard else f" Wrote {s.out}.")
+        text += " " + (n_("{n} result came from an earlier run of this shard.",
+                          "{n} results came from an earlier run of this shard.", s.reused) if s.shard else
+                       n_("{n} result came from an interrupted earlier run.",
+                          "{n} results came from an interrupted earlier run.", s.reused))
+    text += " " + (_("Kept them in {path}: merge it with the other shards' folders using 'grade merge'.", path=s.kept)
+                   if s.shard else _("Wrote {path}.", path=s.out))
     if s.skipped:
-        count = f"{len(s.skipped)} {'entry' if len(s.skipped) == 1 else 'entries'}"
-        where = f"listed in {s.skipped_file}" if s.skipped_file else "'grade merge' lists them"
-        text += f"\nSkipped {count} of the submissions folder, no row ({where}):"
+        where = _("listed in {path}", path=s.skipped_file) if s.skipped_file else _("'grade merge' lists them")
+        text += "\n" + n_("Skipped {n} entry of the submissions folder, no row ({where}):",
+                          "Skipped {n} entries of the submissions folder, no row ({where}):", len(s.skipped),
+                          where=where)
         text += "".join(f"\n  {entry.entry!r}: {entry.reason}" for entry in s.skipped[:SKIPPED_SHOWN])
         if len(s.skipped) > SKIPPED_SHOWN:
-            text += f"\n  ... and {len(s.skipped) - SKIPPED_SHOWN} more"
-    return text + "".join(f"\nWarning: {w}" for w in s.warnings)
+            text += "\n  " + _("... and {n} more", n=len(s.skipped) - SKIPPED_SHOWN)
+    return text + "".join("\n" + _("Warning: {warning}", warning=w) for w in s.warnings)

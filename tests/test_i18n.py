@@ -331,11 +331,19 @@ def test_a_korean_batch_writes_its_error_column_in_korean(tmp_path):
     (subs / "alice" / "dropout.py").write_text("def dropout_forward(x, p, train, rng)\n    return x\n")
     (subs / "bob_dropout.ipynb").write_text("{}\n")
     (subs / "bob_exercise3.ipynb").write_text("{}\n")
+    summaries = {}
     for lang in ("ko", "en"):
         out = tmp_path / f"grades-{lang}.csv"
         result = CliRunner().invoke(main, ["batch", "exercise3", str(subs), "--out", str(out), "--jobs", "1",
                                            "--course", str(ROOT), "--lang", lang])
         assert result.exit_code == 0, result.output
+        summaries[lang] = result.stderr.strip().splitlines()[-1]  # after the progress bar
+    # the summary too, in the language spoken (grader.render.batch_summary_text)
+    assert summaries["en"].startswith("Graded 2 students in ") and "0 gradings failed" in summaries["en"]
+    assert "2 students with nothing that could be graded (the error column says why)" in summaries["en"]
+    assert summaries["ko"].startswith("학생 2명 채점 완료 (") and "채점 실패 0건" in summaries["ko"], summaries
+    assert "채점할 수 있는 것이 없는 학생 2명 (이유는 error 열에 있음)" in summaries["ko"]
+    assert f"{tmp_path / 'grades-ko.csv'}에 저장했습니다." in summaries["ko"]
     ko, en = (list(csv.DictReader((tmp_path / f"grades-{lang}.csv").open(encoding="utf-8"))) for lang in ("ko", "en"))
     assert [r["student_id"] for r in ko] == ["alice", "bob"] and ko[0].keys() == en[0].keys()
     assert "문법 오류" in ko[0]["error"] and "syntax error" in en[0]["error"]
