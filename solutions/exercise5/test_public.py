@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from grader.checks import (StudentError, assert_close, expect_value_error, fail, matches, mistake, normal_input,
-                           stats)
+                           stats, tr)
 from grader.checks.modules import output, raised, student_steps, torch_steps
 
 # ------------------------------------------------------------------------------ dropout
@@ -87,7 +87,7 @@ def check_identity(out, x, p, when):
         fail(EVAL_SCALES, when=when)
     if (out == 0).any():
         fail(EVAL_DROPS, when=when)
-    assert_close(out, x, fn="Dropout", name=f"the output {when}", rtol=0, atol=0)
+    assert_close(out, x, fn="Dropout", name=tr("the output {when}", when=when), rtol=0, atol=0)
 
 
 @pytest.mark.points(3)
@@ -96,9 +96,9 @@ def test_dropout_training_drops_a_fraction_p(student):
     for p, seed in ((0.2, 501), (0.7, 502)):  # asymmetric: p = 0.5 hides a keep/drop mix-up
         x = big_input((500, 500), seed)
         step, = dropout(student, p, [("forward", x, None, True)])
-        out = output(step, "Dropout", shape=x.shape, context=f"for p = {p}")
+        out = output(step, "Dropout", shape=x.shape, context=tr("for p = {p}", p=p))
         check_dropped_fraction(out, p)
-        check_training_output(out, x, p, context=f" (p = {p})")
+        check_training_output(out, x, p, context=tr(" (p = {p})", p=p))
 
 
 @pytest.mark.points(2)
@@ -106,10 +106,10 @@ def test_dropout_eval_is_identity(student):
     """Dropout: after eval() it returns x unchanged"""
     x = big_input((64, 50), 511)
     train, _, step = dropout(student, 0.3, [("forward", x, None, True), ("eval",), ("forward", x, None, True)])
-    if not (output(train, "Dropout", shape=x.shape, context="in training") == 0).any():
+    if not (output(train, "Dropout", shape=x.shape, context=tr("in training")) == 0).any():
         # an identity in eval mode earns points only with a training mode that drops
         fail(NOTHING_DROPPED, p=0.3)
-    check_identity(output(step, "Dropout", shape=x.shape), x, 0.3, "after eval()")
+    check_identity(output(step, "Dropout", shape=x.shape), x, 0.3, tr("after eval()"))
 
 
 @pytest.mark.points(2)
@@ -119,15 +119,15 @@ def test_dropout_mode_is_self_training(student):
     p = 0.3
     _, in_eval, _, in_train = dropout(student, p, [("eval",), ("forward", x, None, True),
                                                    ("train",), ("forward", x, None, False)])
-    out_eval = output(in_eval, "Dropout", shape=x.shape, context="after eval() (autograd on)")
-    out_train = output(in_train, "Dropout", shape=x.shape, context="after train() under torch.no_grad()")
+    out_eval = output(in_eval, "Dropout", shape=x.shape, context=tr("after eval() (autograd on)"))
+    out_train = output(in_train, "Dropout", shape=x.shape, context=tr("after train() under torch.no_grad()"))
     eval_drops, train_drops = (out_eval == 0).any(), (out_train == 0).any()
     if eval_drops and not train_drops:
         fail(GRAD_ENABLED)
-    check_identity(out_eval, x, p, "after eval() (with autograd on)")
+    check_identity(out_eval, x, p, tr("after eval() (with autograd on)"))
     if not train_drops:  # 3,200 elements at p = 0.3: all kept has probability 0.7**3200
         fail(NOTHING_DROPPED, p=p)
-    check_training_output(out_train, x, p, context=" after train() under torch.no_grad()")
+    check_training_output(out_train, x, p, context=tr(" after train() under torch.no_grad()"))
 
 
 def sequential_modes(cls, x):
@@ -159,11 +159,11 @@ def test_dropout_train_eval_return_the_module(student):
     result = student.Dropout.probe(sequential_modes, x)
     if type(result) is not dict:
         fail("Dropout: the check in the sandbox sent back something else than its results")
-    out_eval = output(result, "Dropout", "out_eval", shape=x.shape, context="after nn.Sequential.eval()")
-    out_train = output(result, "Dropout", "out_train", shape=x.shape, context="after nn.Sequential.train()")
+    out_eval = output(result, "Dropout", "out_eval", shape=x.shape, context=tr("after nn.Sequential.eval()"))
+    out_train = output(result, "Dropout", "out_train", shape=x.shape, context=tr("after nn.Sequential.train()"))
     if result.get("eval_modes") != [False, False, False] or (out_eval == 0).any():
         fail(SEQUENTIAL)
-    check_identity(out_eval, x, 0.5, "inside nn.Sequential after eval()")
+    check_identity(out_eval, x, 0.5, tr("inside nn.Sequential after eval()"))
     if not (out_train == 0).any():  # 1,200 elements, two layers at p = 0.5
         fail("Dropout: after nn.Sequential(...).train() your layers dropped nothing")
 
@@ -174,11 +174,11 @@ def test_dropout_gradient_uses_the_same_mask(student):
     p = 0.3
     x, dout = big_input((80, 60), 514), normal_input((80, 60), 515)
     step, = dropout(student, p, [("forward", x, dout, True)])
-    out = output(step, "Dropout", shape=x.shape, context=f"for p = {p}")
-    grad = output(step, "Dropout", "grad_x", shape=x.shape, context=f"for p = {p}", detached=DETACHED)
-    check_training_output(out, x, p, context=f" (p = {p})")
+    out = output(step, "Dropout", shape=x.shape, context=tr("for p = {p}", p=p))
+    grad = output(step, "Dropout", "grad_x", shape=x.shape, context=tr("for p = {p}", p=p), detached=DETACHED)
+    check_training_output(out, x, p, context=tr(" (p = {p})", p=p))
     expected = np.where(out == 0, 0.0, dout / (1 - p))
-    assert_close(grad, expected, fn="Dropout", name="the gradient of x", rtol=1e-12, atol=0, mistakes={
+    assert_close(grad, expected, fn="Dropout", name=tr("the gradient of x"), rtol=1e-12, atol=0, mistakes={
         GRAD_NO_MASK: dout, GRAD_NO_SCALE: np.where(out == 0, 0.0, dout)},
         hint="The gradient must use the same mask as the forward pass: compute out from x "
              "with tensor operations and let autograd derive it")
@@ -189,19 +189,20 @@ def test_dropout_p_zero_and_one(student):
     """Dropout: p = 0 returns x and p = 1 returns zeros in training (with their gradients)"""
     x, dout = big_input((30, 20), 516), normal_input((30, 20), 517)
     step, = dropout(student, 0.0, [("forward", x, dout, True)])
-    out = output(step, "Dropout", shape=x.shape, context="for p = 0")
-    assert_close(out, x, fn="Dropout", name="the output for p = 0", rtol=0, atol=0)
-    assert_close(output(step, "Dropout", "grad_x", shape=x.shape, context="for p = 0", detached=DETACHED), dout,
-                 fn="Dropout", name="the gradient of x for p = 0", rtol=0, atol=0)
+    out = output(step, "Dropout", shape=x.shape, context=tr("for p = 0"))
+    assert_close(out, x, fn="Dropout", name=tr("the output for p = 0"), rtol=0, atol=0)
+    assert_close(output(step, "Dropout", "grad_x", shape=x.shape, context=tr("for p = 0"), detached=DETACHED), dout,
+                 fn="Dropout", name=tr("the gradient of x for p = 0"), rtol=0, atol=0)
     step, = dropout(student, 1.0, [("forward", x, dout, True)])
     if raised(step) or step.get("out") is not None and type(step["out"]) is np.ndarray \
             and not np.isfinite(step["out"]).all():
-        fail(P_ONE_NAN, got=f"raised {step['message']}" if raised(step) else "returned NaN or inf")
-    out = output(step, "Dropout", shape=x.shape, context="for p = 1")
-    assert_close(out, np.zeros_like(x), fn="Dropout", name="the output for p = 1", rtol=0, atol=0)
-    assert_close(output(step, "Dropout", "grad_x", shape=x.shape, context="for p = 1", detached=DETACHED),
+        fail(P_ONE_NAN, got=tr("raised {error}", error=step["message"]) if raised(step) else
+             tr("returned NaN or inf"))
+    out = output(step, "Dropout", shape=x.shape, context=tr("for p = 1"))
+    assert_close(out, np.zeros_like(x), fn="Dropout", name=tr("the output for p = 1"), rtol=0, atol=0)
+    assert_close(output(step, "Dropout", "grad_x", shape=x.shape, context=tr("for p = 1"), detached=DETACHED),
                  np.zeros_like(x),
-                 fn="Dropout", name="the gradient of x for p = 1", rtol=0, atol=0)
+                 fn="Dropout", name=tr("the gradient of x for p = 1"), rtol=0, atol=0)
 
 
 @pytest.mark.points(2)
@@ -284,18 +285,20 @@ def wrong_normalizations(x, ddof_wrong=True):
 def compare(mine, theirs, what, *, key="out", mistakes=None, context=""):
     """A step's array against torch's, in float64."""
     expected = theirs[key] if key in theirs else None
-    actual = output(mine, "BatchNorm1d", key, shape=np.shape(expected), context=context or f"({what})")
+    actual = output(mine, "BatchNorm1d", key, shape=np.shape(expected),
+                    context=context or tr("({what})", what=what))
     assert_close(actual, expected, fn="BatchNorm1d", name=what, rtol=1e-8, atol=1e-10, mistakes=mistakes)
 
 
 def compare_grads(mine, theirs, context=""):
-    compare(mine, theirs, f"the gradient of x{context}", key="grad_x")
+    compare(mine, theirs, tr("the gradient of x{context}", context=context), key="grad_x")
     grads = mine.get("grads")
     for name in ("weight", "bias"):
         if type(grads) is not dict or name not in grads:
             fail(NO_WEIGHT_GRAD, name=name, context=context)
         assert_close(output(grads, "BatchNorm1d", name, shape=theirs["grads"][name].shape),
-                     theirs["grads"][name], fn="BatchNorm1d", name=f"the gradient of {name}{context}",
+                     theirs["grads"][name], fn="BatchNorm1d",
+                     name=tr("the gradient of {name}{context}", name=name, context=context),
                      rtol=1e-8, atol=1e-10)
 
 
@@ -305,7 +308,7 @@ def test_batchnorm_training_2d(student):
     x, dout = bn_input((16, 5), 521), normal_input((16, 5), 522)
     script = [("double",), ("forward", x, dout, True)]
     mine, theirs = batchnorm(student, script, 5)[1], reference(script, 5)[1]
-    compare(mine, theirs, "the training output", mistakes=wrong_normalizations(x))
+    compare(mine, theirs, tr("the training output"), mistakes=wrong_normalizations(x))
     compare_grads(mine, theirs)
 
 
@@ -315,8 +318,8 @@ def test_batchnorm_training_3d(student):
     x, dout = bn_input((6, 3, 7), 523), normal_input((6, 3, 7), 524)
     script = [("double",), ("forward", x, dout, True)]
     mine, theirs = batchnorm(student, script, 3)[1], reference(script, 3)[1]
-    compare(mine, theirs, "the training output for an (N, C, L) input", mistakes=wrong_normalizations(x))
-    compare_grads(mine, theirs, " for an (N, C, L) input")
+    compare(mine, theirs, tr("the training output for an (N, C, L) input"), mistakes=wrong_normalizations(x))
+    compare_grads(mine, theirs, tr(" for an (N, C, L) input"))
 
 
 def running_mistakes(xs, momentum):
@@ -351,15 +354,15 @@ def test_batchnorm_running_statistics(student):
     script = [("double",), *[("forward", x, None, True) for x in xs], ("state",)]
     mine, theirs = batchnorm(student, script, 4, momentum=0.3), reference(script, 4, momentum=0.3)
     for i in range(1, 4):
-        output(mine[i], "BatchNorm1d", shape=xs[0].shape, context=f"in training step {i}")
-    values = check_state(mine[-1], theirs[-1], " after training")
+        output(mine[i], "BatchNorm1d", shape=xs[0].shape, context=tr("in training step {i}", i=i))
+    values = check_state(mine[-1], theirs[-1], tr(" after training"))
     wrong_mean, wrong_var = running_mistakes(xs, 0.3)
     for key, mistakes in (("running_mean", wrong_mean), ("running_var", wrong_var)):
         if np.array_equal(np.asarray(values[key], dtype=float), np.zeros(4) if key == "running_mean" else np.ones(4)):
             fail(NOT_UPDATED, key=key)
-        compare(mine[-1]["values"], theirs[-1]["values"], f"{key} after 3 training steps (momentum 0.3)",
+        compare(mine[-1]["values"], theirs[-1]["values"], tr("{key} after 3 training steps (momentum 0.3)", key=key),
                 key=key, mistakes=mistakes)
-    check_counter(values, theirs[-1]["values"], 3, "after 3 training steps")
+    check_counter(values, theirs[-1]["values"], 3, tr("after 3 training steps"))
 
 
 def check_counter(values, expected, steps, when):
@@ -405,14 +408,14 @@ def test_batchnorm_eval_uses_running_statistics(student):
     script = [("double",), ("forward", xs[0], None, True), ("forward", xs[1], None, True), ("state",),
               ("eval",), ("forward", xs[2], None, True), ("state",)]
     mine, theirs = batchnorm(student, script, 5), reference(script, 5)
-    before, after = check_state(mine[3], theirs[3], ""), check_state(mine[6], theirs[6], " after eval()")
+    before, after = check_state(mine[3], theirs[3], ""), check_state(mine[6], theirs[6], tr(" after eval()"))
     for key in ("running_mean", "running_var", "num_batches_tracked"):
         if not np.array_equal(np.asarray(before[key]), np.asarray(after[key])):
             fail(EVAL_CHANGES, key=key)
     mean, var = own_running(before, "running_mean", 5), own_running(before, "running_var", 5)
-    out = output(mine[5], "BatchNorm1d", shape=xs[2].shape, context="after eval()")
+    out = output(mine[5], "BatchNorm1d", shape=xs[2].shape, context=tr("after eval()"))
     assert_close(out, normalized(xs[2], mean, var), fn="BatchNorm1d",
-                 name="the output after eval() (normalized with your running_mean and running_var)",
+                 name=tr("the output after eval() (normalized with your running_mean and running_var)"),
                  rtol=1e-8, atol=1e-10, mistakes={EVAL_BATCH: batch_normalized(xs[2])})
 
 
@@ -425,23 +428,23 @@ def test_batchnorm_mode_is_self_training(student):
     mine, theirs = batchnorm(student, script, 3), reference(script, 3)
     # your eval output is judged against your own running statistics (as they were before or
     # after that step: whether eval changes them is the eval test's question)
-    first, second = check_state(mine[2], theirs[2], ""), check_state(mine[5], theirs[5], " after eval()")
+    first, second = check_state(mine[2], theirs[2], ""), check_state(mine[5], theirs[5], tr(" after eval()"))
     by_running = [normalized(x2, own_running(v, "running_mean", 3), own_running(v, "running_var", 3))
                   for v in (first, second)]
-    in_eval = output(mine[4], "BatchNorm1d", shape=x2.shape, context="after eval() with autograd on")
-    in_train = output(mine[7], "BatchNorm1d", shape=x2.shape, context="in training under torch.no_grad()")
+    in_eval = output(mine[4], "BatchNorm1d", shape=x2.shape, context=tr("after eval() with autograd on"))
+    in_train = output(mine[7], "BatchNorm1d", shape=x2.shape, context=tr("in training under torch.no_grad()"))
     if matches(in_eval, batch_normalized(x2), rtol=1e-8, atol=1e-10) or \
             any(matches(in_train, r, rtol=1e-8, atol=1e-10) for r in by_running):
         fail(BN_GRAD_ENABLED, what="after eval() with autograd on it used the batch's statistics, or in "
                                    "training under torch.no_grad() the running ones")
     if not any(matches(in_eval, r, rtol=1e-8, atol=1e-10) for r in by_running):
         assert_close(in_eval, by_running[0], fn="BatchNorm1d", rtol=1e-8, atol=1e-10,
-                     name="the output after eval() with autograd on (normalized with your running statistics)")
-    compare(mine[7], theirs[7], "the training output under torch.no_grad()")
-    counted = check_state(mine[8], theirs[8], " after a training step under torch.no_grad()")
+                     name=tr("the output after eval() with autograd on (normalized with your running statistics)"))
+    compare(mine[7], theirs[7], tr("the training output under torch.no_grad()"))
+    counted = check_state(mine[8], theirs[8], tr(" after a training step under torch.no_grad()"))
     if int(np.asarray(counted["num_batches_tracked"])) != int(np.asarray(second["num_batches_tracked"])) + 1:
-        fail(BN_GRAD_ENABLED, what="a training forward pass under torch.no_grad() did not count in "
-                                   "num_batches_tracked (torch.no_grad() does not change the mode)")
+        fail(BN_GRAD_ENABLED, what=tr("a training forward pass under torch.no_grad() did not count in "
+                                      "num_batches_tracked (torch.no_grad() does not change the mode)"))
 
 
 COMBINATIONS = [(True, True), (True, False), (False, True), (False, False)]
@@ -480,7 +483,8 @@ def test_batchnorm_state_dict(student):
         if raised(mine[2]):
             fail("load_state_dict(torch's state_dict(), strict=True) raised {error}{context}",
                  error=mine[2]["message"], context=context)
-        output(mine[4], "BatchNorm1d", shape=x2.shape, context=f"after load_state_dict and eval(){context}")
+        output(mine[4], "BatchNorm1d", shape=x2.shape,
+               context=tr("after load_state_dict and eval(){context}", context=context))
         loaded = mine[5].get("values") if type(mine[5].get("values")) is dict else {}
         for key, value in trained["values"].items():  # what was loaded is what state_dict() gives back
             if key not in loaded or not np.array_equal(np.asarray(loaded[key], dtype=float), value.astype(float)):
@@ -495,6 +499,6 @@ def test_batchnorm_one_value_per_channel_raises(student):
     for x in (bn_input((1, 4), 555), bn_input((1, 4, 1), 556)):
         step = batchnorm(student, [("double",), ("forward", x, None, True)], 4)[1]
         if raised(step) != "ValueError":
-            got = f"raised {step['message']}" if raised(step) else "returned normally"
+            got = tr("raised {error}", error=step["message"]) if raised(step) else tr("returned normally")
             fail(ONE_VALUE, shape=x.shape, got=got)
 
