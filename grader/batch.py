@@ -40,6 +40,7 @@ from pathlib import Path
 from grader.files import write_atomic
 from grader.course import Course, Exercise
 from grader.errors import CourseTestError, GraderError
+from grader.i18n import _, n_
 from grader.pool import grade_in_parallel
 from grader.render import render_csv, render_json, render_skipped_csv, render_skipped_json
 from grader.roster import Skipped, Student, find_students  # noqa: F401 - batch.Student: the tasks of grader.pool
@@ -342,7 +343,6 @@ class TerminalProgress(Progress):
         import click
 
         if to_grade:
-            from grader.i18n import _, n_
             label = n_("Grading {n} student", "Grading {n} students", to_grade)
             if reused:
                 label += " " + _("({n} kept from an earlier run)", n=reused)
@@ -353,7 +353,6 @@ class TerminalProgress(Progress):
     def advance(self, student_id: str, failed: bool) -> None:
         self.failed += failed
         if self.bar:
-            from grader.i18n import _
             self.bar.update(1, _("{n} failed", n=self.failed) if self.failed else None)
 
     def finish(self) -> None:

@@ -23,7 +23,7 @@ import copy
 
 import numpy as np
 
-from grader.checks.calls import Call, array
+from grader.checks.calls import Call, array, bound_arguments
 from grader.checks.gradients import GradCheck, gradcheck
 
 
@@ -58,12 +58,10 @@ def _own_state(forward, calls) -> None:
     the forward pass updates in place (`mutates` in course.yml), that two cases share would
     start both from the same state, where separate gradchecks advance it from one case to the
     next. Such cases are refused."""
-    signature = forward.submission.signatures[forward.__name__]
     mutated = set(forward.submission.exercise.mutates.get(forward.__name__, ()))
     seen = {}
     for i, call in enumerate(calls):
-        bound = zip((p.name for p in signature.params), signature.bind(call.args, call.kwargs))
-        for name, value in bound:
+        for name, value in bound_arguments(forward, call).items():
             stateful = isinstance(value, np.random.Generator) or name in mutated and isinstance(value, np.ndarray)
             if stateful and seen.setdefault(id(value), i) != i:
                 raise TypeError(f"gradcheck_each: cases {seen[id(value)] + 1} and {i + 1} share one {name}; "

@@ -156,10 +156,7 @@ class Results:
 
     def bound(self, i: int) -> dict:
         """The i-th call's arguments by parameter name."""
-        signature = self.function.submission.signatures[self.name]
-        call = self.calls[i]
-        values = signature.bind(call.args, call.kwargs)
-        return {p.name: v for p, v in zip(signature.params, values)}
+        return bound_arguments(self.function, self.calls[i])
 
 
 @dataclass(frozen=True)
@@ -172,6 +169,13 @@ class Call:
 
 def call(*args, **kwargs) -> Call:
     return Call(args, kwargs)
+
+
+def bound_arguments(function, call: Call) -> dict:
+    """`call`'s arguments of the student's `function` (`student.f`) by parameter name, as the
+    course's signature binds them (defaults filled in)."""
+    signature = function.submission.signatures[function.__name__]
+    return {p.name: v for p, v in zip(signature.params, signature.bind(call.args, call.kwargs))}
 
 
 def returned(value, returns, *, fn: str | None = None):

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from grader.checks.arrays import CheckFailed, assert_close, fail
+from grader.checks.calls import Call, bound_arguments
 from grader.i18n import N_, _
 
 
@@ -39,7 +40,7 @@ def against_reference(function, reference, calls, *, returns, mistakes=None, hin
         _against(function, reference, given, _first(result, returns), returns, mistakes, name=name, hint=hint,
                  **params)
         if unchanged:
-            before, after = _bound(function, given), results.bound(i)
+            before, after = bound_arguments(function, given), results.bound(i)
             for arg in unchanged:
                 if not np.array_equal(after[arg], before[arg]):
                     fail(changed, name=arg)
@@ -75,14 +76,7 @@ def check_per_sample(function, reference, make_call, x, rows, *, returns, mistak
 
 
 def _calls(calls) -> list:
-    from grader.checks.calls import Call
     return [c if isinstance(c, Call) else Call(tuple(c), {}) for c in calls]
-
-
-def _bound(function, call) -> dict:
-    """The arguments of `call` of the student's `function` by parameter name."""
-    signature = function.submission.signatures[function.__name__]
-    return {p.name: v for p, v in zip(signature.params, signature.bind(call.args, call.kwargs))}
 
 
 def _name(returns) -> str:

@@ -212,12 +212,12 @@ def gradcheck(forward, backward, args, *, wrt, dout, expected=None, mistakes=Non
     `oracle`: the reference solution (the `reference` fixture), instead of `expected` and
     `forward_expected`: its forward pass on copies of `args`, then its backward pass on its cache.
     """
-    from grader.checks.calls import Call, array
+    from grader.checks.calls import Call, array, bound_arguments
     name_f, name_b = forward.__name__, backward.__name__
     label = forward_label or name_f
     call = args if isinstance(args, Call) else Call(tuple(args), {})
     signature = forward.submission.signatures[name_f]
-    bound = dict(zip((p.name for p in signature.params), signature.bind(call.args, call.kwargs)))
+    bound = bound_arguments(forward, call)
     wrt = (wrt,) if isinstance(wrt, str) else tuple(wrt)
     pristine = copy.deepcopy(bound)  # before the call: generators and running statistics as given
     if (expected is None) == (oracle is None):
